@@ -1,0 +1,143 @@
+# Heavy-maintenance lease: library, wrapper, programs, simulator, suites.
+#
+#   make            build the library and the programs into build/
+#   make run        the main job: a simulation campaign plus the wedge replay
+#   make test       every test (installs missing Debian packages first)
+#   make install PREFIX=/usr/local
+#
+# Variants build into their own folders so flags never mix:
+#   make VARIANT=san ...  -> build/san  (ASan + UBSan, recovery off)
+#   make VARIANT=cov ...  -> build/cov  (gcov instrumentation)
+#
+# Required flags live in REQUIRED_CFLAGS so that a user CFLAGS override
+# cannot drop them.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PYTHON ?= /usr/bin/python3
+PREFIX ?= /usr/local
+DESTDIR ?=
+VARIANT ?=
+
+REQUIRED_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla
+REQUIRED_CPPFLAGS := -D_GNU_SOURCE -Isrc -MMD -MP
+
+ifeq ($(VARIANT),)
+O := build
+VARIANT_CFLAGS :=
+VARIANT_LDFLAGS :=
+else ifeq ($(VARIANT),san)
+O := build/san
+VARIANT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+VARIANT_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(VARIANT),cov)
+O := build/cov
+VARIANT_CFLAGS := -O0 -g --coverage
+VARIANT_LDFLAGS := --coverage
+else
+$(error VARIANT must be empty, san or cov)
+endif
+
+ALL_CFLAGS = $(REQUIRED_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(VARIANT_CFLAGS) $(REQUIRED_CFLAGS) -fPIC
+ALL_LDFLAGS = $(LDFLAGS) $(VARIANT_LDFLAGS)
+LIBS := -ljansson
+
+BIN := $(O)/bin
+LIBDIR := $(O)/lib
+OBJ := $(O)/obj
+
+# ---- the library ----------------------------------------------------------
+LIB_SOURCES := $(wildcard src/*.c)
+LIB_OBJECTS := $(LIB_SOURCES:%.c=$(OBJ)/%.o)
+LIB_STATIC := $(LIBDIR)/liblease.a
+LIB_SHARED := $(LIBDIR)/liblease.so.1
+LIB_SHARED_LINK := $(LIBDIR)/liblease.so
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB_STATIC): $(LIB_OBJECTS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_SHARED): $(LIB_OBJECTS)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,liblease.so.1 $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(LIB_SHARED_LINK): $(LIB_SHARED)
+	ln -sf liblease.so.1 $@
+
+# ---- the lease wrapper ----------------------------------------------------
+CLI_SOURCES := $(wildcard src/cli/*.c)
+CLI_OBJECTS := $(CLI_SOURCES:%.c=$(OBJ)/%.o)
+
+$(BIN)/lease: $(CLI_OBJECTS) $(LIB_STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJECTS) $(LIB_STATIC) $(LIBS)
+
+PROGRAMS := $(BIN)/lease
+TEST_TARGETS :=
+
+# Each part of the project brings its own rules.
+-include src/cli/cli.mk
+-include src/programs/programs.mk
+-include conformance/lib.mk
+-include conformance/programs.mk
+-include sim/sim.mk
+-include ci/ci.mk
+
+.PHONY: all lib deps run test test-run install uninstall clean
+
+all: lib $(PROGRAMS)
+lib: $(LIB_STATIC) $(LIB_SHARED_LINK)
+
+# Installs the Debian packages the project needs when they are missing.
+deps:
+	@bash ci/deps.sh
+
+# The main job: installs what is missing, builds, runs the default simulation
+# campaign and replays the production wedge scenario.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory main-job
+
+# Every test. The suites register themselves in TEST_TARGETS.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test-run
+
+test-run:
+	@bash ci/run-suites.sh $(TEST_TARGETS)
+
+# ---- install --------------------------------------------------------------
+INSTALL_LIB := $(DESTDIR)$(PREFIX)/lib
+INSTALL_INCLUDE := $(DESTDIR)$(PREFIX)/include
+INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
+
+$(O)/lease.pc: src/lease.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define LEASE_VERSION_STRING "\(.*\)"/\1/p' src/lease.h)|g' $< > $@
+
+install: all $(O)/lease.pc
+	install -d $(INSTALL_LIB)/pkgconfig $(INSTALL_INCLUDE) $(INSTALL_BIN)
+	install -m 0644 src/lease.h src/lease_impl.h $(INSTALL_INCLUDE)/
+	install -m 0644 $(LIB_STATIC) $(INSTALL_LIB)/
+	install -m 0755 $(LIB_SHARED) $(INSTALL_LIB)/
+	ln -sf liblease.so.1 $(INSTALL_LIB)/liblease.so
+	install -m 0644 $(O)/lease.pc $(INSTALL_LIB)/pkgconfig/
+	install -m 0755 $(BIN)/lease $(INSTALL_BIN)/
+
+uninstall:
+	rm -f $(INSTALL_INCLUDE)/lease.h $(INSTALL_INCLUDE)/lease_impl.h $(INSTALL_LIB)/liblease.a \
+		$(INSTALL_LIB)/liblease.so $(INSTALL_LIB)/liblease.so.1 $(INSTALL_LIB)/pkgconfig/lease.pc \
+		$(INSTALL_BIN)/lease
+
+clean:
+	rm -rf build
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

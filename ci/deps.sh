@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages this project needs, when they are missing.
+# Quiet and fast (one dpkg-query) when everything is already there.
+# Exit status: 0 ready; 69 (EX_UNAVAILABLE) when packages are missing and
+# cannot be installed here (not root, no apt-get), with what to run instead.
+set -euo pipefail
+
+packages=(
+    build-essential    # cc, make, ar
+    pkg-config         # the install test links through lease.pc
+    libjansson-dev     # JSON reader/writer for the lease file
+    libcmocka-dev      # C test suites
+    python3-pytest     # program integration suite (Debian's python3)
+    lcov gcovr         # coverage reports
+    clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes
+    util-linux         # flock(1), the benchmark's yardstick
+    valgrind
+)
+
+
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "deps: installing missing Debian packages: ${missing[*]}" >&2
+if [[ $(id -u) -ne 0 ]]; then
+    echo "deps: not root; run as root: apt-get install -y ${missing[*]}" >&2
+    exit 69
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "deps: apt-get not found; install these packages by hand: ${missing[*]}" >&2
+    exit 69
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2 || echo "deps: apt-get update failed; trying the cached package lists" >&2
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; then
+    echo "deps: apt-get install failed for: ${missing[*]}" >&2
+    exit 69
+fi

@@ -1,0 +1,191 @@
+/*
+ * lease.h: the public API of liblease, a cross-process heavy-maintenance lease.
+ *
+ * A lease is one JSON file created exclusively (see SPEC.md section 2). A job
+ * acquires it, runs its body, and releases it; a job that finds it held defers.
+ * Every call takes an implementation (NULL: the project's own, "lease") and an
+ * environment (NULL: the real POSIX one); tests and the simulator pass others.
+ *
+ * Results come back in a struct lease_result; the status is also the return
+ * value. Nothing here reads the global errno after a call returns: a system
+ * error is carried in the result (error_number, error_operation, error_path).
+ */
+#ifndef LEASE_H
+#define LEASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LEASE_VERSION_STRING "1.0.0"
+
+#define LEASE_DEFAULT_PATH ".neo-ai-data/orchestrator-daemon/heavy-maintenance-lease.json"
+#define LEASE_PATH_ENV "HEAVY_MAINTENANCE_LEASE_PATH"
+#define LEASE_INHERITED_TOKEN_ENV "NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN"
+#define LEASE_DEFAULT_REASON "manual"
+#define LEASE_DEFAULT_TTL_MS 21600000LL
+#define LEASE_DEFAULT_LOCK_TIMEOUT_MS 10000LL
+
+/* Sizes of the fixed buffers in a result. Longer stored values are cut at a
+ * UTF-8 boundary and flagged in lease_holder.truncated. */
+#define LEASE_TEXT_MAX 256
+#define LEASE_PATH_MAX 1024
+#define LEASE_DETAIL_MAX 512
+
+/*
+ * The status vocabulary (SPEC.md section 2), one table for the enum, the
+ * strings and the exit code the `lease` CLI uses for acquire/release.
+ * X(NAME, "string", exit_code)
+ */
+#define LEASE_STATUS_TABLE(X)                                   \
+    X(NONE, "none", 0)                                          \
+    X(MISSING, "missing", 1)                                    \
+    X(ACTIVE, "active", 0)                                      \
+    X(STALE, "stale", 0)                                        \
+    X(MALFORMED, "malformed", 0)                                \
+    X(UNREADABLE, "unreadable", 0)                              \
+    X(ACQUIRED, "acquired", 0)                                  \
+    X(ACQUIRED_AFTER_STALE, "acquired-after-stale", 0)          \
+    X(ACQUIRED_AFTER_MALFORMED, "acquired-after-malformed", 0)  \
+    X(HELD, "held", 75)                                         \
+    X(RELEASED, "released", 0)                                  \
+    X(NOT_OWNER, "not-owner", 1)                                \
+    X(RENEWED, "renewed", 0)                                    \
+    X(COMPLETED, "completed", 0)                                \
+    X(INHERITED, "inherited", 0)                                \
+    X(ERROR, "error", 125)
+
+enum lease_status {
+#define LEASE_STATUS_ENUM(name, string, exit_code) LEASE_STATUS_##name,
+    LEASE_STATUS_TABLE(LEASE_STATUS_ENUM)
+#undef LEASE_STATUS_ENUM
+    LEASE_STATUS_COUNT
+};
+
+/* "acquired-after-stale" etc.; "unknown" for a value outside the table. */
+const char *lease_status_name(enum lease_status status);
+/* The CLI's exit code for a status (acquire/release semantics). */
+int lease_status_exit_code(enum lease_status status);
+/* Parses a status string; returns false when it is not in the table. */
+bool lease_status_from_name(const char *name, enum lease_status *status);
+/* true for acquired, acquired-after-stale, acquired-after-malformed. */
+bool lease_status_is_acquired(enum lease_status status);
+
+/* A lease payload as read from (or written to) the file. Text fields hold the
+ * stored value; a field that was absent is the empty string with its has_
+ * flag false. pid_text is the pid as stored, for messages ("123", "abc",
+ * "null"). */
+struct lease_holder {
+    char owner[LEASE_TEXT_MAX];
+    char reason[LEASE_TEXT_MAX];
+    bool has_pid;        /* the key is present */
+    bool pid_is_integer; /* ... and holds an integer (it may still be <= 0) */
+    int64_t pid;
+    char pid_text[LEASE_TEXT_MAX];
+    char token[LEASE_TEXT_MAX];
+    char acquired_at[LEASE_TEXT_MAX];
+    bool has_stale_after_ms;
+    int64_t stale_after_ms;
+    char expires_at[LEASE_TEXT_MAX];
+    /* metadata keys this project writes (others are kept in payload_json) */
+    bool has_fence;
+    int64_t fence;
+    bool has_pid_start_time;
+    uint64_t pid_start_time; /* field 22 of /proc/PID/stat, clock ticks */
+    char boot_id[LEASE_TEXT_MAX];
+    char renewed_at[LEASE_TEXT_MAX];
+    bool truncated; /* a text field was longer than LEASE_TEXT_MAX - 1 */
+};
+
+struct lease_result {
+    enum lease_status status;
+    /* acquire/run: what the path held before (missing, stale, malformed,
+     * active); release/renew: what it held when checked. NONE when n/a. */
+    enum lease_status previous_status;
+    bool has_lease;             /* lease below is filled */
+    struct lease_holder lease;  /* holder (held/active/stale) or ours (acquired) */
+    char *payload_json;         /* the payload as stored, compact JSON, or NULL */
+    int error_number;           /* errno for ERROR and UNREADABLE, else 0 */
+    const char *error_operation; /* static: "open", "link", "lock", ... or NULL */
+    char error_path[LEASE_PATH_MAX];
+    char detail[LEASE_DETAIL_MAX]; /* one human-readable line: why this status */
+    int body_status;            /* run: what the body returned */
+    bool ttl_takeover;          /* acquire took over a lease whose holder was alive (expired by TTL) */
+};
+
+/* Frees what a result owns (payload_json) and zeroes it. Safe on a zeroed result. */
+void lease_result_clear(struct lease_result *result);
+
+struct lease_options {
+    const char *path;       /* lease file path; NULL: lease_resolve_path(env, NULL) */
+    const char *owner;      /* acquire/run: required, no control characters */
+    const char *reason;     /* NULL: "manual" */
+    int64_t ttl_ms;         /* 0: LEASE_DEFAULT_TTL_MS; must be > 0 */
+    int64_t lock_timeout_ms; /* 0: LEASE_DEFAULT_LOCK_TIMEOUT_MS */
+};
+
+struct lease_ops; /* an implementation: lease_impl.h */
+struct lease_env; /* the outside world: lease_impl.h */
+
+/* The implementations linked into the library, selectable by name. */
+const struct lease_ops *lease_impl_default(void);
+const struct lease_ops *lease_impl_find(const char *name); /* NULL: unknown */
+size_t lease_impl_count(void);
+const struct lease_ops *lease_impl_at(size_t index);
+const char *lease_impl_name(const struct lease_ops *ops);
+const char *lease_impl_description(const struct lease_ops *ops);
+
+/* The real environment (POSIX, Linux /proc for pid start time and boot id). */
+const struct lease_env *lease_env_posix(void);
+
+/* Resolves the lease path: flag_path if non-NULL, else $HEAVY_MAINTENANCE_LEASE_PATH
+ * if set and non-empty, else LEASE_DEFAULT_PATH. Returns 0, or -ENAMETOOLONG. */
+int lease_resolve_path(const struct lease_env *env, const char *flag_path, char *buffer, size_t size);
+
+/* Checks owner/reason/ttl before any file is touched; returns NULL when valid,
+ * else a static message ("owner must not contain control characters"). */
+const char *lease_options_problem(const struct lease_options *options, bool need_owner);
+
+/* The operations. ops/env NULL select the defaults. Each fills *result and
+ * returns result->status. */
+enum lease_status lease_inspect(const struct lease_ops *ops, const struct lease_env *env,
+                                const struct lease_options *options, struct lease_result *result);
+enum lease_status lease_acquire(const struct lease_ops *ops, const struct lease_env *env,
+                                const struct lease_options *options, struct lease_result *result);
+enum lease_status lease_release(const struct lease_ops *ops, const struct lease_env *env,
+                                const struct lease_options *options, const char *token,
+                                struct lease_result *result);
+/* Extends expiresAt to now + ttl when token still owns the lease: renewed,
+ * not-owner, missing or error. Implementations that cannot renew return error
+ * with error_number ENOSYS. */
+enum lease_status lease_renew(const struct lease_ops *ops, const struct lease_env *env,
+                              const struct lease_options *options, const char *token,
+                              struct lease_result *result);
+
+/* Runs body under the lease: inherited (token from LEASE_INHERITED_TOKEN_ENV
+ * matches the active lease: run without acquiring or releasing), completed
+ * (acquired, ran, released), held (body not run) or error (body not run).
+ * body's return value is stored in result->body_status. The body gets the
+ * result so far (status acquired* or inherited, lease filled). */
+typedef int (*lease_body_fn)(void *argument, const struct lease_result *lease);
+enum lease_status lease_run(const struct lease_ops *ops, const struct lease_env *env,
+                            const struct lease_options *options, lease_body_fn body,
+                            void *argument, struct lease_result *result);
+
+/* Writes the two deferral lines of SPEC.md section 3 (with terminal-unsafe
+ * bytes escaped) into buffer; returns the length, truncating safely. */
+size_t lease_format_deferral(const struct lease_result *result, char *buffer, size_t size);
+
+/* Copies text into buffer with control characters, DEL, ESC sequences and
+ * invalid UTF-8 escaped as \xNN (and backslash as \\); always NUL-terminates. */
+void lease_escape_text(const char *text, char *buffer, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LEASE_H */
