@@ -143,6 +143,9 @@ enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, str
 char *lease_payload_format(const struct lease_holder *holder, bool with_metadata, size_t *length);
 void lease_free(void *pointer);
 
+/* Sets result->lease to holder and result->payload_json to it as stored. */
+void lease_result_set_holder(struct lease_result *result, const struct lease_holder *holder, bool with_metadata);
+
 /* Copies src into a fixed buffer, cutting at a UTF-8 boundary; returns true
  * when it had to cut. */
 bool lease_copy_text(char *buffer, size_t size, const char *source);

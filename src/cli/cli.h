@@ -1,0 +1,93 @@
+/*
+ * cli.h: the pieces of the `lease` command-line wrapper.
+ *
+ * lease_cli_parse is pure: it reads argv, fills a struct and, on a usage
+ * error, a one-line message. It never prints, exits, allocates or reads the
+ * environment, so a fuzzer can call it in a loop. Pointers in the struct point
+ * into argv.
+ */
+#ifndef LEASE_CLI_H
+#define LEASE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lease.h"
+
+/* <sysexits.h> values, spelled out so the parser needs no system header. */
+#define LEASE_CLI_EXIT_OK 0
+#define LEASE_CLI_EXIT_FAILED 1
+#define LEASE_CLI_EXIT_USAGE 64     /* EX_USAGE */
+#define LEASE_CLI_EXIT_HELD 75      /* EX_TEMPFAIL */
+#define LEASE_CLI_EXIT_WRAPPER 125  /* the wrapper itself failed (as env(1), timeout(1)) */
+#define LEASE_CLI_EXIT_NOEXEC 126   /* CMD found but not executable */
+#define LEASE_CLI_EXIT_NOTFOUND 127 /* CMD not found */
+#define LEASE_CLI_EXIT_SIGNAL_BASE 128
+
+/* Largest --ttl-ms: about 100 years, so acquiredAt + ttl stays a four-digit year. */
+#define LEASE_CLI_TTL_MS_MAX 3155760000000LL
+
+enum lease_cli_command {
+    LEASE_CLI_COMMAND_NONE,
+    LEASE_CLI_COMMAND_RUN,
+    LEASE_CLI_COMMAND_ACQUIRE,
+    LEASE_CLI_COMMAND_RELEASE,
+    LEASE_CLI_COMMAND_RENEW,
+    LEASE_CLI_COMMAND_INSPECT,
+    LEASE_CLI_COMMAND_VERSION, /* `lease --version` */
+};
+
+struct lease_cli_args {
+    enum lease_cli_command command;
+    bool help; /* --help: for command, or the top level when command is NONE */
+    bool json; /* set even when parsing fails, if --json appeared before `--` */
+    const char *owner;
+    const char *reason;
+    const char *lease_path;
+    const char *token;
+    const char *impl_name;
+    bool has_ttl_ms;
+    int64_t ttl_ms;
+    bool has_held_exit;
+    int held_exit;
+    /* run: CMD and its arguments (argv after `--`), NULL-terminated as argv is. */
+    int command_argc;
+    char *const *command_argv;
+};
+
+/* Returns 0 when argv is a valid command line, else LEASE_CLI_EXIT_USAGE with
+ * a one-line message (no "lease: " prefix, no newline) in message. */
+int lease_cli_parse(int argc, char *const argv[], struct lease_cli_args *args, char *message,
+                    size_t message_size);
+
+/* The name of a command ("run", ...; "lease" for NONE). */
+const char *lease_cli_command_name(enum lease_cli_command command);
+
+/* The --help text of a command (NONE: the top-level one). */
+const char *lease_cli_usage(enum lease_cli_command command);
+
+/* What `lease run` needs besides the parsed arguments. */
+struct lease_cli_run_request {
+    const struct lease_ops *ops;
+    const struct lease_options *options;
+    char *const *command_argv;
+};
+
+/* What happened in `lease run`. */
+struct lease_cli_run_outcome {
+    bool body_ran;           /* lease_run called the body (acquired or inherited) */
+    bool child_started;
+    int exit_code;           /* the child's (128+N when killed by N), or 125/126/127 */
+    int child_signal;        /* N when the child was killed by signal N, else 0 */
+    int exec_error_number;   /* errno of a failed exec, else 0 */
+    char message[LEASE_DETAIL_MAX]; /* the wrapper's own failure, for stderr and JSON */
+};
+
+/* Runs CMD under the lease (acquire or inherit, fork/exec, forward signals,
+ * renew, release). Fills *result like lease_run and *outcome; returns the
+ * status (completed, inherited, held, error). */
+enum lease_status lease_cli_run(const struct lease_cli_run_request *request, struct lease_result *result,
+                                struct lease_cli_run_outcome *outcome);
+
+#endif /* LEASE_CLI_H */

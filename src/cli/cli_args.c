@@ -1,0 +1,397 @@
+/*
+ * cli_args.c: the command-line parser of `lease`, pure (see cli.h).
+ *
+ * Hand-written rather than getopt_long because getopt keeps global state
+ * (optind, its permutation) that a fuzzer calling us in a loop would have to
+ * reset, and because each subcommand accepts its own set of options.
+ */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+enum option_id {
+    OPTION_OWNER,
+    OPTION_REASON,
+    OPTION_TTL_MS,
+    OPTION_LEASE,
+    OPTION_TOKEN,
+    OPTION_IMPL,
+    OPTION_HELD_EXIT,
+    OPTION_JSON,
+    OPTION_HELP,
+    OPTION_COUNT
+};
+
+#define COMMAND_BIT(command) (1u << (command))
+#define ALL_COMMANDS                                                                          \
+    (COMMAND_BIT(LEASE_CLI_COMMAND_RUN) | COMMAND_BIT(LEASE_CLI_COMMAND_ACQUIRE) |             \
+     COMMAND_BIT(LEASE_CLI_COMMAND_RELEASE) | COMMAND_BIT(LEASE_CLI_COMMAND_RENEW) |           \
+     COMMAND_BIT(LEASE_CLI_COMMAND_INSPECT))
+#define ACQUIRING_COMMANDS (COMMAND_BIT(LEASE_CLI_COMMAND_RUN) | COMMAND_BIT(LEASE_CLI_COMMAND_ACQUIRE))
+#define TOKEN_COMMANDS (COMMAND_BIT(LEASE_CLI_COMMAND_RELEASE) | COMMAND_BIT(LEASE_CLI_COMMAND_RENEW))
+
+struct option_spec {
+    const char *name; /* without the leading "--" */
+    enum option_id id;
+    bool takes_value;
+    unsigned commands; /* COMMAND_BIT mask of the commands that accept it */
+};
+
+static const struct option_spec option_specs[OPTION_COUNT] = {
+    {"owner", OPTION_OWNER, true, ACQUIRING_COMMANDS},
+    {"reason", OPTION_REASON, true, ACQUIRING_COMMANDS},
+    {"ttl-ms", OPTION_TTL_MS, true, ACQUIRING_COMMANDS | COMMAND_BIT(LEASE_CLI_COMMAND_RENEW)},
+    {"lease", OPTION_LEASE, true, ALL_COMMANDS},
+    {"token", OPTION_TOKEN, true, TOKEN_COMMANDS},
+    {"impl", OPTION_IMPL, true, ALL_COMMANDS},
+    {"held-exit", OPTION_HELD_EXIT, true, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
+    {"json", OPTION_JSON, false, ALL_COMMANDS},
+    {"help", OPTION_HELP, false, ALL_COMMANDS},
+};
+
+static const char *const command_names[] = {
+    [LEASE_CLI_COMMAND_NONE] = "lease",      [LEASE_CLI_COMMAND_RUN] = "run",
+    [LEASE_CLI_COMMAND_ACQUIRE] = "acquire", [LEASE_CLI_COMMAND_RELEASE] = "release",
+    [LEASE_CLI_COMMAND_RENEW] = "renew",     [LEASE_CLI_COMMAND_INSPECT] = "inspect",
+    [LEASE_CLI_COMMAND_VERSION] = "version",
+};
+
+#define COMMON_OPTIONS_HELP                                                                        \
+    "  --lease PATH    lease file (default: $" LEASE_PATH_ENV ", else " LEASE_DEFAULT_PATH ")\n"   \
+    "  --impl NAME     implementation (default: $LEASE_IMPLEMENTATION, else lease)\n"              \
+    "  --json          print exactly one JSON object on stdout\n"                                  \
+    "  --help          print this help\n"
+
+static const char *const usage_texts[] = {
+    [LEASE_CLI_COMMAND_NONE] =
+        "usage: lease COMMAND [OPTIONS]\n"
+        "       lease --help | --version\n"
+        "\n"
+        "A cross-process heavy-maintenance lease (a JSON file), in the manner of flock(1).\n"
+        "\n"
+        "commands:\n"
+        "  run       acquire, run a command, release; defer when held\n"
+        "  acquire   take the lease and print its token\n"
+        "  release   give the lease back (needs its token)\n"
+        "  renew     extend the lease's expiry (needs its token)\n"
+        "  inspect   show the lease's status and holder\n"
+        "\n"
+        "exit: 0 ok, 1 not-owner/missing, 64 usage, 75 held, 125 lease error,\n"
+        "      126/127 command not executable/not found, 128+N command killed by signal N\n"
+        "'lease COMMAND --help' describes each command.\n",
+    [LEASE_CLI_COMMAND_RUN] =
+        "usage: lease run --owner NAME [--reason R] [--ttl-ms N] [--held-exit N] [OPTIONS] -- CMD [ARG...]\n"
+        "\n"
+        "Acquires the lease, runs CMD with " LEASE_INHERITED_TOKEN_ENV " set to the token,\n"
+        "forwards SIGINT/SIGTERM/SIGHUP to it, renews the lease every ttl/3 while it runs,\n"
+        "releases the lease when it ends and exits with its status (128+N when killed by\n"
+        "signal N). When the lease is held: prints the deferral lines, exits 0 (or --held-exit N).\n"
+        "When the inherited token names the active lease, CMD runs under it (no acquire).\n"
+        "\n"
+        "  --owner NAME    owner label (required)\n"
+        "  --reason R      reason (default: " LEASE_DEFAULT_REASON ")\n"
+        "  --ttl-ms N      time to live in milliseconds (default: 21600000)\n"
+        "  --held-exit N   exit status when the lease is held (default: 0)\n" COMMON_OPTIONS_HELP,
+    [LEASE_CLI_COMMAND_ACQUIRE] =
+        "usage: lease acquire --owner NAME [--reason R] [--ttl-ms N] [OPTIONS]\n"
+        "\n"
+        "Takes the lease and prints the token. Exit 0 when acquired, 75 when held.\n"
+        "\n"
+        "  --owner NAME    owner label (required)\n"
+        "  --reason R      reason (default: " LEASE_DEFAULT_REASON ")\n"
+        "  --ttl-ms N      time to live in milliseconds (default: 21600000)\n" COMMON_OPTIONS_HELP,
+    [LEASE_CLI_COMMAND_RELEASE] =
+        "usage: lease release --token T [OPTIONS]\n"
+        "\n"
+        "Removes the lease when T is its token. Exit 0 released, 1 not-owner or missing.\n"
+        "\n"
+        "  --token T       the token printed by 'lease acquire' (required)\n" COMMON_OPTIONS_HELP,
+    [LEASE_CLI_COMMAND_RENEW] =
+        "usage: lease renew --token T [--ttl-ms N] [OPTIONS]\n"
+        "\n"
+        "Moves the lease's expiry to now + ttl when T is its token.\n"
+        "Exit 0 renewed, 1 not-owner or missing.\n"
+        "\n"
+        "  --token T       the token printed by 'lease acquire' (required)\n"
+        "  --ttl-ms N      time to live in milliseconds (default: 21600000)\n" COMMON_OPTIONS_HELP,
+    [LEASE_CLI_COMMAND_INSPECT] =
+        "usage: lease inspect [OPTIONS]\n"
+        "\n"
+        "Prints the lease's status (missing, active, stale, malformed, unreadable) and holder.\n"
+        "Exit 0.\n"
+        "\n" COMMON_OPTIONS_HELP,
+    [LEASE_CLI_COMMAND_VERSION] = "usage: lease --version\n",
+};
+
+const char *lease_cli_command_name(enum lease_cli_command command)
+{
+    if ((size_t)command >= sizeof command_names / sizeof command_names[0])
+        return "lease";
+    return command_names[command];
+}
+
+const char *lease_cli_usage(enum lease_cli_command command)
+{
+    if ((size_t)command >= sizeof usage_texts / sizeof usage_texts[0])
+        return usage_texts[LEASE_CLI_COMMAND_NONE];
+    return usage_texts[command];
+}
+
+static int usage_error(char *message, size_t message_size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int usage_error(char *message, size_t message_size, const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    if (message != NULL && message_size > 0)
+        vsnprintf(message, message_size, format, arguments);
+    va_end(arguments);
+    return LEASE_CLI_EXIT_USAGE;
+}
+
+static bool has_control_character(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+/* Parses a decimal integer in [minimum, maximum]: digits only (no sign, no
+ * spaces, no hex), so "0x10", " 5" and "5ms" are refused, not half-read. */
+static bool parse_bounded_integer(const char *text, int64_t minimum, int64_t maximum, int64_t *value)
+{
+    if (*text == '\0' || strlen(text) > 19)
+        return false;
+    int64_t total = 0;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        int digit = *p - '0';
+        if (total > (maximum - digit) / 10)
+            return false;
+        total = total * 10 + digit;
+    }
+    if (total < minimum)
+        return false;
+    *value = total;
+    return true;
+}
+
+static const struct option_spec *find_option(const char *name, size_t name_length)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        if (strlen(option_specs[i].name) == name_length &&
+            memcmp(option_specs[i].name, name, name_length) == 0)
+            return &option_specs[i];
+    }
+    return NULL;
+}
+
+static enum lease_cli_command find_command(const char *name)
+{
+    for (int command = LEASE_CLI_COMMAND_RUN; command <= LEASE_CLI_COMMAND_INSPECT; command++) {
+        if (strcmp(command_names[command], name) == 0)
+            return (enum lease_cli_command)command;
+    }
+    return LEASE_CLI_COMMAND_NONE;
+}
+
+static int check_text_value(const char *option, const char *value, char *message, size_t message_size)
+{
+    if (*value == '\0')
+        return usage_error(message, message_size, "--%s must not be empty", option);
+    if (has_control_character(value))
+        return usage_error(message, message_size, "--%s must not contain control characters", option);
+    return 0;
+}
+
+/* Stores one option's value; every value is checked here so that main never
+ * sees a half-valid request. */
+static int store_option(const struct option_spec *spec, const char *value, struct lease_cli_args *args,
+                        char *message, size_t message_size)
+{
+    int64_t number = 0;
+    switch (spec->id) {
+    case OPTION_OWNER:
+        args->owner = value;
+        return check_text_value(spec->name, value, message, message_size);
+    case OPTION_REASON:
+        args->reason = value;
+        return check_text_value(spec->name, value, message, message_size);
+    case OPTION_TOKEN:
+        args->token = value;
+        return check_text_value(spec->name, value, message, message_size);
+    case OPTION_IMPL:
+        args->impl_name = value;
+        return check_text_value(spec->name, value, message, message_size);
+    case OPTION_LEASE:
+        args->lease_path = value;
+        if (*value == '\0')
+            return usage_error(message, message_size, "--lease must not be empty");
+        return 0;
+    case OPTION_TTL_MS:
+        if (!parse_bounded_integer(value, 1, LEASE_CLI_TTL_MS_MAX, &number))
+            return usage_error(message, message_size,
+                               "--ttl-ms must be a whole number of milliseconds from 1 to %lld, not '%.64s'",
+                               (long long)LEASE_CLI_TTL_MS_MAX, value);
+        args->has_ttl_ms = true;
+        args->ttl_ms = number;
+        return 0;
+    case OPTION_HELD_EXIT:
+        if (!parse_bounded_integer(value, 0, 255, &number))
+            return usage_error(message, message_size, "--held-exit must be a number from 0 to 255, not '%.64s'",
+                               value);
+        args->has_held_exit = true;
+        args->held_exit = (int)number;
+        return 0;
+    case OPTION_JSON:
+        args->json = true;
+        return 0;
+    case OPTION_HELP:
+    case OPTION_COUNT:
+        break;
+    }
+    return 0;
+}
+
+/* Handles argv[*index], an argument starting with "--" (not "--" itself).
+ * Advances *index past a separate value. Sets *stop on --help. */
+static int parse_option(int argc, char *const argv[], int *index, unsigned *seen, struct lease_cli_args *args,
+                        bool *stop, char *message, size_t message_size)
+{
+    const char *argument = argv[*index] + 2;
+    const char *equals = strchr(argument, '=');
+    size_t name_length = equals != NULL ? (size_t)(equals - argument) : strlen(argument);
+    const struct option_spec *spec = find_option(argument, name_length);
+    const char *command_name = lease_cli_command_name(args->command);
+    if (spec == NULL)
+        return usage_error(message, message_size, "unknown option '--%.*s' for '%s'", (int)(name_length > 64 ? 64 : name_length),
+                           argument, command_name);
+    if ((spec->commands & COMMAND_BIT(args->command)) == 0)
+        return usage_error(message, message_size, "option --%s is not valid for 'lease %s'", spec->name,
+                           command_name);
+    if (spec->id == OPTION_HELP) {
+        args->help = true;
+        *stop = true;
+        return 0;
+    }
+    if (*seen & (1u << spec->id))
+        return usage_error(message, message_size, "option --%s given twice", spec->name);
+    *seen |= 1u << spec->id;
+    const char *value = NULL;
+    if (!spec->takes_value) {
+        if (equals != NULL)
+            return usage_error(message, message_size, "option --%s takes no value", spec->name);
+    } else if (equals != NULL) {
+        value = equals + 1;
+    } else {
+        /* A following "--x" is the next option, not a value: "--owner --json"
+         * is a mistake; "--owner=--json" is how to mean it. */
+        if (*index + 1 >= argc || strncmp(argv[*index + 1], "--", 2) == 0)
+            return usage_error(message, message_size, "option --%s needs a value", spec->name);
+        *index += 1;
+        value = argv[*index];
+    }
+    return store_option(spec, value, args, message, message_size);
+}
+
+static int check_required(const struct lease_cli_args *args, bool saw_separator, char *message,
+                          size_t message_size)
+{
+    const char *command_name = lease_cli_command_name(args->command);
+    if ((COMMAND_BIT(args->command) & ACQUIRING_COMMANDS) && args->owner == NULL)
+        return usage_error(message, message_size, "'lease %s' needs --owner NAME", command_name);
+    if ((COMMAND_BIT(args->command) & TOKEN_COMMANDS) && args->token == NULL)
+        return usage_error(message, message_size, "'lease %s' needs --token T", command_name);
+    if (args->command == LEASE_CLI_COMMAND_RUN && !saw_separator)
+        return usage_error(message, message_size, "'lease run' needs '--' followed by the command to run");
+    if (args->command == LEASE_CLI_COMMAND_RUN && args->command_argc == 0)
+        return usage_error(message, message_size, "'lease run' needs a command after '--'");
+    return 0;
+}
+
+/* Parses the arguments after the command name. */
+static int parse_command_arguments(int argc, char *const argv[], struct lease_cli_args *args, char *message,
+                                   size_t message_size)
+{
+    unsigned seen = 0;
+    bool saw_separator = false;
+    for (int index = 2; index < argc; index++) {
+        const char *argument = argv[index];
+        if (strcmp(argument, "--") == 0) {
+            if (args->command != LEASE_CLI_COMMAND_RUN)
+                return usage_error(message, message_size, "'lease %s' takes no command after '--'",
+                                   lease_cli_command_name(args->command));
+            saw_separator = true;
+            args->command_argv = argv + index + 1;
+            args->command_argc = argc - index - 1;
+            break;
+        }
+        if (strcmp(argument, "-h") == 0) {
+            args->help = true;
+            return 0;
+        }
+        if (strncmp(argument, "--", 2) != 0) {
+            if (args->command == LEASE_CLI_COMMAND_RUN)
+                return usage_error(message, message_size, "unexpected argument '%.64s' (put '--' before the command)",
+                                   argument);
+            return usage_error(message, message_size, "unexpected argument '%.64s'", argument);
+        }
+        bool stop = false;
+        int status = parse_option(argc, argv, &index, &seen, args, &stop, message, message_size);
+        if (status != 0 || stop)
+            return status;
+    }
+    return check_required(args, saw_separator, message, message_size);
+}
+
+/* --json before "--" (after it, it belongs to CMD). Known even when parsing
+ * fails, so that a usage error can still be reported as JSON. */
+static bool wants_json(int argc, char *const argv[])
+{
+    for (int index = 1; index < argc; index++) {
+        if (argv[index] == NULL || strcmp(argv[index], "--") == 0)
+            return false;
+        if (strcmp(argv[index], "--json") == 0)
+            return true;
+    }
+    return false;
+}
+
+int lease_cli_parse(int argc, char *const argv[], struct lease_cli_args *args, char *message,
+                    size_t message_size)
+{
+    memset(args, 0, sizeof *args);
+    if (message != NULL && message_size > 0)
+        message[0] = '\0';
+    if (argv == NULL || argc < 1)
+        return usage_error(message, message_size, "no arguments");
+    for (int index = 0; index < argc; index++) {
+        if (argv[index] == NULL)
+            return usage_error(message, message_size, "argument %d is missing", index);
+    }
+    args->json = wants_json(argc, argv);
+    if (argc < 2)
+        return usage_error(message, message_size, "missing command (try 'lease --help')");
+    const char *first = argv[1];
+    if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0) {
+        args->help = true;
+        return 0;
+    }
+    if (strcmp(first, "--version") == 0) {
+        args->command = LEASE_CLI_COMMAND_VERSION;
+        return 0;
+    }
+    if (first[0] == '-')
+        return usage_error(message, message_size, "unknown option '%.64s' (a command comes first; try 'lease --help')",
+                           first);
+    args->command = find_command(first);
+    if (args->command == LEASE_CLI_COMMAND_NONE)
+        return usage_error(message, message_size, "unknown command '%.64s' (try 'lease --help')", first);
+    return parse_command_arguments(argc, argv, args, message, message_size);
+}

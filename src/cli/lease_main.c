@@ -1,0 +1,438 @@
+/*
+ * lease_main.c: main of the `lease` wrapper: selects the implementation and
+ * the path, calls the library, prints the outcome for people or as one JSON
+ * object (--json), and turns it into an exit code. The output formats and
+ * the exit-code table are documented in docs/lease-cli.md; keep them stable.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease_impl.h"
+
+#define IMPLEMENTATION_ENV "LEASE_IMPLEMENTATION"
+#define ESCAPED_MAX (LEASE_PATH_MAX * 4 + 1)
+
+/* What every command needs once the arguments are valid. */
+struct invocation {
+    const struct lease_cli_args *args;
+    const struct lease_ops *ops;
+    struct lease_options options;
+    char path[LEASE_PATH_MAX];
+};
+
+/* ---- JSON output ---------------------------------------------------------- */
+
+/* A JSON string for text that may not be valid UTF-8 (jansson refuses that):
+ * falls back to the escaped form. */
+static json_t *json_text(const char *text)
+{
+    json_t *string = json_string(text);
+    if (string != NULL)
+        return string;
+    char escaped[ESCAPED_MAX];
+    lease_escape_text(text, escaped, sizeof escaped);
+    return json_string(escaped);
+}
+
+static void json_put(json_t *object, const char *key, json_t *value)
+{
+    if (value != NULL)
+        json_object_set_new(object, key, value);
+}
+
+/* The lease as stored: the payload the library read back, else the holder's
+ * fields (an implementation that does not keep the payload). */
+static json_t *json_lease(const struct lease_result *result)
+{
+    if (result->payload_json != NULL) {
+        json_t *payload = json_loads(result->payload_json, JSON_DECODE_ANY, NULL);
+        if (payload != NULL)
+            return payload;
+    }
+    if (!result->has_lease)
+        return NULL;
+    const struct lease_holder *holder = &result->lease;
+    json_t *object = json_object();
+    json_put(object, "owner", json_text(holder->owner));
+    json_put(object, "reason", json_text(holder->reason));
+    if (holder->has_pid)
+        json_put(object, "pid", holder->pid_is_integer ? json_integer(holder->pid) : json_text(holder->pid_text));
+    json_put(object, "token", json_text(holder->token));
+    json_put(object, "acquiredAt", json_text(holder->acquired_at));
+    if (holder->has_stale_after_ms)
+        json_put(object, "staleAfterMs", json_integer(holder->stale_after_ms));
+    json_put(object, "expiresAt", json_text(holder->expires_at));
+    return object;
+}
+
+static json_t *json_result(const struct invocation *invocation, const struct lease_result *result,
+                           enum lease_status status)
+{
+    json_t *object = json_object();
+    json_put(object, "status", json_string(lease_status_name(status)));
+    if (result->previous_status != LEASE_STATUS_NONE)
+        json_put(object, "previousStatus", json_string(lease_status_name(result->previous_status)));
+    json_t *lease = json_lease(result);
+    if (lease != NULL)
+        json_put(object, "lease", lease);
+    else if (status == LEASE_STATUS_HELD)
+        json_put(object, "lease", json_null());
+    json_put(object, "path", json_text(invocation->path));
+    json_put(object, "implementation", json_string(lease_impl_name(invocation->ops)));
+    if (result->detail[0] != '\0')
+        json_put(object, "detail", json_text(result->detail));
+    return object;
+}
+
+static void json_print(json_t *object)
+{
+    char *text = json_dumps(object, JSON_COMPACT);
+    if (text != NULL) {
+        fputs(text, stdout);
+        fputc('\n', stdout);
+        free(text);
+    }
+    json_decref(object);
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+/* One stderr line (and, with --json, one JSON object) for a failure that is
+ * not a lease status: usage errors and the wrapper's own failures. */
+static int fail(const struct lease_cli_args *args, int exit_code, const char *kind, const char *message)
+{
+    fprintf(stderr, "lease: %s\n", message);
+    if (args->json) {
+        json_t *object = json_object();
+        json_put(object, "status", json_string("error"));
+        json_put(object, "error", json_string(kind));
+        json_put(object, "message", json_text(message));
+        json_put(object, "exitCode", json_integer(exit_code));
+        json_print(object);
+    }
+    return exit_code;
+}
+
+/* A lease error (status error): names the path and the system error. */
+static int fail_lease(const struct invocation *invocation, const struct lease_result *result)
+{
+    char message[LEASE_DETAIL_MAX + 2 * LEASE_PATH_MAX + 128];
+    const char *path = result->error_path[0] != '\0' ? result->error_path : invocation->path;
+    char escaped[ESCAPED_MAX];
+    lease_escape_text(path, escaped, sizeof escaped);
+    snprintf(message, sizeof message, "%s: lease '%s': %s: %s%s%s%s", lease_cli_command_name(invocation->args->command),
+             escaped, result->error_operation != NULL ? result->error_operation : "error",
+             result->error_number != 0 ? strerror(result->error_number) : "failed",
+             result->detail[0] != '\0' ? " (" : "", result->detail, result->detail[0] != '\0' ? ")" : "");
+    fprintf(stderr, "lease: %s\n", message);
+    if (invocation->args->json) {
+        json_t *object = json_result(invocation, result, LEASE_STATUS_ERROR);
+        json_put(object, "message", json_text(message));
+        json_put(object, "errno", json_integer(result->error_number));
+        if (result->error_operation != NULL)
+            json_put(object, "operation", json_string(result->error_operation));
+        json_put(object, "exitCode", json_integer(LEASE_CLI_EXIT_WRAPPER));
+        json_print(object);
+    }
+    return LEASE_CLI_EXIT_WRAPPER;
+}
+
+/* ---- human output ---------------------------------------------------------- */
+
+static void print_holder_summary(const struct lease_result *result, const char *path)
+{
+    char owner[ESCAPED_MAX], reason[ESCAPED_MAX], pid[ESCAPED_MAX], acquired_at[ESCAPED_MAX],
+        expires_at[ESCAPED_MAX], escaped_path[ESCAPED_MAX];
+    lease_escape_text(path, escaped_path, sizeof escaped_path);
+    if (!result->has_lease) {
+        char detail[ESCAPED_MAX];
+        lease_escape_text(result->detail, detail, sizeof detail);
+        printf("held by an unreadable holder (%s) path=%s\n", detail, escaped_path);
+        return;
+    }
+    const struct lease_holder *holder = &result->lease;
+    lease_escape_text(holder->owner, owner, sizeof owner);
+    lease_escape_text(holder->reason, reason, sizeof reason);
+    lease_escape_text(holder->has_pid ? holder->pid_text : "", pid, sizeof pid);
+    lease_escape_text(holder->acquired_at, acquired_at, sizeof acquired_at);
+    lease_escape_text(holder->expires_at, expires_at, sizeof expires_at);
+    printf("held by '%s' (reason='%s', pid=%s, acquiredAt=%s, expiresAt=%s) path=%s\n", owner, reason, pid,
+           acquired_at, expires_at, escaped_path);
+}
+
+/* "key: value" lines for inspect; absent fields are left out. */
+static void print_field(const char *key, const char *value, bool present)
+{
+    if (!present)
+        return;
+    char escaped[ESCAPED_MAX];
+    lease_escape_text(value, escaped, sizeof escaped);
+    printf("%s: %s\n", key, escaped);
+}
+
+static void print_inspect(const struct invocation *invocation, const struct lease_result *result)
+{
+    printf("status: %s\n", lease_status_name(result->status));
+    print_field("path", invocation->path, true);
+    if (result->has_lease) {
+        const struct lease_holder *holder = &result->lease;
+        char stale_after_ms[32];
+        snprintf(stale_after_ms, sizeof stale_after_ms, "%lld", (long long)holder->stale_after_ms);
+        print_field("owner", holder->owner, true);
+        print_field("reason", holder->reason, holder->reason[0] != '\0');
+        print_field("pid", holder->pid_text, holder->has_pid);
+        print_field("token", holder->token, holder->token[0] != '\0');
+        print_field("acquiredAt", holder->acquired_at, holder->acquired_at[0] != '\0');
+        print_field("staleAfterMs", stale_after_ms, holder->has_stale_after_ms);
+        print_field("expiresAt", holder->expires_at, holder->expires_at[0] != '\0');
+    }
+    print_field("detail", result->detail, result->detail[0] != '\0');
+}
+
+/* Recovery from a stale or malformed lease is worth one stderr line (SPEC 3). */
+static void report_recovery(const struct invocation *invocation, const struct lease_result *result)
+{
+    if (result->status != LEASE_STATUS_ACQUIRED_AFTER_STALE && result->status != LEASE_STATUS_ACQUIRED_AFTER_MALFORMED)
+        return;
+    char path[ESCAPED_MAX], detail[ESCAPED_MAX];
+    lease_escape_text(invocation->path, path, sizeof path);
+    lease_escape_text(result->detail, detail, sizeof detail);
+    fprintf(stderr, "lease: recovered a %s lease at %s%s%s\n",
+            result->status == LEASE_STATUS_ACQUIRED_AFTER_STALE ? "stale" : "malformed", path,
+            detail[0] != '\0' ? ": " : "", detail);
+}
+
+/* ---- commands -------------------------------------------------------------- */
+
+static int command_inspect(const struct invocation *invocation)
+{
+    struct lease_result result;
+    memset(&result, 0, sizeof result);
+    enum lease_status status = lease_inspect(invocation->ops, NULL, &invocation->options, &result);
+    int exit_code = LEASE_CLI_EXIT_OK;
+    if (status == LEASE_STATUS_ERROR)
+        exit_code = fail_lease(invocation, &result);
+    else if (invocation->args->json)
+        json_print(json_result(invocation, &result, status));
+    else
+        print_inspect(invocation, &result);
+    lease_result_clear(&result);
+    return exit_code;
+}
+
+static int command_acquire(const struct invocation *invocation)
+{
+    struct lease_result result;
+    memset(&result, 0, sizeof result);
+    enum lease_status status = lease_acquire(invocation->ops, NULL, &invocation->options, &result);
+    int exit_code = lease_status_exit_code(status);
+    if (status == LEASE_STATUS_ERROR) {
+        exit_code = fail_lease(invocation, &result);
+    } else if (invocation->args->json) {
+        json_t *object = json_result(invocation, &result, status);
+        if (lease_status_is_acquired(status))
+            json_put(object, "token", json_text(result.lease.token));
+        json_print(object);
+    } else if (lease_status_is_acquired(status)) {
+        char owner[ESCAPED_MAX], path[ESCAPED_MAX];
+        lease_escape_text(result.lease.owner, owner, sizeof owner);
+        lease_escape_text(invocation->path, path, sizeof path);
+        printf("%s token=%s owner=%s path=%s\n", lease_status_name(status), result.lease.token, owner, path);
+    } else {
+        print_holder_summary(&result, invocation->path);
+    }
+    if (lease_status_is_acquired(status))
+        report_recovery(invocation, &result);
+    lease_result_clear(&result);
+    return exit_code;
+}
+
+/* release and renew: both take a token and answer released/renewed,
+ * not-owner or missing. */
+static int command_with_token(const struct invocation *invocation)
+{
+    struct lease_result result;
+    memset(&result, 0, sizeof result);
+    bool renew = invocation->args->command == LEASE_CLI_COMMAND_RENEW;
+    enum lease_status status =
+        renew ? lease_renew(invocation->ops, NULL, &invocation->options, invocation->args->token, &result)
+              : lease_release(invocation->ops, NULL, &invocation->options, invocation->args->token, &result);
+    int exit_code = lease_status_exit_code(status);
+    if (status == LEASE_STATUS_ERROR) {
+        exit_code = fail_lease(invocation, &result);
+    } else if (invocation->args->json) {
+        json_print(json_result(invocation, &result, status));
+    } else {
+        char path[ESCAPED_MAX];
+        lease_escape_text(invocation->path, path, sizeof path);
+        printf("%s path=%s", lease_status_name(status), path);
+        if (status == LEASE_STATUS_RENEWED)
+            printf(" expiresAt=%s", result.lease.expires_at);
+        if (status == LEASE_STATUS_NOT_OWNER && result.has_lease) {
+            char owner[ESCAPED_MAX];
+            lease_escape_text(result.lease.owner, owner, sizeof owner);
+            printf(" holder='%s'", owner);
+        }
+        putchar('\n');
+    }
+    lease_result_clear(&result);
+    return exit_code;
+}
+
+static int run_held(const struct invocation *invocation, const struct lease_result *result)
+{
+    int exit_code = invocation->args->has_held_exit ? invocation->args->held_exit : LEASE_CLI_EXIT_OK;
+    if (invocation->args->json) {
+        json_t *object = json_result(invocation, result, LEASE_STATUS_HELD);
+        json_put(object, "exitCode", json_integer(exit_code));
+        json_print(object);
+        return exit_code;
+    }
+    char deferral[4 * LEASE_TEXT_MAX * 4 + 512];
+    lease_format_deferral(result, deferral, sizeof deferral);
+    fputs(deferral, stdout);
+    size_t length = strlen(deferral);
+    if (length == 0 || deferral[length - 1] != '\n')
+        putchar('\n');
+    return exit_code;
+}
+
+static int command_run(const struct invocation *invocation)
+{
+    struct lease_result result;
+    memset(&result, 0, sizeof result);
+    struct lease_cli_run_outcome outcome;
+    struct lease_cli_run_request request = {
+        .ops = invocation->ops, .options = &invocation->options, .command_argv = invocation->args->command_argv};
+    enum lease_status status = lease_cli_run(&request, &result, &outcome);
+    int exit_code = outcome.exit_code;
+    fflush(stdout);
+    if (status == LEASE_STATUS_HELD) {
+        exit_code = run_held(invocation, &result);
+    } else if (!outcome.body_ran) {
+        exit_code = fail_lease(invocation, &result);
+    } else {
+        if (status == LEASE_STATUS_ERROR)
+            fprintf(stderr, "lease: run: releasing the lease failed: %s (%s)\n",
+                    result.error_number != 0 ? strerror(result.error_number) : "error", result.detail);
+        if (outcome.message[0] != '\0')
+            fprintf(stderr, "lease: %s\n", outcome.message);
+        if (invocation->args->json) {
+            json_t *object = json_result(invocation, &result, status);
+            json_put(object, "exitCode", json_integer(exit_code));
+            if (outcome.child_signal != 0)
+                json_put(object, "signal", json_integer(outcome.child_signal));
+            if (outcome.message[0] != '\0')
+                json_put(object, "message", json_text(outcome.message));
+            json_print(object);
+        }
+    }
+    lease_result_clear(&result);
+    return exit_code;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static int print_version(const struct lease_cli_args *args)
+{
+    if (args->json) {
+        json_t *object = json_object();
+        json_put(object, "status", json_string("version"));
+        json_put(object, "version", json_string(LEASE_VERSION_STRING));
+        json_print(object);
+    } else {
+        printf("lease %s\n", LEASE_VERSION_STRING);
+    }
+    return LEASE_CLI_EXIT_OK;
+}
+
+static int print_help(const struct lease_cli_args *args)
+{
+    if (args->json) {
+        json_t *object = json_object();
+        json_put(object, "status", json_string("help"));
+        json_put(object, "usage", json_string(lease_cli_usage(args->command)));
+        json_print(object);
+    } else {
+        fputs(lease_cli_usage(args->command), stdout);
+    }
+    return LEASE_CLI_EXIT_OK;
+}
+
+/* --impl NAME > $LEASE_IMPLEMENTATION > the default. */
+static const struct lease_ops *select_implementation(const struct lease_cli_args *args, char *message,
+                                                     size_t message_size)
+{
+    const char *name = args->impl_name;
+    if (name == NULL) {
+        name = getenv(IMPLEMENTATION_ENV);
+        if (name == NULL || name[0] == '\0')
+            return lease_impl_default();
+    }
+    const struct lease_ops *ops = lease_impl_find(name);
+    if (ops != NULL)
+        return ops;
+    size_t used = (size_t)snprintf(message, message_size, "unknown implementation '%.64s' (known:", name);
+    for (size_t i = 0; i < lease_impl_count() && used < message_size; i++)
+        used += (size_t)snprintf(message + used, message_size - used, " %s", lease_impl_name(lease_impl_at(i)));
+    if (used < message_size)
+        snprintf(message + used, message_size - used, ")");
+    return NULL;
+}
+
+static int prepare(const struct lease_cli_args *args, struct invocation *invocation)
+{
+    char message[512];
+    memset(invocation, 0, sizeof *invocation);
+    invocation->args = args;
+    invocation->ops = select_implementation(args, message, sizeof message);
+    if (invocation->ops == NULL)
+        return fail(args, LEASE_CLI_EXIT_USAGE, "usage", message);
+    if (lease_resolve_path(lease_env_posix(), args->lease_path, invocation->path, sizeof invocation->path) != 0)
+        return fail(args, LEASE_CLI_EXIT_USAGE, "usage", "lease path too long");
+    invocation->options.path = invocation->path;
+    invocation->options.owner = args->owner;
+    invocation->options.reason = args->reason;
+    invocation->options.ttl_ms = args->has_ttl_ms ? args->ttl_ms : 0;
+    bool need_owner = args->command == LEASE_CLI_COMMAND_RUN || args->command == LEASE_CLI_COMMAND_ACQUIRE;
+    const char *problem = lease_options_problem(&invocation->options, need_owner);
+    if (problem != NULL)
+        return fail(args, LEASE_CLI_EXIT_USAGE, "usage", problem);
+    return 0;
+}
+
+int main(int argc, char *argv[])
+{
+    struct lease_cli_args args;
+    char message[512];
+    if (lease_cli_parse(argc, argv, &args, message, sizeof message) != 0)
+        return fail(&args, LEASE_CLI_EXIT_USAGE, "usage", message);
+    if (args.help)
+        return print_help(&args);
+    if (args.command == LEASE_CLI_COMMAND_VERSION)
+        return print_version(&args);
+    struct invocation invocation;
+    int status = prepare(&args, &invocation);
+    if (status != 0)
+        return status;
+    switch (args.command) {
+    case LEASE_CLI_COMMAND_RUN:
+        return command_run(&invocation);
+    case LEASE_CLI_COMMAND_ACQUIRE:
+        return command_acquire(&invocation);
+    case LEASE_CLI_COMMAND_RELEASE:
+    case LEASE_CLI_COMMAND_RENEW:
+        return command_with_token(&invocation);
+    case LEASE_CLI_COMMAND_INSPECT:
+        return command_inspect(&invocation);
+    case LEASE_CLI_COMMAND_NONE:
+    case LEASE_CLI_COMMAND_VERSION:
+        break;
+    }
+    return fail(&args, LEASE_CLI_EXIT_USAGE, "usage", "missing command (try 'lease --help')");
+}

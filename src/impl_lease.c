@@ -1,0 +1,311 @@
+/*
+ * impl_lease.c: the project's own lease algorithm ("lease", the default).
+ *
+ * Remedies for the hazards of SPEC.md section 5:
+ *  - Every check-and-change step (acquire's check-and-replace, release's
+ *    check-and-remove, renew's check-and-rewrite) runs under a kernel lock on
+ *    a sidecar file "<path>.lock" (flock: dropped by the kernel on crash,
+ *    held for microseconds, never across the body). Two reclaimers (1) and
+ *    the release race (2) cannot interleave.
+ *  - A lease is published only fully written: written to "<path>.tmp", then
+ *    link(2)ed into place when the path is free (EEXIST if someone that does
+ *    not take the lock got there first) or rename(2)d over a stale or
+ *    malformed file. Readers never see a torn file (3). The temporary name
+ *    is fixed: only the lock holder uses it, and a crashed holder's leftover
+ *    is removed by the next one.
+ *  - The payload records the holder's pid start time and boot id; a pid that
+ *    is alive but started at another time (reused) is dead (4).
+ *  - renew() extends expiresAt for a live holder (6).
+ *  - held always comes with the holder that was read under the lock (7).
+ *  - A fence number, increasing per acquisition, is kept in the sidecar file
+ *    (which is never removed) and copied into metadata.fence.
+ * No fsync: a lease cannot outlive a reboot (the boot id changes), so
+ * durability across power loss buys nothing, and it would cost milliseconds.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lease_impl.h"
+
+#define FENCE_TEXT_SIZE 21 /* 20 digits and a newline, fixed width */
+#define PUBLISH_ATTEMPTS_MAX 4
+
+static const struct lease_staleness_rules default_rules = {.check_pid = true, .check_start_time = true};
+
+struct locked_paths {
+    char lease[LEASE_PATH_MAX];
+    char lock[LEASE_PATH_MAX];
+    char temporary[LEASE_PATH_MAX];
+};
+
+static int make_paths(const char *path, struct locked_paths *paths) {
+    int length = snprintf(paths->lock, sizeof paths->lock, "%s.lock", path);
+    int temporary = snprintf(paths->temporary, sizeof paths->temporary, "%s.tmp", path);
+    if (length < 0 || (size_t)length >= sizeof paths->lock || temporary < 0 ||
+        (size_t)temporary >= sizeof paths->temporary)
+        return -ENAMETOOLONG;
+    lease_copy_text(paths->lease, sizeof paths->lease, path);
+    return 0;
+}
+
+/* Takes the sidecar lock, creating parent directories as needed. */
+static enum lease_status take_lock(const struct lease_env *env, const struct lease_options *options,
+                                   const struct locked_paths *paths, int *lock_fd, struct lease_result *result) {
+    int64_t timeout_ms = options->lock_timeout_ms > 0 ? options->lock_timeout_ms : LEASE_DEFAULT_LOCK_TIMEOUT_MS;
+    int status = lease_make_parents(env, paths->lease);
+    if (status != 0) return lease_result_error(result, -status, "mkdir", paths->lease);
+    status = env->lock(env->context, paths->lock, timeout_ms, lock_fd);
+    if (status == -EWOULDBLOCK) {
+        lease_result_error(result, EWOULDBLOCK, "lock", paths->lock);
+        snprintf(result->detail, sizeof result->detail, "timed out after %lld ms waiting for the lock %.400s",
+                 (long long)timeout_ms, paths->lock);
+        return LEASE_STATUS_ERROR;
+    }
+    if (status != 0) return lease_result_error(result, -status, "lock", paths->lock);
+    return LEASE_STATUS_NONE;
+}
+
+static int64_t read_fence(const struct lease_env *env, int lock_fd) {
+    char text[FENCE_TEXT_SIZE + 1];
+    size_t done = 0;
+    int64_t fence = 0;
+    if (env->pread(env->context, lock_fd, text, FENCE_TEXT_SIZE, 0, &done) != 0) return 0;
+    for (size_t index = 0; index < done && text[index] >= '0' && text[index] <= '9'; index++) {
+        if (fence > (INT64_MAX - 9) / 10) return fence;
+        fence = fence * 10 + (text[index] - '0');
+    }
+    return fence;
+}
+
+/* Fixed width, so a torn write leaves a prefix of the new number over the
+ * old one: never smaller than the old value. */
+static int write_fence(const struct lease_env *env, int lock_fd, int64_t fence) {
+    char text[FENCE_TEXT_SIZE + 1];
+    snprintf(text, sizeof text, "%020lld\n", (long long)fence);
+    size_t done = 0;
+    int status = env->pwrite(env->context, lock_fd, text, FENCE_TEXT_SIZE, 0, &done);
+    if (status == 0 && done != FENCE_TEXT_SIZE) status = -EIO;
+    return status;
+}
+
+/* Writes holder to the temporary file, replacing a crashed holder's leftover. */
+static int write_temporary(const struct lease_env *env, const struct locked_paths *paths,
+                           const struct lease_holder *holder) {
+    size_t length = 0;
+    char *text = lease_payload_format(holder, true, &length);
+    if (text == NULL) return -ENOMEM;
+    int fd = -1;
+    int status = env->create_exclusive(env->context, paths->temporary, &fd);
+    if (status == -EEXIST) {
+        env->unlink(env->context, paths->temporary);
+        status = env->create_exclusive(env->context, paths->temporary, &fd);
+    }
+    if (status == 0) {
+        status = lease_write_all(env, fd, text, length);
+        int closed = env->close(env->context, fd);
+        if (status == 0) status = closed;
+    }
+    lease_free(text);
+    return status;
+}
+
+static void fill_identity(const struct lease_env *env, struct lease_holder *holder) {
+    uint64_t start_time;
+    if (env->pid_start_time(env->context, holder->pid, &start_time) == 0) {
+        holder->has_pid_start_time = true;
+        holder->pid_start_time = start_time;
+    }
+    if (env->boot_id(env->context, holder->boot_id, sizeof holder->boot_id) != 0) holder->boot_id[0] = '\0';
+}
+
+static bool same_file(const struct lease_stat *left, const struct lease_stat *right) {
+    return left->device == right->device && left->inode == right->inode;
+}
+
+/* Publishes the temporary file at the lease path. found says what is there
+ * (missing, stale or malformed); identity is that file's, when there is one.
+ * Returns 0, -EAGAIN when the path changed under us (retry), or an error. */
+static int publish(const struct lease_env *env, const struct locked_paths *paths, enum lease_status found,
+                   const struct lease_stat *identity) {
+    if (found == LEASE_STATUS_MISSING) {
+        int status = env->link(env->context, paths->temporary, paths->lease);
+        env->unlink(env->context, paths->temporary);
+        return status == -EEXIST ? -EAGAIN : status;
+    }
+    /* Replace only the file we judged; a writer that ignores the lock may
+     * have put another one there meanwhile. */
+    struct lease_stat now;
+    if (env->lstat(env->context, paths->lease, &now) != 0 || !same_file(&now, identity)) {
+        env->unlink(env->context, paths->temporary);
+        return -EAGAIN;
+    }
+    int status = env->rename(env->context, paths->temporary, paths->lease);
+    if (status != 0) env->unlink(env->context, paths->temporary);
+    return status;
+}
+
+static enum lease_status acquired_status(enum lease_status found) {
+    if (found == LEASE_STATUS_STALE) return LEASE_STATUS_ACQUIRED_AFTER_STALE;
+    if (found == LEASE_STATUS_MALFORMED) return LEASE_STATUS_ACQUIRED_AFTER_MALFORMED;
+    return LEASE_STATUS_ACQUIRED;
+}
+
+/* Fills result with our own payload as stored, keeping what was found. */
+static void report_acquired(const struct lease_holder *holder, enum lease_status found,
+                            struct lease_result *result) {
+    char detail[LEASE_DETAIL_MAX];
+    bool ttl_takeover = result->ttl_takeover;
+    memcpy(detail, result->detail, sizeof detail);
+    lease_result_clear(result);
+    lease_result_set_holder(result, holder, true);
+    result->previous_status = found;
+    result->status = acquired_status(found);
+    result->ttl_takeover = found == LEASE_STATUS_STALE && ttl_takeover;
+    if (found == LEASE_STATUS_MISSING) snprintf(result->detail, sizeof result->detail, "no lease file");
+    else memcpy(result->detail, detail, sizeof detail);
+}
+
+/* One check-and-replace under the lock. Returns NONE to retry. */
+static enum lease_status acquire_locked(const struct lease_env *env, const struct lease_options *options,
+                                        const struct locked_paths *paths, int lock_fd, struct lease_result *result) {
+    struct lease_stat identity = {0};
+    enum lease_status found = lease_read_and_classify(env, &default_rules, paths->lease, result, &identity);
+    if (found == LEASE_STATUS_ACTIVE) {
+        result->previous_status = LEASE_STATUS_ACTIVE;
+        result->status = LEASE_STATUS_HELD;
+        return LEASE_STATUS_HELD;
+    }
+    if (found == LEASE_STATUS_UNREADABLE) {
+        /* Fail closed: never replace what we cannot read. */
+        result->status = LEASE_STATUS_ERROR;
+        return LEASE_STATUS_ERROR;
+    }
+    struct lease_holder holder;
+    int status = lease_holder_new(env, options, env->wall_clock_ms(env->context), &holder);
+    if (status != 0) return lease_result_error(result, -status, "random", paths->lease);
+    fill_identity(env, &holder);
+    int64_t fence = read_fence(env, lock_fd);
+    if (result->has_lease && result->lease.has_fence && result->lease.fence > fence) fence = result->lease.fence;
+    holder.has_fence = true;
+    holder.fence = fence + 1;
+    status = write_fence(env, lock_fd, holder.fence);
+    if (status != 0) return lease_result_error(result, -status, "write", paths->lock);
+    status = write_temporary(env, paths, &holder);
+    if (status != 0) return lease_result_error(result, -status, "write", paths->temporary);
+    status = publish(env, paths, found, &identity);
+    if (status == -EAGAIN) return LEASE_STATUS_NONE;
+    if (status != 0) return lease_result_error(result, -status, found == LEASE_STATUS_MISSING ? "link" : "rename",
+                                               paths->lease);
+    report_acquired(&holder, found, result);
+    return result->status;
+}
+
+static enum lease_status default_acquire(const struct lease_env *env, const struct lease_options *options,
+                                         struct lease_result *result) {
+    struct locked_paths paths;
+    int lock_fd = -1;
+    lease_result_clear(result);
+    if (make_paths(options->path, &paths) != 0) return lease_result_error(result, ENAMETOOLONG, "open", options->path);
+    if (take_lock(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
+    enum lease_status status = LEASE_STATUS_NONE;
+    for (int attempt = 0; attempt < PUBLISH_ATTEMPTS_MAX && status == LEASE_STATUS_NONE; attempt++)
+        status = acquire_locked(env, options, &paths, lock_fd, result);
+    env->unlock(env->context, lock_fd);
+    if (status == LEASE_STATUS_NONE) {
+        /* Someone outside the lock keeps changing the file: say so, do not guess. */
+        lease_result_error(result, EAGAIN, "link", paths.lease);
+        snprintf(result->detail, sizeof result->detail,
+                 "the lease file kept changing under the lock (a writer that does not take %.400s?)", paths.lock);
+    }
+    return result->status;
+}
+
+static enum lease_status default_inspect(const struct lease_env *env, const struct lease_options *options,
+                                         struct lease_result *result) {
+    return lease_read_and_classify(env, &default_rules, options->path, result, NULL);
+}
+
+static bool token_matches(const struct lease_result *found, const char *token) {
+    return found->has_lease && token != NULL && token[0] != '\0' && strcmp(found->lease.token, token) == 0;
+}
+
+/* Classifies under the lock for release and renew: missing, not-owner,
+ * error, or NONE when token owns the lease (result then holds it). */
+static enum lease_status check_owner(const struct lease_env *env, const struct locked_paths *paths,
+                                     const char *token, struct lease_result *result) {
+    enum lease_status found = lease_read_and_classify(env, &default_rules, paths->lease, result, NULL);
+    result->previous_status = found;
+    if (found == LEASE_STATUS_MISSING) return LEASE_STATUS_MISSING;
+    if (found == LEASE_STATUS_UNREADABLE) {
+        result->status = LEASE_STATUS_ERROR;
+        return LEASE_STATUS_ERROR;
+    }
+    if (!token_matches(result, token)) {
+        result->status = LEASE_STATUS_NOT_OWNER;
+        snprintf(result->detail, sizeof result->detail, "the lease belongs to another token");
+        return LEASE_STATUS_NOT_OWNER;
+    }
+    return LEASE_STATUS_NONE;
+}
+
+static enum lease_status default_release(const struct lease_env *env, const struct lease_options *options,
+                                         const char *token, struct lease_result *result) {
+    struct locked_paths paths;
+    int lock_fd = -1;
+    lease_result_clear(result);
+    if (make_paths(options->path, &paths) != 0) return lease_result_error(result, ENAMETOOLONG, "open", options->path);
+    if (take_lock(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
+    enum lease_status status = check_owner(env, &paths, token, result);
+    if (status == LEASE_STATUS_NONE) {
+        int removed = env->unlink(env->context, paths.lease);
+        if (removed != 0 && removed != -ENOENT) status = lease_result_error(result, -removed, "unlink", paths.lease);
+        else status = LEASE_STATUS_RELEASED;
+    }
+    env->unlock(env->context, lock_fd);
+    result->status = status;
+    return status;
+}
+
+static enum lease_status default_renew(const struct lease_env *env, const struct lease_options *options,
+                                       const char *token, struct lease_result *result) {
+    struct locked_paths paths;
+    int lock_fd = -1;
+    lease_result_clear(result);
+    if (make_paths(options->path, &paths) != 0) return lease_result_error(result, ENAMETOOLONG, "open", options->path);
+    if (take_lock(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
+    struct lease_stat identity = {0};
+    enum lease_status status = check_owner(env, &paths, token, result);
+    if (status == LEASE_STATUS_NONE && env->lstat(env->context, paths.lease, &identity) != 0)
+        status = lease_result_error(result, EIO, "stat", paths.lease);
+    if (status == LEASE_STATUS_NONE) {
+        struct lease_holder holder = result->lease;
+        int64_t now_ms = env->wall_clock_ms(env->context);
+        int64_t ttl_ms = holder.has_stale_after_ms && holder.stale_after_ms > 0 ? holder.stale_after_ms
+                                                                               : lease_options_ttl_ms(options);
+        lease_time_format(now_ms + ttl_ms, holder.expires_at);
+        lease_time_format(now_ms, holder.renewed_at);
+        int written = write_temporary(env, &paths, &holder);
+        if (written == 0) written = publish(env, &paths, LEASE_STATUS_ACTIVE, &identity);
+        if (written != 0) {
+            status = lease_result_error(result, written == -EAGAIN ? EAGAIN : -written, "rename", paths.lease);
+        } else {
+            report_acquired(&holder, LEASE_STATUS_ACTIVE, result);
+            status = LEASE_STATUS_RENEWED;
+        }
+    }
+    env->unlock(env->context, lock_fd);
+    result->status = status;
+    return status;
+}
+
+const struct lease_ops lease_ops_default = {
+    .version = LEASE_OPS_VERSION,
+    .name = "lease",
+    .impl_version = LEASE_VERSION_STRING,
+    .description = "the project's own: sidecar flock, atomic publish, pid start time, renewal, fence",
+    .inspect = default_inspect,
+    .acquire = default_acquire,
+    .release = default_release,
+    .renew = default_renew,
+};

@@ -1,0 +1,210 @@
+/*
+ * payload.c: the lease file's JSON, read and written through jansson.
+ *
+ * Memory comes from jansson's allocator (json_set_alloc_funcs), including the
+ * strings handed to callers, so an environment that swaps the allocator (the
+ * simulator tracks allocations per simulated process) sees every byte.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lease_impl.h"
+
+void lease_free(void *pointer) {
+    json_malloc_t allocate;
+    json_free_t release;
+    if (pointer == NULL) return;
+    json_get_alloc_funcs(&allocate, &release);
+    release(pointer);
+}
+
+/* An integer as JSON says it: an integer, or a real with no fraction that
+ * fits (JavaScript writes every number as a double). */
+static bool json_as_integer(const json_t *value, int64_t *out) {
+    if (json_is_integer(value)) {
+        *out = (int64_t)json_integer_value(value);
+        return true;
+    }
+    if (json_is_real(value)) {
+        double real = json_real_value(value);
+        if (real == floor(real) && real >= -9.0e15 && real <= 9.0e15) {
+            *out = (int64_t)real;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Copies a string member; absent or not a string gives "". */
+static bool copy_string_member(const json_t *object, const char *key, char *buffer, size_t size) {
+    const json_t *value = json_object_get(object, key);
+    buffer[0] = '\0';
+    if (!json_is_string(value)) return false;
+    return lease_copy_text(buffer, size, json_string_value(value));
+}
+
+static bool describe_pid(const json_t *value, struct lease_holder *holder) {
+    int64_t pid;
+    holder->has_pid = value != NULL;
+    if (value == NULL) return false;
+    if (json_as_integer(value, &pid)) {
+        holder->pid_is_integer = true;
+        holder->pid = pid;
+        snprintf(holder->pid_text, sizeof holder->pid_text, "%lld", (long long)pid);
+        return false;
+    }
+    if (json_is_string(value)) return lease_copy_text(holder->pid_text, sizeof holder->pid_text, json_string_value(value));
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    bool cut = lease_copy_text(holder->pid_text, sizeof holder->pid_text, text != NULL ? text : "?");
+    lease_free(text);
+    return cut;
+}
+
+static bool read_metadata(const json_t *metadata, struct lease_holder *holder) {
+    int64_t number;
+    bool cut = false;
+    if (!json_is_object(metadata)) return false;
+    if (json_as_integer(json_object_get(metadata, "fence"), &number)) {
+        holder->has_fence = true;
+        holder->fence = number;
+    }
+    if (json_as_integer(json_object_get(metadata, "pidStartTime"), &number) && number >= 0) {
+        holder->has_pid_start_time = true;
+        holder->pid_start_time = (uint64_t)number;
+    }
+    cut |= copy_string_member(metadata, "bootId", holder->boot_id, sizeof holder->boot_id);
+    cut |= copy_string_member(metadata, "renewedAt", holder->renewed_at, sizeof holder->renewed_at);
+    return cut;
+}
+
+static const char *json_type_name(const json_t *value) {
+    switch (json_typeof(value)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "unknown";
+}
+
+enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, struct lease_holder *holder,
+                                             char **payload_json, char *detail, size_t detail_size) {
+    json_error_t error;
+    memset(holder, 0, sizeof *holder);
+    if (payload_json != NULL) *payload_json = NULL;
+    if (size == 0) {
+        snprintf(detail, detail_size, "the lease file is empty");
+        return LEASE_PARSE_MALFORMED;
+    }
+    if (size > LEASE_FILE_SIZE_MAX) {
+        snprintf(detail, detail_size, "the lease file is larger than %d bytes", LEASE_FILE_SIZE_MAX);
+        return LEASE_PARSE_MALFORMED;
+    }
+    json_t *root = json_loadb(bytes, size, JSON_DECODE_ANY, &error);
+    if (root == NULL) {
+        snprintf(detail, detail_size, "not JSON: %s (line %d, column %d)", error.text, error.line, error.column);
+        return LEASE_PARSE_MALFORMED;
+    }
+    enum lease_parse_outcome outcome = LEASE_PARSE_MALFORMED;
+    if (!json_is_object(root)) {
+        snprintf(detail, detail_size, "the lease is %s, not an object", json_type_name(root));
+    } else if (!json_is_string(json_object_get(root, "owner"))) {
+        const json_t *owner = json_object_get(root, "owner");
+        snprintf(detail, detail_size, "owner is %s, not a string", owner == NULL ? "missing" : json_type_name(owner));
+    } else {
+        bool cut = copy_string_member(root, "owner", holder->owner, sizeof holder->owner);
+        cut |= copy_string_member(root, "reason", holder->reason, sizeof holder->reason);
+        cut |= copy_string_member(root, "token", holder->token, sizeof holder->token);
+        cut |= copy_string_member(root, "acquiredAt", holder->acquired_at, sizeof holder->acquired_at);
+        cut |= copy_string_member(root, "expiresAt", holder->expires_at, sizeof holder->expires_at);
+        cut |= describe_pid(json_object_get(root, "pid"), holder);
+        holder->has_stale_after_ms = json_as_integer(json_object_get(root, "staleAfterMs"), &holder->stale_after_ms);
+        cut |= read_metadata(json_object_get(root, "metadata"), holder);
+        holder->truncated = cut;
+        if (payload_json != NULL) *payload_json = json_dumps(root, JSON_COMPACT);
+        outcome = LEASE_PARSE_OK;
+    }
+    json_decref(root);
+    return outcome;
+}
+
+static json_t *build_metadata(const struct lease_holder *holder) {
+    json_t *metadata = json_object();
+    if (metadata == NULL) return NULL;
+    if (holder->has_fence) json_object_set_new(metadata, "fence", json_integer(holder->fence));
+    if (holder->has_pid_start_time)
+        json_object_set_new(metadata, "pidStartTime", json_integer((json_int_t)holder->pid_start_time));
+    if (holder->boot_id[0] != '\0') json_object_set_new(metadata, "bootId", json_string(holder->boot_id));
+    if (holder->renewed_at[0] != '\0') json_object_set_new(metadata, "renewedAt", json_string(holder->renewed_at));
+    return metadata;
+}
+
+char *lease_payload_format(const struct lease_holder *holder, bool with_metadata, size_t *length) {
+    json_t *root = json_object();
+    if (root == NULL) return NULL;
+    json_object_set_new(root, "owner", json_string(holder->owner));
+    json_object_set_new(root, "reason", json_string(holder->reason));
+    json_object_set_new(root, "pid", json_integer(holder->pid));
+    json_object_set_new(root, "token", json_string(holder->token));
+    json_object_set_new(root, "acquiredAt", json_string(holder->acquired_at));
+    json_object_set_new(root, "staleAfterMs", json_integer(holder->stale_after_ms));
+    json_object_set_new(root, "expiresAt", json_string(holder->expires_at));
+    json_object_set_new(root, "metadata", with_metadata ? build_metadata(holder) : json_object());
+    char *text = json_dumps(root, JSON_INDENT(2));
+    json_decref(root);
+    if (text == NULL) return NULL;
+    /* The file ends with a newline; json_dumps leaves room for nothing more,
+     * so copy into a buffer from the same allocator. */
+    json_malloc_t allocate;
+    json_free_t release;
+    json_get_alloc_funcs(&allocate, &release);
+    size_t size = strlen(text);
+    char *file = allocate(size + 2);
+    if (file != NULL) {
+        memcpy(file, text, size);
+        file[size] = '\n';
+        file[size + 1] = '\0';
+        *length = size + 1;
+    }
+    release(text);
+    return file;
+}
+
+void lease_result_set_holder(struct lease_result *result, const struct lease_holder *holder, bool with_metadata) {
+    size_t length = 0;
+    char *text = lease_payload_format(holder, with_metadata, &length);
+    lease_free(result->payload_json);
+    result->payload_json = NULL;
+    if (text != NULL) {
+        struct lease_holder parsed;
+        char ignored[8];
+        lease_payload_parse(text, length, &parsed, &result->payload_json, ignored, sizeof ignored);
+        lease_free(text);
+    }
+    result->lease = *holder;
+    result->has_lease = true;
+}
+
+int lease_uuid_v4(const struct lease_env *env, char buffer[LEASE_UUID_SIZE]) {
+    unsigned char bytes[16];
+    static const char hex[] = "0123456789abcdef";
+    int status = env->random_bytes(env->context, bytes, sizeof bytes);
+    if (status != 0) return status;
+    bytes[6] = (unsigned char)((bytes[6] & 0x0F) | 0x40); /* version 4 */
+    bytes[8] = (unsigned char)((bytes[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+    size_t out = 0;
+    for (size_t index = 0; index < sizeof bytes; index++) {
+        if (index == 4 || index == 6 || index == 8 || index == 10) buffer[out++] = '-';
+        buffer[out++] = hex[bytes[index] >> 4];
+        buffer[out++] = hex[bytes[index] & 0x0F];
+    }
+    buffer[out] = '\0';
+    return 0;
+}
