@@ -201,12 +201,39 @@ static enum lease_cli_command find_command(const char *name)
     return LEASE_CLI_COMMAND_NONE;
 }
 
+/* The lease file is JSON, which holds only UTF-8: refuse what it cannot
+ * store rather than let the value be dropped or mangled. Overlong forms and
+ * surrogates are refused too. */
+static bool is_valid_utf8(const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p != '\0') {
+        unsigned char lead = *p;
+        size_t length = lead < 0x80 ? 1 : (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3 : (lead & 0xf8) == 0xf0 ? 4 : 0;
+        if (length == 0 || (length == 2 && lead < 0xc2) || (length == 4 && lead > 0xf4))
+            return false;
+        uint32_t code_point = length == 1 ? lead : lead & (0x7f >> length);
+        for (size_t i = 1; i < length; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            code_point = (code_point << 6) | (p[i] & 0x3f);
+        }
+        if ((length == 3 && code_point < 0x800) || (length == 4 && (code_point < 0x10000 || code_point > 0x10ffff)) ||
+            (code_point >= 0xd800 && code_point <= 0xdfff))
+            return false;
+        p += length;
+    }
+    return true;
+}
+
 static int check_text_value(const char *option, const char *value, char *message, size_t message_size)
 {
     if (*value == '\0')
         return usage_error(message, message_size, "--%s must not be empty", option);
     if (has_control_character(value))
         return usage_error(message, message_size, "--%s must not contain control characters", option);
+    if (!is_valid_utf8(value))
+        return usage_error(message, message_size, "--%s must be valid UTF-8", option);
     return 0;
 }
 

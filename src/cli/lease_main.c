@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lease_impl.h"
 
@@ -121,14 +122,18 @@ static int fail(const struct lease_cli_args *args, int exit_code, const char *ki
 /* A lease error (status error): names the path and the system error. */
 static int fail_lease(const struct invocation *invocation, const struct lease_result *result)
 {
-    char message[LEASE_DETAIL_MAX + 2 * LEASE_PATH_MAX + 128];
     const char *path = result->error_path[0] != '\0' ? result->error_path : invocation->path;
-    char escaped[ESCAPED_MAX];
+    char escaped[ESCAPED_MAX], detail[LEASE_DETAIL_MAX * 4 + 1];
+    char message[sizeof escaped + sizeof detail + 256];
     lease_escape_text(path, escaped, sizeof escaped);
+    lease_escape_text(result->detail, detail, sizeof detail);
+    /* The library's detail often repeats the system error; say it once. */
+    if (result->error_number != 0 && strstr(detail, strerror(result->error_number)) != NULL)
+        detail[0] = '\0';
     snprintf(message, sizeof message, "%s: lease '%s': %s: %s%s%s%s", lease_cli_command_name(invocation->args->command),
              escaped, result->error_operation != NULL ? result->error_operation : "error",
-             result->error_number != 0 ? strerror(result->error_number) : "failed",
-             result->detail[0] != '\0' ? " (" : "", result->detail, result->detail[0] != '\0' ? ")" : "");
+             result->error_number != 0 ? strerror(result->error_number) : "failed", detail[0] != '\0' ? " (" : "",
+             detail, detail[0] != '\0' ? ")" : "");
     fprintf(stderr, "lease: %s\n", message);
     if (invocation->args->json) {
         json_t *object = json_result(invocation, result, LEASE_STATUS_ERROR);
@@ -225,11 +230,22 @@ static int command_inspect(const struct invocation *invocation)
     return exit_code;
 }
 
+/* `lease acquire` exits at once, so its own pid would make the lease stale
+ * immediately. The lease names the process that ran it instead (the shell
+ * of `token=$(lease acquire ...)`): active while that process lives. */
+static int64_t parent_pid(void *context)
+{
+    (void)context;
+    return (int64_t)getppid();
+}
+
 static int command_acquire(const struct invocation *invocation)
 {
     struct lease_result result;
     memset(&result, 0, sizeof result);
-    enum lease_status status = lease_acquire(invocation->ops, NULL, &invocation->options, &result);
+    struct lease_env env = *lease_env_posix();
+    env.self_pid = parent_pid;
+    enum lease_status status = lease_acquire(invocation->ops, &env, &invocation->options, &result);
     int exit_code = lease_status_exit_code(status);
     if (status == LEASE_STATUS_ERROR) {
         exit_code = fail_lease(invocation, &result);

@@ -1,0 +1,21 @@
+# src/cli/cli.mk: tests and benchmark of the `lease` wrapper. The top Makefile
+# already builds $(BIN)/lease from src/cli/*.c and adds it to PROGRAMS.
+
+CLI_TEST_DIR := conformance/cli
+CLI_REPORT_DIR := $(O)/reports
+
+.PHONY: test-cli bench-cli
+
+# Integration tests: real processes, synchronised on readiness lines.
+test-cli: $(BIN)/lease
+	@mkdir -p $(CLI_REPORT_DIR)
+	LEASE_BIN=$(abspath $(BIN)/lease) $(PYTHON) -m pytest -q -p no:cacheprovider \
+		--junitxml=$(CLI_REPORT_DIR)/pytest-cli.xml $(CLI_TEST_DIR)
+
+# `lease run --owner x -- true` against `flock -n FILE true`, whole process,
+# interleaved runs, medians and their ratio (goal: within 1.5x).
+CLI_BENCH_RUNS ?= 300
+bench-cli: $(BIN)/lease
+	$(PYTHON) $(CLI_TEST_DIR)/bench_cli.py --lease-bin $(abspath $(BIN)/lease) --runs $(CLI_BENCH_RUNS)
+
+TEST_TARGETS += test-cli
