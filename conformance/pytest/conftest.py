@@ -1,0 +1,276 @@
+"""Fixtures for the maintenance-program conformance suite.
+
+The implementation under test is a command template (--lease-impl or the
+LEASE_IMPL environment variable; default build/bin/{script}). Every process
+runs from an argument list (no shell) with a private lease path under
+tmp_path, in its own process group, which teardown kills. Every wait has a
+deadline, so a hang fails instead of blocking.
+"""
+import json
+import os
+import pathlib
+import shlex
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+DEFAULT_TEMPLATE = "build/bin/{script}"
+SCRIPTS = ["sandman", "kbSync", "backup", "syncGithubWorkflow"]
+FAILURE_MESSAGES = {
+    "sandman": "❌ REM cycle failed:",
+    "kbSync": "❌ Synchronization Failed:",
+    "backup": "❌ Backup failed:",
+    "syncGithubWorkflow": "❌ Sync failed:",
+}
+LEASE_PATH_ENV = "HEAVY_MAINTENANCE_LEASE_PATH"
+INHERITED_TOKEN_ENV = "NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN"
+RUN_TIMEOUT_S = 20
+WAIT_TIMEOUT_S = 10
+POLL_S = 0.005
+
+
+def pytest_addoption(parser):
+    parser.addoption("--lease-impl", default=None,
+                     help="command template of the implementation under test, {script} is the program name "
+                          "(default: $LEASE_IMPL or build/bin/{script})")
+
+
+class Impl:
+    """The implementation under test: turns a program name into an argv."""
+
+    def __init__(self, template):
+        self.template = template
+        self.words = shlex.split(template)
+        if not self.words:
+            raise pytest.UsageError("--lease-impl / LEASE_IMPL is empty")
+
+    def argv(self, script):
+        words = [word.replace("{script}", script) for word in self.words]
+        # Relative paths in the template are the repository's (the tests run in tmp_path).
+        return [str(REPO / word) if "/" in word and not os.path.isabs(word) and (REPO / word).parent.exists()
+                else word for word in words]
+
+    @property
+    def is_own(self):
+        """The project's own implementation: the suite insists on its choices there."""
+        implementation = os.environ.get("LEASE_IMPLEMENTATION", "")
+        return self.template == DEFAULT_TEMPLATE and implementation in ("", "lease")
+
+
+def template_of(config):
+    return config.getoption("--lease-impl") or os.environ.get("LEASE_IMPL") or DEFAULT_TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def impl(request):
+    return Impl(template_of(request.config))
+
+
+@dataclass
+class Result:
+    script: str
+    argv: list
+    returncode: int
+    stdout: str
+    stderr: str
+    elapsed_s: float
+
+    @property
+    def stdout_lines(self):
+        return self.stdout.splitlines()
+
+    def describe(self):
+        return (f"\n  command: {self.argv}\n  exit status: {self.returncode}\n"
+                f"  stdout: {self.stdout!r}\n  stderr: {self.stderr!r}")
+
+
+def read_lines(path):
+    try:
+        return pathlib.Path(path).read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def wait_until(condition, what, timeout_s=WAIT_TIMEOUT_S):
+    """Polls condition() until it returns a true value or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(POLL_S)
+    pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
+
+
+class Started:
+    """A program started in the background, output captured in files."""
+
+    def __init__(self, runner, script, argv, process, stdout_path, stderr_path):
+        self.runner, self.script, self.argv = runner, script, argv
+        self.process, self.stdout_path, self.stderr_path = process, stdout_path, stderr_path
+        self.start = time.monotonic()
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def poll(self):
+        return self.process.poll()
+
+    def wait(self, timeout_s=RUN_TIMEOUT_S):
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"{self.script} did not finish within {timeout_s}s")
+        return self.result()
+
+    def result(self):
+        return Result(self.script, self.argv, self.process.returncode,
+                      pathlib.Path(self.stdout_path).read_text(errors="replace"),
+                      pathlib.Path(self.stderr_path).read_text(errors="replace"),
+                      time.monotonic() - self.start)
+
+    def kill(self, signal_number=signal.SIGKILL):
+        try:
+            os.killpg(self.process.pid, signal_number)
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(timeout=WAIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+class Runner:
+    """Runs programs of the implementation under test against one private lease file."""
+
+    def __init__(self, impl, tmp_path):
+        self.impl = impl
+        self.tmp_path = tmp_path
+        self.lease_path = tmp_path / "lease" / "heavy-maintenance-lease.json"
+        self.log_path = tmp_path / "bodies.log"
+        self.ready_path = tmp_path / "ready"
+        self.gate_path = tmp_path / "gate"
+        self.started = []
+        self.counter = 0
+
+    def env(self, extra):
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith("MAINTENANCE_") and key != INHERITED_TOKEN_ENV and key != LEASE_PATH_ENV}
+        env[LEASE_PATH_ENV] = str(self.lease_path)
+        env["MAINTENANCE_LOG"] = str(self.log_path)
+        for key, value in extra.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = str(value)
+        return env
+
+    def start(self, script, **extra):
+        self.counter += 1
+        stdout_path = self.tmp_path / f"out-{self.counter}-{script}.stdout"
+        stderr_path = self.tmp_path / f"out-{self.counter}-{script}.stderr"
+        argv = self.impl.argv(script)
+        with open(stdout_path, "wb") as stdout, open(stderr_path, "wb") as stderr:
+            process = subprocess.Popen(argv, env=self.env(extra), cwd=self.tmp_path, stdin=subprocess.DEVNULL,
+                                       stdout=stdout, stderr=stderr, start_new_session=True)
+        started = Started(self, script, argv, process, stdout_path, stderr_path)
+        self.started.append(started)
+        return started
+
+    def run(self, script, timeout_s=RUN_TIMEOUT_S, **extra):
+        return self.start(script, **extra).wait(timeout_s)
+
+    def start_holder(self, script, body="hang", **extra):
+        """Starts script holding the lease and returns once its body said it is ready."""
+        ready_path = self.tmp_path / f"ready-holder-{self.counter + 1}"
+        holder = self.start(script, MAINTENANCE_BODY=body, MAINTENANCE_READY_FILE=ready_path, **extra)
+
+        def ready():
+            if holder.poll() is not None:
+                pytest.fail(f"holder {script} exited before it was ready:{holder.result().describe()}")
+            return read_lines(ready_path)
+
+        line = wait_until(ready, f"the readiness line of holder {script}")[0]
+        holder.ready_pid = int(line.split()[2])
+        return holder
+
+    def lease_bytes(self):
+        try:
+            return self.lease_path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def lease_json(self):
+        data = self.lease_bytes()
+        return None if data is None else json.loads(data)
+
+    def log_lines(self):
+        return read_lines(self.log_path)
+
+    def cleanup(self):
+        for started in self.started:
+            if started.poll() is None:
+                started.kill()
+
+
+@pytest.fixture
+def runner(impl, tmp_path):
+    active = Runner(impl, tmp_path)
+    yield active
+    active.cleanup()
+
+
+@pytest.fixture
+def note(request):
+    """Records an observation for the report (cases the contract leaves open)."""
+    def add(text):
+        request.config._lease_notes.append(f"{request.node.nodeid}: {text}")
+        request.node.user_properties.append(("observed", text))
+    return add
+
+
+def pytest_configure(config):
+    config._lease_notes = []
+    config._lease_outcomes = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        message = ""
+        if report.failed and hasattr(report.longrepr, "reprcrash") and report.longrepr.reprcrash:
+            message = report.longrepr.reprcrash.message
+        elif report.failed:
+            message = str(report.longrepr).splitlines()[-1] if str(report.longrepr) else ""
+        report_list = getattr(pytest_runtest_logreport, "outcomes", None)
+        if report_list is None:
+            pytest_runtest_logreport.outcomes = report_list = []
+        report_list.append((report.nodeid, report.outcome, message))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    outcomes = getattr(pytest_runtest_logreport, "outcomes", [])
+    write = terminalreporter.write_line
+    write("")
+    write(f"=== lease conformance report: LEASE_IMPL={template_of(config)!r}")
+    for nodeid, outcome, _message in outcomes:
+        label = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}.get(outcome, outcome.upper())
+        write(f"{label:4}  {nodeid.split('::', 1)[-1]}")
+    failures = [(nodeid, message) for nodeid, outcome, message in outcomes if outcome == "failed"]
+    for nodeid, message in failures:
+        write("")
+        write(f"--- FAILED {nodeid.split('::', 1)[-1]}")
+        for line in message.splitlines()[:40]:
+            write(f"    {line}")
+    if config._lease_notes:
+        write("")
+        write("--- observations (behaviour the contract leaves to the implementation)")
+        for line in config._lease_notes:
+            write(f"    {line}")
+    passed = sum(1 for _n, outcome, _m in outcomes if outcome == "passed")
+    write(f"=== {passed} passed, {len(failures)} failed")

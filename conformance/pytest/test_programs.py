@@ -1,0 +1,337 @@
+"""The four maintenance programs as real processes, against any implementation.
+
+Each test names the behaviour it proves; each assertion message says what was
+expected and what came out, and names the broken behaviour in capitals
+(FOREIGN RELEASE, OVERLAP, ...) so a report can be grepped.
+"""
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+import overlap
+from conftest import FAILURE_MESSAGES, INHERITED_TOKEN_ENV, REPO, SCRIPTS, read_lines, wait_until
+
+LEASES = REPO / "fixtures" / "leases"
+SECOND_LINE = "   This script will not run while another heavy-maintenance task is active."
+DEFAULT_TTL_MS = 21600000
+STORM_PROCESSES = 32
+STORM_DURATION_S = 6
+
+
+def deferral_lines(owner, reason, pid, acquired_at):
+    return [f"⏸️  Deferred: heavy-maintenance lease held by '{owner}' (reason='{reason}', pid={pid}, "
+            f"acquiredAt={acquired_at}).", SECOND_LINE]
+
+
+def acquired_lines(script, status="acquired"):
+    return [f"🔒 {script}: heavy-maintenance lease {status}; running.",
+            f"✅ {script}: done; heavy-maintenance lease released."]
+
+
+def other(script):
+    return SCRIPTS[(SCRIPTS.index(script) + 1) % len(SCRIPTS)]
+
+
+def install_lease(runner, content):
+    runner.lease_path.parent.mkdir(parents=True, exist_ok=True)
+    runner.lease_path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return runner.lease_path.read_bytes()
+
+
+def expect_held_untouched(runner, result, before, what):
+    assert result.returncode == 0, f"held: expected exit 0, got {result.returncode}{result.describe()}"
+    after = runner.lease_bytes()
+    assert after == before, (f"FOREIGN RELEASE: the held path changed or removed the holder's lease file ({what});"
+                             f"\n  expected (unchanged): {before!r}\n  got: {after!r}{result.describe()}")
+
+
+def expect_completed(runner, result, status="acquired"):
+    assert result.returncode == 0, f"expected exit 0 after the body ran, got {result.returncode}{result.describe()}"
+    assert result.stdout_lines == acquired_lines(result.script, status), (
+        f"wrong stdout for an {status} run:\n  expected: {acquired_lines(result.script, status)}"
+        f"\n  got: {result.stdout_lines}{result.describe()}")
+    assert runner.lease_bytes() is None, (
+        f"LEASE NOT RELEASED: the lease file is still there after the body ended: {runner.lease_bytes()!r}"
+        f"{result.describe()}")
+
+
+def body_entries(runner):
+    return [line for line in runner.log_lines() if line.startswith("enter ")]
+
+
+# ---- acquired --------------------------------------------------------------
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_acquired_runs_body_prints_banner_and_releases(runner, script):
+    assert runner.lease_bytes() is None
+    result = runner.run(script)
+    expect_completed(runner, result)
+    check = overlap.check("\n".join(runner.log_lines()))
+    assert check.completions == 1 and not check.violations, f"expected one enter/exit pair, log: {runner.log_lines()}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_lease_names_program_and_its_pid_while_body_runs(runner, script):
+    holder = runner.start_holder(script, body="sleep", MAINTENANCE_GATE_FILE=runner.gate_path)
+    lease = runner.lease_json()
+    expected = {"owner": script, "reason": "manual-cli", "pid": holder.ready_pid}
+    got = {key: (lease or {}).get(key) for key in expected}
+    assert got == expected, f"lease during the body: expected {expected}, got {lease}"
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", lease["token"]), (
+        f"token is not a UUID v4: {lease['token']!r}")
+    assert lease.get("staleAfterMs") == DEFAULT_TTL_MS, f"expected staleAfterMs {DEFAULT_TTL_MS}, got {lease}"
+    assert list(lease)[:7] == ["owner", "reason", "pid", "token", "acquiredAt", "staleAfterMs", "expiresAt"], (
+        f"key order differs from SPEC section 2: {list(lease)}")
+    runner.gate_path.touch()
+    result = holder.wait()
+    expect_completed(runner, result)
+
+
+# ---- held ------------------------------------------------------------------
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_held_by_live_program_defers_names_holder_and_leaves_file_unchanged(runner, script):
+    holder = runner.start_holder(other(script))
+    before = runner.lease_bytes()
+    lease = json.loads(before)
+    result = runner.run(script)
+    expect_held_untouched(runner, result, before, "held by a live program")
+    expected = deferral_lines(lease["owner"], "manual-cli", holder.ready_pid, lease["acquiredAt"])
+    assert result.stdout_lines[-2:] == expected, (
+        f"deferral lines differ:\n  expected: {expected}\n  got: {result.stdout_lines[-2:]}{result.describe()}")
+    assert len(body_entries(runner)) == 1, f"BODY RAN WHILE HELD: log {runner.log_lines()}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_lease_in_original_format_is_honoured(runner, script):
+    before = install_lease(runner, (LEASES / "original-active.json").read_bytes())
+    result = runner.run(script)
+    expect_held_untouched(runner, result, before, "lease written by the original implementation")
+    expected = deferral_lines("kbSync", "manual-cli", 1, "2026-05-16T19:27:00.000Z")
+    assert result.stdout_lines[-2:] == expected, (
+        f"deferral lines differ:\n  expected: {expected}\n  got: {result.stdout_lines[-2:]}{result.describe()}")
+    assert body_entries(runner) == [], f"BODY RAN WHILE HELD: log {runner.log_lines()}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_held_message_escapes_terminal_sequences_in_owner(runner, script):
+    before = install_lease(runner, (LEASES / "escaped-owner.json").read_bytes())
+    result = runner.run(script)
+    expect_held_untouched(runner, result, before, "owner with escape sequences")
+    raw = [c for c in result.stdout if ord(c) < 0x20 and c != "\n" or ord(c) == 0x7f]
+    assert not raw, f"UNESCAPED CONTROL CHARACTERS in the deferral: {raw!r}{result.describe()}"
+    assert len(result.stdout_lines) >= 2 and result.stdout_lines[-1] == SECOND_LINE
+    line = result.stdout_lines[-2]
+    assert "evil" in line and "\\x1b" in line.lower() and "pid=1," in line, (
+        f"expected the owner with ESC shown as \\x1b, got {line!r}")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_mismatched_inherited_token_falls_through_to_held(runner, script):
+    runner.start_holder(other(script))
+    before = runner.lease_bytes()
+    result = runner.run(script, **{INHERITED_TOKEN_ENV: str(uuid.uuid4())})
+    expect_held_untouched(runner, result, before, "mismatched inherited token")
+    assert result.stdout_lines[-1:] == [SECOND_LINE], f"expected a deferral{result.describe()}"
+    assert result.stderr.strip(), f"expected one warning line about the token on stderr{result.describe()}"
+
+
+# ---- inherited -------------------------------------------------------------
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_inherited_token_runs_body_without_touching_lease(runner, script):
+    runner.start_holder(other(script))
+    before = runner.lease_bytes()
+    token = json.loads(before)["token"]
+    result = runner.run(script, **{INHERITED_TOKEN_ENV: token})
+    assert result.returncode == 0, f"inherited: expected exit 0{result.describe()}"
+    expected = [f"🔒 {script}: heavy-maintenance lease inherited; running.",
+                f"✅ {script}: done; the inherited heavy-maintenance lease stays with its holder."]
+    assert result.stdout_lines == expected, f"expected {expected}{result.describe()}"
+    assert runner.lease_bytes() == before, (
+        f"FOREIGN RELEASE: an inherited run changed the parent's lease:\n  before {before!r}\n  after "
+        f"{runner.lease_bytes()!r}")
+    assert len(body_entries(runner)) == 2, f"expected the inherited body to run, log: {runner.log_lines()}"
+
+
+# ---- recovery --------------------------------------------------------------
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_stale_pid_lease_is_recovered_with_one_stderr_line(runner, script):
+    install_lease(runner, (LEASES / "stale-dead-pid.json").read_bytes())
+    result = runner.run(script)
+    assert "acquired-after-stale" in result.stderr, f"expected acquired-after-stale on stderr{result.describe()}"
+    assert len(result.stderr.splitlines()) == 1, f"expected one stderr line{result.describe()}"
+    expect_completed(runner, result, "acquired-after-stale")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("content", ["truncated", "empty"])
+def test_malformed_lease_is_recovered(runner, script, content):
+    data = (LEASES / "malformed.json").read_bytes() if content == "truncated" else b""
+    install_lease(runner, data)
+    result = runner.run(script)
+    assert "acquired-after-malformed" in result.stderr, f"expected acquired-after-malformed{result.describe()}"
+    expect_completed(runner, result, "acquired-after-malformed")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_holder_killed_mid_body_is_recovered_at_once(runner, script):
+    holder = runner.start_holder(other(script))
+    holder.kill(signal.SIGKILL)
+    assert runner.lease_bytes() is not None, "expected the killed holder's lease to stay behind"
+    result = runner.run(script, timeout_s=10)
+    assert "acquired-after-stale" in result.stderr, (
+        f"WEDGE: a holder killed with SIGKILL was not recovered (expected acquired-after-stale){result.describe()}")
+    assert result.elapsed_s < 5, f"WEDGE: recovery took {result.elapsed_s:.1f}s"
+    expect_completed(runner, result, "acquired-after-stale")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_body_crash_leaves_lease_that_next_program_recovers(runner, script):
+    crashed = runner.run(script, MAINTENANCE_BODY="crash")
+    assert crashed.returncode == -signal.SIGKILL, f"crash: expected death by SIGKILL{crashed.describe()}"
+    lease = runner.lease_json()
+    assert lease and lease["owner"] == script, f"expected the crashed holder's lease to remain, got {lease}"
+    result = runner.run(other(script))
+    assert "acquired-after-stale" in result.stderr, f"WEDGE after a crash{result.describe()}"
+    expect_completed(runner, result, "acquired-after-stale")
+    assert [line.split()[0] for line in runner.log_lines()] == ["enter", "crash", "enter", "exit"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_reused_pid_is_reported_and_own_implementation_recovers(runner, impl, note, script):
+    unrelated = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        start_time = int(pathlib.Path(f"/proc/{unrelated.pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot_id = pathlib.Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        now_ms = int(time.time() * 1000)
+        stamp = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+        payload = {"owner": other(script), "reason": "manual-cli", "pid": unrelated.pid, "token": str(uuid.uuid4()),
+                   "acquiredAt": stamp(now_ms), "staleAfterMs": DEFAULT_TTL_MS,
+                   "expiresAt": stamp(now_ms + DEFAULT_TTL_MS),
+                   "metadata": {"pidStartTime": start_time + 1000, "bootId": boot_id}}
+        install_lease(runner, json.dumps(payload, indent=2))
+        result = runner.run(script)
+    finally:
+        unrelated.kill()
+        unrelated.wait()
+    recovered = "acquired-after-stale" in result.stderr and result.returncode == 0
+    note(f"pid reused by a live process: {'recovered (acquired-after-stale)' if recovered else 'deferred: wedged until the TTL'}")
+    if impl.is_own:
+        assert recovered, f"WEDGE: the project's implementation did not detect the reused pid{result.describe()}"
+        expect_completed(runner, result, "acquired-after-stale")
+
+
+@pytest.mark.parametrize("script", SCRIPTS[:1])
+def test_live_holder_past_its_ttl_renews_and_keeps_the_lease(runner, impl, note, script):
+    holder = runner.start_holder(script, body="sleep", MAINTENANCE_GATE_FILE=runner.gate_path, MAINTENANCE_TTL_MS=600)
+    first = runner.lease_json()
+    expires_at = time.time() + 0.9  # past the first expiresAt (600 ms after acquiring) with margin
+    wait_until(lambda: time.time() >= expires_at, "the holder's first expiresAt to pass")
+    result = runner.run(other(script))
+    kept = result.returncode == 0 and result.stdout_lines[-1:] == [SECOND_LINE]
+    note(f"live holder past its first TTL: {'kept the lease (renewed)' if kept else 'taken over'}")
+    runner.gate_path.touch()
+    holder_result = holder.wait()
+    if impl.is_own:
+        assert kept, f"TAKEOVER OF A LIVE HOLDER: expected the contender to defer{result.describe()}"
+        assert runner.lease_json() is None or runner.lease_json() != first
+        assert holder_result.returncode == 0, f"holder should finish normally{holder_result.describe()}"
+
+
+# ---- failures --------------------------------------------------------------
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_body_failure_exits_1_with_program_message_and_releases(runner, script):
+    result = runner.run(script, MAINTENANCE_BODY="fail")
+    assert result.returncode == 1, f"body failure: expected exit 1{result.describe()}"
+    lines = [line for line in result.stderr.splitlines() if line.startswith(FAILURE_MESSAGES[script])]
+    assert len(lines) == 1, f"expected one stderr line starting {FAILURE_MESSAGES[script]!r}{result.describe()}"
+    assert runner.lease_bytes() is None, f"LEASE NOT RELEASED after a body failure: {runner.lease_bytes()!r}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("obstacle", ["path-is-directory", "parent-is-file"])
+def test_lease_error_fails_closed_naming_path(runner, script, obstacle):
+    if obstacle == "path-is-directory":
+        lease_path = runner.tmp_path / "lease-dir"
+        lease_path.mkdir()
+    else:
+        (runner.tmp_path / "plain-file").write_text("x")
+        lease_path = runner.tmp_path / "plain-file" / "lease.json"
+    result = runner.run(script, HEAVY_MAINTENANCE_LEASE_PATH=lease_path)
+    assert result.returncode == 1, f"lease error: expected exit 1 (fail closed){result.describe()}"
+    assert result.stderr.startswith("❌") and str(lease_path.parent) in result.stderr, (
+        f"expected a ❌ line naming the path{result.describe()}")
+    assert body_entries(runner) == [], f"FAIL OPEN: the body ran despite a lease error: {runner.log_lines()}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("variable,value", [("MAINTENANCE_BODY", "explode"), ("MAINTENANCE_SLEEP_MS", "soon"),
+                                            ("MAINTENANCE_TTL_MS", "0")])
+def test_unknown_fake_body_value_exits_64_and_runs_nothing(runner, script, variable, value):
+    result = runner.run(script, **{variable: value})
+    assert result.returncode == 64, f"expected exit 64 for {variable}={value}{result.describe()}"
+    assert variable in result.stderr, f"expected the error to name {variable}{result.describe()}"
+    assert runner.lease_bytes() is None and body_entries(runner) == [], "expected nothing to run"
+
+
+# ---- concurrency -----------------------------------------------------------
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_two_programs_started_together_exactly_one_runs(runner, script):
+    ready = runner.tmp_path / "ready-pair"
+    gated = dict(MAINTENANCE_BODY="sleep", MAINTENANCE_GATE_FILE=runner.gate_path, MAINTENANCE_READY_FILE=ready)
+    pair = [runner.start(script, **gated), runner.start(other(script), **gated)]
+    wait_until(lambda: read_lines(ready) and any(p.poll() is not None for p in pair),
+               "one program to start its body and the other to defer")
+    runner.gate_path.touch()
+    results = [p.wait() for p in pair]
+    ran = [r for r in results if r.stdout_lines[-1:] != [SECOND_LINE]]
+    deferred = [r for r in results if r.stdout_lines[-1:] == [SECOND_LINE]]
+    assert len(ran) == 1 and len(deferred) == 1, (
+        f"OVERLAP or no progress: expected exactly one body and one deferral, got {len(ran)} ran:"
+        + "".join(r.describe() for r in results))
+    winner_pid = int(read_lines(ready)[0].split()[2])
+    assert f"held by '{ran[0].script}'" in deferred[0].stdout and f"pid={winner_pid}," in deferred[0].stdout, (
+        f"the deferral should name the holder {ran[0].script} pid {winner_pid}{deferred[0].describe()}")
+    expect_completed(runner, ran[0])
+    assert len(body_entries(runner)) == 1
+
+
+def test_contention_storm_never_overlaps_bodies(runner):
+    deadline = time.monotonic() + STORM_DURATION_S
+    running, finished, launched = [], [], 0
+    while time.monotonic() < deadline or running:
+        while time.monotonic() < deadline and len(running) < STORM_PROCESSES:
+            running.append(runner.start(SCRIPTS[launched % len(SCRIPTS)], MAINTENANCE_SLEEP_MS=2))
+            launched += 1
+        still = []
+        for started in running:
+            if started.poll() is None:
+                still.append(started)
+            else:
+                finished.append(started.result())
+        running = still
+        assert time.monotonic() < deadline + 20, "storm processes did not finish within 20 s after the deadline"
+        time.sleep(0.002)
+    check = overlap.check("\n".join(runner.log_lines()))
+    assert not check.violations, "\n".join(check.violations[:10])
+    completed = [r for r in finished if r.returncode == 0 and r.stdout_lines[-1:] != [SECOND_LINE]]
+    deferred = [r for r in finished if r.returncode == 0 and r.stdout_lines[-1:] == [SECOND_LINE]]
+    failed = [r for r in finished if r.returncode != 0]
+    print(f"storm: {launched} processes, {len(completed)} completed, {len(deferred)} deferred, {len(failed)} failed")
+    assert not failed, "storm processes failed:" + "".join(r.describe() for r in failed[:3])
+    assert len(completed) == check.completions, (
+        f"completions in stdout ({len(completed)}) and in the log ({check.completions}) differ")
+    assert launched >= STORM_PROCESSES and completed and deferred, (
+        f"expected both completions and deferrals: {len(completed)} completed, {len(deferred)} deferred")
+    assert check.open_body is None and runner.lease_bytes() is None, "a lease or a body was left behind"
