@@ -91,6 +91,8 @@ struct lease_env {
     void (*warn)(void *context, const char *line);
 };
 
+/* An implementation. The public entry points hand each function a zeroed
+ * result and options with the path resolved and validated. */
 struct lease_ops {
     int version; /* LEASE_OPS_VERSION */
     const char *name;

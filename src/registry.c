@@ -172,7 +172,7 @@ enum lease_status lease_run(const struct lease_ops *ops, const struct lease_env 
     if (!lease_status_is_acquired(status)) return status;
     result->body_status = body(argument, result);
 
-    struct lease_result released;
+    struct lease_result released = {0};
     char token[LEASE_TEXT_MAX];
     memcpy(token, result->lease.token, sizeof token);
     enum lease_status release_status = call.ops->release(call.env, &call.options, token, &released);

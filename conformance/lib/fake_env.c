@@ -1,0 +1,167 @@
+/*
+ * fake_env.c: see fake_env.h. File operations are the POSIX environment's
+ * own functions; only what a test must steer is replaced.
+ */
+#include "fake_env.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FAKE_SELF_PID 1000
+#define FAKE_SELF_START_TIME 5000
+#define FAKE_EPOCH_MS 1779000000000LL /* 2026-05-17T06:40:00.000Z */
+
+static struct fake_env *fake_of(void *context) {
+    return context;
+}
+
+static int fake_open_read(void *context, const char *path, int *fd) {
+    struct fake_env *fake = fake_of(context);
+    if (fake->open_read_error != 0) return -fake->open_read_error;
+    return lease_env_posix()->open_read(NULL, path, fd);
+}
+
+static int64_t fake_wall_clock_ms(void *context) {
+    return fake_of(context)->now_ms;
+}
+
+static int64_t fake_monotonic_ms(void *context) {
+    return fake_of(context)->now_ms;
+}
+
+static int fake_sleep_ms(void *context, int64_t duration_ms) {
+    fake_of(context)->now_ms += duration_ms;
+    return 0;
+}
+
+static int64_t fake_self_pid(void *context) {
+    return fake_of(context)->self_pid;
+}
+
+static const struct fake_pid *find_pid(const struct fake_env *fake, int64_t pid) {
+    for (size_t index = 0; index < fake->pid_count; index++)
+        if (fake->pids[index].pid == pid) return &fake->pids[index];
+    return NULL;
+}
+
+static int fake_pid_probe(void *context, int64_t pid) {
+    const struct fake_pid *entry = find_pid(fake_of(context), pid);
+    if (entry == NULL || entry->state == FAKE_PID_DEAD) return -ESRCH;
+    return entry->state == FAKE_PID_FOREIGN ? -EPERM : 0;
+}
+
+static int fake_pid_start_time(void *context, int64_t pid, uint64_t *start_time) {
+    const struct fake_pid *entry = find_pid(fake_of(context), pid);
+    if (entry == NULL || entry->state == FAKE_PID_DEAD) return -ESRCH;
+    *start_time = entry->start_time;
+    return 0;
+}
+
+static int fake_boot_id(void *context, char *buffer, size_t size) {
+    snprintf(buffer, size, "%s", fake_of(context)->boot_id);
+    return 0;
+}
+
+/* splitmix64: deterministic tokens make failures reproducible. */
+static int fake_random_bytes(void *context, void *buffer, size_t size) {
+    struct fake_env *fake = fake_of(context);
+    unsigned char *out = buffer;
+    for (size_t index = 0; index < size; index++) {
+        uint64_t value = (fake->random_state += 0x9E3779B97F4A7C15ULL);
+        value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        value = (value ^ (value >> 27)) * 0x94D049BB133111EBULL;
+        out[index] = (unsigned char)(value ^ (value >> 31));
+    }
+    return 0;
+}
+
+static const char *fake_getenv(void *context, const char *name) {
+    struct fake_env *fake = fake_of(context);
+    if (strcmp(name, LEASE_INHERITED_TOKEN_ENV) == 0) return fake->inherited_token;
+    return NULL;
+}
+
+static void fake_warn(void *context, const char *line) {
+    struct fake_env *fake = fake_of(context);
+    if (fake->warning_count < FAKE_WARNINGS_MAX)
+        snprintf(fake->warnings[fake->warning_count++], sizeof fake->warnings[0], "%s", line);
+}
+
+struct fake_env *fake_env_new(void) {
+    struct fake_env *fake = calloc(1, sizeof *fake);
+    if (fake == NULL) abort();
+    fake->env = *lease_env_posix();
+    fake->env.name = "fake";
+    fake->env.context = fake;
+    fake->env.open_read = fake_open_read;
+    fake->env.wall_clock_ms = fake_wall_clock_ms;
+    fake->env.monotonic_ms = fake_monotonic_ms;
+    fake->env.sleep_ms = fake_sleep_ms;
+    fake->env.self_pid = fake_self_pid;
+    fake->env.pid_probe = fake_pid_probe;
+    fake->env.pid_start_time = fake_pid_start_time;
+    fake->env.boot_id = fake_boot_id;
+    fake->env.random_bytes = fake_random_bytes;
+    fake->env.getenv = fake_getenv;
+    fake->env.warn = fake_warn;
+    snprintf(fake->directory, sizeof fake->directory, "/tmp/lease-test-XXXXXX");
+    if (mkdtemp(fake->directory) == NULL) abort();
+    snprintf(fake->path, sizeof fake->path, "%s/state/heavy-maintenance-lease.json", fake->directory);
+    fake->now_ms = FAKE_EPOCH_MS;
+    fake->self_pid = FAKE_SELF_PID;
+    snprintf(fake->boot_id, sizeof fake->boot_id, "boot-1");
+    fake_env_set_pid(fake, FAKE_SELF_PID, FAKE_PID_ALIVE, FAKE_SELF_START_TIME);
+    return fake;
+}
+
+void fake_env_set_pid(struct fake_env *fake, int64_t pid, enum fake_pid_state state, uint64_t start_time) {
+    for (size_t index = 0; index < fake->pid_count; index++) {
+        if (fake->pids[index].pid == pid) {
+            fake->pids[index].state = state;
+            fake->pids[index].start_time = start_time;
+            return;
+        }
+    }
+    if (fake->pid_count == FAKE_PIDS_MAX) abort();
+    fake->pids[fake->pid_count++] = (struct fake_pid){.pid = pid, .state = state, .start_time = start_time};
+}
+
+void fake_env_write_lease(struct fake_env *fake, const char *bytes) {
+    lease_make_parents(&fake->env, fake->path);
+    FILE *file = fopen(fake->path, "wb");
+    if (file == NULL) abort();
+    fwrite(bytes, 1, strlen(bytes), file);
+    fclose(file);
+}
+
+char *fake_env_read_lease(const struct fake_env *fake) {
+    FILE *file = fopen(fake->path, "rb");
+    if (file == NULL) return NULL;
+    char *buffer = calloc(1, LEASE_FILE_SIZE_MAX + 1);
+    if (buffer == NULL) abort();
+    size_t length = fread(buffer, 1, LEASE_FILE_SIZE_MAX, file);
+    buffer[length] = '\0';
+    fclose(file);
+    return buffer;
+}
+
+static int remove_entry(const char *path, const struct stat *stat, int type, struct FTW *walk) {
+    (void)stat, (void)type, (void)walk;
+    if (remove(path) != 0) fprintf(stderr, "fake_env: could not remove %s\n", path);
+    return 0;
+}
+
+static void remove_tree(const char *path) {
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void fake_env_free(struct fake_env *fake) {
+    if (fake == NULL) return;
+    remove_tree(fake->directory);
+    free(fake);
+}

@@ -1,0 +1,50 @@
+/*
+ * fake_env.h: a test environment for the library suites. Files are real
+ * (under a private temporary directory, through the POSIX environment);
+ * time, pids, start times, boot id, randomness, the process environment and
+ * chosen file errors are injected so every status can be reached on purpose.
+ */
+#ifndef FAKE_ENV_H
+#define FAKE_ENV_H
+
+#include "lease_impl.h"
+
+#define FAKE_PIDS_MAX 16
+#define FAKE_WARNINGS_MAX 8
+
+enum fake_pid_state { FAKE_PID_DEAD, FAKE_PID_ALIVE, FAKE_PID_FOREIGN /* EPERM */ };
+
+struct fake_pid {
+    int64_t pid;
+    enum fake_pid_state state;
+    uint64_t start_time;
+};
+
+struct fake_env {
+    struct lease_env env; /* first: &fake->env is what implementations get */
+    char directory[256];
+    char path[512]; /* the lease path inside directory */
+    int64_t now_ms;
+    int64_t self_pid;
+    struct fake_pid pids[FAKE_PIDS_MAX];
+    size_t pid_count;
+    char boot_id[64];
+    const char *inherited_token;
+    int open_read_error; /* injected: returned by open_read when non-zero */
+    uint64_t random_state;
+    char warnings[FAKE_WARNINGS_MAX][512];
+    size_t warning_count;
+};
+
+/* Creates the temporary directory and fills the table; self is alive. */
+struct fake_env *fake_env_new(void);
+void fake_env_free(struct fake_env *fake);
+
+void fake_env_set_pid(struct fake_env *fake, int64_t pid, enum fake_pid_state state, uint64_t start_time);
+
+/* Writes bytes at the lease path (replacing it). */
+void fake_env_write_lease(struct fake_env *fake, const char *bytes);
+/* Reads the lease file; returns a malloc'd string or NULL when missing. */
+char *fake_env_read_lease(const struct fake_env *fake);
+
+#endif

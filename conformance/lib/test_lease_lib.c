@@ -1,0 +1,657 @@
+/*
+ * test_lease_lib.c: the behavioural suite of SPEC.md section 2, run against
+ * every implementation in the library's operations table (cmocka prestate
+ * carries the implementation). Where the original algorithm's models differ
+ * on purpose (no pid check, no reuse detection, no renewal), the case
+ * asserts what that model is known to do, so the hazard stays documented.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fake_env.h"
+
+#define HOUR_MS 3600000LL
+#define OTHER_PID 4242
+#define OTHER_START_TIME 777
+
+struct impl_case {
+    const struct lease_ops *ops;
+    bool checks_pid;
+    bool detects_reuse;
+    bool can_renew;
+    bool writes_fence;
+};
+
+static struct impl_case case_default = {&lease_ops_default, true, true, true, true};
+static struct impl_case case_neo_v1 = {&lease_ops_neo_v1, false, false, false, false};
+static struct impl_case case_neo_v2 = {&lease_ops_neo_v2, true, false, false, false};
+
+struct fixture {
+    const struct impl_case *impl;
+    struct fake_env *fake;
+    struct lease_options options;
+    struct lease_result result;
+};
+
+static int setup(void **state) {
+    struct fixture *fixture = calloc(1, sizeof *fixture);
+    if (fixture == NULL) return -1;
+    fixture->impl = *state;
+    fixture->fake = fake_env_new();
+    fixture->options = (struct lease_options){.path = fixture->fake->path, .owner = "kbSync", .reason = "manual-cli"};
+    *state = fixture;
+    return 0;
+}
+
+static int teardown(void **state) {
+    struct fixture *fixture = *state;
+    lease_result_clear(&fixture->result);
+    fake_env_free(fixture->fake);
+    free(fixture);
+    return 0;
+}
+
+static enum lease_status inspect(struct fixture *fixture) {
+    lease_result_clear(&fixture->result);
+    return lease_inspect(fixture->impl->ops, &fixture->fake->env, &fixture->options, &fixture->result);
+}
+
+static enum lease_status acquire(struct fixture *fixture) {
+    lease_result_clear(&fixture->result);
+    return lease_acquire(fixture->impl->ops, &fixture->fake->env, &fixture->options, &fixture->result);
+}
+
+static enum lease_status release(struct fixture *fixture, const char *token) {
+    lease_result_clear(&fixture->result);
+    return lease_release(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result);
+}
+
+/* A payload as another holder would have written it. expires_offset_ms is
+ * relative to acquired; INT64_MIN leaves expiresAt out. */
+static void write_holder(struct fixture *fixture, int64_t pid, int64_t acquired_ms, int64_t ttl_ms,
+                         int64_t expires_offset_ms, const char *metadata) {
+    char acquired[LEASE_TIMESTAMP_SIZE];
+    char expires[LEASE_TIMESTAMP_SIZE];
+    char text[2048];
+    lease_time_format(acquired_ms, acquired);
+    lease_time_format(acquired_ms + expires_offset_ms, expires);
+    char expires_member[80] = "";
+    if (expires_offset_ms != INT64_MIN) snprintf(expires_member, sizeof expires_member, "  \"expiresAt\": \"%s\",\n", expires);
+    snprintf(text, sizeof text,
+             "{\n  \"owner\": \"backup\",\n  \"reason\": \"nightly\",\n  \"pid\": %lld,\n"
+             "  \"token\": \"11111111-2222-4333-8444-555555555555\",\n  \"acquiredAt\": \"%s\",\n"
+             "  \"staleAfterMs\": %lld,\n%s  \"metadata\": %s\n}\n",
+             (long long)pid, acquired, (long long)ttl_ms, expires_member, metadata != NULL ? metadata : "{}");
+    fake_env_write_lease(fixture->fake, text);
+}
+
+static void write_live_holder(struct fixture *fixture) {
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_ALIVE, OTHER_START_TIME);
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - HOUR_MS, 6 * HOUR_MS, 6 * HOUR_MS, NULL);
+}
+
+static void assert_file_equals(struct fixture *fixture, const char *expected) {
+    char *now = fake_env_read_lease(fixture->fake);
+    assert_non_null(now);
+    assert_string_equal(now, expected);
+    free(now);
+}
+
+/* ---- inspect ------------------------------------------------------------ */
+
+static void test_inspect_missing(void **state) {
+    struct fixture *fixture = *state;
+    assert_int_equal(inspect(fixture), LEASE_STATUS_MISSING);
+    assert_false(fixture->result.has_lease);
+}
+
+static void test_inspect_active_live_holder(void **state) {
+    struct fixture *fixture = *state;
+    write_live_holder(fixture);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+    assert_string_equal(fixture->result.lease.owner, "backup");
+    assert_int_equal(fixture->result.lease.pid, OTHER_PID);
+}
+
+static void test_inspect_dead_pid_is_stale_when_pid_checked(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_DEAD, 0);
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - 1000, 6 * HOUR_MS, 6 * HOUR_MS, NULL);
+    /* neo-v1 has no pid check: a crashed holder wedges until the TTL (hazard). */
+    assert_int_equal(inspect(fixture), fixture->impl->checks_pid ? LEASE_STATUS_STALE : LEASE_STATUS_ACTIVE);
+}
+
+static void test_inspect_eperm_pid_counts_as_alive(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_FOREIGN, OTHER_START_TIME);
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - 1000, 6 * HOUR_MS, 6 * HOUR_MS, NULL);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+}
+
+static void test_inspect_expires_at_boundary_is_stale(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_ALIVE, OTHER_START_TIME);
+    int64_t acquired_ms = fixture->fake->now_ms;
+    write_holder(fixture, OTHER_PID, acquired_ms, 60000, 60000, NULL);
+    fixture->fake->now_ms = acquired_ms + 60000 - 1;
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+    fixture->fake->now_ms = acquired_ms + 60000;
+    assert_int_equal(inspect(fixture), LEASE_STATUS_STALE);
+    assert_true(fixture->result.ttl_takeover);
+}
+
+static void test_inspect_expires_at_wins_over_stale_after_ms(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_ALIVE, OTHER_START_TIME);
+    /* staleAfterMs says long expired, expiresAt (rule 3, first) says valid. */
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - 10 * HOUR_MS, 1000, 11 * HOUR_MS, NULL);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+}
+
+static void test_inspect_acquired_plus_stale_after_ms_boundary(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_ALIVE, OTHER_START_TIME);
+    int64_t acquired_ms = fixture->fake->now_ms;
+    write_holder(fixture, OTHER_PID, acquired_ms, 5000, INT64_MIN, NULL);
+    fixture->fake->now_ms = acquired_ms + 4999;
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+    fixture->fake->now_ms = acquired_ms + 5000;
+    assert_int_equal(inspect(fixture), LEASE_STATUS_STALE);
+}
+
+static void test_inspect_unusable_fields_are_stale(void **state) {
+    struct fixture *fixture = *state;
+    static const char *const payloads[] = {
+        "{\"owner\":\"x\",\"pid\":1000,\"staleAfterMs\":5000}",                                   /* no acquiredAt */
+        "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":\"yesterday\",\"staleAfterMs\":5000}",       /* unparseable */
+        "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":\"2026-05-17T06:40:00Z\",\"staleAfterMs\":-1}",
+        "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":\"2026-05-17T06:40:00Z\",\"staleAfterMs\":0}",
+        "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":\"2026-05-17T06:40:00Z\",\"staleAfterMs\":\"6h\"}",
+        "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":42,\"staleAfterMs\":5000}",
+    };
+    for (size_t index = 0; index < sizeof payloads / sizeof payloads[0]; index++) {
+        fake_env_write_lease(fixture->fake, payloads[index]);
+        assert_int_equal(inspect(fixture), LEASE_STATUS_STALE);
+    }
+}
+
+static void test_inspect_bad_pids_are_dead_when_pid_checked(void **state) {
+    struct fixture *fixture = *state;
+    static const char *const pids[] = {"-5", "0", "99999999999", "\"1000\"", "1.5", "null"};
+    for (size_t index = 0; index < sizeof pids / sizeof pids[0]; index++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"owner\":\"x\",\"pid\":%s,\"acquiredAt\":\"2026-05-17T06:40:00.000Z\",\"staleAfterMs\":21600000,"
+                 "\"expiresAt\":\"2026-05-17T12:40:00.000Z\"}",
+                 pids[index]);
+        fake_env_write_lease(fixture->fake, text);
+        assert_int_equal(inspect(fixture), fixture->impl->checks_pid ? LEASE_STATUS_STALE : LEASE_STATUS_ACTIVE);
+    }
+}
+
+static void test_inspect_malformed_payloads(void **state) {
+    struct fixture *fixture = *state;
+    static const char *const payloads[] = {
+        "", "{\"owner\": \"kbSync\", \"pid\": 12", "null", "[]", "42", "\"text\"", "{\"owner\": 42}", "{}", "{,}",
+        "\xff\xfe garbage",
+    };
+    for (size_t index = 0; index < sizeof payloads / sizeof payloads[0]; index++) {
+        fake_env_write_lease(fixture->fake, payloads[index]);
+        assert_int_equal(inspect(fixture), LEASE_STATUS_MALFORMED);
+        assert_true(fixture->result.detail[0] != '\0');
+    }
+}
+
+static void test_inspect_directory_is_unreadable(void **state) {
+    struct fixture *fixture = *state;
+    lease_make_parents(&fixture->fake->env, fixture->fake->path);
+    assert_int_equal(mkdir(fixture->fake->path, 0755), 0);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_UNREADABLE);
+    assert_int_equal(fixture->result.error_number, EISDIR);
+}
+
+static void test_inspect_permission_denied_is_unreadable(void **state) {
+    struct fixture *fixture = *state;
+    write_live_holder(fixture);
+    fixture->fake->open_read_error = EACCES;
+    assert_int_equal(inspect(fixture), LEASE_STATUS_UNREADABLE);
+    assert_int_equal(fixture->result.error_number, EACCES);
+    assert_string_equal(fixture->result.error_path, fixture->fake->path);
+}
+
+static void test_inspect_symlink_is_not_followed(void **state) {
+    struct fixture *fixture = *state;
+    char target[600];
+    snprintf(target, sizeof target, "%s/elsewhere.json", fixture->fake->directory);
+    write_live_holder(fixture);
+    assert_int_equal(rename(fixture->fake->path, target), 0);
+    assert_int_equal(symlink(target, fixture->fake->path), 0);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_UNREADABLE);
+    assert_int_equal(fixture->result.error_number, ELOOP);
+}
+
+/* ---- acquire ------------------------------------------------------------ */
+
+static void test_acquire_missing_writes_the_file_format(void **state) {
+    struct fixture *fixture = *state;
+    fixture->options.ttl_ms = 60000;
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ACQUIRED);
+    assert_int_equal(fixture->result.previous_status, LEASE_STATUS_MISSING);
+    char *text = fake_env_read_lease(fixture->fake);
+    assert_non_null(text);
+    char expected_head[512];
+    snprintf(expected_head, sizeof expected_head,
+             "{\n  \"owner\": \"kbSync\",\n  \"reason\": \"manual-cli\",\n  \"pid\": 1000,\n  \"token\": \"%s\",\n"
+             "  \"acquiredAt\": \"2026-05-17T06:40:00.000Z\",\n  \"staleAfterMs\": 60000,\n"
+             "  \"expiresAt\": \"2026-05-17T06:41:00.000Z\",\n  \"metadata\": {",
+             fixture->result.lease.token);
+    assert_memory_equal(text, expected_head, strlen(expected_head));
+    assert_int_equal(strlen(fixture->result.lease.token), 36);
+    assert_int_equal(fixture->result.lease.token[14], '4'); /* UUID v4 */
+    assert_int_equal(text[strlen(text) - 1], '\n');
+    assert_non_null(fixture->result.payload_json);
+    free(text);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+}
+
+static void test_acquire_default_reason_is_manual(void **state) {
+    struct fixture *fixture = *state;
+    fixture->options.reason = NULL;
+    assert_true(lease_status_is_acquired(acquire(fixture)));
+    assert_string_equal(fixture->result.lease.reason, "manual");
+    assert_int_equal(fixture->result.lease.stale_after_ms, LEASE_DEFAULT_TTL_MS);
+}
+
+static void test_held_leaves_file_unchanged(void **state) {
+    struct fixture *fixture = *state;
+    write_live_holder(fixture);
+    char *before = fake_env_read_lease(fixture->fake);
+    assert_int_equal(acquire(fixture), LEASE_STATUS_HELD);
+    assert_true(fixture->result.has_lease);
+    assert_string_equal(fixture->result.lease.owner, "backup");
+    assert_string_equal(fixture->result.lease.reason, "nightly");
+    assert_int_equal(fixture->result.lease.pid, OTHER_PID);
+    assert_file_equals(fixture, before);
+    free(before);
+}
+
+static void test_acquire_after_dead_pid(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_DEAD, 0);
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - 1000, 6 * HOUR_MS, 6 * HOUR_MS, NULL);
+    enum lease_status status = acquire(fixture);
+    if (fixture->impl->checks_pid) {
+        assert_int_equal(status, LEASE_STATUS_ACQUIRED_AFTER_STALE);
+        assert_int_equal(fixture->result.previous_status, LEASE_STATUS_STALE);
+        assert_false(fixture->result.ttl_takeover);
+        assert_string_equal(fixture->result.lease.owner, "kbSync");
+    } else {
+        assert_int_equal(status, LEASE_STATUS_HELD);
+    }
+}
+
+static void test_acquire_after_expiry(void **state) {
+    struct fixture *fixture = *state;
+    write_live_holder(fixture);
+    fixture->fake->now_ms += 6 * HOUR_MS;
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ACQUIRED_AFTER_STALE);
+    assert_true(fixture->result.ttl_takeover);
+}
+
+static void test_acquire_after_malformed(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_write_lease(fixture->fake, "{\"owner\": \"kbSync\", \"pid\"");
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ACQUIRED_AFTER_MALFORMED);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+    assert_string_equal(fixture->result.lease.owner, "kbSync");
+}
+
+static void test_acquire_fails_closed_on_directory(void **state) {
+    struct fixture *fixture = *state;
+    lease_make_parents(&fixture->fake->env, fixture->fake->path);
+    assert_int_equal(mkdir(fixture->fake->path, 0755), 0);
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    assert_int_not_equal(fixture->result.error_number, 0);
+    struct stat info;
+    assert_int_equal(stat(fixture->fake->path, &info), 0);
+    assert_true(S_ISDIR(info.st_mode));
+}
+
+static void test_acquire_fails_closed_on_unreadable(void **state) {
+    struct fixture *fixture = *state;
+    write_live_holder(fixture);
+    char *before = fake_env_read_lease(fixture->fake);
+    fixture->fake->open_read_error = EACCES;
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    fixture->fake->open_read_error = 0;
+    assert_file_equals(fixture, before);
+    free(before);
+}
+
+static void test_acquire_never_follows_symlink(void **state) {
+    struct fixture *fixture = *state;
+    char target[600];
+    snprintf(target, sizeof target, "%s/victim.json", fixture->fake->directory);
+    FILE *victim = fopen(target, "w");
+    assert_non_null(victim);
+    fputs("precious", victim);
+    fclose(victim);
+    lease_make_parents(&fixture->fake->env, fixture->fake->path);
+    assert_int_equal(symlink(target, fixture->fake->path), 0);
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    char buffer[32] = "";
+    victim = fopen(target, "r");
+    assert_non_null(fgets(buffer, sizeof buffer, victim));
+    fclose(victim);
+    assert_string_equal(buffer, "precious");
+    struct stat info;
+    assert_int_equal(lstat(fixture->fake->path, &info), 0);
+    assert_true(S_ISLNK(info.st_mode));
+}
+
+static void test_acquire_rejects_control_characters(void **state) {
+    struct fixture *fixture = *state;
+    fixture->options.owner = "evil\x1b[2Jowner";
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    assert_int_equal(fixture->result.error_number, EINVAL);
+    assert_string_equal(fixture->result.detail, "owner must not contain control characters");
+    assert_null(fake_env_read_lease(fixture->fake));
+    fixture->options.owner = "kbSync";
+    fixture->options.reason = "line\nbreak";
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    fixture->options.reason = NULL;
+    fixture->options.owner = "";
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    assert_string_equal(fixture->result.detail, "owner is required");
+}
+
+static void test_acquire_huge_garbage_is_malformed(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_write_lease(fixture->fake, "garbage");
+    assert_int_equal(truncate(fixture->fake->path, 100LL * 1024 * 1024), 0);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_MALFORMED);
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ACQUIRED_AFTER_MALFORMED);
+}
+
+/* ---- release ------------------------------------------------------------ */
+
+static void test_release_by_owner_removes_the_file(void **state) {
+    struct fixture *fixture = *state;
+    assert_true(lease_status_is_acquired(acquire(fixture)));
+    char token[LEASE_TEXT_MAX];
+    snprintf(token, sizeof token, "%s", fixture->result.lease.token);
+    assert_int_equal(release(fixture, token), LEASE_STATUS_RELEASED);
+    assert_null(fake_env_read_lease(fixture->fake));
+}
+
+static void test_release_by_stranger_leaves_file_untouched(void **state) {
+    struct fixture *fixture = *state;
+    write_live_holder(fixture);
+    char *before = fake_env_read_lease(fixture->fake);
+    assert_int_equal(release(fixture, "00000000-0000-4000-8000-000000000000"), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(release(fixture, ""), LEASE_STATUS_NOT_OWNER);
+    assert_file_equals(fixture, before);
+    free(before);
+}
+
+static void test_release_never_matches_a_missing_token(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_write_lease(fixture->fake, "{\"owner\":\"x\",\"acquiredAt\":\"2026-05-17T06:40:00Z\"}");
+    char *before = fake_env_read_lease(fixture->fake);
+    assert_int_equal(release(fixture, ""), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(release(fixture, NULL), LEASE_STATUS_NOT_OWNER);
+    assert_file_equals(fixture, before);
+    free(before);
+}
+
+static void test_release_when_missing(void **state) {
+    struct fixture *fixture = *state;
+    assert_int_equal(release(fixture, "11111111-2222-4333-8444-555555555555"), LEASE_STATUS_MISSING);
+}
+
+/* ---- run, inherited token ----------------------------------------------- */
+
+struct body_record {
+    int calls;
+    enum lease_status seen;
+};
+
+static int record_body(void *argument, const struct lease_result *lease) {
+    struct body_record *record = argument;
+    record->calls++;
+    record->seen = lease->status;
+    return 7;
+}
+
+static void test_run_acquires_runs_and_releases(void **state) {
+    struct fixture *fixture = *state;
+    struct body_record record = {0};
+    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
+                               &fixture->result),
+                     LEASE_STATUS_COMPLETED);
+    assert_int_equal(record.calls, 1);
+    assert_int_equal(record.seen, LEASE_STATUS_ACQUIRED);
+    assert_int_equal(fixture->result.body_status, 7);
+    assert_null(fake_env_read_lease(fixture->fake));
+}
+
+static void test_run_held_does_not_run_the_body(void **state) {
+    struct fixture *fixture = *state;
+    struct body_record record = {0};
+    write_live_holder(fixture);
+    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
+                               &fixture->result),
+                     LEASE_STATUS_HELD);
+    assert_int_equal(record.calls, 0);
+}
+
+static void test_run_inherited_token_runs_without_acquiring(void **state) {
+    struct fixture *fixture = *state;
+    struct body_record record = {0};
+    write_live_holder(fixture);
+    char *before = fake_env_read_lease(fixture->fake);
+    fixture->fake->inherited_token = "11111111-2222-4333-8444-555555555555";
+    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
+                               &fixture->result),
+                     LEASE_STATUS_INHERITED);
+    assert_int_equal(record.calls, 1);
+    assert_int_equal(record.seen, LEASE_STATUS_INHERITED);
+    assert_int_equal(fixture->fake->warning_count, 0);
+    assert_file_equals(fixture, before); /* neither acquired nor released */
+    free(before);
+}
+
+static void test_run_stale_inherited_token_acquires_with_one_warning(void **state) {
+    struct fixture *fixture = *state;
+    struct body_record record = {0};
+    write_live_holder(fixture);
+    fixture->fake->now_ms += 7 * HOUR_MS; /* the parent's lease expired */
+    fixture->fake->inherited_token = "11111111-2222-4333-8444-555555555555";
+    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
+                               &fixture->result),
+                     LEASE_STATUS_COMPLETED);
+    assert_int_equal(fixture->result.previous_status, LEASE_STATUS_STALE);
+    assert_int_equal(record.seen, LEASE_STATUS_ACQUIRED_AFTER_STALE);
+    assert_int_equal(fixture->fake->warning_count, 1);
+    assert_non_null(strstr(fixture->fake->warnings[0], LEASE_INHERITED_TOKEN_ENV));
+}
+
+static void test_run_wrong_inherited_token_is_held(void **state) {
+    struct fixture *fixture = *state;
+    struct body_record record = {0};
+    write_live_holder(fixture);
+    fixture->fake->inherited_token = "not-the-token";
+    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
+                               &fixture->result),
+                     LEASE_STATUS_HELD);
+    assert_int_equal(record.calls, 0);
+    assert_int_equal(fixture->fake->warning_count, 1);
+}
+
+/* ---- compatibility, pid reuse, renewal, fence -------------------------- */
+
+static void test_original_payload_read_field_for_field(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_set_pid(fixture->fake, 31337, FAKE_PID_ALIVE, 1);
+    fake_env_write_lease(fixture->fake,
+                         "{\"owner\":\"syncGithubWorkflow\",\"reason\":\"manual-cli\",\"pid\":31337,"
+                         "\"token\":\"9b2f7c1e-0d4a-4e8b-9c3f-2a1b0c9d8e7f\",\"acquiredAt\":\"2026-05-17T08:40:00+02:00\","
+                         "\"staleAfterMs\":21600000,\"expiresAt\":\"2026-05-17T12:40:00Z\","
+                         "\"metadata\":{\"host\":\"neo\"},\"extra\":[1,2,3]}");
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+    const struct lease_holder *holder = &fixture->result.lease;
+    assert_string_equal(holder->owner, "syncGithubWorkflow");
+    assert_string_equal(holder->reason, "manual-cli");
+    assert_int_equal(holder->pid, 31337);
+    assert_string_equal(holder->token, "9b2f7c1e-0d4a-4e8b-9c3f-2a1b0c9d8e7f");
+    assert_string_equal(holder->acquired_at, "2026-05-17T08:40:00+02:00");
+    assert_int_equal(holder->stale_after_ms, 21600000);
+    assert_string_equal(holder->expires_at, "2026-05-17T12:40:00Z");
+    assert_non_null(strstr(fixture->result.payload_json, "\"extra\":[1,2,3]"));
+    fixture->fake->now_ms = 1779021600000LL; /* 2026-05-17T12:40:00.000Z */
+    assert_int_equal(inspect(fixture), LEASE_STATUS_STALE);
+}
+
+static void test_pid_reuse_detected_by_start_time(void **state) {
+    struct fixture *fixture = *state;
+    /* The holder recorded start time 777; the pid now belongs to a process
+     * that started at 999. */
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_ALIVE, 999);
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - 1000, 6 * HOUR_MS, 6 * HOUR_MS,
+                 "{\"pidStartTime\": 777, \"bootId\": \"boot-1\"}");
+    enum lease_status expected = fixture->impl->detects_reuse ? LEASE_STATUS_STALE : LEASE_STATUS_ACTIVE;
+    assert_int_equal(inspect(fixture), expected);
+    assert_int_equal(acquire(fixture), fixture->impl->detects_reuse ? LEASE_STATUS_ACQUIRED_AFTER_STALE
+                                                                    : LEASE_STATUS_HELD);
+}
+
+static void test_reboot_detected_by_boot_id(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_ALIVE, OTHER_START_TIME);
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - 1000, 6 * HOUR_MS, 6 * HOUR_MS,
+                 "{\"pidStartTime\": 777, \"bootId\": \"boot-0\"}");
+    assert_int_equal(inspect(fixture), fixture->impl->detects_reuse ? LEASE_STATUS_STALE : LEASE_STATUS_ACTIVE);
+}
+
+static void test_renew_extends_expires_at(void **state) {
+    struct fixture *fixture = *state;
+    fixture->options.ttl_ms = 60000;
+    assert_true(lease_status_is_acquired(acquire(fixture)));
+    char token[LEASE_TEXT_MAX];
+    snprintf(token, sizeof token, "%s", fixture->result.lease.token);
+    fixture->fake->now_ms += 50000;
+    lease_result_clear(&fixture->result);
+    enum lease_status status =
+        lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result);
+    if (!fixture->impl->can_renew) {
+        assert_int_equal(status, LEASE_STATUS_ERROR);
+        assert_int_equal(fixture->result.error_number, ENOSYS);
+        return;
+    }
+    assert_int_equal(status, LEASE_STATUS_RENEWED);
+    assert_string_equal(fixture->result.lease.expires_at, "2026-05-17T06:41:50.000Z");
+    assert_string_equal(fixture->result.lease.acquired_at, "2026-05-17T06:40:00.000Z");
+    fixture->fake->now_ms += 50000; /* past the first expiry, before the renewed one */
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+    lease_result_clear(&fixture->result);
+    assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, "stranger",
+                                 &fixture->result),
+                     LEASE_STATUS_NOT_OWNER);
+}
+
+static void test_fence_increases_per_acquisition(void **state) {
+    struct fixture *fixture = *state;
+    int64_t previous = 0;
+    for (int round = 0; round < 3; round++) {
+        assert_true(lease_status_is_acquired(acquire(fixture)));
+        if (!fixture->impl->writes_fence) {
+            assert_false(fixture->result.lease.has_fence);
+        } else {
+            assert_true(fixture->result.lease.has_fence);
+            assert_true(fixture->result.lease.fence > previous);
+            previous = fixture->result.lease.fence;
+        }
+        char token[LEASE_TEXT_MAX];
+        snprintf(token, sizeof token, "%s", fixture->result.lease.token);
+        assert_int_equal(release(fixture, token), LEASE_STATUS_RELEASED);
+    }
+}
+
+#define CASE(function) {#function, function}
+static const struct {
+    const char *name;
+    CMUnitTestFunction function;
+} behaviour_cases[] = {
+    CASE(test_inspect_missing),
+    CASE(test_inspect_active_live_holder),
+    CASE(test_inspect_dead_pid_is_stale_when_pid_checked),
+    CASE(test_inspect_eperm_pid_counts_as_alive),
+    CASE(test_inspect_expires_at_boundary_is_stale),
+    CASE(test_inspect_expires_at_wins_over_stale_after_ms),
+    CASE(test_inspect_acquired_plus_stale_after_ms_boundary),
+    CASE(test_inspect_unusable_fields_are_stale),
+    CASE(test_inspect_bad_pids_are_dead_when_pid_checked),
+    CASE(test_inspect_malformed_payloads),
+    CASE(test_inspect_directory_is_unreadable),
+    CASE(test_inspect_permission_denied_is_unreadable),
+    CASE(test_inspect_symlink_is_not_followed),
+    CASE(test_acquire_missing_writes_the_file_format),
+    CASE(test_acquire_default_reason_is_manual),
+    CASE(test_held_leaves_file_unchanged),
+    CASE(test_acquire_after_dead_pid),
+    CASE(test_acquire_after_expiry),
+    CASE(test_acquire_after_malformed),
+    CASE(test_acquire_fails_closed_on_directory),
+    CASE(test_acquire_fails_closed_on_unreadable),
+    CASE(test_acquire_never_follows_symlink),
+    CASE(test_acquire_rejects_control_characters),
+    CASE(test_acquire_huge_garbage_is_malformed),
+    CASE(test_release_by_owner_removes_the_file),
+    CASE(test_release_by_stranger_leaves_file_untouched),
+    CASE(test_release_never_matches_a_missing_token),
+    CASE(test_release_when_missing),
+    CASE(test_run_acquires_runs_and_releases),
+    CASE(test_run_held_does_not_run_the_body),
+    CASE(test_run_inherited_token_runs_without_acquiring),
+    CASE(test_run_stale_inherited_token_acquires_with_one_warning),
+    CASE(test_run_wrong_inherited_token_is_held),
+    CASE(test_original_payload_read_field_for_field),
+    CASE(test_pid_reuse_detected_by_start_time),
+    CASE(test_reboot_detected_by_boot_id),
+    CASE(test_renew_extends_expires_at),
+    CASE(test_fence_increases_per_acquisition),
+};
+#define CASE_COUNT (sizeof behaviour_cases / sizeof behaviour_cases[0])
+
+/* The same cases for one implementation; the implementation rides in as
+ * cmocka's initial state (prestate). */
+static int run_for(struct impl_case *impl, const char *group) {
+    struct CMUnitTest tests[CASE_COUNT];
+    for (size_t index = 0; index < CASE_COUNT; index++) {
+        tests[index] = (struct CMUnitTest){.name = behaviour_cases[index].name,
+                                           .test_func = behaviour_cases[index].function,
+                                           .setup_func = setup,
+                                           .teardown_func = teardown,
+                                           .initial_state = impl};
+    }
+    return _cmocka_run_group_tests(group, tests, CASE_COUNT, NULL, NULL);
+}
+
+int main(void) {
+    int failures = 0;
+    failures += run_for(&case_default, "impl_lease");
+    failures += run_for(&case_neo_v1, "impl_neo_v1");
+    failures += run_for(&case_neo_v2, "impl_neo_v2");
+    return failures == 0 ? 0 : 1;
+}

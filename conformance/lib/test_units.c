@@ -1,0 +1,174 @@
+/*
+ * test_units.c: the pure helpers: status table, timestamps, escaping, the
+ * deferral lines, payload round trip.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lease_impl.h"
+
+static void test_status_table_round_trips(void **state) {
+    (void)state;
+    for (int index = 0; index < LEASE_STATUS_COUNT; index++) {
+        enum lease_status parsed;
+        assert_true(lease_status_from_name(lease_status_name((enum lease_status)index), &parsed));
+        assert_int_equal(parsed, index);
+    }
+    assert_string_equal(lease_status_name(LEASE_STATUS_ACQUIRED_AFTER_STALE), "acquired-after-stale");
+    assert_string_equal(lease_status_name(LEASE_STATUS_NOT_OWNER), "not-owner");
+    assert_string_equal(lease_status_name((enum lease_status)999), "unknown");
+    enum lease_status ignored;
+    assert_false(lease_status_from_name("acquired-after-lunch", &ignored));
+}
+
+static void test_status_exit_codes_follow_the_cli_table(void **state) {
+    (void)state;
+    assert_int_equal(lease_status_exit_code(LEASE_STATUS_ACQUIRED), 0);
+    assert_int_equal(lease_status_exit_code(LEASE_STATUS_ACQUIRED_AFTER_MALFORMED), 0);
+    assert_int_equal(lease_status_exit_code(LEASE_STATUS_HELD), 75);
+    assert_int_equal(lease_status_exit_code(LEASE_STATUS_RELEASED), 0);
+    assert_int_equal(lease_status_exit_code(LEASE_STATUS_NOT_OWNER), 1);
+    assert_int_equal(lease_status_exit_code(LEASE_STATUS_MISSING), 1);
+    assert_int_equal(lease_status_exit_code(LEASE_STATUS_ERROR), 125);
+}
+
+static void test_time_format_is_iso_utc_with_milliseconds(void **state) {
+    (void)state;
+    char text[LEASE_TIMESTAMP_SIZE];
+    lease_time_format(0, text);
+    assert_string_equal(text, "1970-01-01T00:00:00.000Z");
+    lease_time_format(1778959620000LL, text);
+    assert_string_equal(text, "2026-05-16T19:27:00.000Z");
+    lease_time_format(951782400123LL, text); /* leap day 2000 */
+    assert_string_equal(text, "2000-02-29T00:00:00.123Z");
+    lease_time_format(-1, text);
+    assert_string_equal(text, "1969-12-31T23:59:59.999Z");
+}
+
+static void test_time_parse_accepts_the_original_forms(void **state) {
+    (void)state;
+    int64_t ms;
+    assert_true(lease_time_parse("2026-05-16T19:27:00.000Z", &ms));
+    assert_int_equal(ms, 1778959620000LL);
+    assert_true(lease_time_parse("2026-05-16T19:27:00Z", &ms));
+    assert_int_equal(ms, 1778959620000LL);
+    assert_true(lease_time_parse("2026-05-16T21:27:00+02:00", &ms));
+    assert_int_equal(ms, 1778959620000LL);
+    assert_true(lease_time_parse("2026-05-16T14:27:00.5-0500", &ms));
+    assert_int_equal(ms, 1778959620500LL);
+    assert_true(lease_time_parse("2026-05-16T19:27:00.123456789Z", &ms));
+    assert_int_equal(ms, 1778959620123LL);
+}
+
+static void test_time_parse_rejects_garbage(void **state) {
+    (void)state;
+    static const char *const bad[] = {
+        "", "yesterday", "2026-05-16", "2026-05-16T19:27:00", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
+        "2026-05-16T24:00:00Z", "2026-05-16T19:27:00.Z", "2026-05-16T19:27:00Zjunk", "2026-05-16T19:27:00+2",
+        "20260516T192700Z",
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
+        int64_t ms;
+        assert_false(lease_time_parse(bad[index], &ms));
+    }
+}
+
+static void test_escape_neutralises_terminal_sequences(void **state) {
+    (void)state;
+    char out[128];
+    lease_escape_text("evil\x1b]0;pwned\x07\x1b[2J", out, sizeof out);
+    assert_string_equal(out, "evil\\x1b]0;pwned\\x07\\x1b[2J");
+    lease_escape_text("caf\xc3\xa9 \xe2\x8f\xb8 ok", out, sizeof out);
+    assert_string_equal(out, "caf\xc3\xa9 \xe2\x8f\xb8 ok");
+    lease_escape_text("bad\xff\xc2\x9b utf8 \\", out, sizeof out); /* invalid byte, C1 CSI, backslash */
+    assert_string_equal(out, "bad\\xff\\xc2\\x9b utf8 \\\\");
+    lease_escape_text("cut here", out, 4);
+    assert_string_equal(out, "cut");
+}
+
+static void test_deferral_lines_exact(void **state) {
+    (void)state;
+    struct lease_result result = {0};
+    result.status = LEASE_STATUS_HELD;
+    result.has_lease = true;
+    strcpy(result.lease.owner, "kbSync");
+    strcpy(result.lease.reason, "manual-cli");
+    strcpy(result.lease.pid_text, "4242");
+    strcpy(result.lease.acquired_at, "2026-05-16T19:27:00.000Z");
+    char text[1024];
+    lease_format_deferral(&result, text, sizeof text);
+    assert_string_equal(text,
+                        "\xe2\x8f\xb8\xef\xb8\x8f  Deferred: heavy-maintenance lease held by 'kbSync' "
+                        "(reason='manual-cli', pid=4242, acquiredAt=2026-05-16T19:27:00.000Z).\n"
+                        "   This script will not run while another heavy-maintenance task is active.\n");
+    strcpy(result.lease.owner, "x\x1b[31m");
+    lease_format_deferral(&result, text, sizeof text);
+    assert_non_null(strstr(text, "held by 'x\\x1b[31m'"));
+    result.has_lease = false; /* hazard 7: held without a readable holder */
+    lease_format_deferral(&result, text, sizeof text);
+    assert_non_null(strstr(text, "held by 'unknown' (reason='unknown', pid=unknown, acquiredAt=unknown)."));
+}
+
+static void test_payload_round_trip_keeps_key_order(void **state) {
+    (void)state;
+    struct lease_holder holder = {0};
+    strcpy(holder.owner, "sandman");
+    strcpy(holder.reason, "manual-cli");
+    holder.pid = 12;
+    strcpy(holder.token, "t");
+    strcpy(holder.acquired_at, "2026-05-16T19:27:00.000Z");
+    holder.stale_after_ms = 1000;
+    strcpy(holder.expires_at, "2026-05-16T19:27:01.000Z");
+    holder.has_fence = true;
+    holder.fence = 9;
+    size_t length = 0;
+    char *text = lease_payload_format(&holder, true, &length);
+    assert_non_null(text);
+    assert_string_equal(text, "{\n  \"owner\": \"sandman\",\n  \"reason\": \"manual-cli\",\n  \"pid\": 12,\n"
+                              "  \"token\": \"t\",\n  \"acquiredAt\": \"2026-05-16T19:27:00.000Z\",\n"
+                              "  \"staleAfterMs\": 1000,\n  \"expiresAt\": \"2026-05-16T19:27:01.000Z\",\n"
+                              "  \"metadata\": {\n    \"fence\": 9\n  }\n}\n");
+    struct lease_holder parsed;
+    char detail[128];
+    assert_int_equal(lease_payload_parse(text, length, &parsed, NULL, detail, sizeof detail), LEASE_PARSE_OK);
+    assert_string_equal(parsed.owner, "sandman");
+    assert_int_equal(parsed.fence, 9);
+    assert_int_equal(parsed.pid, 12);
+    lease_free(text);
+}
+
+static void test_long_owner_is_cut_and_flagged(void **state) {
+    (void)state;
+    char text[2048];
+    char owner[1000];
+    memset(owner, 'a', sizeof owner - 1);
+    owner[sizeof owner - 1] = '\0';
+    snprintf(text, sizeof text, "{\"owner\":\"%s\"}", owner);
+    struct lease_holder parsed;
+    char detail[128];
+    assert_int_equal(lease_payload_parse(text, strlen(text), &parsed, NULL, detail, sizeof detail), LEASE_PARSE_OK);
+    assert_true(parsed.truncated);
+    assert_int_equal(strlen(parsed.owner), LEASE_TEXT_MAX - 1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_table_round_trips),
+        cmocka_unit_test(test_status_exit_codes_follow_the_cli_table),
+        cmocka_unit_test(test_time_format_is_iso_utc_with_milliseconds),
+        cmocka_unit_test(test_time_parse_accepts_the_original_forms),
+        cmocka_unit_test(test_time_parse_rejects_garbage),
+        cmocka_unit_test(test_escape_neutralises_terminal_sequences),
+        cmocka_unit_test(test_deferral_lines_exact),
+        cmocka_unit_test(test_payload_round_trip_keeps_key_order),
+        cmocka_unit_test(test_long_owner_is_cut_and_flagged),
+    };
+    return cmocka_run_group_tests_name("units", tests, NULL, NULL);
+}
