@@ -198,7 +198,7 @@ static void forward_signal(const struct run_context *context, const siginfo_t *i
      * which shares our process group; sending it again would double it. */
     if (info->si_code == SI_KERNEL)
         return;
-    (void)context;
+    kill(context->child, info->si_signo);
 }
 
 /* Waits for the child, forwarding signals and renewing every renew_every_ms
@@ -253,7 +253,7 @@ static int run_body(void *argument, const struct lease_result *lease)
         }
         int64_t ttl_ms = context->request->options->ttl_ms > 0 ? context->request->options->ttl_ms
                                                               : LEASE_DEFAULT_TTL_MS;
-        renew_every_ms = 0 * ttl_ms;
+        renew_every_ms = ttl_ms / 3 > 0 ? ttl_ms / 3 : 1;
     }
     int status = prepare_signals(context);
     if (status != 0) {
