@@ -185,8 +185,12 @@ def test_malformed_lease_is_recovered(runner, script, content):
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_holder_killed_mid_body_is_recovered_at_once(runner, script):
     holder = runner.start_holder(other(script))
-    holder.kill(signal.SIGKILL)
-    assert runner.lease_bytes() is not None, "expected the killed holder's lease to stay behind"
+    # Kill the process that wrote the readiness line (the one holding the lease),
+    # then let a wrapping adapter reap it, so no zombie keeps the pid alive.
+    os.kill(holder.ready_pid, signal.SIGKILL)
+    holder.wait()
+    assert runner.lease_bytes() is not None, (
+        "FOREIGN RELEASE: the killed holder's lease did not stay behind (something removed it)")
     result = runner.run(script, timeout_s=10)
     assert "acquired-after-stale" in result.stderr, (
         f"WEDGE: a holder killed with SIGKILL was not recovered (expected acquired-after-stale){result.describe()}")
@@ -197,7 +201,8 @@ def test_holder_killed_mid_body_is_recovered_at_once(runner, script):
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_body_crash_leaves_lease_that_next_program_recovers(runner, script):
     crashed = runner.run(script, MAINTENANCE_BODY="crash")
-    assert crashed.returncode == -signal.SIGKILL, f"crash: expected death by SIGKILL{crashed.describe()}"
+    assert crashed.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL), (
+        f"crash: expected death by SIGKILL{crashed.describe()}")
     lease = runner.lease_json()
     assert lease and lease["owner"] == script, f"expected the crashed holder's lease to remain, got {lease}"
     result = runner.run(other(script))

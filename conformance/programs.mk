@@ -1,0 +1,44 @@
+# The programs' conformance suites (conformance/README.md):
+#   make test-programs       cmocka: programs as child processes, golden outputs, every C implementation
+#   make test-pytest         pytest: programs as real processes (build/bin/{script})
+#   make conformance LEASE_IMPL='cmd ... {script}'   the pytest suite against any implementation
+#   make test-broken-adapter the suite must fail against fixtures/adapters/broken-release.sh, naming it
+PROGRAMS_TEST_BINARY := $(BIN)/test-programs
+PROGRAMS_REPORTS := $(O)/reports
+PROGRAMS_PYTEST := $(PYTHON) -m pytest conformance/pytest -p no:cacheprovider
+LEASE_IMPL ?= build/bin/{script}
+PROGRAMS_BROKEN_IMPL := fixtures/adapters/broken-release.sh {script}
+
+TEST_TARGETS += test-programs test-pytest test-broken-adapter
+
+.PHONY: test-programs test-pytest conformance test-broken-adapter
+
+$(PROGRAMS_TEST_BINARY): $(OBJ)/conformance/programs/test_programs.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
+
+test-programs: $(PROGRAMS_TEST_BINARY) $(PROGRAMS_BINARIES)
+	CONFORMANCE_BIN=$(BIN) CONFORMANCE_FIXTURES=fixtures $(PROGRAMS_TEST_BINARY)
+
+test-pytest: $(PROGRAMS_BINARIES)
+	@mkdir -p $(PROGRAMS_REPORTS)
+	$(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(BIN)/{script}' --junitxml=$(PROGRAMS_REPORTS)/pytest-conformance.xml
+
+conformance: $(PROGRAMS_BINARIES)
+	@mkdir -p $(PROGRAMS_REPORTS)
+	$(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(LEASE_IMPL)' --junitxml=$(PROGRAMS_REPORTS)/pytest-conformance.xml
+
+# Passes only when the suite fails against the broken adapter and its report
+# names the broken behaviour.
+test-broken-adapter: $(PROGRAMS_BINARIES)
+	@mkdir -p $(PROGRAMS_REPORTS)
+	@if BROKEN_ADAPTER_BIN=$(BIN) $(PROGRAMS_PYTEST) -q --tb=no --lease-impl='$(PROGRAMS_BROKEN_IMPL)' \
+		> $(PROGRAMS_REPORTS)/broken-adapter.txt 2>&1; then \
+		echo "test-broken-adapter: FAILED: the suite passed against $(PROGRAMS_BROKEN_IMPL)"; exit 1; fi
+	@grep -q '^FAIL .*held' $(PROGRAMS_REPORTS)/broken-adapter.txt && \
+		grep -q 'FOREIGN RELEASE' $(PROGRAMS_REPORTS)/broken-adapter.txt || { \
+		echo "test-broken-adapter: FAILED: the report does not name the foreign release"; \
+		tail -n 40 $(PROGRAMS_REPORTS)/broken-adapter.txt; exit 1; }
+	@echo "test-broken-adapter: ok: the suite failed against the broken adapter and named it:"
+	@grep -m 3 'FOREIGN RELEASE' $(PROGRAMS_REPORTS)/broken-adapter.txt | sed 's/^/    /'
+	@grep '^=== [0-9]* passed' $(PROGRAMS_REPORTS)/broken-adapter.txt | sed 's/^/    /'
