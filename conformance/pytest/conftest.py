@@ -9,6 +9,7 @@ deadline, so a hang fails instead of blocking.
 import json
 import os
 import pathlib
+import re
 import shlex
 import signal
 import subprocess
@@ -58,7 +59,8 @@ class Impl:
     def is_own(self):
         """The project's own implementation: the suite insists on its choices there."""
         implementation = os.environ.get("LEASE_IMPLEMENTATION", "")
-        return self.template == DEFAULT_TEMPLATE and implementation in ("", "lease")
+        own_build = re.fullmatch(r"build(/[a-z]+)?/bin/\{script\}", self.template) is not None
+        return own_build and implementation in ("", "lease")
 
 
 def template_of(config):

@@ -94,6 +94,36 @@ def test_lease_names_program_and_its_pid_while_body_runs(runner, script):
     expect_completed(runner, result)
 
 
+@pytest.mark.parametrize("script", SCRIPTS[:1])
+def test_readiness_line_arrives_through_a_fifo(runner, script):
+    fifo = runner.tmp_path / "ready.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # opened first, so the writer never blocks
+    try:
+        holder = runner.start(script, MAINTENANCE_BODY="hang", MAINTENANCE_READY_FILE=fifo)
+        chunks = []
+
+        def line_arrived():
+            try:
+                chunks.append(os.read(reader, 4096))
+            except BlockingIOError:
+                pass
+            return b"\n" in b"".join(chunks)
+
+        wait_until(line_arrived, "the readiness line on the FIFO")
+        words = b"".join(chunks).decode().split()
+        assert words[:2] == ["ready", script] and runner.lease_json()["pid"] == int(words[2]), (
+            f"expected 'ready {script} <pid>' naming the lease's pid, got {words} and {runner.lease_json()}")
+        holder.kill(signal.SIGTERM)
+        result = holder.result()
+        assert holder.process.returncode in (1, -signal.SIGTERM), f"SIGTERM ends the body{result.describe()}"
+        if runner.impl.is_own:  # the project's programs treat SIGTERM as a body failure and release
+            assert holder.process.returncode == 1 and runner.lease_bytes() is None, (
+                f"LEASE NOT RELEASED after SIGTERM{result.describe()}")
+    finally:
+        os.close(reader)
+
+
 # ---- held ------------------------------------------------------------------
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -204,7 +234,8 @@ def test_body_crash_leaves_lease_that_next_program_recovers(runner, script):
     assert crashed.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL), (
         f"crash: expected death by SIGKILL{crashed.describe()}")
     lease = runner.lease_json()
-    assert lease and lease["owner"] == script, f"expected the crashed holder's lease to remain, got {lease}"
+    assert lease and lease["owner"] == script, (
+        f"FOREIGN RELEASE: expected the crashed holder's lease to remain, got {lease}")
     result = runner.run(other(script))
     assert "acquired-after-stale" in result.stderr, f"WEDGE after a crash{result.describe()}"
     expect_completed(runner, result, "acquired-after-stale")
@@ -274,7 +305,8 @@ def test_lease_error_fails_closed_naming_path(runner, script, obstacle):
         lease_path = runner.tmp_path / "plain-file" / "lease.json"
     result = runner.run(script, HEAVY_MAINTENANCE_LEASE_PATH=lease_path)
     assert result.returncode == 1, f"lease error: expected exit 1 (fail closed){result.describe()}"
-    assert result.stderr.startswith("❌") and str(lease_path.parent) in result.stderr, (
+    named = str(lease_path) if obstacle == "path-is-directory" else str(lease_path.parent)
+    assert result.stderr.startswith("❌") and named in result.stderr, (
         f"expected a ❌ line naming the path{result.describe()}")
     assert body_entries(runner) == [], f"FAIL OPEN: the body ran despite a lease error: {runner.log_lines()}"
 

@@ -394,22 +394,6 @@ static int report_run(struct body_plan *plan, const char *failure_message, const
     return MAINTENANCE_EXIT_OK;
 }
 
-/*
- * Workaround, to be removed when the library is fixed: lease_run (registry.c)
- * passes an uninitialised struct lease_result to the release, and
- * default_release starts with lease_result_clear, which frees whatever
- * garbage payload_json holds (SIGSEGV after a successful body, depending on
- * what earlier calls left on the stack). Zeroing the stack that lease_run's
- * frame is about to occupy makes that garbage a NULL pointer.
- */
-#define STACK_SCRUB_BYTES 32768
-__attribute__((noinline)) static void scrub_stack(void)
-{
-    volatile unsigned char area[STACK_SCRUB_BYTES];
-    for (size_t i = 0; i < sizeof area; i++)
-        area[i] = 0;
-}
-
 static void print_help(const char *name)
 {
     printf("usage: %s [--lease PATH]\n"
@@ -457,7 +441,6 @@ int maintenance_main(const char *name, const char *failure_message, int argc, ch
     install_stop_handlers();
     struct lease_result result;
     memset(&result, 0, sizeof result);
-    scrub_stack();
     lease_run(plan.ops, NULL, &plan.options, run_body, &plan, &result);
     int exit_status = report_run(&plan, failure_message, &result);
     lease_result_clear(&result);
