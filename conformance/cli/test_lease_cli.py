@@ -373,3 +373,15 @@ def test_sigkilled_wrapper_takes_its_command_along_and_leaves_a_recoverable_leas
     assert done.returncode == 0
     assert obj["status"] == "acquired-after-stale"
     assert "stale" in done.stderr
+
+
+def test_run_over_a_malformed_lease_recovers_and_says_so_on_stderr(lease):
+    lease.path.parent.mkdir(parents=True)
+    lease.path.write_text('{"owner": ')
+    done = lease.run("run", "--owner", "x", "--json", "--", "true")
+    assert done.returncode == 0
+    obj = single_json(done.stdout)
+    assert obj["status"] == "completed" and obj["previousStatus"] == "malformed"
+    assert done.stderr.startswith("lease: recovered a malformed lease at ")
+    assert len(done.stderr.splitlines()) == 1
+    assert not lease.path.exists()

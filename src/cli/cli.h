@@ -70,6 +70,7 @@ const char *lease_cli_usage(enum lease_cli_command command);
 /* What `lease run` needs besides the parsed arguments. */
 struct lease_cli_run_request {
     const struct lease_ops *ops;
+    const struct lease_env *env;
     const struct lease_options *options;
     char *const *command_argv;
 };
@@ -83,6 +84,10 @@ struct lease_cli_run_outcome {
     int exec_error_number;   /* errno of a failed exec, else 0 */
     char message[LEASE_DETAIL_MAX]; /* the wrapper's own failure, for stderr and JSON */
 };
+
+/* One stderr line when an acquire recovered a stale or malformed lease
+ * (SPEC.md section 3); nothing for other statuses. */
+void lease_cli_report_recovery(const char *path, const struct lease_result *result);
 
 /* Runs CMD under the lease (acquire or inherit, fork/exec, forward signals,
  * renew, release). Fills *result like lease_run and *outcome; returns the

@@ -173,7 +173,7 @@ static bool renew_once(const struct run_context *context, const char *token)
     const struct lease_cli_run_request *request = context->request;
     struct lease_result result;
     memset(&result, 0, sizeof result);
-    enum lease_status status = lease_renew(request->ops, NULL, request->options, token, &result);
+    enum lease_status status = lease_renew(request->ops, request->env, request->options, token, &result);
     bool keep_renewing = true;
     if (status == LEASE_STATUS_NOT_OWNER || status == LEASE_STATUS_MISSING) {
         fprintf(stderr, "lease: warning: renewal found the lease %s (%s); no longer renewing, command keeps running\n",
@@ -238,6 +238,18 @@ static int supervise_child(struct run_context *context, const char *token, int64
     }
 }
 
+void lease_cli_report_recovery(const char *path, const struct lease_result *result)
+{
+    if (result->status != LEASE_STATUS_ACQUIRED_AFTER_STALE && result->status != LEASE_STATUS_ACQUIRED_AFTER_MALFORMED)
+        return;
+    char escaped_path[LEASE_PATH_MAX * 4 + 1], detail[LEASE_DETAIL_MAX * 4 + 1];
+    lease_escape_text(path, escaped_path, sizeof escaped_path);
+    lease_escape_text(result->detail, detail, sizeof detail);
+    fprintf(stderr, "lease: recovered a %s lease at %s%s%s\n",
+            result->status == LEASE_STATUS_ACQUIRED_AFTER_STALE ? "stale" : "malformed", escaped_path,
+            detail[0] != '\0' ? ": " : "", detail);
+}
+
 /* The lease body: runs CMD and returns the wrapper's exit code. */
 static int run_body(void *argument, const struct lease_result *lease)
 {
@@ -246,6 +258,7 @@ static int run_body(void *argument, const struct lease_result *lease)
     const char *token = lease->lease.token;
     /* Inherited: the variable already holds this token, and the parent renews. */
     int64_t renew_every_ms = 0;
+    lease_cli_report_recovery(context->request->options->path, lease);
     if (lease_status_is_acquired(lease->status)) {
         if (setenv(LEASE_INHERITED_TOKEN_ENV, token, 1) != 0) {
             set_message(context->outcome, "cannot set " LEASE_INHERITED_TOKEN_ENV, errno);
@@ -276,5 +289,5 @@ enum lease_status lease_cli_run(const struct lease_cli_run_request *request, str
     context.request = request;
     context.outcome = outcome;
     outcome->exit_code = LEASE_CLI_EXIT_WRAPPER;
-    return lease_run(request->ops, NULL, request->options, run_body, &context, result);
+    return lease_run(request->ops, request->env, request->options, run_body, &context, result);
 }

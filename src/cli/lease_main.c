@@ -22,6 +22,7 @@
 struct invocation {
     const struct lease_cli_args *args;
     const struct lease_ops *ops;
+    struct lease_env env; /* the POSIX one, with our warn (and self_pid for acquire) */
     struct lease_options options;
     char path[LEASE_PATH_MAX];
 };
@@ -199,26 +200,13 @@ static void print_inspect(const struct invocation *invocation, const struct leas
     print_field("detail", result->detail, result->detail[0] != '\0');
 }
 
-/* Recovery from a stale or malformed lease is worth one stderr line (SPEC 3). */
-static void report_recovery(const struct invocation *invocation, const struct lease_result *result)
-{
-    if (result->status != LEASE_STATUS_ACQUIRED_AFTER_STALE && result->status != LEASE_STATUS_ACQUIRED_AFTER_MALFORMED)
-        return;
-    char path[ESCAPED_MAX], detail[ESCAPED_MAX];
-    lease_escape_text(invocation->path, path, sizeof path);
-    lease_escape_text(result->detail, detail, sizeof detail);
-    fprintf(stderr, "lease: recovered a %s lease at %s%s%s\n",
-            result->status == LEASE_STATUS_ACQUIRED_AFTER_STALE ? "stale" : "malformed", path,
-            detail[0] != '\0' ? ": " : "", detail);
-}
-
 /* ---- commands -------------------------------------------------------------- */
 
 static int command_inspect(const struct invocation *invocation)
 {
     struct lease_result result;
     memset(&result, 0, sizeof result);
-    enum lease_status status = lease_inspect(invocation->ops, NULL, &invocation->options, &result);
+    enum lease_status status = lease_inspect(invocation->ops, &invocation->env, &invocation->options, &result);
     int exit_code = LEASE_CLI_EXIT_OK;
     if (status == LEASE_STATUS_ERROR)
         exit_code = fail_lease(invocation, &result);
@@ -243,7 +231,7 @@ static int command_acquire(const struct invocation *invocation)
 {
     struct lease_result result;
     memset(&result, 0, sizeof result);
-    struct lease_env env = *lease_env_posix();
+    struct lease_env env = invocation->env;
     env.self_pid = parent_pid;
     enum lease_status status = lease_acquire(invocation->ops, &env, &invocation->options, &result);
     int exit_code = lease_status_exit_code(status);
@@ -263,7 +251,7 @@ static int command_acquire(const struct invocation *invocation)
         print_holder_summary(&result, invocation->path);
     }
     if (lease_status_is_acquired(status))
-        report_recovery(invocation, &result);
+        lease_cli_report_recovery(invocation->path, &result);
     lease_result_clear(&result);
     return exit_code;
 }
@@ -276,8 +264,8 @@ static int command_with_token(const struct invocation *invocation)
     memset(&result, 0, sizeof result);
     bool renew = invocation->args->command == LEASE_CLI_COMMAND_RENEW;
     enum lease_status status =
-        renew ? lease_renew(invocation->ops, NULL, &invocation->options, invocation->args->token, &result)
-              : lease_release(invocation->ops, NULL, &invocation->options, invocation->args->token, &result);
+        renew ? lease_renew(invocation->ops, &invocation->env, &invocation->options, invocation->args->token, &result)
+              : lease_release(invocation->ops, &invocation->env, &invocation->options, invocation->args->token, &result);
     int exit_code = lease_status_exit_code(status);
     if (status == LEASE_STATUS_ERROR) {
         exit_code = fail_lease(invocation, &result);
@@ -324,7 +312,7 @@ static int command_run(const struct invocation *invocation)
     memset(&result, 0, sizeof result);
     struct lease_cli_run_outcome outcome;
     struct lease_cli_run_request request = {
-        .ops = invocation->ops, .options = &invocation->options, .command_argv = invocation->args->command_argv};
+        .ops = invocation->ops, .env = &invocation->env, .options = &invocation->options, .command_argv = invocation->args->command_argv};
     enum lease_status status = lease_cli_run(&request, &result, &outcome);
     int exit_code = outcome.exit_code;
     fflush(stdout);
@@ -380,6 +368,13 @@ static int print_help(const struct lease_cli_args *args)
     return LEASE_CLI_EXIT_OK;
 }
 
+/* The library's warnings, in the wrapper's "lease: ..." form. */
+static void warn_with_prefix(void *context, const char *line)
+{
+    (void)context;
+    fprintf(stderr, "lease: %s\n", line);
+}
+
 /* --impl NAME > $LEASE_IMPLEMENTATION > the default. */
 static const struct lease_ops *select_implementation(const struct lease_cli_args *args, char *message,
                                                      size_t message_size)
@@ -406,6 +401,8 @@ static int prepare(const struct lease_cli_args *args, struct invocation *invocat
     char message[512];
     memset(invocation, 0, sizeof *invocation);
     invocation->args = args;
+    invocation->env = *lease_env_posix();
+    invocation->env.warn = warn_with_prefix;
     invocation->ops = select_implementation(args, message, sizeof message);
     if (invocation->ops == NULL)
         return fail(args, LEASE_CLI_EXIT_USAGE, "usage", message);
