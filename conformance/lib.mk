@@ -1,10 +1,14 @@
 # The library suites (cmocka): pure helpers, and the behavioural suite run
 # against every implementation in the operations table.
 LIB_TEST_DIR := $(O)/tests
-LIB_TEST_BINARIES := $(LIB_TEST_DIR)/test_units $(LIB_TEST_DIR)/test_lease_lib
+LIB_TEST_BINARIES := $(LIB_TEST_DIR)/test_units $(LIB_TEST_DIR)/test_lease_lib $(LIB_TEST_DIR)/test_env_posix
 LIB_TEST_CFLAGS_EXTRA := -Iconformance/lib
 
 $(LIB_TEST_DIR)/test_units: $(OBJ)/conformance/lib/test_units.o $(LIB_STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+$(LIB_TEST_DIR)/test_env_posix: $(OBJ)/conformance/lib/test_env_posix.o $(LIB_STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,7 +29,7 @@ static bool json_as_integer(const json_t *value, int64_t *out) {
     }
     if (json_is_real(value)) {
         double real = json_real_value(value);
-        if (real == floor(real) && real >= -9.0e15 && real <= 9.0e15) {
+        if (real >= -9.0e15 && real <= 9.0e15 && real == (double)(int64_t)real) {
             *out = (int64_t)real;
             return true;
         }

@@ -20,9 +20,45 @@ static struct fake_env *fake_of(void *context) {
     return context;
 }
 
+/* The injected failure for operation, or 0. */
+static int injected(struct fake_env *fake, const char *operation) {
+    if (fake->fault_operation == NULL || strcmp(fake->fault_operation, operation) != 0) return 0;
+    if (fake->fault_skip > 0) {
+        fake->fault_skip--;
+        return 0;
+    }
+    if (fake->fault_times > 0 && fake->fault_hits >= fake->fault_times) return 0;
+    fake->fault_hits++;
+    return -fake->fault_errno;
+}
+
+#define FAKE_FILE_OPERATION(name, parameters, arguments)                   \
+    static int fake_##name parameters {                                    \
+        int fault = injected(fake_of(context), #name);                     \
+        return fault != 0 ? fault : lease_env_posix()->name arguments;     \
+    }
+
+FAKE_FILE_OPERATION(create_exclusive, (void *context, const char *path, int *fd), (NULL, path, fd))
+FAKE_FILE_OPERATION(read, (void *context, int fd, void *buffer, size_t size, size_t *done), (NULL, fd, buffer, size, done))
+FAKE_FILE_OPERATION(write, (void *context, int fd, const void *buffer, size_t size, size_t *done),
+                    (NULL, fd, buffer, size, done))
+FAKE_FILE_OPERATION(fstat, (void *context, int fd, struct lease_stat *stat), (NULL, fd, stat))
+FAKE_FILE_OPERATION(lstat, (void *context, const char *path, struct lease_stat *stat), (NULL, path, stat))
+FAKE_FILE_OPERATION(link, (void *context, const char *from, const char *to), (NULL, from, to))
+FAKE_FILE_OPERATION(rename, (void *context, const char *from, const char *to), (NULL, from, to))
+FAKE_FILE_OPERATION(unlink, (void *context, const char *path), (NULL, path))
+FAKE_FILE_OPERATION(mkdir, (void *context, const char *path), (NULL, path))
+FAKE_FILE_OPERATION(lock, (void *context, const char *path, int64_t timeout_ms, int *fd), (NULL, path, timeout_ms, fd))
+FAKE_FILE_OPERATION(pread, (void *context, int fd, void *buffer, size_t size, int64_t offset, size_t *done),
+                    (NULL, fd, buffer, size, offset, done))
+FAKE_FILE_OPERATION(pwrite, (void *context, int fd, const void *buffer, size_t size, int64_t offset, size_t *done),
+                    (NULL, fd, buffer, size, offset, done))
+
 static int fake_open_read(void *context, const char *path, int *fd) {
     struct fake_env *fake = fake_of(context);
     if (fake->open_read_error != 0) return -fake->open_read_error;
+    int fault = injected(fake, "open_read");
+    if (fault != 0) return fault;
     return lease_env_posix()->open_read(NULL, path, fd);
 }
 
@@ -70,6 +106,8 @@ static int fake_boot_id(void *context, char *buffer, size_t size) {
 /* splitmix64: deterministic tokens make failures reproducible. */
 static int fake_random_bytes(void *context, void *buffer, size_t size) {
     struct fake_env *fake = fake_of(context);
+    int fault = injected(fake, "random_bytes");
+    if (fault != 0) return fault;
     unsigned char *out = buffer;
     for (size_t index = 0; index < size; index++) {
         uint64_t value = (fake->random_state += 0x9E3779B97F4A7C15ULL);
@@ -83,6 +121,7 @@ static int fake_random_bytes(void *context, void *buffer, size_t size) {
 static const char *fake_getenv(void *context, const char *name) {
     struct fake_env *fake = fake_of(context);
     if (strcmp(name, LEASE_INHERITED_TOKEN_ENV) == 0) return fake->inherited_token;
+    if (strcmp(name, LEASE_PATH_ENV) == 0) return fake->path_variable;
     return NULL;
 }
 
@@ -99,6 +138,18 @@ struct fake_env *fake_env_new(void) {
     fake->env.name = "fake";
     fake->env.context = fake;
     fake->env.open_read = fake_open_read;
+    fake->env.create_exclusive = fake_create_exclusive;
+    fake->env.read = fake_read;
+    fake->env.write = fake_write;
+    fake->env.fstat = fake_fstat;
+    fake->env.lstat = fake_lstat;
+    fake->env.link = fake_link;
+    fake->env.rename = fake_rename;
+    fake->env.unlink = fake_unlink;
+    fake->env.mkdir = fake_mkdir;
+    fake->env.lock = fake_lock;
+    fake->env.pread = fake_pread;
+    fake->env.pwrite = fake_pwrite;
     fake->env.wall_clock_ms = fake_wall_clock_ms;
     fake->env.monotonic_ms = fake_monotonic_ms;
     fake->env.sleep_ms = fake_sleep_ms;

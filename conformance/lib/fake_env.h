@@ -30,7 +30,15 @@ struct fake_env {
     size_t pid_count;
     char boot_id[64];
     const char *inherited_token;
+    const char *path_variable; /* $HEAVY_MAINTENANCE_LEASE_PATH */
     int open_read_error; /* injected: returned by open_read when non-zero */
+    /* Injected failure: the fault_skip+1-th call of the operation named
+     * fault_operation ("link", "rename", "lock", ...) returns -fault_errno. */
+    const char *fault_operation;
+    int fault_errno;
+    int fault_skip;
+    int fault_times; /* 0: every call after the skipped ones fails */
+    int fault_hits;
     uint64_t random_state;
     char warnings[FAKE_WARNINGS_MAX][512];
     size_t warning_count;

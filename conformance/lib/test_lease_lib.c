@@ -588,6 +588,197 @@ static void test_fence_increases_per_acquisition(void **state) {
     }
 }
 
+
+/* ---- system errors: fail closed, lose nothing ---------------------------- */
+
+struct fault_case {
+    const char *operation;
+    int error_number;
+};
+
+static void inject(struct fixture *fixture, const char *operation, int error_number, int skip, int times) {
+    fixture->fake->fault_operation = operation;
+    fixture->fake->fault_errno = error_number;
+    fixture->fake->fault_skip = skip;
+    fixture->fake->fault_times = times;
+    fixture->fake->fault_hits = 0;
+}
+
+static void test_acquire_system_errors_fail_closed(void **state) {
+    struct fixture *fixture = *state;
+    static const struct fault_case faults[] = {
+        {"mkdir", EACCES}, {"create_exclusive", ENOSPC}, {"write", ENOSPC}, {"link", EIO},
+        {"lock", ENOLCK},  {"random_bytes", EIO},        {"pwrite", EIO},   {"fstat", EIO},
+    };
+    for (size_t index = 0; index < sizeof faults / sizeof faults[0]; index++) {
+        char directory[600];
+        snprintf(directory, sizeof directory, "%s/state", fixture->fake->directory);
+        unlink(fixture->fake->path);
+        if (strcmp(faults[index].operation, "mkdir") == 0) rmdir(directory);
+        if (strcmp(faults[index].operation, "fstat") == 0) write_live_holder(fixture);
+        inject(fixture, faults[index].operation, faults[index].error_number, 0, 0);
+        enum lease_status status = acquire(fixture);
+        bool hit = fixture->fake->fault_hits > 0;
+        inject(fixture, NULL, 0, 0, 0);
+        if (!hit) {
+            /* This implementation does not use the operation. */
+            assert_true(lease_status_is_acquired(status) || status == LEASE_STATUS_HELD);
+            continue;
+        }
+        if (strcmp(faults[index].operation, "fstat") == 0) {
+            assert_int_equal(status, LEASE_STATUS_ERROR); /* unreadable: never replaced */
+            assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+            continue;
+        }
+        assert_int_equal(status, LEASE_STATUS_ERROR);
+        assert_int_equal(fixture->result.error_number, faults[index].error_number);
+        assert_non_null(fixture->result.error_operation);
+        assert_true(fixture->result.detail[0] != '\0');
+    }
+}
+
+static void test_replace_error_keeps_the_stale_file(void **state) {
+    struct fixture *fixture = *state;
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_ALIVE, OTHER_START_TIME);
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - 7 * HOUR_MS, 6 * HOUR_MS, 6 * HOUR_MS, NULL);
+    char *before = fake_env_read_lease(fixture->fake);
+    /* The default implementation replaces with rename, the models unlink. */
+    const char *operation = fixture->impl->can_renew ? "rename" : "unlink";
+    inject(fixture, operation, EIO, 0, 0);
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    assert_int_equal(fixture->result.error_number, EIO);
+    inject(fixture, NULL, 0, 0, 0);
+    assert_file_equals(fixture, before);
+    free(before);
+}
+
+static void test_release_error_is_reported(void **state) {
+    struct fixture *fixture = *state;
+    assert_true(lease_status_is_acquired(acquire(fixture)));
+    char token[LEASE_TEXT_MAX];
+    snprintf(token, sizeof token, "%s", fixture->result.lease.token);
+    inject(fixture, "unlink", EROFS, 0, 0);
+    assert_int_equal(release(fixture, token), LEASE_STATUS_ERROR);
+    assert_int_equal(fixture->result.error_number, EROFS);
+    inject(fixture, NULL, 0, 0, 0);
+    assert_int_equal(release(fixture, token), LEASE_STATUS_RELEASED);
+}
+
+static void test_run_reports_a_failed_release(void **state) {
+    struct fixture *fixture = *state;
+    struct body_record record = {0};
+    inject(fixture, "unlink", EROFS, 0, 0);
+    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
+                               &fixture->result),
+                     LEASE_STATUS_COMPLETED);
+    inject(fixture, NULL, 0, 0, 0);
+    assert_int_equal(record.calls, 1);
+    assert_int_equal(fixture->fake->warning_count, 1);
+    assert_non_null(strstr(fixture->fake->warnings[0], "releasing the lease"));
+}
+
+static void test_read_errors_are_unreadable(void **state) {
+    struct fixture *fixture = *state;
+    write_live_holder(fixture);
+    inject(fixture, "read", EIO, 0, 0);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_UNREADABLE);
+    assert_int_equal(fixture->result.error_number, EIO);
+    inject(fixture, NULL, 0, 0, 0);
+}
+
+static void test_a_fifo_at_the_path_is_unreadable_not_a_hang(void **state) {
+    struct fixture *fixture = *state;
+    lease_make_parents(&fixture->fake->env, fixture->fake->path);
+    assert_int_equal(mkfifo(fixture->fake->path, 0644), 0);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_UNREADABLE);
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+}
+
+static void test_renew_edge_statuses(void **state) {
+    struct fixture *fixture = *state;
+    if (!fixture->impl->can_renew) return;
+    lease_result_clear(&fixture->result);
+    assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, "t", &fixture->result),
+                     LEASE_STATUS_MISSING);
+    assert_true(lease_status_is_acquired(acquire(fixture)));
+    char token[LEASE_TEXT_MAX];
+    snprintf(token, sizeof token, "%s", fixture->result.lease.token);
+    inject(fixture, "rename", EIO, 0, 0);
+    lease_result_clear(&fixture->result);
+    assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result),
+                     LEASE_STATUS_ERROR);
+    inject(fixture, "lstat", EIO, 0, 0);
+    lease_result_clear(&fixture->result);
+    assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result),
+                     LEASE_STATUS_ERROR);
+    inject(fixture, NULL, 0, 0, 0);
+    fake_env_write_lease(fixture->fake, "{not json");
+    lease_result_clear(&fixture->result);
+    assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result),
+                     LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(fixture->result.previous_status, LEASE_STATUS_MALFORMED);
+}
+
+static void test_lock_timeout_fails_closed(void **state) {
+    struct fixture *fixture = *state;
+    write_live_holder(fixture);
+    inject(fixture, "lock", EWOULDBLOCK, 0, 0);
+    enum lease_status status = acquire(fixture);
+    bool hit = fixture->fake->fault_hits > 0;
+    inject(fixture, NULL, 0, 0, 0);
+    if (!hit) return; /* the models take no lock */
+    assert_int_equal(status, LEASE_STATUS_ERROR);
+    assert_non_null(strstr(fixture->result.detail, "timed out"));
+    assert_int_equal(release(fixture, "11111111-2222-4333-8444-555555555555"), LEASE_STATUS_RELEASED);
+}
+
+static void test_publish_race_is_retried_then_fails_closed(void **state) {
+    struct fixture *fixture = *state;
+    if (!fixture->impl->can_renew) return; /* only the default publishes with link */
+    /* Someone that ignores the lock wins the link once: the next attempt succeeds. */
+    inject(fixture, "link", EEXIST, 0, 1);
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ACQUIRED);
+    assert_int_equal(fixture->fake->fault_hits, 1);
+    char token[LEASE_TEXT_MAX];
+    snprintf(token, sizeof token, "%s", fixture->result.lease.token);
+    assert_int_equal(release(fixture, token), LEASE_STATUS_RELEASED);
+    /* ... and keeps winning: give up with an error that says why. */
+    inject(fixture, "link", EEXIST, 0, 0);
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    assert_non_null(strstr(fixture->result.detail, "kept changing"));
+    inject(fixture, NULL, 0, 0, 0);
+    /* A stale file replaced by someone else between check and rename. */
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_DEAD, 0);
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms, 6 * HOUR_MS, 6 * HOUR_MS, NULL);
+    inject(fixture, "lstat", ENOENT, 0, 1);
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ACQUIRED_AFTER_STALE);
+    inject(fixture, NULL, 0, 0, 0);
+}
+
+static void test_leftover_temporary_file_is_replaced(void **state) {
+    struct fixture *fixture = *state;
+    char temporary[600];
+    snprintf(temporary, sizeof temporary, "%s.tmp", fixture->fake->path);
+    lease_make_parents(&fixture->fake->env, fixture->fake->path);
+    FILE *leftover = fopen(temporary, "w");
+    assert_non_null(leftover);
+    fputs("{\"owner\": \"crashed", leftover);
+    fclose(leftover);
+    assert_true(lease_status_is_acquired(acquire(fixture)));
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+    if (fixture->impl->can_renew) assert_int_not_equal(access(temporary, F_OK), 0);
+}
+
+static void test_path_from_environment_variable(void **state) {
+    struct fixture *fixture = *state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/from-env.json", fixture->fake->directory);
+    fixture->fake->path_variable = path;
+    fixture->options.path = NULL;
+    assert_true(lease_status_is_acquired(acquire(fixture)));
+    assert_int_equal(access(path, F_OK), 0);
+}
+
 #define CASE(function) {#function, function}
 static const struct {
     const char *name;
@@ -631,6 +822,17 @@ static const struct {
     CASE(test_reboot_detected_by_boot_id),
     CASE(test_renew_extends_expires_at),
     CASE(test_fence_increases_per_acquisition),
+    CASE(test_acquire_system_errors_fail_closed),
+    CASE(test_replace_error_keeps_the_stale_file),
+    CASE(test_release_error_is_reported),
+    CASE(test_run_reports_a_failed_release),
+    CASE(test_read_errors_are_unreadable),
+    CASE(test_a_fifo_at_the_path_is_unreadable_not_a_hang),
+    CASE(test_renew_edge_statuses),
+    CASE(test_lock_timeout_fails_closed),
+    CASE(test_publish_race_is_retried_then_fails_closed),
+    CASE(test_leftover_temporary_file_is_replaced),
+    CASE(test_path_from_environment_variable),
 };
 #define CASE_COUNT (sizeof behaviour_cases / sizeof behaviour_cases[0])
 

@@ -2,6 +2,7 @@
  * test_units.c: the pure helpers: status table, timestamps, escaping, the
  * deferral lines, payload round trip.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,6 +159,97 @@ static void test_long_owner_is_cut_and_flagged(void **state) {
     assert_int_equal(strlen(parsed.owner), LEASE_TEXT_MAX - 1);
 }
 
+static void test_registry_finds_every_implementation(void **state) {
+    (void)state;
+    assert_int_equal(lease_impl_count(), 3);
+    assert_ptr_equal(lease_impl_find(NULL), lease_impl_default());
+    assert_ptr_equal(lease_impl_find(""), lease_impl_default());
+    assert_null(lease_impl_find("neo-v3"));
+    assert_null(lease_impl_at(lease_impl_count()));
+    for (size_t index = 0; index < lease_impl_count(); index++) {
+        const struct lease_ops *ops = lease_impl_at(index);
+        assert_ptr_equal(lease_impl_find(lease_impl_name(ops)), ops);
+        assert_true(strlen(lease_impl_description(ops)) > 10);
+    }
+    assert_string_equal(lease_impl_name(NULL), "lease");
+    assert_string_equal(lease_impl_name(lease_impl_find("neo-v2")), "neo-v2");
+    assert_ptr_equal(lease_impl_description(NULL), lease_impl_description(lease_impl_default()));
+}
+
+static void test_options_problems_are_named(void **state) {
+    (void)state;
+    struct lease_options options = {.owner = "x"};
+    assert_null(lease_options_problem(&options, true));
+    assert_string_equal(lease_options_problem(NULL, false), "no options given");
+    options.ttl_ms = -1;
+    assert_string_equal(lease_options_problem(&options, true), "ttl must be a positive number of milliseconds");
+    options.ttl_ms = 0;
+    options.lock_timeout_ms = -5;
+    assert_string_equal(lease_options_problem(&options, true), "lock timeout must not be negative");
+    options.lock_timeout_ms = 0;
+    options.path = "";
+    assert_string_equal(lease_options_problem(&options, true), "lease path is empty");
+    options.path = NULL;
+    char long_text[LEASE_TEXT_MAX + 10];
+    memset(long_text, 'r', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    options.reason = long_text;
+    assert_string_equal(lease_options_problem(&options, true), "reason is too long");
+    options.reason = NULL;
+    options.owner = long_text;
+    assert_string_equal(lease_options_problem(&options, true), "owner is too long");
+    options.owner = NULL;
+    assert_null(lease_options_problem(&options, false));
+}
+
+static void test_resolve_path_prefers_flag_then_default(void **state) {
+    (void)state;
+    char buffer[LEASE_PATH_MAX];
+    assert_int_equal(lease_resolve_path(NULL, "/tmp/flag.json", buffer, sizeof buffer), 0);
+    assert_string_equal(buffer, "/tmp/flag.json");
+    unsetenv(LEASE_PATH_ENV);
+    assert_int_equal(lease_resolve_path(NULL, NULL, buffer, sizeof buffer), 0);
+    assert_string_equal(buffer, LEASE_DEFAULT_PATH);
+    setenv(LEASE_PATH_ENV, "/tmp/env.json", 1);
+    assert_int_equal(lease_resolve_path(NULL, NULL, buffer, sizeof buffer), 0);
+    assert_string_equal(buffer, "/tmp/env.json");
+    setenv(LEASE_PATH_ENV, "", 1); /* empty counts as unset */
+    assert_int_equal(lease_resolve_path(NULL, NULL, buffer, sizeof buffer), 0);
+    assert_string_equal(buffer, LEASE_DEFAULT_PATH);
+    unsetenv(LEASE_PATH_ENV);
+    assert_int_equal(lease_resolve_path(NULL, "/tmp/x", buffer, 4), -ENAMETOOLONG);
+}
+
+static void test_entry_points_reject_bad_options_and_versions(void **state) {
+    (void)state;
+    struct lease_result result;
+    struct lease_options options = {.path = "/nonexistent/lease.json", .owner = "x", .ttl_ms = -1};
+    assert_int_equal(lease_acquire(NULL, NULL, &options, &result), LEASE_STATUS_ERROR);
+    assert_int_equal(result.error_number, EINVAL);
+    assert_int_equal(lease_inspect(NULL, NULL, NULL, &result), LEASE_STATUS_ERROR);
+    struct lease_ops future = lease_ops_default;
+    future.version = LEASE_OPS_VERSION + 1;
+    options.ttl_ms = 0;
+    assert_int_equal(lease_release(&future, NULL, &options, "t", &result), LEASE_STATUS_ERROR);
+    assert_string_equal(result.detail, "implementation or environment of another version");
+    char long_path[LEASE_PATH_MAX + 10];
+    memset(long_path, 'p', sizeof long_path - 1);
+    long_path[sizeof long_path - 1] = '\0';
+    options.path = long_path;
+    assert_int_equal(lease_renew(NULL, NULL, &options, "t", &result), LEASE_STATUS_ERROR);
+    assert_int_equal(result.error_number, ENAMETOOLONG);
+    assert_int_equal(lease_run(NULL, NULL, &options, NULL, NULL, &result), LEASE_STATUS_ERROR);
+}
+
+static void test_result_clear_accepts_null(void **state) {
+    (void)state;
+    lease_result_clear(NULL);
+    struct lease_result result = {0};
+    lease_result_clear(&result);
+    assert_null(result.payload_json);
+    lease_free(NULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_table_round_trips),
@@ -169,6 +261,11 @@ int main(void) {
         cmocka_unit_test(test_deferral_lines_exact),
         cmocka_unit_test(test_payload_round_trip_keeps_key_order),
         cmocka_unit_test(test_long_owner_is_cut_and_flagged),
+        cmocka_unit_test(test_registry_finds_every_implementation),
+        cmocka_unit_test(test_options_problems_are_named),
+        cmocka_unit_test(test_resolve_path_prefers_flag_then_default),
+        cmocka_unit_test(test_entry_points_reject_bad_options_and_versions),
+        cmocka_unit_test(test_result_clear_accepts_null),
     };
     return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }
