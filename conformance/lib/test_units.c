@@ -81,6 +81,90 @@ static void test_time_parse_rejects_garbage(void **state) {
     }
 }
 
+static void test_time_parse_checks_every_field(void **state) {
+    (void)state;
+    static const char *const bad[] = {
+        "2026x05-16T19:27:00Z", "2026-0x-16T19:27:00Z", "2026-05x16T19:27:00Z", "2026-05-1xT19:27:00Z",
+        "2026-05-16x19:27:00Z", "2026-05-16T1x:27:00Z", "2026-05-16T19x27:00Z", "2026-05-16T19:2x:00Z",
+        "2026-05-16T19:27x00Z", "2026-05-16T19:27:0xZ", "2026-00-16T19:27:00Z", "2026-05-00T19:27:00Z",
+        "2026-05-32T19:27:00Z", "2026-05-16T19:60:00Z", "2026-05-16T19:27:60Z", "2100-02-29T00:00:00Z",
+        "2026-05-16T19:27:00+25:00", "2026-05-16T19:27:00+05:60", "2026-05-16T19:27:00+05:0x",
+        "2026-05-16T19:27:00+0x:00", "2026-05-16T19:27:00+05:00x", "2026-05-16T19:27:00.1234567890123456789012345"
+        "678901234567890123456789012345678901234567890123Z",
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
+        int64_t ms;
+        if (lease_time_parse(bad[index], &ms)) fail_msg("parsed: %s", bad[index]);
+    }
+    int64_t ms;
+    assert_true(lease_time_parse("2024-02-29t00:00:00z", &ms));
+    assert_true(lease_time_parse("2000-02-29 00:00:00Z", &ms));
+    assert_true(lease_time_parse("0001-01-01T00:00:00Z", &ms));
+    assert_int_equal(ms, -62135596800000LL);
+    assert_true(lease_time_parse("1969-12-31T23:59:59.999Z", &ms));
+    assert_int_equal(ms, -1);
+    char text[LEASE_TIMESTAMP_SIZE];
+    lease_time_format(-62135596800000LL, text);
+    assert_string_equal(text, "0001-01-01T00:00:00.000Z");
+    lease_time_format(-70000000000000LL, text); /* before year 0: clamped to keep the width */
+    assert_int_equal(strlen(text), 24);
+    lease_time_format(300000000000000LL, text); /* after 9999 */
+    assert_int_equal(strlen(text), 24);
+    for (int64_t day = -800000; day < 800000; day += 997) { /* round trip across eras */
+        lease_time_format(day * 86400000LL + 12345, text);
+        assert_true(lease_time_parse(text, &ms));
+        if (day > -719000 && day < 2932000) assert_int_equal(ms, day * 86400000LL + 12345);
+    }
+}
+
+static void test_escape_handles_every_utf8_shape(void **state) {
+    (void)state;
+    char out[64];
+    lease_escape_text("\xf0\x9f\x98\x80", out, sizeof out); /* 4-byte emoji passes */
+    assert_string_equal(out, "\xf0\x9f\x98\x80");
+    static const struct {
+        const char *input;
+        const char *expected;
+    } cases[] = {
+        {"\xc0\x80", "\\xc0\\x80"},                 /* overlong */
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},       /* surrogate */
+        {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* beyond U+10FFFF */
+        {"\xf5", "\\xf5"},                             /* impossible lead */
+        {"\xe2\x28\xa1", "\\xe2(\\xa1"},             /* bad continuation */
+        {"\x7f", "\\x7f"},                             /* DEL */
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        lease_escape_text(cases[index].input, out, sizeof out);
+        assert_string_equal(out, cases[index].expected);
+    }
+    lease_escape_text("\x1b", out, 4); /* no room for the 4-byte escape */
+    assert_string_equal(out, "");
+    lease_escape_text("\\", out, 2);
+    assert_string_equal(out, "");
+    lease_escape_text("\xc3\xa9", out, 2);
+    assert_string_equal(out, "");
+    lease_escape_text("x", out, 0); /* nothing written, no crash */
+    assert_false(lease_copy_text(out, sizeof out, "short"));
+    assert_true(lease_copy_text(out, 3, "\xc3\xa9\xc3\xa9")); /* cut before a split character */
+    assert_string_equal(out, "\xc3\xa9");
+    assert_true(lease_copy_text(out, 0, "x"));
+    assert_false(lease_copy_text(out, 0, ""));
+}
+
+static void test_status_helpers_outside_the_table(void **state) {
+    (void)state;
+    assert_int_equal(lease_status_exit_code((enum lease_status)-1), 125);
+    assert_int_equal(lease_status_exit_code(LEASE_STATUS_COUNT), 125);
+    int acquired = 0;
+    for (int index = 0; index < LEASE_STATUS_COUNT; index++)
+        acquired += lease_status_is_acquired((enum lease_status)index);
+    assert_int_equal(acquired, 3);
+    struct lease_result result = {0};
+    char small[8];
+    assert_int_equal(lease_format_deferral(&result, small, 0), 0);
+    assert_int_equal(lease_format_deferral(&result, small, sizeof small), sizeof small - 1);
+}
+
 static void test_escape_neutralises_terminal_sequences(void **state) {
     (void)state;
     char out[128];
@@ -258,6 +342,9 @@ int main(void) {
         cmocka_unit_test(test_time_parse_accepts_the_original_forms),
         cmocka_unit_test(test_time_parse_rejects_garbage),
         cmocka_unit_test(test_escape_neutralises_terminal_sequences),
+        cmocka_unit_test(test_time_parse_checks_every_field),
+        cmocka_unit_test(test_escape_handles_every_utf8_shape),
+        cmocka_unit_test(test_status_helpers_outside_the_table),
         cmocka_unit_test(test_deferral_lines_exact),
         cmocka_unit_test(test_payload_round_trip_keeps_key_order),
         cmocka_unit_test(test_long_owner_is_cut_and_flagged),
