@@ -1,0 +1,87 @@
+# ci/ci.mk: the CI gates (docs/ci.md). Every gate is one make target that a
+# developer runs locally exactly as the workflow does:
+#
+#   make coverage    VARIANT=cov build, every suite, lcov HTML + lcov.info +
+#                    Cobertura XML, fails under 95% lines / 85% branches (library)
+#   make check       VARIANT=san build, every suite under ASan+UBSan, valgrind
+#                    on the C test binaries, a short fuzz run
+#   make ci-gates    coverage then check; prints which gate failed
+#   make fuzz        libFuzzer targets for FUZZ_SECONDS each (build/fuzz)
+#   make bench       every `name value unit` figure against fixtures/bench-baseline.txt
+#   make ci-selftest proves that each kind of failure makes the gates fail
+#
+# The suites are TEST_TARGETS; a gate skips the ones it cannot instrument
+# (CI_COV_SKIP, CI_SAN_SKIP) and says so.
+
+CI_DIR := build/ci
+# test-install links an example with plain `cc` through pkg-config: it checks
+# packaging, not behaviour, and cannot link instrumented objects.
+CI_COV_SKIP ?= test-install
+CI_SAN_SKIP ?= test-install
+CI_COV_SUITES = $(filter-out $(CI_COV_SKIP),$(TEST_TARGETS))
+CI_SAN_SUITES = $(filter-out $(CI_SAN_SKIP),$(TEST_TARGETS))
+
+COVERAGE_LINE_MIN ?= 95
+COVERAGE_BRANCH_MIN ?= 85
+FUZZ_SECONDS ?= 60
+CHECK_FUZZ_SECONDS ?= 15
+
+export COVERAGE_LINE_MIN COVERAGE_BRANCH_MIN CHECK_FUZZ_SECONDS
+
+.PHONY: coverage check ci-gates fuzz fuzz-build fuzz-regression bench ci-selftest test-tap
+
+coverage:
+	@bash ci/coverage.sh $(CI_COV_SUITES)
+
+check:
+	@bash ci/check.sh $(CI_SAN_SUITES)
+
+ci-gates:
+	@bash ci/gates.sh
+
+# Every suite with cmocka's TAP output on the terminal (no JUnit XML).
+test-tap:
+	@CMOCKA_MESSAGE_OUTPUT=tap bash ci/run-suites.sh $(TEST_TARGETS)
+
+ci-selftest:
+	@bash ci/selftest.sh
+
+bench:
+	@bash ci/bench.sh
+
+# ---- fuzzing: clang builds the library into its own folder ----------------
+FUZZ_O := build/fuzz
+FUZZ_CC ?= clang
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := $(REQUIRED_CPPFLAGS) -Isrc/cli -g -O1 -fno-omit-frame-pointer $(FUZZ_SANITIZE) \
+	-fsanitize=fuzzer-no-link $(REQUIRED_CFLAGS)
+FUZZ_SOURCES := $(wildcard ci/fuzz/fuzz_*.c)
+FUZZ_BINARIES := $(FUZZ_SOURCES:ci/fuzz/%.c=$(FUZZ_O)/bin/%)
+# The library plus the pure parts of the CLI (everything but its main).
+FUZZ_LINKED_SOURCES := $(LIB_SOURCES) $(filter-out src/cli/lease_main.c,$(wildcard src/cli/*.c))
+FUZZ_LINKED_OBJECTS := $(FUZZ_LINKED_SOURCES:%.c=$(FUZZ_O)/obj/%.o)
+
+$(FUZZ_O)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_O)/bin/%: $(FUZZ_O)/obj/ci/fuzz/%.o $(FUZZ_LINKED_OBJECTS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SANITIZE) -o $@ $^ $(LIBS)
+
+fuzz-build: $(FUZZ_BINARIES)
+
+fuzz: fuzz-build
+	@bash ci/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINARIES)
+
+# Every seed once, no mutation: a quick regression check.
+fuzz-regression: fuzz-build
+	@bash ci/fuzz.sh 0 $(FUZZ_BINARIES)
+
+-include $(shell find $(FUZZ_O)/obj -name '*.d' 2>/dev/null)
+
+# The self-test's injected failures come in through this fragment (unset
+# normally).
+ifneq ($(CI_EXTRA_MK),)
+include $(CI_EXTRA_MK)
+endif

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# make coverage: an instrumented build (VARIANT=cov -> build/cov) runs the
+# suites given as arguments (TEST_TARGETS minus CI_COV_SKIP), including the
+# simulator's scenarios, which cover the crash paths a killed process cannot
+# record. Writes build/cov/coverage/{html/index.html,lcov.info,cobertura.xml,
+# summary.txt} and fails when the library (src/*.c) is under
+# COVERAGE_LINE_MIN % lines or COVERAGE_BRANCH_MIN % branches.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source ci/gate-lib.sh
+
+out=build/cov/coverage
+line_min=${COVERAGE_LINE_MIN:-95}
+branch_min=${COVERAGE_BRANCH_MIN:-85}
+start=$(date +%s)
+
+echo "=== coverage: build (VARIANT=cov)"
+if ! gate_make VARIANT=cov all; then
+    gate_record tests-cov FAILED "the instrumented build failed"
+    exit 1
+fi
+find build/cov -name '*.gcda' -delete
+rm -rf "$out" && mkdir -p "$out"
+
+echo "=== coverage: suites: $*"
+suites_ok=true
+gate_make VARIANT=cov test-run TEST_TARGETS="$*" 2>&1 | tee "$out/suites.log"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || suites_ok=false
+failed_suites=$(sed -n 's/^FAILED \([^ ]*\) .*/\1/p' "$out/suites.log" | tr '\n' ' ')
+if $suites_ok; then
+    gate_record tests-cov ok "every suite passed under the coverage build ($*)"
+else
+    gate_record tests-cov FAILED "suites failed under the coverage build: ${failed_suites:-see $out/suites.log}"
+fi
+
+echo "=== coverage: reports"
+# lcov: the whole project's code (library, CLI, programs, simulator), not the tests.
+lcov_rc=(--rc lcov_branch_coverage=1)
+lcov --quiet "${lcov_rc[@]}" --capture --directory build/cov/obj --base-directory . \
+    --output-file "$out/all.info" 2>"$out/lcov.log" || { cat "$out/lcov.log"; }
+lcov --quiet "${lcov_rc[@]}" --extract "$out/all.info" "$PWD/src/*" "$PWD/sim/*" \
+    --output-file "$out/lcov.info" 2>>"$out/lcov.log"
+genhtml --quiet "${lcov_rc[@]}" --legend --demangle-cpp --prefix "$PWD" \
+    --title "liblease coverage ($(git rev-parse --short HEAD 2>/dev/null || echo tree))" \
+    --output-directory "$out/html" "$out/lcov.info" >>"$out/lcov.log" 2>&1
+# gcovr: Cobertura XML for CI tools and the per-file JSON the gate reads.
+gcovr --root . --object-directory build/cov/obj --filter 'src/' --filter 'sim/' -j 2 \
+    --cobertura-pretty --cobertura "$out/cobertura.xml" \
+    --json-summary-pretty --json-summary "$out/summary.json" \
+    --txt "$out/missing-lines.txt" >"$out/gcovr.log" 2>&1 || cat "$out/gcovr.log"
+
+/usr/bin/python3 ci/coverage_report.py --lcov "$out/lcov.info" --summary "$out/summary.json" \
+    --line-min "$line_min" --branch-min "$branch_min" | tee "$out/summary.txt"
+verdict=${PIPESTATUS[0]}
+gate_line=$(grep '^library:' "$out/summary.txt" | head -n 1)
+if [[ $verdict -eq 0 ]]; then
+    gate_record coverage ok "$gate_line (gate: ${line_min}% lines, ${branch_min}% branches); report $out/html/index.html"
+else
+    gate_record coverage FAILED "$gate_line is under the gate (${line_min}% lines, ${branch_min}% branches); see $out/summary.txt"
+fi
+echo "coverage: $(( $(date +%s) - start ))s; HTML $out/html/index.html, $out/lcov.info, $out/cobertura.xml"
+$suites_ok && [[ $verdict -eq 0 ]]
