@@ -4,7 +4,7 @@
 #   make conformance LEASE_IMPL='cmd ... {script}'   the pytest suite against any implementation
 #   make test-broken-adapter the suite must fail against fixtures/adapters/broken-release.sh, naming it
 PROGRAMS_TEST_BINARY := $(BIN)/test-programs
-PROGRAMS_REPORTS := $(O)/reports
+PROGRAMS_REPORTS := $(or $(CI_REPORT_DIR),$(O)/reports)
 PROGRAMS_PYTEST := $(PYTHON) -m pytest conformance/pytest -p no:cacheprovider
 LEASE_IMPL ?= build/bin/{script}
 PROGRAMS_BROKEN_IMPL := fixtures/adapters/broken-release.sh {script}
@@ -42,3 +42,12 @@ test-broken-adapter: $(PROGRAMS_BINARIES)
 	@echo "test-broken-adapter: ok: the suite failed against the broken adapter and named it:"
 	@grep -m 3 'FOREIGN RELEASE' $(PROGRAMS_REPORTS)/broken-adapter.txt | sed 's/^/    /'
 	@grep '^=== [0-9]* passed' $(PROGRAMS_REPORTS)/broken-adapter.txt | sed 's/^/    /'
+
+# Reports (does not fail) how the original algorithm's models fare: the storm
+# shows their races, the reused pid their wedge.
+.PHONY: conformance-models
+conformance-models: $(PROGRAMS_BINARIES)
+	@for impl in neo-v1 neo-v2; do \
+		$(PROGRAMS_PYTEST) -q --tb=no --lease-impl="env LEASE_IMPLEMENTATION=$$impl $(BIN)/{script}" 2>&1 \
+			| sed -n '/=== lease conformance report/,$$p' | grep -v '^PASS'; \
+	done; true

@@ -485,7 +485,10 @@ int main(void)
             }
         }
         char group[64];
-        snprintf(group, sizeof group, "programs over implementation %s", implementation_names[impl]);
+        /* The group name becomes the JUnit file name (CMOCKA_XML_FILE=%g.xml): no spaces. */
+        snprintf(group, sizeof group, "programs_%s", implementation_names[impl]);
+        for (char *cursor = group; *cursor != '\0'; cursor++)
+            *cursor = *cursor == '-' ? '_' : *cursor;
         printf("=== %s\n", group);
         fflush(stdout);
         failures += _cmocka_run_group_tests(group, tests[impl], TEST_COUNT, NULL, NULL);
