@@ -214,8 +214,16 @@ static int read_small_file(const char *path, char *buffer, size_t size) {
 static int posix_pid_start_time(void *context, int64_t pid, uint64_t *start_time) {
     char path[64];
     char stat[1024];
+    /* Our own start time is asked at every acquisition: keep it, keyed by
+     * pid so that a forked child does not inherit its parent's. */
+    static int64_t cached_pid;
+    static uint64_t cached_start_time;
     (void)context;
     if (pid <= 0 || pid > INT_MAX) return -ESRCH;
+    if (pid == cached_pid && pid == (int64_t)getpid()) {
+        *start_time = cached_start_time;
+        return 0;
+    }
     snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
     int status = read_small_file(path, stat, sizeof stat);
     if (status == -ENOENT) return -ESRCH;
@@ -231,14 +239,25 @@ static int posix_pid_start_time(void *context, int64_t pid, uint64_t *start_time
     unsigned long long value = strtoull(cursor + 1, &end, 10);
     if (errno != 0 || end == cursor + 1) return -ENOSYS;
     *start_time = value;
+    if (pid == (int64_t)getpid()) {
+        cached_pid = pid;
+        cached_start_time = value;
+    }
     return 0;
 }
 
+/* The boot id cannot change while this process lives: read it once. */
 static int posix_boot_id(void *context, char *buffer, size_t size) {
+    static char cached[64];
     (void)context;
-    int status = read_small_file("/proc/sys/kernel/random/boot_id", buffer, size);
-    if (status != 0) return -ENOSYS;
-    buffer[strcspn(buffer, "\n")] = '\0';
+    if (cached[0] == '\0') {
+        char text[64];
+        if (read_small_file("/proc/sys/kernel/random/boot_id", text, sizeof text) != 0) return -ENOSYS;
+        text[strcspn(text, "\n")] = '\0';
+        memcpy(cached, text, sizeof cached);
+    }
+    if (strlen(cached) >= size) return -ENAMETOOLONG;
+    memcpy(buffer, cached, strlen(cached) + 1);
     return 0;
 }
 

@@ -32,6 +32,8 @@
 #define PUBLISH_ATTEMPTS_MAX 4
 
 static const struct lease_staleness_rules default_rules = {.check_pid = true, .check_start_time = true};
+/* Release and renew only ask whose token it is: no liveness probes. */
+static const struct lease_staleness_rules owner_rules = {.check_pid = false, .check_start_time = false};
 
 struct locked_paths {
     char lease[LEASE_PATH_MAX];
@@ -53,9 +55,13 @@ static int make_paths(const char *path, struct locked_paths *paths) {
 static enum lease_status take_lock(const struct lease_env *env, const struct lease_options *options,
                                    const struct locked_paths *paths, int *lock_fd, struct lease_result *result) {
     int64_t timeout_ms = options->lock_timeout_ms > 0 ? options->lock_timeout_ms : LEASE_DEFAULT_LOCK_TIMEOUT_MS;
-    int status = lease_make_parents(env, paths->lease);
-    if (status != 0) return lease_result_error(result, -status, "mkdir", paths->lease);
-    status = env->lock(env->context, paths->lock, timeout_ms, lock_fd);
+    int status = env->lock(env->context, paths->lock, timeout_ms, lock_fd);
+    if (status == -ENOENT) {
+        /* Parents are created only when missing: the common path stays short. */
+        status = lease_make_parents(env, paths->lease);
+        if (status != 0) return lease_result_error(result, -status, "mkdir", paths->lease);
+        status = env->lock(env->context, paths->lock, timeout_ms, lock_fd);
+    }
     if (status == -EWOULDBLOCK) {
         lease_result_error(result, EWOULDBLOCK, "lock", paths->lock);
         snprintf(result->detail, sizeof result->detail, "timed out after %lld ms waiting for the lock %.400s",
@@ -234,7 +240,7 @@ static bool token_matches(const struct lease_result *found, const char *token) {
  * error, or NONE when token owns the lease (result then holds it). */
 static enum lease_status check_owner(const struct lease_env *env, const struct locked_paths *paths,
                                      const char *token, struct lease_result *result) {
-    enum lease_status found = lease_read_and_classify(env, &default_rules, paths->lease, result, NULL);
+    enum lease_status found = lease_read_and_classify(env, &owner_rules, paths->lease, result, NULL);
     result->previous_status = found;
     if (found == LEASE_STATUS_MISSING) return LEASE_STATUS_MISSING;
     if (found == LEASE_STATUS_UNREADABLE) {

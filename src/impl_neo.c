@@ -57,11 +57,14 @@ static enum lease_status neo_acquire(const struct lease_env *env, const struct l
                                      const struct lease_options *options, struct lease_result *result) {
     struct lease_holder holder;
     lease_result_clear(result);
-    int status = lease_make_parents(env, options->path);
-    if (status != 0) return lease_result_error(result, -status, "mkdir", options->path);
-    status = lease_holder_new(env, options, env->wall_clock_ms(env->context), &holder);
+    int status = lease_holder_new(env, options, env->wall_clock_ms(env->context), &holder);
     if (status != 0) return lease_result_error(result, -status, "random", options->path);
     status = neo_create(env, options->path, &holder);
+    if (status == -ENOENT) {
+        status = lease_make_parents(env, options->path);
+        if (status != 0) return lease_result_error(result, -status, "mkdir", options->path);
+        status = neo_create(env, options->path, &holder);
+    }
     if (status == 0) return neo_acquired(&holder, LEASE_STATUS_MISSING, result);
     if (status != -EEXIST) return lease_result_error(result, -status, "open", options->path);
 
