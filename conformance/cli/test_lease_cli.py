@@ -385,3 +385,32 @@ def test_run_over_a_malformed_lease_recovers_and_says_so_on_stderr(lease):
     assert done.stderr.startswith("lease: recovered a malformed lease at ")
     assert len(done.stderr.splitlines()) == 1
     assert not lease.path.exists()
+
+
+def test_documented_shell_example_holds_the_lease_across_steps(lease, tmp_path):
+    """docs/lease-cli.md: acquire in $(...), lend the token to a nested run, release on exit."""
+    script = f'''
+set -e
+out=$("{LEASE_BIN}" acquire --lease "{lease.path}" --owner backup) || exit 9
+token=${{out#*token=}}; token=${{token%% *}}
+trap '"{LEASE_BIN}" release --lease "{lease.path}" --token "$token" >/dev/null' EXIT
+echo "shell $$"
+"{LEASE_BIN}" inspect --lease "{lease.path}"
+NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN=$token "{LEASE_BIN}" run --lease "{lease.path}" --owner backup --json -- true
+'''
+    for shell in ("bash", "sh"):
+        done = subprocess.run([shell, "-c", script], env=clean_env(), capture_output=True, text=True,
+                              timeout=TIMEOUT_S)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        shell_pid = lines[0].split()[1]
+        assert "status: active" in lines and f"pid: {shell_pid}" in lines
+        assert single_json(done.stdout)["status"] == "inherited"
+        assert not lease.path.exists()
+
+
+def test_run_json_names_the_signal_that_killed_the_command(lease):
+    done = lease.run("run", "--owner", "x", "--json", "--", "sh", "-c", "kill -KILL $$")
+    assert done.returncode == 128 + signal.SIGKILL
+    obj = single_json(done.stdout)
+    assert obj["exitCode"] == 137 and obj["signal"] == signal.SIGKILL
