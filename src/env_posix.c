@@ -191,12 +191,25 @@ static int64_t posix_self_pid(void *context) {
     return (int64_t)getpid();
 }
 
+static int read_small_file(const char *path, char *buffer, size_t size);
+
+/* A zombie (exited, not yet reaped) answers kill(pid, 0) but holds nothing:
+ * its state letter in /proc/PID/stat says so. */
+static bool is_zombie(int64_t pid) {
+    char path[64];
+    char stat[512];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    if (read_small_file(path, stat, sizeof stat) != 0) return false;
+    const char *close_paren = strrchr(stat, ')');
+    return close_paren != NULL && (close_paren[1] == ' ') && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
 static int posix_pid_probe(void *context, int64_t pid) {
     (void)context;
     /* kill() with 0 or a negative pid would address process groups. */
     if (pid <= 0 || pid > INT_MAX) return -ESRCH;
-    if (kill((pid_t)pid, 0) == 0) return 0;
-    return posix_error();
+    if (kill((pid_t)pid, 0) != 0) return posix_error();
+    return is_zombie(pid) ? -ESRCH : 0;
 }
 
 /* Reads a small text file whole (for /proc). */

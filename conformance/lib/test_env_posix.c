@@ -113,6 +113,10 @@ static void test_pid_probe_and_start_time(void **state) {
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) _exit(0);
+    /* Exited but not reaped: a zombie holds nothing. */
+    siginfo_t info;
+    assert_int_equal(waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT), 0);
+    assert_int_equal(env->pid_probe(env->context, child), -ESRCH);
     int status;
     assert_int_equal(waitpid(child, &status, 0), child);
     /* Reaped: gone (unless the kernel already reused the pid, vanishingly rare). */
