@@ -345,7 +345,7 @@ def _epoch_ms(timestamp):
 
 def test_run_renews_a_short_lease_while_the_command_runs(lease, tmp_path, background):
     ready, go = tmp_path / "ready", tmp_path / "go"
-    wrapper = background(["run", "--lease", str(lease.path), "--owner", "long", "--ttl-ms", "600", "--",
+    wrapper = background(["run", "--lease", str(lease.path), "--owner", "long", "--ttl-ms", "1200", "--",
                           *CHILD, str(ready), "--go", str(go)])
     read_ready(ready)
     first_expiry_ms = _epoch_ms(lease.payload()["expiresAt"])

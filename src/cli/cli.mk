@@ -10,9 +10,17 @@ CLI_REPORT_DIR := $(O)/reports
 # every exit code), so a finding can never pass for a normal status.
 CLI_SANITIZER_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1 UBSAN_OPTIONS=exitcode=87:print_stacktrace=1
 
-# Integration tests: real processes, synchronised on readiness lines.
-test-cli: $(BIN)/lease
+# Unit tests of the pure argument parser (cmocka).
+CLI_ARGS_TEST := $(O)/tests/test_cli_args
+$(CLI_ARGS_TEST): $(OBJ)/conformance/cli/test_cli_args.o $(OBJ)/src/cli/cli_args.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
+
+# The parser's units, then the integration tests: real processes,
+# synchronised on readiness lines.
+test-cli: $(BIN)/lease $(CLI_ARGS_TEST)
 	@mkdir -p $(CLI_REPORT_DIR)
+	$(CLI_SANITIZER_ENV) $(CLI_ARGS_TEST)
 	$(CLI_SANITIZER_ENV) LEASE_BIN=$(abspath $(BIN)/lease) $(PYTHON) -m pytest -q -p no:cacheprovider \
 		--junitxml=$(CLI_REPORT_DIR)/pytest-cli.xml $(CLI_TEST_DIR)
 
