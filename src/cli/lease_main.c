@@ -321,9 +321,7 @@ static int command_run(const struct invocation *invocation)
     } else if (!outcome.body_ran) {
         exit_code = fail_lease(invocation, &result);
     } else {
-        if (status == LEASE_STATUS_ERROR)
-            fprintf(stderr, "lease: run: releasing the lease failed: %s (%s)\n",
-                    result.error_number != 0 ? strerror(result.error_number) : "error", result.detail);
+        /* A failed release was already reported by lease_run (one warning line). */
         if (outcome.message[0] != '\0')
             fprintf(stderr, "lease: %s\n", outcome.message);
         if (invocation->args->json) {
