@@ -28,7 +28,7 @@ CHECK_FUZZ_SECONDS ?= 15
 
 export COVERAGE_LINE_MIN COVERAGE_BRANCH_MIN CHECK_FUZZ_SECONDS
 
-.PHONY: coverage check ci-gates fuzz fuzz-build fuzz-regression bench ci-selftest test-tap
+.PHONY: valgrind coverage check ci-gates fuzz fuzz-build fuzz-regression bench ci-selftest test-tap
 
 coverage:
 	@bash ci/coverage.sh $(CI_COV_SUITES)
@@ -49,6 +49,11 @@ ci-selftest:
 bench:
 	@bash ci/bench.sh
 
+# The C test binaries that run without helpers or arguments (plain build).
+CI_VALGRIND_BINARIES ?= $(LIB_TEST_BINARIES)
+valgrind: $(CI_VALGRIND_BINARIES)
+	@bash ci/valgrind.sh $(CI_VALGRIND_BINARIES)
+
 # ---- fuzzing: clang builds the library into its own folder ----------------
 FUZZ_O := build/fuzz
 FUZZ_CC ?= clang
@@ -68,6 +73,9 @@ $(FUZZ_O)/obj/%.o: %.c
 $(FUZZ_O)/bin/%: $(FUZZ_O)/obj/ci/fuzz/%.o $(FUZZ_LINKED_OBJECTS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SANITIZE) -o $@ $^ $(LIBS)
+
+# Objects of a chained pattern rule are intermediate; keep them between runs.
+.SECONDARY: $(FUZZ_LINKED_OBJECTS) $(FUZZ_SOURCES:ci/fuzz/%.c=$(FUZZ_O)/obj/ci/fuzz/%.o)
 
 fuzz-build: $(FUZZ_BINARIES)
 
