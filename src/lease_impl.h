@@ -148,6 +148,10 @@ void lease_free(void *pointer);
 /* Sets result->lease to holder and result->payload_json to it as stored. */
 void lease_result_set_holder(struct lease_result *result, const struct lease_holder *holder, bool with_metadata);
 
+/* true when text is valid UTF-8 without control characters (C0, DEL, C1):
+ * what a lease may store in owner and reason. */
+bool lease_text_is_clean(const char *text);
+
 /* Copies src into a fixed buffer, cutting at a UTF-8 boundary; returns true
  * when it had to cut. */
 bool lease_copy_text(char *buffer, size_t size, const char *source);

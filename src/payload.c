@@ -148,15 +148,18 @@ static json_t *build_metadata(const struct lease_holder *holder) {
 char *lease_payload_format(const struct lease_holder *holder, bool with_metadata, size_t *length) {
     json_t *root = json_object();
     if (root == NULL) return NULL;
-    json_object_set_new(root, "owner", json_string(holder->owner));
-    json_object_set_new(root, "reason", json_string(holder->reason));
-    json_object_set_new(root, "pid", json_integer(holder->pid));
-    json_object_set_new(root, "token", json_string(holder->token));
-    json_object_set_new(root, "acquiredAt", json_string(holder->acquired_at));
-    json_object_set_new(root, "staleAfterMs", json_integer(holder->stale_after_ms));
-    json_object_set_new(root, "expiresAt", json_string(holder->expires_at));
-    json_object_set_new(root, "metadata", with_metadata ? build_metadata(holder) : json_object());
-    char *text = json_dumps(root, JSON_INDENT(2));
+    /* json_string() refuses invalid UTF-8 with NULL, and set_new then fails:
+     * never write a file with a key silently missing. */
+    int failures = 0;
+    failures += json_object_set_new(root, "owner", json_string(holder->owner));
+    failures += json_object_set_new(root, "reason", json_string(holder->reason));
+    failures += json_object_set_new(root, "pid", json_integer(holder->pid));
+    failures += json_object_set_new(root, "token", json_string(holder->token));
+    failures += json_object_set_new(root, "acquiredAt", json_string(holder->acquired_at));
+    failures += json_object_set_new(root, "staleAfterMs", json_integer(holder->stale_after_ms));
+    failures += json_object_set_new(root, "expiresAt", json_string(holder->expires_at));
+    failures += json_object_set_new(root, "metadata", with_metadata ? build_metadata(holder) : json_object());
+    char *text = failures == 0 ? json_dumps(root, JSON_INDENT(2)) : NULL;
     json_decref(root);
     if (text == NULL) return NULL;
     /* The file ends with a newline; json_dumps leaves room for nothing more,

@@ -57,20 +57,14 @@ int lease_resolve_path(const struct lease_env *env, const char *flag_path, char 
     return 0;
 }
 
-static bool has_control_character(const char *text) {
-    for (const unsigned char *cursor = (const unsigned char *)text; *cursor != '\0'; cursor++)
-        if (*cursor < 0x20 || *cursor == 0x7F) return true;
-    return false;
-}
-
 const char *lease_options_problem(const struct lease_options *options, bool need_owner) {
     if (options == NULL) return "no options given";
     if (need_owner && (options->owner == NULL || options->owner[0] == '\0')) return "owner is required";
-    if (options->owner != NULL && has_control_character(options->owner))
-        return "owner must not contain control characters";
+    if (options->owner != NULL && !lease_text_is_clean(options->owner))
+        return "owner must be UTF-8 text without control characters";
     if (options->owner != NULL && strlen(options->owner) >= LEASE_TEXT_MAX) return "owner is too long";
-    if (options->reason != NULL && has_control_character(options->reason))
-        return "reason must not contain control characters";
+    if (options->reason != NULL && !lease_text_is_clean(options->reason))
+        return "reason must be UTF-8 text without control characters";
     if (options->reason != NULL && strlen(options->reason) >= LEASE_TEXT_MAX) return "reason is too long";
     if (options->ttl_ms < 0) return "ttl must be a positive number of milliseconds";
     if (options->lock_timeout_ms < 0) return "lock timeout must not be negative";

@@ -77,6 +77,17 @@ static size_t utf8_sequence_length(const unsigned char *text) {
     return length;
 }
 
+bool lease_text_is_clean(const char *text) {
+    const unsigned char *cursor = (const unsigned char *)text;
+    /* Bounded by the string: each step consumes at least one byte. */
+    while (*cursor != '\0') {
+        size_t length = utf8_sequence_length(cursor);
+        if (length == 0 || (length == 1 && (*cursor < 0x20 || *cursor == 0x7F))) return false;
+        cursor += length;
+    }
+    return true;
+}
+
 bool lease_copy_text(char *buffer, size_t size, const char *source) {
     if (size == 0) return source[0] != '\0';
     size_t length = strlen(source);

@@ -365,11 +365,19 @@ static void test_acquire_rejects_control_characters(void **state) {
     fixture->options.owner = "evil\x1b[2Jowner";
     assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
     assert_int_equal(fixture->result.error_number, EINVAL);
-    assert_string_equal(fixture->result.detail, "owner must not contain control characters");
+    assert_string_equal(fixture->result.detail, "owner must be UTF-8 text without control characters");
     assert_null(fake_env_read_lease(fixture->fake));
     fixture->options.owner = "kbSync";
     fixture->options.reason = "line\nbreak";
     assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    fixture->options.reason = "bad\xffutf8";
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    assert_string_equal(fixture->result.detail, "reason must be UTF-8 text without control characters");
+    fixture->options.reason = "caf\xc3\xa9 \xe2\x8f\xb8"; /* valid UTF-8 is fine */
+    assert_true(lease_status_is_acquired(acquire(fixture)));
+    assert_string_equal(fixture->result.lease.reason, "caf\xc3\xa9 \xe2\x8f\xb8");
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+    assert_string_equal(fixture->result.lease.reason, "caf\xc3\xa9 \xe2\x8f\xb8");
     fixture->options.reason = NULL;
     fixture->options.owner = "";
     assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);

@@ -147,6 +147,10 @@ static void test_escape_handles_every_utf8_shape(void **state) {
     assert_false(lease_copy_text(out, sizeof out, "short"));
     assert_true(lease_copy_text(out, 3, "\xc3\xa9\xc3\xa9")); /* cut before a split character */
     assert_string_equal(out, "\xc3\xa9");
+    assert_true(lease_text_is_clean("caf\xc3\xa9 \xf0\x9f\x98\x80"));
+    assert_false(lease_text_is_clean("a\xff" "b"));
+    assert_false(lease_text_is_clean("tab\there"));
+    assert_false(lease_text_is_clean("c1\xc2\x9b"));
     assert_true(lease_copy_text(out, 0, "x"));
     assert_false(lease_copy_text(out, 0, ""));
 }
