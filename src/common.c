@@ -247,7 +247,7 @@ int lease_holder_new(const struct lease_env *env, const struct lease_options *op
     lease_copy_text(holder->reason, sizeof holder->reason, lease_options_reason(options));
     holder->has_pid = true;
     holder->pid_is_integer = true;
-    holder->pid = env->self_pid(env->context);
+    holder->pid = options->pid > 0 ? options->pid : env->self_pid(env->context);
     snprintf(holder->pid_text, sizeof holder->pid_text, "%lld", (long long)holder->pid);
     lease_copy_text(holder->token, sizeof holder->token, token);
     lease_time_format(now_ms, holder->acquired_at);

@@ -126,6 +126,7 @@ struct lease_options {
     const char *reason;     /* NULL: "manual" */
     int64_t ttl_ms;         /* 0: LEASE_DEFAULT_TTL_MS; must be > 0 */
     int64_t lock_timeout_ms; /* 0: LEASE_DEFAULT_LOCK_TIMEOUT_MS */
+    int64_t pid;            /* acquire: the process the lease names; 0: the caller */
 };
 
 struct lease_ops; /* an implementation: lease_impl.h */

@@ -108,6 +108,27 @@ def test_acquire_prints_token_and_writes_the_lease(lease):
     assert payload["pid"] == os.getpid()
 
 
+def test_acquire_pid_names_the_given_process_and_dies_with_it(lease):
+    holder = subprocess.Popen(["cat"], stdin=subprocess.PIPE)
+    try:
+        done = lease.run("acquire", "--owner", "cron-job", "--pid", str(holder.pid))
+        assert done.returncode == 0, done.stderr
+        assert lease.payload()["pid"] == holder.pid
+        assert lease.run("acquire", "--owner", "other").returncode == 75
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=TIMEOUT_S)
+    done, obj = lease.json("acquire", "--owner", "other")
+    assert done.returncode == 0 and obj["status"] == "acquired-after-stale"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "4294967296"])
+def test_acquire_pid_must_be_a_process_id(lease, value):
+    done = lease.run("acquire", "--owner", "cron-job", "--pid", value)
+    assert done.returncode == 64
+    assert "--pid" in done.stderr and not lease.path.exists()
+
+
 def test_acquire_json_has_status_token_and_the_stored_lease(lease):
     done, obj = lease.json("acquire", "--owner", "cron-job")
     assert done.returncode == 0

@@ -49,6 +49,7 @@ struct lease_cli_args {
     const char *impl_name;
     bool has_ttl_ms;
     int64_t ttl_ms;
+    int64_t pid; /* acquire --pid: the process the lease names; 0: the caller's parent */
     bool has_held_exit;
     int held_exit;
     /* run: CMD and its arguments (argv after `--`), NULL-terminated as argv is. */

@@ -19,6 +19,7 @@ enum option_id {
     OPTION_TOKEN,
     OPTION_IMPL,
     OPTION_HELD_EXIT,
+    OPTION_PID,
     OPTION_JSON,
     OPTION_HELP,
     OPTION_COUNT
@@ -47,6 +48,7 @@ static const struct option_spec option_specs[OPTION_COUNT] = {
     {"token", OPTION_TOKEN, true, TOKEN_COMMANDS},
     {"impl", OPTION_IMPL, true, ALL_COMMANDS},
     {"held-exit", OPTION_HELD_EXIT, true, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
+    {"pid", OPTION_PID, true, COMMAND_BIT(LEASE_CLI_COMMAND_ACQUIRE)},
     {"json", OPTION_JSON, false, ALL_COMMANDS},
     {"help", OPTION_HELP, false, ALL_COMMANDS},
 };
@@ -95,13 +97,15 @@ static const char *const usage_texts[] = {
         "  --ttl-ms N      time to live in milliseconds (default: 21600000)\n"
         "  --held-exit N   exit status when the lease is held (default: 0)\n" COMMON_OPTIONS_HELP,
     [LEASE_CLI_COMMAND_ACQUIRE] =
-        "usage: lease acquire --owner NAME [--reason R] [--ttl-ms N] [OPTIONS]\n"
+        "usage: lease acquire --owner NAME [--reason R] [--ttl-ms N] [--pid PID] [OPTIONS]\n"
         "\n"
         "Takes the lease and prints the token. Exit 0 when acquired, 75 when held.\n"
         "\n"
         "  --owner NAME    owner label (required)\n"
         "  --reason R      reason (default: " LEASE_DEFAULT_REASON ")\n"
-        "  --ttl-ms N      time to live in milliseconds (default: 21600000)\n" COMMON_OPTIONS_HELP,
+        "  --ttl-ms N      time to live in milliseconds (default: 21600000)\n"
+        "  --pid PID       the process the lease names (default: the caller, i.e. lease's parent)\n"
+        COMMON_OPTIONS_HELP,
     [LEASE_CLI_COMMAND_RELEASE] =
         "usage: lease release --token T [OPTIONS]\n"
         "\n"
@@ -275,6 +279,12 @@ static int store_option(const struct option_spec *spec, const char *value, struc
                                value);
         args->has_held_exit = true;
         args->held_exit = (int)number;
+        return 0;
+    case OPTION_PID:
+        if (!parse_bounded_integer(value, 1, INT32_MAX, &number))
+            return usage_error(message, message_size, "--pid must be a process id from 1 to %d, not '%.64s'",
+                               INT32_MAX, value);
+        args->pid = number;
         return 0;
     case OPTION_JSON:
         args->json = true;

@@ -410,6 +410,7 @@ static int prepare(const struct lease_cli_args *args, struct invocation *invocat
     invocation->options.owner = args->owner;
     invocation->options.reason = args->reason;
     invocation->options.ttl_ms = args->has_ttl_ms ? args->ttl_ms : 0;
+    invocation->options.pid = args->pid;
     bool need_owner = args->command == LEASE_CLI_COMMAND_RUN || args->command == LEASE_CLI_COMMAND_ACQUIRE;
     const char *problem = lease_options_problem(&invocation->options, need_owner);
     if (problem != NULL)
