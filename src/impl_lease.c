@@ -72,6 +72,14 @@ static enum lease_status take_lock(const struct lease_env *env, const struct lea
     return LEASE_STATUS_NONE;
 }
 
+/* The start of every check-and-change step: the paths, then the lock. */
+static enum lease_status enter_locked(const struct lease_env *env, const struct lease_options *options,
+                                      struct locked_paths *paths, int *lock_fd, struct lease_result *result) {
+    lease_result_clear(result);
+    if (make_paths(options->path, paths) != 0) return lease_result_error(result, ENAMETOOLONG, "open", options->path);
+    return take_lock(env, options, paths, lock_fd, result);
+}
+
 static int64_t read_fence(const struct lease_env *env, int lock_fd) {
     char text[FENCE_TEXT_SIZE + 1];
     size_t done = 0;
@@ -211,9 +219,7 @@ static enum lease_status default_acquire(const struct lease_env *env, const stru
                                          struct lease_result *result) {
     struct locked_paths paths;
     int lock_fd = -1;
-    lease_result_clear(result);
-    if (make_paths(options->path, &paths) != 0) return lease_result_error(result, ENAMETOOLONG, "open", options->path);
-    if (take_lock(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
+    if (enter_locked(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
     enum lease_status status = LEASE_STATUS_NONE;
     for (int attempt = 0; attempt < PUBLISH_ATTEMPTS_MAX && status == LEASE_STATUS_NONE; attempt++)
         status = acquire_locked(env, options, &paths, lock_fd, result);
@@ -259,9 +265,7 @@ static enum lease_status default_release(const struct lease_env *env, const stru
                                          const char *token, struct lease_result *result) {
     struct locked_paths paths;
     int lock_fd = -1;
-    lease_result_clear(result);
-    if (make_paths(options->path, &paths) != 0) return lease_result_error(result, ENAMETOOLONG, "open", options->path);
-    if (take_lock(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
+    if (enter_locked(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
     enum lease_status status = check_owner(env, &paths, token, result);
     if (status == LEASE_STATUS_NONE) {
         int removed = env->unlink(env->context, paths.lease);
@@ -277,9 +281,7 @@ static enum lease_status default_renew(const struct lease_env *env, const struct
                                        const char *token, struct lease_result *result) {
     struct locked_paths paths;
     int lock_fd = -1;
-    lease_result_clear(result);
-    if (make_paths(options->path, &paths) != 0) return lease_result_error(result, ENAMETOOLONG, "open", options->path);
-    if (take_lock(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
+    if (enter_locked(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
     struct lease_stat identity = {0};
     enum lease_status status = check_owner(env, &paths, token, result);
     if (status == LEASE_STATUS_NONE && env->lstat(env->context, paths.lease, &identity) != 0)
