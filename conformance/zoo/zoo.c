@@ -1,0 +1,272 @@
+/*
+ * zoo.c: deliberately broken lease implementations, to prove that the
+ * simulator's oracle catches each kind of mistake. All share one correct
+ * base algorithm (a sidecar lock for every check-and-change, link(2) to
+ * publish a fully written file, pid and start-time checks, token checks on
+ * release and renew); each member switches off exactly one rule.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lease_impl.h"
+#include "zoo.h"
+
+struct zoo_rules {
+    bool no_exclusive_create;  /* publish with rename (overwrites) and no lock */
+    bool release_no_token;     /* release removes whatever is there */
+    bool no_pid_check;         /* a dead holder's lease looks active until its TTL */
+    bool torn_publish;         /* O_EXCL create, then write, on the unlocked path */
+    bool stale_greater;        /* stale iff now > expiresAt (should be >=) */
+    bool takeover_no_recheck;  /* replaces what it saw before taking the lock */
+    bool renew_no_check;       /* renew rewrites the lease whoever owns it */
+};
+
+struct zoo_paths {
+    char lock[LEASE_PATH_MAX];
+    char temporary[LEASE_PATH_MAX];
+};
+
+static void make_paths(const char *path, struct zoo_paths *paths) {
+    snprintf(paths->lock, sizeof paths->lock, "%.1000s.lock", path);
+    snprintf(paths->temporary, sizeof paths->temporary, "%.1000s.zoo-tmp", path);
+}
+
+static enum lease_status classify(const struct lease_env *env, const struct zoo_rules *rules, const char *path,
+                                  struct lease_result *result) {
+    struct lease_staleness_rules staleness = {.check_pid = !rules->no_pid_check, .check_start_time = !rules->no_pid_check};
+    enum lease_status found = lease_read_and_classify(env, &staleness, path, result, NULL);
+    int64_t expires_ms;
+    if (rules->stale_greater && found == LEASE_STATUS_STALE && result->ttl_takeover &&
+        lease_time_parse(result->lease.expires_at, &expires_ms) && env->wall_clock_ms(env->context) == expires_ms) {
+        found = LEASE_STATUS_ACTIVE; /* the bug: now == expiresAt is not stale */
+        result->status = found;
+    }
+    return found;
+}
+
+static int write_file(const struct lease_env *env, const char *path, const struct lease_holder *holder) {
+    size_t length = 0;
+    char *text = lease_payload_format(holder, true, &length);
+    if (text == NULL) return -ENOMEM;
+    int fd = -1;
+    int status = env->create_exclusive(env->context, path, &fd);
+    if (status == -EEXIST) {
+        env->unlink(env->context, path);
+        status = env->create_exclusive(env->context, path, &fd);
+    }
+    if (status == 0) {
+        status = lease_write_all(env, fd, text, length);
+        env->close(env->context, fd);
+    }
+    lease_free(text);
+    return status;
+}
+
+/* Publishes holder at path when path is free: 0, -EEXIST, or an error. */
+static int publish(const struct lease_env *env, const struct zoo_rules *rules, const char *path,
+                   const struct zoo_paths *paths, const struct lease_holder *holder) {
+    if (rules->torn_publish) {
+        size_t length = 0;
+        int fd = -1;
+        int status = env->create_exclusive(env->context, path, &fd);
+        if (status != 0) return status;
+        char *text = lease_payload_format(holder, true, &length);
+        status = text == NULL ? -ENOMEM : lease_write_all(env, fd, text, length);
+        env->close(env->context, fd);
+        lease_free(text);
+        return status;
+    }
+    int status = write_file(env, paths->temporary, holder);
+    if (status != 0) return status;
+    status = rules->no_exclusive_create ? env->rename(env->context, paths->temporary, path)
+                                        : env->link(env->context, paths->temporary, path);
+    env->unlink(env->context, paths->temporary);
+    return status;
+}
+
+static enum lease_status acquired(struct lease_result *result, const struct lease_holder *holder, enum lease_status found) {
+    lease_result_clear(result);
+    lease_result_set_holder(result, holder, true);
+    result->previous_status = found;
+    result->status = found == LEASE_STATUS_STALE       ? LEASE_STATUS_ACQUIRED_AFTER_STALE
+                     : found == LEASE_STATUS_MALFORMED ? LEASE_STATUS_ACQUIRED_AFTER_MALFORMED
+                                                       : LEASE_STATUS_ACQUIRED;
+    return result->status;
+}
+
+static enum lease_status held(struct lease_result *result) {
+    result->previous_status = LEASE_STATUS_ACTIVE;
+    result->status = LEASE_STATUS_HELD;
+    return LEASE_STATUS_HELD;
+}
+
+static int new_holder(const struct lease_env *env, const struct lease_options *options, struct lease_holder *holder) {
+    int status = lease_holder_new(env, options, env->wall_clock_ms(env->context), holder);
+    uint64_t start_time;
+    if (status == 0 && env->pid_start_time(env->context, holder->pid, &start_time) == 0) {
+        holder->has_pid_start_time = true;
+        holder->pid_start_time = start_time;
+    }
+    if (status == 0 && env->boot_id(env->context, holder->boot_id, sizeof holder->boot_id) != 0) holder->boot_id[0] = '\0';
+    return status;
+}
+
+/* The check-and-replace under the lock; found is what the unlocked read saw. */
+static enum lease_status acquire_locked(const struct lease_env *env, const struct zoo_rules *rules,
+                                        const struct lease_options *options, const struct zoo_paths *paths,
+                                        enum lease_status found, struct lease_result *result) {
+    if (!rules->takeover_no_recheck) found = classify(env, rules, options->path, result);
+    if (found == LEASE_STATUS_ACTIVE) return held(result);
+    if (found == LEASE_STATUS_UNREADABLE) return lease_result_error(result, EIO, "open", options->path);
+    if (found != LEASE_STATUS_MISSING) env->unlink(env->context, options->path);
+    struct lease_holder holder;
+    int status = new_holder(env, options, &holder);
+    if (status == 0) status = publish(env, rules, options->path, paths, &holder);
+    if (status == 0) return acquired(result, &holder, found);
+    if (status != -EEXIST) return lease_result_error(result, -status, "link", options->path);
+    found = classify(env, rules, options->path, result);
+    return found == LEASE_STATUS_ACTIVE ? held(result) : lease_result_error(result, EAGAIN, "link", options->path);
+}
+
+static enum lease_status zoo_acquire(const struct lease_env *env, const struct zoo_rules *rules,
+                                     const struct lease_options *options, struct lease_result *result) {
+    struct zoo_paths paths;
+    make_paths(options->path, &paths);
+    lease_result_clear(result);
+    int status = lease_make_parents(env, options->path);
+    if (status != 0) return lease_result_error(result, -status, "mkdir", options->path);
+    enum lease_status found = classify(env, rules, options->path, result);
+    if (found == LEASE_STATUS_ACTIVE) return held(result);
+    if (found == LEASE_STATUS_MISSING || rules->no_exclusive_create) {
+        struct lease_holder holder;
+        status = new_holder(env, options, &holder);
+        if (status == 0) status = publish(env, rules, options->path, &paths, &holder);
+        if (status == 0) return acquired(result, &holder, found);
+        if (status != -EEXIST) return lease_result_error(result, -status, "link", options->path);
+    }
+    int lock_fd = -1;
+    status = env->lock(env->context, paths.lock, options->lock_timeout_ms, &lock_fd);
+    if (status != 0) return lease_result_error(result, -status, "lock", paths.lock);
+    enum lease_status outcome = acquire_locked(env, rules, options, &paths, found, result);
+    env->unlock(env->context, lock_fd);
+    return outcome;
+}
+
+static enum lease_status zoo_release(const struct lease_env *env, const struct zoo_rules *rules,
+                                     const struct lease_options *options, const char *token,
+                                     struct lease_result *result) {
+    struct zoo_paths paths;
+    make_paths(options->path, &paths);
+    lease_result_clear(result);
+    int lock_fd = -1;
+    int status = env->lock(env->context, paths.lock, options->lock_timeout_ms, &lock_fd);
+    if (status != 0) return lease_result_error(result, -status, "lock", paths.lock);
+    enum lease_status found = classify(env, rules, options->path, result);
+    enum lease_status outcome = LEASE_STATUS_RELEASED;
+    if (found == LEASE_STATUS_MISSING) outcome = LEASE_STATUS_MISSING;
+    else if (!rules->release_no_token && (!result->has_lease || strcmp(result->lease.token, token) != 0))
+        outcome = LEASE_STATUS_NOT_OWNER;
+    else env->unlink(env->context, options->path);
+    env->unlock(env->context, lock_fd);
+    result->previous_status = found;
+    result->status = outcome;
+    return outcome;
+}
+
+static enum lease_status zoo_renew(const struct lease_env *env, const struct zoo_rules *rules,
+                                   const struct lease_options *options, const char *token, struct lease_result *result) {
+    struct zoo_paths paths;
+    make_paths(options->path, &paths);
+    lease_result_clear(result);
+    int lock_fd = -1;
+    int status = env->lock(env->context, paths.lock, options->lock_timeout_ms, &lock_fd);
+    if (status != 0) return lease_result_error(result, -status, "lock", paths.lock);
+    enum lease_status found = classify(env, rules, options->path, result);
+    bool mine = result->has_lease && strcmp(result->lease.token, token) == 0;
+    enum lease_status outcome = found == LEASE_STATUS_MISSING ? LEASE_STATUS_MISSING : LEASE_STATUS_NOT_OWNER;
+    if (mine || (rules->renew_no_check && found != LEASE_STATUS_MISSING && result->has_lease)) {
+        struct lease_holder holder = result->lease;
+        int64_t now_ms = env->wall_clock_ms(env->context);
+        lease_copy_text(holder.token, sizeof holder.token, token);
+        lease_copy_text(holder.owner, sizeof holder.owner, options->owner);
+        holder.pid = env->self_pid(env->context);
+        snprintf(holder.pid_text, sizeof holder.pid_text, "%lld", (long long)holder.pid);
+        lease_time_format(now_ms + lease_options_ttl_ms(options), holder.expires_at);
+        status = write_file(env, paths.temporary, &holder);
+        if (status == 0) status = env->rename(env->context, paths.temporary, options->path);
+        if (status == 0) {
+            lease_result_clear(result);
+            lease_result_set_holder(result, &holder, true);
+            outcome = LEASE_STATUS_RENEWED;
+        } else {
+            outcome = lease_result_error(result, -status, "rename", options->path);
+        }
+    }
+    env->unlock(env->context, lock_fd);
+    result->status = outcome;
+    return outcome;
+}
+
+static enum lease_status zoo_inspect(const struct lease_env *env, const struct zoo_rules *rules,
+                                     const struct lease_options *options, struct lease_result *result) {
+    return classify(env, rules, options->path, result);
+}
+
+/* One ops table per member, generated from (name, rule broken, field). */
+#define ZOO_TABLE(X)                                                                                  \
+    X(no_excl, "zoo-no-exclusive-create", "publishes with rename(2) and no lock: no exclusive create", \
+      no_exclusive_create)                                                                            \
+    X(release_any, "zoo-release-no-token", "release removes the lease without checking the token",   \
+      release_no_token)                                                                               \
+    X(no_pid, "zoo-no-pid-check", "no pid check: a dead holder wedges until the TTL", no_pid_check)   \
+    X(torn, "zoo-torn-publish", "non-atomic publish: O_EXCL create, then write", torn_publish)         \
+    X(greater, "zoo-stale-greater", "stale check with > instead of >=", stale_greater)                \
+    X(no_recheck, "zoo-takeover-no-recheck", "takeover without re-checking under the lock",           \
+      takeover_no_recheck)                                                                            \
+    X(renew_any, "zoo-renew-no-check", "renew rewrites the lease without checking the token", renew_no_check)
+
+#define ZOO_MEMBER(id, name_text, rule_text, field)                                                              \
+    static const struct zoo_rules rules_##id = {.field = true};                                                  \
+    static enum lease_status inspect_##id(const struct lease_env *env, const struct lease_options *options,      \
+                                          struct lease_result *result) {                                         \
+        return zoo_inspect(env, &rules_##id, options, result);                                                   \
+    }                                                                                                            \
+    static enum lease_status acquire_##id(const struct lease_env *env, const struct lease_options *options,      \
+                                          struct lease_result *result) {                                         \
+        return zoo_acquire(env, &rules_##id, options, result);                                                   \
+    }                                                                                                            \
+    static enum lease_status release_##id(const struct lease_env *env, const struct lease_options *options,      \
+                                          const char *token, struct lease_result *result) {                      \
+        return zoo_release(env, &rules_##id, options, token, result);                                            \
+    }                                                                                                            \
+    static enum lease_status renew_##id(const struct lease_env *env, const struct lease_options *options,        \
+                                        const char *token, struct lease_result *result) {                        \
+        return zoo_renew(env, &rules_##id, options, token, result);                                              \
+    }                                                                                                            \
+    static const struct lease_ops ops_##id = {.version = LEASE_OPS_VERSION, .name = name_text,                   \
+                                              .impl_version = "zoo", .description = rule_text,                   \
+                                              .inspect = inspect_##id, .acquire = acquire_##id,                  \
+                                              .release = release_##id, .renew = renew_##id};
+ZOO_TABLE(ZOO_MEMBER)
+#undef ZOO_MEMBER
+
+static const struct lease_ops *const members[] = {
+#define ZOO_POINTER(id, name_text, rule_text, field) &ops_##id,
+    ZOO_TABLE(ZOO_POINTER)
+#undef ZOO_POINTER
+};
+
+size_t zoo_count(void) {
+    return sizeof members / sizeof members[0];
+}
+
+const struct lease_ops *zoo_at(size_t index) {
+    return index < zoo_count() ? members[index] : NULL;
+}
+
+const struct lease_ops *zoo_find(const char *name) {
+    for (size_t index = 0; index < zoo_count(); index++)
+        if (strcmp(members[index]->name, name) == 0) return members[index];
+    return NULL;
+}

@@ -1,0 +1,285 @@
+/*
+ * env.c: the simulated struct lease_env. Each function is one step: it
+ * yields to the scheduler first (a scheduling point and a possible crash
+ * point: a crashed process is never resumed), then performs its operation
+ * atomically on the world and records it in the trace.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define LOCK_WAIT_ROUNDS_MAX 100000
+
+static struct sim_process *self(void *context) {
+    return context;
+}
+
+static int env_open_read(void *context, const char *path, int *fd) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_OPEN_READ, path, NULL, -1, 0);
+    int status = sim_fs_open_read(process->world, process, path, fd);
+    sim_trace_op(process, SIM_OP_OPEN_READ, path, status, status == 0 ? *fd : -1);
+    return status;
+}
+
+static int env_create_exclusive(void *context, const char *path, int *fd) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_CREATE_EXCLUSIVE, path, NULL, -1, 0);
+    int status = sim_fs_create_exclusive(process->world, process, path, fd);
+    sim_trace_op(process, SIM_OP_CREATE_EXCLUSIVE, path, status, status == 0 ? *fd : -1);
+    return status;
+}
+
+static int env_read(void *context, int fd, void *buffer, size_t size, size_t *done) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_READ, NULL, NULL, fd, 0);
+    int status = sim_fs_read(process->world, process, fd, buffer, size, done);
+    sim_trace_op(process, SIM_OP_READ, NULL, status, (int64_t)*done);
+    return status;
+}
+
+/* A short write when the plan asks for them: torn content becomes visible
+ * between the create and the last byte. */
+static int env_write(void *context, int fd, const void *buffer, size_t size, size_t *done) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_WRITE, NULL, NULL, fd, 0);
+    size_t chunk = size;
+    if (process->world->plan.knobs.partial_writes && size > 1)
+        chunk = 1 + (size_t)sim_prng_below(&process->world->world_rng, size);
+    int status = sim_fs_write(process->world, process, fd, buffer, chunk, done);
+    sim_trace_op(process, SIM_OP_WRITE, NULL, status, (int64_t)*done);
+    return status;
+}
+
+static int env_fsync(void *context, int fd) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_FSYNC, NULL, NULL, fd, 0);
+    int status = sim_fs_fd_inode(process, fd) >= 0 ? 0 : -EBADF;
+    sim_trace_op(process, SIM_OP_FSYNC, NULL, status, fd);
+    return status;
+}
+
+static int env_fstat(void *context, int fd, struct lease_stat *stat) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_FSTAT, NULL, NULL, fd, 0);
+    int status = sim_fs_fstat(process->world, process, fd, stat);
+    sim_trace_op(process, SIM_OP_FSTAT, NULL, status, status == 0 ? stat->size_bytes : -1);
+    return status;
+}
+
+static int env_lstat(void *context, const char *path, struct lease_stat *stat) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_LSTAT, path, NULL, -1, 0);
+    int status = sim_fs_lstat(process->world, path, stat);
+    sim_trace_op(process, SIM_OP_LSTAT, path, status, status == 0 ? (int64_t)stat->inode : -1);
+    return status;
+}
+
+static int env_close(void *context, int fd) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_CLOSE, NULL, NULL, fd, 0);
+    int status = sim_fs_close(process->world, process, fd);
+    sim_trace_op(process, SIM_OP_CLOSE, NULL, status, fd);
+    return status;
+}
+
+static int env_link(void *context, const char *from, const char *to) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_LINK, from, to, -1, 0);
+    int status = sim_fs_link(process->world, process, from, to);
+    sim_trace_op(process, SIM_OP_LINK, to, status, 0);
+    return status;
+}
+
+static int env_rename(void *context, const char *from, const char *to) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_RENAME, from, to, -1, 0);
+    int status = sim_fs_rename(process->world, process, from, to);
+    sim_trace_op(process, SIM_OP_RENAME, to, status, 0);
+    return status;
+}
+
+static int env_unlink(void *context, const char *path) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_UNLINK, path, NULL, -1, 0);
+    int status = sim_fs_unlink(process->world, process, path);
+    sim_trace_op(process, SIM_OP_UNLINK, path, status, 0);
+    return status;
+}
+
+static int env_mkdir(void *context, const char *path) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_MKDIR, path, NULL, -1, 0);
+    int status = sim_fs_mkdir(process->world, path);
+    sim_trace_op(process, SIM_OP_MKDIR, path, status, 0);
+    return status;
+}
+
+/* Blocks the simulated process (not the simulator) until the lock is free
+ * or the timeout passes in simulated time. */
+static int env_lock(void *context, const char *path, int64_t timeout_ms, int *fd) {
+    struct sim_process *process = self(context);
+    struct sim_world *world = process->world;
+    sim_yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
+    int64_t deadline_ms = world->now_ms + (timeout_ms > 0 ? timeout_ms : 0);
+    int status = -EWOULDBLOCK;
+    for (int round = 0; round < LOCK_WAIT_ROUNDS_MAX; round++) {
+        int inode = -1;
+        status = sim_fs_lock_try(world, process, path, fd, &inode);
+        if (status != -EWOULDBLOCK || world->now_ms >= deadline_ms) break;
+        process->state = SIM_PROCESS_BLOCKED;
+        process->blocked_inode = inode;
+        process->wake_ms = deadline_ms;
+        sim_yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
+    }
+    sim_trace_op(process, SIM_OP_LOCK, path, status, status == 0 ? *fd : -1);
+    return status;
+}
+
+static int env_unlock(void *context, int fd) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_UNLOCK, NULL, NULL, fd, 0);
+    int status = sim_fs_unlock(process->world, process, fd);
+    sim_trace_op(process, SIM_OP_UNLOCK, NULL, status, fd);
+    return status;
+}
+
+static int env_pread(void *context, int fd, void *buffer, size_t size, int64_t offset, size_t *done) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_PREAD, NULL, NULL, fd, 0);
+    int status = sim_fs_pread(process->world, process, fd, buffer, size, offset, done);
+    sim_trace_op(process, SIM_OP_PREAD, NULL, status, (int64_t)*done);
+    return status;
+}
+
+static int env_pwrite(void *context, int fd, const void *buffer, size_t size, int64_t offset, size_t *done) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_PWRITE, NULL, NULL, fd, 0);
+    int status = sim_fs_pwrite(process->world, process, fd, buffer, size, offset, done);
+    sim_trace_op(process, SIM_OP_PWRITE, NULL, status, (int64_t)*done);
+    return status;
+}
+
+static int64_t env_wall_clock_ms(void *context) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_WALL_CLOCK, NULL, NULL, -1, 0);
+    int64_t wall_ms = sim_world_wall_ms(process->world);
+    sim_trace_op(process, SIM_OP_WALL_CLOCK, NULL, 0, wall_ms);
+    return wall_ms;
+}
+
+static int64_t env_monotonic_ms(void *context) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_MONOTONIC, NULL, NULL, -1, 0);
+    sim_trace_op(process, SIM_OP_MONOTONIC, NULL, 0, process->world->now_ms);
+    return process->world->now_ms;
+}
+
+static int env_sleep_ms(void *context, int64_t duration_ms) {
+    struct sim_process *process = self(context);
+    struct sim_world *world = process->world;
+    int64_t until_ms = duration_ms >= SIM_FOREVER_MS - world->now_ms ? SIM_FOREVER_MS : world->now_ms + duration_ms;
+    sim_trace_op(process, SIM_OP_SLEEP, NULL, 0, duration_ms);
+    process->wake_ms = until_ms < world->now_ms ? world->now_ms : until_ms;
+    sim_yield(process, SIM_OP_SLEEP, NULL, NULL, -1, 0);
+    return 0;
+}
+
+static int64_t env_self_pid(void *context) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_SELF_PID, NULL, NULL, -1, 0);
+    sim_trace_op(process, SIM_OP_SELF_PID, NULL, 0, process->pid);
+    return process->pid;
+}
+
+static int env_pid_probe(void *context, int64_t pid) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_PID_PROBE, NULL, NULL, -1, pid);
+    int status = sim_world_pid_probe(process->world, pid);
+    sim_trace_op(process, SIM_OP_PID_PROBE, NULL, status, pid);
+    return status;
+}
+
+static int env_pid_start_time(void *context, int64_t pid, uint64_t *start_time) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_PID_START_TIME, NULL, NULL, -1, pid);
+    int status = sim_world_pid_start_time(process->world, pid, start_time);
+    sim_trace_op(process, SIM_OP_PID_START_TIME, NULL, status, status == 0 ? (int64_t)*start_time : pid);
+    return status;
+}
+
+static int env_boot_id(void *context, char *buffer, size_t size) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_BOOT_ID, NULL, NULL, -1, 0);
+    size_t length = strlen(process->world->boot_id);
+    int status = length < size ? 0 : -ERANGE;
+    if (status == 0) memcpy(buffer, process->world->boot_id, length + 1);
+    sim_trace_op(process, SIM_OP_BOOT_ID, NULL, status, 0);
+    return status;
+}
+
+static int env_random_bytes(void *context, void *buffer, size_t size) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_RANDOM, NULL, NULL, -1, 0);
+    unsigned char *bytes = buffer;
+    for (size_t index = 0; index < size; index += 8) {
+        uint64_t value = sim_prng_next(&process->world->world_rng);
+        size_t count = size - index < 8 ? size - index : 8;
+        memcpy(bytes + index, &value, count);
+    }
+    sim_trace_op(process, SIM_OP_RANDOM, NULL, 0, (int64_t)size);
+    return 0;
+}
+
+static const char *env_getenv(void *context, const char *name) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_GETENV, NULL, NULL, -1, 0);
+    const char *value = NULL;
+    if (strcmp(name, LEASE_INHERITED_TOKEN_ENV) == 0 && process->inherited_token[0] != '\0')
+        value = process->inherited_token;
+    sim_trace_op(process, SIM_OP_GETENV, name, 0, value != NULL);
+    return value;
+}
+
+static void env_warn(void *context, const char *line) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_WARN, NULL, NULL, -1, 0);
+    if (strstr(line, "not-owner") != NULL) process->world->counters[SIM_COUNTER_NOT_OWNER_RELEASE]++;
+    sim_trace_op(process, SIM_OP_WARN, line, 0, 0);
+    sim_story(process->world, SIM_STORY_RESULT, process->index, "warn: %.150s", line);
+}
+
+void sim_env_bind(struct sim_process *process) {
+    process->env = (struct lease_env){
+        .version = LEASE_ENV_VERSION,
+        .name = "sim",
+        .context = process,
+        .open_read = env_open_read,
+        .create_exclusive = env_create_exclusive,
+        .read = env_read,
+        .write = env_write,
+        .fsync = env_fsync,
+        .fstat = env_fstat,
+        .lstat = env_lstat,
+        .close = env_close,
+        .link = env_link,
+        .rename = env_rename,
+        .unlink = env_unlink,
+        .mkdir = env_mkdir,
+        .lock = env_lock,
+        .unlock = env_unlock,
+        .pread = env_pread,
+        .pwrite = env_pwrite,
+        .wall_clock_ms = env_wall_clock_ms,
+        .monotonic_ms = env_monotonic_ms,
+        .sleep_ms = env_sleep_ms,
+        .self_pid = env_self_pid,
+        .pid_probe = env_pid_probe,
+        .pid_start_time = env_pid_start_time,
+        .boot_id = env_boot_id,
+        .random_bytes = env_random_bytes,
+        .getenv = env_getenv,
+        .warn = env_warn,
+    };
+}

@@ -1,0 +1,236 @@
+/*
+ * oracle.c: the invariants of SPEC.md section 6, judged against the
+ * simulated truth (which process wrote which file, who is alive, what the
+ * wall clock says) at the step where each can first break:
+ *  - exclusion: at every body entry and every successful renewal;
+ *  - no foreign release: at every removal of the lease path's file;
+ *  - honest deferral and bounded wedge: at every held result.
+ * It also counts the interesting states a campaign reached.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "sim.h"
+
+void sim_violation(struct sim_world *world, enum sim_invariant invariant, const char *format, ...) {
+    if (world->violation != SIM_INVARIANT_NONE) return;
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(world->violation_text, sizeof world->violation_text, format, arguments);
+    va_end(arguments);
+    world->violation = invariant;
+    world->violation_step = world->step;
+    world->stopped = true;
+    sim_story(world, SIM_STORY_VIOLATION, sim_current() != NULL ? sim_current()->index : -1, "VIOLATION %s: %s",
+              sim_invariant_name(invariant), world->violation_text);
+}
+
+/* Finds "key": "value" in possibly torn JSON text; false when absent. */
+static bool scan_string(const char *data, size_t size, const char *key, char *value, size_t value_size) {
+    size_t key_length = strlen(key);
+    for (size_t index = 0; index + key_length + 2 < size; index++) {
+        if (data[index] != '"' || memcmp(data + index + 1, key, key_length) != 0 || data[index + 1 + key_length] != '"')
+            continue;
+        size_t cursor = index + key_length + 2;
+        while (cursor < size && (data[cursor] == ' ' || data[cursor] == ':' || data[cursor] == '\n')) cursor++;
+        if (cursor >= size || data[cursor] != '"') return false;
+        size_t start = ++cursor;
+        while (cursor < size && data[cursor] != '"') cursor++;
+        if (cursor >= size || cursor - start >= value_size) return false;
+        memcpy(value, data + start, cursor - start);
+        value[cursor - start] = '\0';
+        return true;
+    }
+    return false;
+}
+
+void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor, int removed_inode) {
+    if (removed_inode >= 0 && actor != NULL &&
+        (actor->phase == SIM_PHASE_RELEASING || actor->phase == SIM_PHASE_RENEWING)) {
+        int writer = world->inodes[removed_inode].writer;
+        if (writer != actor->index)
+            sim_violation(world, SIM_INVARIANT_FOREIGN_RELEASE, "%s (pid %lld) removed, while %s, the lease written by %s",
+                          actor->label, (long long)actor->pid,
+                          actor->phase == SIM_PHASE_RELEASING ? "releasing" : "renewing",
+                          writer >= 0 ? world->processes[writer].label : "nobody");
+    }
+    struct sim_history entry = {.step = world->step, .wall_ms = sim_world_wall_ms(world), .writer = -1,
+                                .inode = world->lease_inode, .expires_ms = INT64_MAX};
+    if (world->lease_inode >= 0) {
+        const struct sim_inode *inode = &world->inodes[world->lease_inode];
+        char expires[64];
+        entry.writer = inode->writer;
+        if (inode->data != NULL) {
+            scan_string(inode->data, inode->size, "token", entry.token, sizeof entry.token);
+            if (scan_string(inode->data, inode->size, "expiresAt", expires, sizeof expires))
+                lease_time_parse(expires, &entry.expires_ms);
+        }
+    }
+    if (world->history_count > 0) {
+        struct sim_history *last = &world->history[world->history_count - 1];
+        if (last->inode == entry.inode && strcmp(last->token, entry.token) == 0 && last->expires_ms == entry.expires_ms)
+            return;
+        if (strcmp(last->token, entry.token) != 0 || last->inode != entry.inode)
+            sim_story(world, SIM_STORY_RESULT, actor != NULL ? actor->index : -1, "lease file: %s",
+                      entry.inode < 0 ? "removed" : entry.token[0] ? entry.token : "(no token yet: torn)");
+    }
+    if (world->history_count == SIM_HISTORY_MAX) {
+        memmove(world->history, world->history + 1, sizeof world->history[0] * (SIM_HISTORY_MAX - 1));
+        world->history_count--;
+    }
+    world->history[world->history_count++] = entry;
+}
+
+static int64_t expires_of(const struct lease_result *lease) {
+    int64_t expires_ms = INT64_MAX;
+    if (!lease_time_parse(lease->lease.expires_at, &expires_ms)) expires_ms = INT64_MAX;
+    return expires_ms;
+}
+
+/* Another body with a different, still valid lease is a violation; one
+ * whose lease expired by TTL is a counted takeover. */
+static void check_others(struct sim_process *process, const char *what) {
+    struct sim_world *world = process->world;
+    int64_t wall_ms = sim_world_wall_ms(world);
+    for (int index = 0; index < world->process_count; index++) {
+        struct sim_process *other = &world->processes[index];
+        if (other == process || !other->in_body || strcmp(other->body_token, process->body_token) == 0) continue;
+        if (wall_ms >= other->body_expires_ms) {
+            if (!other->ttl_counted) world->counters[SIM_COUNTER_TTL_TAKEOVER]++;
+            other->ttl_counted = true;
+            continue;
+        }
+        sim_violation(world, SIM_INVARIANT_EXCLUSION,
+                      "%s (pid %lld) %s while %s (pid %lld) runs its body under a valid lease (expires in %lld ms)",
+                      process->label, (long long)process->pid, what, other->label, (long long)other->pid,
+                      (long long)(other->body_expires_ms - wall_ms));
+        return;
+    }
+}
+
+void sim_oracle_body_enter(struct sim_process *process, const struct lease_result *lease) {
+    sim_yield(process, SIM_OP_BODY_ENTER, NULL, NULL, -1, 0);
+    process->in_body = true;
+    process->ttl_counted = false;
+    process->body_start_ms = process->world->now_ms;
+    lease_copy_text(process->body_token, sizeof process->body_token, lease->lease.token);
+    process->body_expires_ms = expires_of(lease);
+    sim_trace_op(process, SIM_OP_BODY_ENTER, lease->lease.token, 0, process->body_expires_ms);
+    sim_story(process->world, SIM_STORY_BODY_ENTER, process->index, "%s enters its body (%s)", process->label,
+              lease_status_name(lease->status));
+    check_others(process, "entered its body");
+}
+
+void sim_oracle_body_exit(struct sim_process *process) {
+    sim_yield(process, SIM_OP_BODY_EXIT, NULL, NULL, -1, 0);
+    process->in_body = false;
+    process->body_end_ms = process->world->now_ms;
+    sim_trace_op(process, SIM_OP_BODY_EXIT, NULL, 0, 0);
+    sim_story(process->world, SIM_STORY_BODY_EXIT, process->index, "%s leaves its body", process->label);
+}
+
+void sim_oracle_renewed(struct sim_process *process, const struct lease_result *result) {
+    process->body_expires_ms = expires_of(result);
+    sim_story(process->world, SIM_STORY_RENEW, process->index, "renewed until %.40s", result->lease.expires_at);
+    check_others(process, "renewed its lease");
+}
+
+void sim_oracle_call_start(struct sim_process *process) {
+    process->call_start_step = process->world->step;
+    process->call_start_wall_ms = sim_world_wall_ms(process->world);
+}
+
+/* The history entries of token that overlap [first_step, now]. */
+static const struct sim_history *find_overlap(const struct sim_world *world, const char *token, uint64_t first_step,
+                                              int64_t call_wall_ms, bool *valid) {
+    const struct sim_history *found = NULL;
+    *valid = false;
+    for (int index = 0; index < world->history_count; index++) {
+        const struct sim_history *entry = &world->history[index];
+        uint64_t end = index + 1 < world->history_count ? world->history[index + 1].step : UINT64_MAX;
+        if (end < first_step || strcmp(entry->token, token) != 0) continue;
+        found = entry;
+        int64_t earliest_wall_ms = entry->step >= first_step ? entry->wall_ms : call_wall_ms;
+        if (earliest_wall_ms < entry->expires_ms || call_wall_ms < entry->expires_ms) *valid = true;
+    }
+    return found;
+}
+
+static void check_dead_holder(struct sim_process *process, const struct lease_result *result, int writer) {
+    struct sim_world *world = process->world;
+    struct sim_process *holder = &world->processes[writer];
+    if (holder->state != SIM_PROCESS_DEAD && holder->state != SIM_PROCESS_FINISHED) return;
+    if (holder->death_step > (int64_t)process->call_start_step) return;
+    if (!result->lease.pid_is_integer || result->lease.pid != holder->pid) return;
+    struct sim_process *owner = sim_world_pid_owner(world, holder->pid);
+    int64_t slot = holder->pid - 300;
+    /* the pid changed hands during the call: what the probe saw is unknown */
+    if (slot >= 0 && slot < 1024 && world->pid_changed_step[slot] > process->call_start_step) return;
+    bool reused_detectably = owner != NULL && result->lease.has_pid_start_time &&
+                             result->lease.pid_start_time == holder->start_time &&
+                             owner->start_time != holder->start_time;
+    bool detectable = (owner == NULL && world->config.traits.detects_death) ||
+                      (reused_detectably && world->config.traits.detects_reuse);
+    if (detectable) {
+        sim_violation(world, SIM_INVARIANT_BOUNDED_WEDGE,
+                      "%s got held from %s's lease although %s (pid %lld) had died and the death was detectable (%s)",
+                      process->label, holder->label, holder->label, (long long)holder->pid,
+                      owner == NULL ? "pid not alive" : "pid reused, start time differs");
+        return;
+    }
+    world->counters[SIM_COUNTER_WEDGE_UNTIL_TTL]++;
+}
+
+static void check_held(struct sim_process *process, const struct lease_result *result) {
+    struct sim_world *world = process->world;
+    world->counters[SIM_COUNTER_DEFERRAL]++;
+    if (!result->has_lease) {
+        sim_violation(world, SIM_INVARIANT_HONEST_DEFERRAL, "%s got held without a holder (lease: null): %.200s",
+                      process->label, result->detail);
+        return;
+    }
+    bool valid = false;
+    const struct sim_history *entry =
+        find_overlap(world, result->lease.token, process->call_start_step, process->call_start_wall_ms, &valid);
+    if (entry == NULL) {
+        sim_violation(world, SIM_INVARIANT_HONEST_DEFERRAL,
+                      "%s got held naming token %.40s, which was not at the lease path during the call",
+                      process->label, result->lease.token);
+        return;
+    }
+    if (entry->writer >= 0) check_dead_holder(process, result, entry->writer);
+    if (!valid && world->violation == SIM_INVARIANT_NONE && world->counters[SIM_COUNTER_CLOCK_JUMP] == 0)
+        sim_violation(world, SIM_INVARIANT_HONEST_DEFERRAL,
+                      "%s got held naming %s's lease, which had expired by its TTL during the whole call",
+                      process->label, result->lease.owner);
+}
+
+void sim_oracle_acquire_result(struct sim_process *process, const struct lease_result *result) {
+    struct sim_world *world = process->world;
+    switch (result->status) {
+    case LEASE_STATUS_ACQUIRED_AFTER_STALE: world->counters[SIM_COUNTER_TAKEOVER_AFTER_STALE]++; break;
+    case LEASE_STATUS_ACQUIRED_AFTER_MALFORMED: world->counters[SIM_COUNTER_MALFORMED_RECOVERY]++; break;
+    case LEASE_STATUS_INHERITED: world->counters[SIM_COUNTER_INHERITED_RUN]++; break;
+    case LEASE_STATUS_HELD: check_held(process, result); break;
+    default: break;
+    }
+    if (result->status == LEASE_STATUS_HELD && result->has_lease) {
+        char deferral[LEASE_DETAIL_MAX * 2];
+        lease_format_deferral(result, deferral, sizeof deferral);
+        char *newline = strchr(deferral, '\n');
+        if (newline != NULL) *newline = '\0';
+        sim_story(world, SIM_STORY_RESULT, process->index, "%s: held: %.150s", process->label, deferral);
+    } else {
+        sim_story(world, SIM_STORY_RESULT, process->index, "%s: %s%s", process->label, lease_status_name(result->status),
+                  result->status == LEASE_STATUS_ERROR ? " (error)" : "");
+    }
+}
+
+void sim_oracle_pid_allocated(struct sim_world *world, int64_t pid) {
+    if (world->history_count == 0) return;
+    const struct sim_history *last = &world->history[world->history_count - 1];
+    if (last->writer < 0 || last->inode < 0) return;
+    const struct sim_process *writer = &world->processes[last->writer];
+    if (writer->pid == pid && (writer->state == SIM_PROCESS_DEAD || writer->state == SIM_PROCESS_FINISHED))
+        world->counters[SIM_COUNTER_PID_REUSE]++;
+}

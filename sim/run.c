@@ -1,0 +1,150 @@
+/*
+ * run.c: one seed from start to verdict, the exhaustive search driver and
+ * the shrinker. Shared by the command line and the benchmarks.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+
+static struct sim_world world_storage;
+
+struct sim_world *sim_world_get(void) {
+    return &world_storage;
+}
+
+struct sim_traits sim_traits_for(const char *name) {
+    if (strcmp(name, "neo-v1") == 0) return (struct sim_traits){false, false};
+    if (strcmp(name, "neo-v2") == 0) return (struct sim_traits){true, false};
+    if (strcmp(name, "lease") == 0 || strncmp(name, "zoo-", 4) == 0) return (struct sim_traits){true, true};
+    return (struct sim_traits){true, false};
+}
+
+/* "1,3,crashes,partial-writes": actors/events to drop and knobs to clear. */
+void sim_apply_drops(struct sim_plan *plan, const char *drops) {
+    char copy[256];
+    lease_copy_text(copy, sizeof copy, drops != NULL ? drops : "");
+    for (char *word = strtok(copy, ","); word != NULL; word = strtok(NULL, ",")) {
+        if (strcmp(word, "crashes") == 0) plan->knobs.crash_permille = 0;
+        else if (strcmp(word, "partial-writes") == 0) plan->knobs.partial_writes = false;
+        else {
+            int index = atoi(word);
+            if (index >= 0 && index < plan->spec_count) plan->specs[index].disabled = true;
+        }
+    }
+}
+
+void sim_make_plan(const struct sim_request *request, uint64_t seed, struct sim_plan *plan) {
+    if (request->scenario != NULL) *plan = request->scenario->plan;
+    else if (request->strategy == SIM_STRATEGY_EXHAUSTIVE) sim_plan_exhaustive(plan);
+    else sim_plan_random(plan, seed, request->strategy);
+    sim_apply_drops(plan, request->drops);
+}
+
+static void prepare(struct sim_world *world, const struct sim_request *request, const struct sim_plan *plan,
+                    uint64_t seed, FILE *trace, bool keep_story) {
+    struct sim_frame *frames = world->frames;
+    sim_world_reset(world);
+    memset(world, 0, sizeof *world);
+    sim_world_reset(world);
+    world->frames = frames;
+    world->seed = seed;
+    world->plan = *plan;
+    world->config = (struct sim_config){.ops = request->ops, .traits = request->traits, .strategy = request->strategy,
+                                        .pct_depth = request->pct_depth, .trace = trace, .keep_story = keep_story,
+                                        .step_limit = request->step_limit > 0 ? request->step_limit : 2000000};
+    sim_prng_seed(&world->schedule_rng, seed ^ 0x7363686564756c65ULL);
+    sim_prng_seed(&world->world_rng, seed ^ 0x776f726c64776f72ULL);
+    lease_copy_text(world->lease_path, sizeof world->lease_path, LEASE_DEFAULT_PATH);
+    snprintf(world->boot_id, sizeof world->boot_id, "%016llx-boot", (unsigned long long)sim_prng_next(&world->world_rng));
+    for (int index = 0; index < 8; index++)
+        world->pct_change_steps[index] = sim_prng_below(&world->schedule_rng, 3000);
+    for (int index = 0; index < SIM_SPEC_MAX; index++) world->spec_process[index] = -1;
+}
+
+void sim_run_seed(const struct sim_request *request, const struct sim_plan *plan, uint64_t seed, FILE *trace,
+                  bool keep_story) {
+    struct sim_world *world = &world_storage;
+    prepare(world, request, plan, seed, trace, keep_story);
+    sim_setup_initial(world);
+    sim_run(world);
+}
+
+/* Stateless search: re-run from the start with a replayed prefix of
+ * decisions, then take the next unexplored alternative at the deepest frame
+ * that has one. */
+struct sim_exploration sim_explore(const struct sim_request *request, const struct sim_plan *plan, uint64_t limit) {
+    struct sim_world *world = &world_storage;
+    struct sim_exploration result = {0};
+    if (world->frames == NULL) world->frames = calloc(SIM_FRAME_MAX, sizeof *world->frames);
+    int replay = 0;
+    for (uint64_t run = 0; run < limit; run++) {
+        prepare(world, request, plan, request->first_seed, NULL, false);
+        world->frame_replay = replay;
+        sim_setup_initial(world);
+        sim_run(world);
+        result.schedules++;
+        result.steps += world->step;
+        if (world->frame_overflow) result.overflow = true;
+        if (world->violation != SIM_INVARIANT_NONE) {
+            result.violation = world->violation;
+            return result;
+        }
+        int depth = world->frame_count - 1;
+        for (; depth >= 0; depth--) {
+            struct sim_frame *frame = &world->frames[depth];
+            int next = frame->chosen + 1;
+            while (next < frame->choice_count && !(frame->done_mask >> next & 1)) next++;
+            if (next < frame->choice_count) {
+                frame->chosen = next;
+                break;
+            }
+        }
+        if (depth < 0) {
+            result.complete = !result.overflow;
+            return result;
+        }
+        replay = depth + 1;
+    }
+    return result;
+}
+
+static bool still_violates(const struct sim_request *request, const struct sim_plan *plan, uint64_t seed,
+                           enum sim_invariant invariant) {
+    sim_run_seed(request, plan, seed, NULL, false);
+    return world_storage.violation == invariant;
+}
+
+/* Greedy: drop each actor/event, then each fault knob, while the same
+ * invariant still breaks. Writes the drop list. */
+void sim_shrink(const struct sim_request *request, uint64_t seed, enum sim_invariant invariant, char *drops,
+                size_t size) {
+    struct sim_plan plan;
+    sim_make_plan(request, seed, &plan);
+    bool changed = true;
+    for (int pass = 0; pass < 4 && changed; pass++) {
+        changed = false;
+        for (int index = 0; index < plan.spec_count; index++) {
+            if (plan.specs[index].disabled) continue;
+            plan.specs[index].disabled = true;
+            if (still_violates(request, &plan, seed, invariant)) changed = true;
+            else plan.specs[index].disabled = false;
+        }
+    }
+    struct sim_plan trial = plan;
+    trial.knobs.crash_permille = 0;
+    bool no_crashes = plan.knobs.crash_permille != 0 && still_violates(request, &trial, seed, invariant);
+    if (no_crashes) plan = trial;
+    trial = plan;
+    trial.knobs.partial_writes = false;
+    bool no_partial = plan.knobs.partial_writes && still_violates(request, &trial, seed, invariant);
+    size_t used = 0;
+    drops[0] = '\0';
+    if (request->drops != NULL && request->drops[0] != '\0')
+        used += (size_t)snprintf(drops + used, size - used, "%s,", request->drops);
+    for (int index = 0; index < plan.spec_count && used < size; index++)
+        if (plan.specs[index].disabled) used += (size_t)snprintf(drops + used, size - used, "%d,", index);
+    if (no_crashes && used < size) used += (size_t)snprintf(drops + used, size - used, "crashes,");
+    if (no_partial && used < size) used += (size_t)snprintf(drops + used, size - used, "partial-writes,");
+    if (used > 0 && used < size) drops[used - 1] = '\0';
+}

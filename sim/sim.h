@@ -1,0 +1,414 @@
+/*
+ * sim.h: the deterministic simulator's internal types. One seed drives a
+ * plan (the workload and fault knobs), a world (file system, lock table,
+ * process table, clocks) and a scheduler that runs each simulated process's
+ * real lease code on its own coroutine, one environment call per step.
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "coroutine.h"
+#include "lease_impl.h"
+
+#define SIM_PROCESS_MAX 48
+#define SIM_SPEC_MAX 32
+#define SIM_CHILD_MAX 4
+#define SIM_PATH_MAX 256
+#define SIM_FD_MAX 16
+#define SIM_ENTRY_MAX 64
+#define SIM_INODE_MAX 128
+#define SIM_LABEL_MAX 32
+#define SIM_TOKEN_MAX 48
+#define SIM_HISTORY_MAX 512
+#define SIM_STORY_MAX 400
+#define SIM_FRAME_MAX 2048
+#define SIM_STACK_BYTES (256 * 1024)
+#define SIM_FOREVER_MS INT64_MAX
+#define SIM_EPOCH_MS 1778959620000LL /* 2026-05-16T19:27:00.000Z */
+
+/* ---- PRNG: xoshiro256**, seeded through splitmix64 ---- */
+struct sim_prng {
+    uint64_t state[4];
+};
+void sim_prng_seed(struct sim_prng *prng, uint64_t seed);
+uint64_t sim_prng_next(struct sim_prng *prng);
+uint64_t sim_prng_below(struct sim_prng *prng, uint64_t bound);
+int64_t sim_prng_range(struct sim_prng *prng, int64_t low, int64_t high);
+bool sim_prng_permille(struct sim_prng *prng, int permille);
+
+/* ---- the plan: every knob and every actor, drawn from the seed or read from a scenario ---- */
+enum sim_spec_kind { SIM_SPEC_PROGRAM, SIM_SPEC_ORCHESTRATOR, SIM_SPEC_KILL, SIM_SPEC_CLOCK_JUMP, SIM_SPEC_REUSE_PID };
+enum sim_initial { SIM_INITIAL_NONE, SIM_INITIAL_LIVE, SIM_INITIAL_DEAD, SIM_INITIAL_TORN, SIM_INITIAL_REUSED };
+
+struct sim_child {
+    char owner[SIM_LABEL_MAX];
+    int64_t body_ms;
+    bool hang;
+};
+
+struct sim_spec {
+    enum sim_spec_kind kind;
+    char label[SIM_LABEL_MAX];
+    int64_t at_ms;
+    bool disabled; /* removed by the shrinker */
+    /* program */
+    char owner[SIM_LABEL_MAX];
+    int64_t body_ms;
+    bool hang;
+    bool fail;
+    int64_t crash_after_ms;    /* -1: none; else crash this long into the body */
+    char crash_after_op[24];   /* "": none; else crash at the call after the first such op */
+    bool crash_anywhere;       /* exhaustive mode may crash it at any step */
+    /* orchestrator */
+    bool hold;
+    int child_count;
+    struct sim_child children[SIM_CHILD_MAX];
+    /* kill, reuse-pid: target label; clock-jump: jump_ms */
+    char target[SIM_LABEL_MAX];
+    int64_t jump_ms;
+};
+
+struct sim_knobs {
+    int64_t ttl_ms;
+    bool renew;
+    enum sim_initial initial;
+    int crash_permille;
+    int64_t wall_resolution_ms;
+    bool partial_writes;
+    bool dir_exists;
+    int pid_space; /* pids cycle through [300, 300 + pid_space) */
+    int64_t lock_timeout_ms;
+    int64_t horizon_ms;
+};
+
+struct sim_plan {
+    char name[64];
+    struct sim_knobs knobs;
+    int spec_count;
+    struct sim_spec specs[SIM_SPEC_MAX];
+};
+
+/* ---- strategies ---- */
+enum sim_strategy { SIM_STRATEGY_RANDOM, SIM_STRATEGY_PCT, SIM_STRATEGY_EXHAUSTIVE };
+
+/* ---- the world ---- */
+struct sim_inode {
+    bool used;
+    bool is_directory;
+    char *data;
+    size_t size;
+    size_t capacity;
+    int link_count;
+    int open_count;
+    int writer;       /* process index that created it; -1 none */
+    int lock_holder;  /* process index; -1 free */
+    uint64_t number;  /* st_ino */
+    int64_t mtime_ms;
+};
+
+struct sim_entry {
+    bool used;
+    char path[SIM_PATH_MAX];
+    int inode;
+};
+
+struct sim_fd {
+    bool used;
+    bool writable;
+    bool is_lock;
+    int inode;
+    int64_t offset;
+};
+
+enum sim_state { SIM_PROCESS_FREE, SIM_PROCESS_RUNNABLE, SIM_PROCESS_BLOCKED, SIM_PROCESS_WAITING, SIM_PROCESS_FINISHED, SIM_PROCESS_DEAD };
+enum sim_role { SIM_ROLE_PROGRAM, SIM_ROLE_ORCHESTRATOR, SIM_ROLE_BYSTANDER, SIM_ROLE_GHOST };
+enum sim_phase { SIM_PHASE_IDLE, SIM_PHASE_ACQUIRING, SIM_PHASE_BODY, SIM_PHASE_RENEWING, SIM_PHASE_RELEASING, SIM_PHASE_DONE };
+
+/* Operations: every env call, plus the body markers and process exit. */
+#define SIM_OP_TABLE(X) \
+    X(OPEN_READ, "open_read", true) X(CREATE_EXCLUSIVE, "create_exclusive", true) X(READ, "read", true) \
+    X(WRITE, "write", true) X(FSYNC, "fsync", true) X(FSTAT, "fstat", true) X(LSTAT, "lstat", true) \
+    X(CLOSE, "close", true) X(LINK, "link", true) X(RENAME, "rename", true) X(UNLINK, "unlink", true) \
+    X(MKDIR, "mkdir", true) X(LOCK, "lock", true) X(UNLOCK, "unlock", true) X(PREAD, "pread", true) \
+    X(PWRITE, "pwrite", true) X(WALL_CLOCK, "wall_clock", false) X(MONOTONIC, "monotonic", false) \
+    X(SLEEP, "sleep", true) X(SELF_PID, "self_pid", false) X(PID_PROBE, "pid_probe", true) \
+    X(PID_START_TIME, "pid_start_time", true) X(BOOT_ID, "boot_id", false) X(RANDOM, "random_bytes", false) \
+    X(GETENV, "getenv", false) X(WARN, "warn", false) X(BODY_ENTER, "body_enter", true) \
+    X(BODY_EXIT, "body_exit", true) X(EXIT, "exit", true)
+
+enum sim_op {
+#define SIM_OP_ENUM(name, string, visible) SIM_OP_##name,
+    SIM_OP_TABLE(SIM_OP_ENUM)
+#undef SIM_OP_ENUM
+    SIM_OP_COUNT
+};
+const char *sim_op_name(enum sim_op op);
+bool sim_op_visible(enum sim_op op);
+
+/* The object keys an operation touches, for the exhaustive search's
+ * independence test. */
+struct sim_footprint {
+    int count;
+    uint64_t keys[3];
+    bool writes[3];
+    bool everything; /* a crash: dependent with all */
+};
+
+struct sim_world;
+
+struct sim_process {
+    int index;
+    struct sim_world *world;
+    enum sim_state state;
+    enum sim_role role;
+    enum sim_phase phase;
+    char label[SIM_LABEL_MAX];
+    char owner[SIM_LABEL_MAX];
+    int64_t pid;
+    uint64_t start_time;
+    int64_t wake_ms;        /* runnable from; blocked: lock deadline */
+    int blocked_inode;      /* blocked on this lock */
+    int waiting_child;      /* waiting for this process to end */
+    int spec;               /* plan spec index; -1 for children and bystanders */
+    int parent;
+    struct sim_child child; /* what a child of an orchestrator does */
+    char inherited_token[SIM_TOKEN_MAX];
+    int stack_slot;
+    struct sim_fd fds[SIM_FD_MAX];
+    struct lease_env env;
+    void *allocations;      /* tracked jansson allocations, freed on crash */
+    /* pending operation (known when yielded) */
+    enum sim_op pending_op;
+    struct sim_footprint pending;
+    bool crash_requested;
+    bool crash_eligible;
+    int calls;              /* env calls made */
+    int crash_at_call;      /* -1 none */
+    bool saw_crash_op;
+    uint64_t pct_priority;
+    /* oracle */
+    bool in_body;
+    char body_token[SIM_TOKEN_MAX];
+    int64_t body_expires_ms;
+    bool ttl_counted;
+    uint64_t call_start_step;
+    int64_t call_start_wall_ms;
+    int64_t death_step;     /* -1 alive */
+    int64_t died_ms;
+    int64_t body_start_ms, body_end_ms;
+    char result_text[48];
+};
+
+/* A version of the lease path: which token sits there from step on. */
+struct sim_history {
+    uint64_t step;
+    int64_t wall_ms;
+    int writer;
+    int inode;
+    char token[SIM_TOKEN_MAX];
+    int64_t expires_ms; /* INT64_MAX when unparsable */
+};
+
+/* A line of the story: what a person needs to read the run (also the SVG). */
+enum sim_story_kind { SIM_STORY_SPAWN, SIM_STORY_RESULT, SIM_STORY_BODY_ENTER, SIM_STORY_BODY_EXIT, SIM_STORY_CRASH,
+                      SIM_STORY_KILL, SIM_STORY_EXIT, SIM_STORY_PID_REUSE, SIM_STORY_CLOCK_JUMP, SIM_STORY_VIOLATION,
+                      SIM_STORY_RENEW };
+struct sim_story {
+    enum sim_story_kind kind;
+    int process;
+    int64_t at_ms;
+    uint64_t step;
+    char text[200];
+};
+
+#define SIM_INVARIANT_TABLE(X) \
+    X(NONE, "none") X(EXCLUSION, "exclusion") X(FOREIGN_RELEASE, "no-foreign-release") \
+    X(HONEST_DEFERRAL, "honest-deferral") X(BOUNDED_WEDGE, "bounded-wedge") X(DETERMINISM, "determinism") \
+    X(STEP_LIMIT, "progress")
+enum sim_invariant {
+#define SIM_INVARIANT_ENUM(name, string) SIM_INVARIANT_##name,
+    SIM_INVARIANT_TABLE(SIM_INVARIANT_ENUM)
+#undef SIM_INVARIANT_ENUM
+    SIM_INVARIANT_COUNT
+};
+const char *sim_invariant_name(enum sim_invariant invariant);
+bool sim_invariant_from_name(const char *name, enum sim_invariant *invariant);
+
+#define SIM_COUNTER_TABLE(X) \
+    X(TAKEOVER_AFTER_STALE, "takeover-after-stale") X(MALFORMED_RECOVERY, "malformed-recovery") \
+    X(PID_REUSE, "pid-reuse") X(INHERITED_RUN, "inherited-run") X(TTL_TAKEOVER, "ttl-takeover") \
+    X(NOT_OWNER_RELEASE, "not-owner-release") X(WEDGE_UNTIL_TTL, "wedge-until-ttl") X(DEFERRAL, "deferral") \
+    X(CRASH_WHILE_HOLDING, "crash-while-holding") X(CLOCK_JUMP, "clock-jump")
+enum sim_counter {
+#define SIM_COUNTER_ENUM(name, string) SIM_COUNTER_##name,
+    SIM_COUNTER_TABLE(SIM_COUNTER_ENUM)
+#undef SIM_COUNTER_ENUM
+    SIM_COUNTER_COUNT
+};
+const char *sim_counter_name(enum sim_counter counter);
+bool sim_counter_from_name(const char *name, enum sim_counter *counter);
+
+/* What an implementation claims to detect (the bounded-wedge bound). */
+struct sim_traits {
+    bool detects_death;
+    bool detects_reuse;
+};
+
+struct sim_frame {
+    int choice_count;
+    int chosen;
+    uint64_t sleep_mask; /* process indices asleep at entry */
+    uint64_t done_mask;  /* processes explored from here */
+};
+
+struct sim_config {
+    const struct lease_ops *ops;
+    struct sim_traits traits;
+    enum sim_strategy strategy;
+    int pct_depth;
+    FILE *trace;           /* JSON Lines, or NULL */
+    bool keep_story;
+    uint64_t step_limit;
+};
+
+struct sim_world {
+    uint64_t seed;
+    struct sim_config config;
+    struct sim_plan plan;
+    struct sim_prng schedule_rng;
+    struct sim_prng world_rng;
+    int64_t now_ms;          /* true time */
+    int64_t wall_offset_ms;  /* wall = epoch + now + offset */
+    uint64_t step;
+    uint64_t hash;
+    char lease_path[SIM_PATH_MAX];
+    char boot_id[40];
+    struct sim_inode inodes[SIM_INODE_MAX];
+    struct sim_entry entries[SIM_ENTRY_MAX];
+    uint64_t next_inode_number;
+    int lease_inode;
+    int process_count;
+    struct sim_process processes[SIM_PROCESS_MAX];
+    int spec_process[SIM_SPEC_MAX];
+    bool spec_fired[SIM_SPEC_MAX];
+    int64_t next_pid;
+    uint64_t pid_generation[1024];
+    uint64_t pid_changed_step[1024];
+    /* oracle */
+    int history_count;
+    struct sim_history history[SIM_HISTORY_MAX];
+    uint64_t counters[SIM_COUNTER_COUNT];
+    enum sim_invariant violation;
+    char violation_text[512];
+    uint64_t violation_step;
+    bool stopped;
+    /* story */
+    int story_count;
+    struct sim_story story[SIM_STORY_MAX];
+    /* exhaustive search */
+    int frame_count;
+    int frame_replay;        /* frames [0, frame_replay) are replayed */
+    bool frame_overflow;
+    struct sim_frame *frames;
+    uint64_t child_sleep_mask;
+    /* pct */
+    uint64_t pct_change_steps[8];
+    int pct_changes_done;
+};
+
+/* world.c: the file system, locks, pids, clocks */
+void sim_world_reset(struct sim_world *world);
+int64_t sim_world_wall_ms(const struct sim_world *world);
+int sim_fs_open_read(struct sim_world *world, struct sim_process *process, const char *path, int *fd);
+int sim_fs_create_exclusive(struct sim_world *world, struct sim_process *process, const char *path, int *fd);
+int sim_fs_read(struct sim_world *world, struct sim_process *process, int fd, void *buffer, size_t size, size_t *done);
+int sim_fs_write(struct sim_world *world, struct sim_process *process, int fd, const void *buffer, size_t size, size_t *done);
+int sim_fs_pread(struct sim_world *world, struct sim_process *process, int fd, void *buffer, size_t size, int64_t offset, size_t *done);
+int sim_fs_pwrite(struct sim_world *world, struct sim_process *process, int fd, const void *buffer, size_t size, int64_t offset, size_t *done);
+int sim_fs_fstat(struct sim_world *world, struct sim_process *process, int fd, struct lease_stat *stat);
+int sim_fs_lstat(struct sim_world *world, const char *path, struct lease_stat *stat);
+int sim_fs_close(struct sim_world *world, struct sim_process *process, int fd);
+int sim_fs_link(struct sim_world *world, struct sim_process *process, const char *from, const char *to);
+int sim_fs_rename(struct sim_world *world, struct sim_process *process, const char *from, const char *to);
+int sim_fs_unlink(struct sim_world *world, struct sim_process *process, const char *path);
+int sim_fs_mkdir(struct sim_world *world, const char *path);
+int sim_fs_lock_try(struct sim_world *world, struct sim_process *process, const char *path, int *fd, int *inode);
+int sim_fs_unlock(struct sim_world *world, struct sim_process *process, int fd);
+bool sim_fs_lock_busy(const struct sim_world *world, int inode);
+void sim_fs_drop_process(struct sim_world *world, struct sim_process *process);
+int sim_fs_lookup(const struct sim_world *world, const char *path); /* inode or -1 */
+int sim_fs_put_file(struct sim_world *world, const char *path, const char *bytes, size_t size, int writer);
+int sim_fs_fd_inode(const struct sim_process *process, int fd);
+int sim_world_pid_probe(const struct sim_world *world, int64_t pid);
+int sim_world_pid_start_time(const struct sim_world *world, int64_t pid, uint64_t *start_time);
+struct sim_process *sim_world_pid_owner(struct sim_world *world, int64_t pid);
+int64_t sim_world_allocate_pid(struct sim_world *world, int64_t wanted);
+
+/* env.c: the struct lease_env over the world */
+void sim_env_bind(struct sim_process *process);
+
+/* sched.c: processes, steps, strategies */
+void sim_yield(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd, int64_t pid);
+struct sim_process *sim_spawn(struct sim_world *world, enum sim_role role, const char *label, int spec, int64_t pid);
+void sim_crash(struct sim_world *world, struct sim_process *process, const char *why);
+void sim_wait_child(struct sim_process *process, int child);
+void sim_run(struct sim_world *world);
+struct sim_process *sim_current(void);
+
+/* workload.c: the plan drawn from a seed, and the programs */
+void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy strategy);
+void sim_plan_exhaustive(struct sim_plan *plan);
+void sim_plan_describe(const struct sim_plan *plan, char *buffer, size_t size);
+void sim_program_main(void *argument);
+void sim_setup_initial(struct sim_world *world);
+
+/* oracle.c */
+void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor, int removed_inode);
+void sim_oracle_body_enter(struct sim_process *process, const struct lease_result *lease);
+void sim_oracle_body_exit(struct sim_process *process);
+void sim_oracle_renewed(struct sim_process *process, const struct lease_result *result);
+void sim_oracle_call_start(struct sim_process *process);
+void sim_oracle_acquire_result(struct sim_process *process, const struct lease_result *result);
+void sim_oracle_pid_allocated(struct sim_world *world, int64_t pid);
+void sim_violation(struct sim_world *world, enum sim_invariant invariant, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+const struct sim_history *sim_history_at(const struct sim_world *world, uint64_t step);
+
+/* trace.c */
+void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path, int status, int64_t value);
+void sim_story(struct sim_world *world, enum sim_story_kind kind, int process, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+const char *sim_story_kind_name(enum sim_story_kind kind);
+void sim_story_print(const struct sim_world *world, FILE *out, int limit);
+int sim_svg_write(const struct sim_world *world, const char *path);
+
+/* alloc.c: jansson allocations tracked per simulated process */
+void sim_alloc_install(void);
+void sim_alloc_free_all(void **list);
+
+/* scenario.c */
+#define SIM_EXPECT_MAX 16
+struct sim_expectation {
+    char impl[32];             /* "*" for every implementation */
+    enum sim_invariant verdict; /* NONE: pass */
+    int reached_count;
+    enum sim_counter reached[SIM_COUNTER_COUNT];
+};
+struct sim_scenario {
+    struct sim_plan plan;
+    uint64_t seed_first, seed_last;
+    int expectation_count;
+    struct sim_expectation expectations[SIM_EXPECT_MAX];
+};
+int sim_scenario_load(const char *path, struct sim_scenario *scenario, char *error, size_t error_size);
+
+/* zoo (conformance/zoo): deliberately broken implementations */
+
+
+
+
+#endif

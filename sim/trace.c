@@ -1,0 +1,136 @@
+/*
+ * trace.c: the trace (JSON Lines, one event per environment call, and a
+ * running hash of the same events for the determinism check) and the story
+ * (the few events a person needs: starts, results, bodies, crashes).
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "sim.h"
+
+static const char *const op_names[] = {
+#define SIM_OP_NAME(name, string, visible) string,
+    SIM_OP_TABLE(SIM_OP_NAME)
+#undef SIM_OP_NAME
+};
+static const bool op_visible[] = {
+#define SIM_OP_VISIBLE(name, string, visible) visible,
+    SIM_OP_TABLE(SIM_OP_VISIBLE)
+#undef SIM_OP_VISIBLE
+};
+static const char *const invariant_names[] = {
+#define SIM_INVARIANT_NAME(name, string) string,
+    SIM_INVARIANT_TABLE(SIM_INVARIANT_NAME)
+#undef SIM_INVARIANT_NAME
+};
+static const char *const counter_names[] = {
+#define SIM_COUNTER_NAME(name, string) string,
+    SIM_COUNTER_TABLE(SIM_COUNTER_NAME)
+#undef SIM_COUNTER_NAME
+};
+
+const char *sim_op_name(enum sim_op op) {
+    return op < SIM_OP_COUNT ? op_names[op] : "unknown";
+}
+bool sim_op_visible(enum sim_op op) {
+    return op < SIM_OP_COUNT && op_visible[op];
+}
+const char *sim_invariant_name(enum sim_invariant invariant) {
+    return invariant < SIM_INVARIANT_COUNT ? invariant_names[invariant] : "unknown";
+}
+bool sim_invariant_from_name(const char *name, enum sim_invariant *invariant) {
+    for (int index = 0; index < SIM_INVARIANT_COUNT; index++)
+        if (strcmp(invariant_names[index], name) == 0) {
+            *invariant = (enum sim_invariant)index;
+            return true;
+        }
+    return false;
+}
+const char *sim_counter_name(enum sim_counter counter) {
+    return counter < SIM_COUNTER_COUNT ? counter_names[counter] : "unknown";
+}
+bool sim_counter_from_name(const char *name, enum sim_counter *counter) {
+    for (int index = 0; index < SIM_COUNTER_COUNT; index++)
+        if (strcmp(counter_names[index], name) == 0) {
+            *counter = (enum sim_counter)index;
+            return true;
+        }
+    return false;
+}
+
+static uint64_t mix(uint64_t hash, uint64_t value) {
+    hash ^= value + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2);
+    return hash * 0x100000001b3ULL;
+}
+
+static void write_json_string(FILE *out, const char *text) {
+    fputc('"', out);
+    for (const unsigned char *cursor = (const unsigned char *)text; *cursor != '\0'; cursor++) {
+        if (*cursor == '"' || *cursor == '\\') fprintf(out, "\\%c", *cursor);
+        else if (*cursor < 0x20) fprintf(out, "\\u%04x", *cursor);
+        else fputc(*cursor, out);
+    }
+    fputc('"', out);
+}
+
+void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path, int status, int64_t value) {
+    struct sim_world *world = process->world;
+    uint64_t hash = mix(world->hash, world->step);
+    hash = mix(hash, (uint64_t)world->now_ms);
+    hash = mix(hash, ((uint64_t)process->index << 8) | (uint64_t)op);
+    hash = mix(hash, (uint64_t)(int64_t)status);
+    hash = mix(hash, (uint64_t)value);
+    for (const char *cursor = path; cursor != NULL && *cursor != '\0'; cursor++) hash = mix(hash, (uint64_t)*cursor);
+    world->hash = hash;
+    if (world->config.trace == NULL) return;
+    FILE *out = world->config.trace;
+    fprintf(out, "{\"step\":%llu,\"t\":%lld,\"wall\":%lld,\"proc\":", (unsigned long long)world->step,
+            (long long)world->now_ms, (long long)sim_world_wall_ms(world));
+    write_json_string(out, process->label);
+    fprintf(out, ",\"pid\":%lld,\"op\":\"%s\"", (long long)process->pid, sim_op_name(op));
+    if (path != NULL) {
+        fputs(",\"arg\":", out);
+        write_json_string(out, path);
+    }
+    fprintf(out, ",\"rc\":%d,\"value\":%lld}\n", status, (long long)value);
+}
+
+static const char *const story_names[] = {"spawn", "result", "body-enter", "body-exit", "crash", "kill",
+                                          "exit", "pid-reuse", "clock-jump", "violation", "renew"};
+
+const char *sim_story_kind_name(enum sim_story_kind kind) {
+    return story_names[kind];
+}
+
+void sim_story(struct sim_world *world, enum sim_story_kind kind, int process, const char *format, ...) {
+    if (world->config.trace != NULL) {
+        va_list arguments;
+        char text[256];
+        va_start(arguments, format);
+        vsnprintf(text, sizeof text, format, arguments);
+        va_end(arguments);
+        fprintf(world->config.trace, "{\"step\":%llu,\"t\":%lld,\"story\":\"%s\",\"text\":",
+                (unsigned long long)world->step, (long long)world->now_ms, story_names[kind]);
+        write_json_string(world->config.trace, text);
+        fputs("}\n", world->config.trace);
+    }
+    if (!world->config.keep_story || world->story_count >= SIM_STORY_MAX) return;
+    struct sim_story *story = &world->story[world->story_count++];
+    story->kind = kind;
+    story->process = process;
+    story->at_ms = world->now_ms;
+    story->step = world->step;
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(story->text, sizeof story->text, format, arguments);
+    va_end(arguments);
+}
+
+void sim_story_print(const struct sim_world *world, FILE *out, int limit) {
+    for (int index = 0; index < world->story_count && index < limit; index++) {
+        const struct sim_story *story = &world->story[index];
+        fprintf(out, "  t=%-8lld step=%-6llu %-11s %s\n", (long long)story->at_ms, (unsigned long long)story->step,
+                story_names[story->kind], story->text);
+    }
+    if (world->story_count > limit) fprintf(out, "  ... %d more\n", world->story_count - limit);
+}

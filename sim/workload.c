@@ -1,0 +1,362 @@
+/*
+ * workload.c: what the simulated processes do, and the plan drawn from a
+ * seed. The four programs wrap a body in the lease exactly as the real ones
+ * do (owner = program name, reason "manual-cli"); an orchestrator runs them
+ * as children, lending its lease through the inherited-token variable.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define BODY_ROUNDS_MAX 100000
+
+static const char *const program_names[] = {"sandman", "kbSync", "backup", "syncGithubWorkflow"};
+
+static struct lease_options program_options(const struct sim_process *process, const char *owner) {
+    const struct sim_knobs *knobs = &process->world->plan.knobs;
+    return (struct lease_options){.path = process->world->lease_path, .owner = owner, .reason = "manual-cli",
+                                  .ttl_ms = knobs->ttl_ms, .lock_timeout_ms = knobs->lock_timeout_ms};
+}
+
+struct body_shape {
+    int64_t body_ms;
+    bool hang;
+    bool fail;
+    int64_t crash_after_ms;
+};
+
+static struct body_shape shape_of(const struct sim_process *process) {
+    if (process->spec < 0) return (struct body_shape){process->child.body_ms, process->child.hang, false, -1};
+    const struct sim_spec *spec = &process->world->plan.specs[process->spec];
+    return (struct body_shape){spec->body_ms, spec->hang, spec->fail, spec->crash_after_ms};
+}
+
+static void sleep_for(struct sim_process *process, int64_t duration_ms) {
+    process->env.sleep_ms(process->env.context, duration_ms);
+}
+
+/* Renews every ttl/3 when the implementation can; a failed renewal is
+ * reported and the body carries on (as a real job would). */
+static void renew_now(struct sim_process *process, const char *token, bool *renew) {
+    struct lease_options options = program_options(process, process->owner);
+    struct lease_result result = {0};
+    process->phase = SIM_PHASE_RENEWING;
+    enum lease_status status = lease_renew(process->world->config.ops, &process->env, &options, token, &result);
+    process->phase = SIM_PHASE_BODY;
+    if (status == LEASE_STATUS_RENEWED) sim_oracle_renewed(process, &result);
+    else if (status == LEASE_STATUS_ERROR && result.error_number == ENOSYS) *renew = false;
+    else sim_story(process->world, SIM_STORY_RENEW, process->index, "renew: %s", lease_status_name(status));
+    lease_result_clear(&result);
+}
+
+static int run_body(struct sim_process *process, const struct lease_result *lease) {
+    struct body_shape shape = shape_of(process);
+    const struct sim_knobs *knobs = &process->world->plan.knobs;
+    char token[LEASE_TEXT_MAX];
+    lease_copy_text(token, sizeof token, lease->lease.token);
+    bool renew = knobs->renew && process->world->config.ops->renew != NULL && lease_status_is_acquired(lease->status);
+    process->phase = SIM_PHASE_BODY;
+    sim_oracle_body_enter(process, lease);
+    if (shape.hang) sleep_for(process, SIM_FOREVER_MS);
+    int64_t chunk_ms = renew ? (knobs->ttl_ms / 3 > 0 ? knobs->ttl_ms / 3 : 1) : shape.body_ms;
+    int64_t elapsed_ms = 0;
+    for (int round = 0; round < BODY_ROUNDS_MAX && elapsed_ms < shape.body_ms; round++) {
+        int64_t step_ms = shape.body_ms - elapsed_ms < chunk_ms ? shape.body_ms - elapsed_ms : chunk_ms;
+        if (shape.crash_after_ms >= elapsed_ms && shape.crash_after_ms < elapsed_ms + step_ms)
+            step_ms = shape.crash_after_ms - elapsed_ms;
+        if (step_ms > 0) sleep_for(process, step_ms);
+        elapsed_ms += step_ms;
+        if (shape.crash_after_ms >= 0 && elapsed_ms >= shape.crash_after_ms) {
+            process->crash_requested = true;
+            sleep_for(process, 0); /* the scheduler crashes it here */
+        }
+        if (renew && elapsed_ms < shape.body_ms) renew_now(process, token, &renew);
+    }
+    sim_oracle_body_exit(process);
+    process->phase = SIM_PHASE_RELEASING;
+    return shape.fail ? 1 : 0;
+}
+
+static int body_callback(void *argument, const struct lease_result *lease) {
+    struct sim_process *process = argument;
+    sim_oracle_acquire_result(process, lease);
+    return run_body(process, lease);
+}
+
+static void note_result(struct sim_process *process, enum lease_status status) {
+    snprintf(process->result_text, sizeof process->result_text, "%s", lease_status_name(status));
+}
+
+static void release_explicitly(struct sim_process *process, const char *token) {
+    struct lease_options options = program_options(process, process->owner);
+    struct lease_result released = {0};
+    process->phase = SIM_PHASE_RELEASING;
+    enum lease_status status = lease_release(process->world->config.ops, &process->env, &options, token, &released);
+    if (status == LEASE_STATUS_NOT_OWNER) process->world->counters[SIM_COUNTER_NOT_OWNER_RELEASE]++;
+    sim_story(process->world, SIM_STORY_RESULT, process->index, "release: %s", lease_status_name(status));
+    lease_result_clear(&released);
+}
+
+static void run_program(struct sim_process *process) {
+    struct lease_options options = program_options(process, process->owner);
+    struct lease_result result = {0};
+    const struct lease_ops *ops = process->world->config.ops;
+    process->phase = SIM_PHASE_ACQUIRING;
+    sim_oracle_call_start(process);
+    if (process->parent >= 0) {
+        enum lease_status status = lease_run(ops, &process->env, &options, body_callback, process, &result);
+        if (status != LEASE_STATUS_COMPLETED && status != LEASE_STATUS_INHERITED)
+            sim_oracle_acquire_result(process, &result);
+        note_result(process, status);
+    } else {
+        enum lease_status status = lease_acquire(ops, &process->env, &options, &result);
+        sim_oracle_acquire_result(process, &result);
+        note_result(process, status);
+        if (lease_status_is_acquired(status)) {
+            char token[LEASE_TEXT_MAX];
+            lease_copy_text(token, sizeof token, result.lease.token);
+            run_body(process, &result);
+            release_explicitly(process, token);
+        }
+    }
+    lease_result_clear(&result);
+}
+
+static int orchestrator_body(void *argument, const struct lease_result *lease) {
+    struct sim_process *process = argument;
+    struct sim_world *world = process->world;
+    const struct sim_spec *spec = &world->plan.specs[process->spec];
+    if (lease != NULL) {
+        sim_oracle_acquire_result(process, lease);
+        process->phase = SIM_PHASE_BODY;
+        sim_oracle_body_enter(process, lease);
+    }
+    for (int index = 0; index < spec->child_count && index < SIM_CHILD_MAX; index++) {
+        char label[SIM_LABEL_MAX];
+        snprintf(label, sizeof label, "%.20s.%d", process->label, index + 1);
+        struct sim_process *child = sim_spawn(world, SIM_ROLE_PROGRAM, label, -1, 0);
+        if (child == NULL) break;
+        child->parent = process->index;
+        child->child = spec->children[index];
+        child->crash_eligible = world->config.strategy != SIM_STRATEGY_EXHAUSTIVE;
+        lease_copy_text(child->owner, sizeof child->owner, spec->children[index].owner);
+        if (lease != NULL) lease_copy_text(child->inherited_token, sizeof child->inherited_token, lease->lease.token);
+        sim_wait_child(process, child->index);
+    }
+    if (lease != NULL) sim_oracle_body_exit(process);
+    process->phase = SIM_PHASE_RELEASING;
+    return 0;
+}
+
+static void run_orchestrator(struct sim_process *process) {
+    const struct sim_spec *spec = &process->world->plan.specs[process->spec];
+    if (!spec->hold) {
+        orchestrator_body(process, NULL);
+        note_result(process, LEASE_STATUS_NONE);
+        return;
+    }
+    struct lease_options options = program_options(process, "orchestrator");
+    struct lease_result result = {0};
+    process->phase = SIM_PHASE_ACQUIRING;
+    sim_oracle_call_start(process);
+    enum lease_status status =
+        lease_run(process->world->config.ops, &process->env, &options, orchestrator_body, process, &result);
+    if (status != LEASE_STATUS_COMPLETED && status != LEASE_STATUS_INHERITED) sim_oracle_acquire_result(process, &result);
+    note_result(process, status);
+    lease_result_clear(&result);
+}
+
+void sim_program_main(void *argument) {
+    struct sim_process *process = argument;
+    if (process->role == SIM_ROLE_ORCHESTRATOR) run_orchestrator(process);
+    else if (process->role == SIM_ROLE_PROGRAM) run_program(process);
+    else sleep_for(process, SIM_FOREVER_MS);
+    process->phase = SIM_PHASE_DONE;
+    sim_yield(process, SIM_OP_EXIT, NULL, NULL, -1, 0);
+}
+
+/* ---- the initial lease file ---- */
+
+static void write_initial(struct sim_world *world, const struct sim_process *holder, bool with_metadata, bool torn) {
+    struct lease_holder payload;
+    struct lease_options options = {.owner = "backup", .reason = "manual-cli", .ttl_ms = world->plan.knobs.ttl_ms};
+    int64_t now_ms = sim_world_wall_ms(world);
+    memset(&payload, 0, sizeof payload);
+    lease_copy_text(payload.owner, sizeof payload.owner, options.owner);
+    lease_copy_text(payload.reason, sizeof payload.reason, options.reason);
+    payload.has_pid = payload.pid_is_integer = true;
+    payload.pid = holder->pid;
+    snprintf(payload.pid_text, sizeof payload.pid_text, "%lld", (long long)holder->pid);
+    for (int index = 0; index < 4; index++)
+        snprintf(payload.token + index * 8, 9, "%08llx", (unsigned long long)(sim_prng_next(&world->world_rng) >> 32));
+    lease_time_format(now_ms, payload.acquired_at);
+    payload.has_stale_after_ms = true;
+    payload.stale_after_ms = options.ttl_ms;
+    lease_time_format(now_ms + options.ttl_ms, payload.expires_at);
+    payload.has_pid_start_time = with_metadata;
+    payload.pid_start_time = holder->start_time;
+    if (with_metadata) lease_copy_text(payload.boot_id, sizeof payload.boot_id, world->boot_id);
+    size_t length = 0;
+    char *text = lease_payload_format(&payload, with_metadata, &length);
+    if (text == NULL) return;
+    if (torn) length = (size_t)sim_prng_below(&world->world_rng, length);
+    sim_fs_put_file(world, world->lease_path, text, length, holder->index);
+    lease_free(text);
+}
+
+void sim_setup_initial(struct sim_world *world) {
+    const struct sim_knobs *knobs = &world->plan.knobs;
+    if (knobs->dir_exists || knobs->initial != SIM_INITIAL_NONE) {
+        sim_fs_mkdir(world, ".neo-ai-data");
+        sim_fs_mkdir(world, ".neo-ai-data/orchestrator-daemon");
+    }
+    bool with_metadata = sim_prng_permille(&world->world_rng, 500);
+    struct sim_process *holder = NULL;
+    switch (knobs->initial) {
+    case SIM_INITIAL_NONE: return;
+    case SIM_INITIAL_LIVE:
+        holder = sim_spawn(world, SIM_ROLE_BYSTANDER, "holder", -1, 0);
+        break;
+    case SIM_INITIAL_DEAD:
+    case SIM_INITIAL_TORN:
+    case SIM_INITIAL_REUSED:
+        holder = sim_spawn(world, SIM_ROLE_GHOST, "ghost", -1, 0);
+        break;
+    }
+    if (holder == NULL) return;
+    if (knobs->initial == SIM_INITIAL_REUSED) {
+        holder->start_time -= 7;
+        with_metadata = true;
+    }
+    write_initial(world, holder, with_metadata, knobs->initial == SIM_INITIAL_TORN);
+    if (knobs->initial == SIM_INITIAL_REUSED) {
+        struct sim_process *bystander = sim_spawn(world, SIM_ROLE_BYSTANDER, "reuser", -1, holder->pid);
+        if (bystander != NULL)
+            sim_story(world, SIM_STORY_PID_REUSE, bystander->index, "reuser takes pid %lld of ghost",
+                      (long long)bystander->pid);
+    }
+}
+
+/* ---- plans ---- */
+
+static struct sim_spec *add_spec(struct sim_plan *plan, enum sim_spec_kind kind, const char *label, int64_t at_ms) {
+    if (plan->spec_count >= SIM_SPEC_MAX) return NULL;
+    struct sim_spec *spec = &plan->specs[plan->spec_count++];
+    memset(spec, 0, sizeof *spec);
+    spec->kind = kind;
+    spec->at_ms = at_ms;
+    spec->crash_after_ms = -1;
+    lease_copy_text(spec->label, sizeof spec->label, label);
+    return spec;
+}
+
+static void random_programs(struct sim_plan *plan, struct sim_prng *rng, int64_t spread_ms) {
+    int64_t ttl_ms = plan->knobs.ttl_ms;
+    int count = (int)sim_prng_range(rng, 2, 6);
+    for (int index = 0; index < count; index++) {
+        const char *owner = program_names[sim_prng_below(rng, 4)];
+        char label[SIM_LABEL_MAX];
+        snprintf(label, sizeof label, "%.20s#%d", owner, index + 1);
+        struct sim_spec *spec = add_spec(plan, SIM_SPEC_PROGRAM, label, sim_prng_range(rng, 0, spread_ms) / 10 * 10);
+        if (spec == NULL) return;
+        lease_copy_text(spec->owner, sizeof spec->owner, owner);
+        spec->body_ms = sim_prng_permille(rng, 300) ? sim_prng_range(rng, ttl_ms, ttl_ms * 2) : sim_prng_range(rng, 1, ttl_ms / 2);
+        spec->fail = sim_prng_permille(rng, 50);
+        if (sim_prng_permille(rng, 60)) {
+            spec->hang = true;
+            struct sim_spec *kill = add_spec(plan, SIM_SPEC_KILL, "kill", spec->at_ms + sim_prng_range(rng, 1, ttl_ms * 2));
+            if (kill != NULL) lease_copy_text(kill->target, sizeof kill->target, label);
+        } else if (sim_prng_permille(rng, 150)) {
+            spec->crash_after_ms = sim_prng_range(rng, 0, spec->body_ms);
+            if (sim_prng_permille(rng, 400)) {
+                struct sim_spec *reuse = add_spec(plan, SIM_SPEC_REUSE_PID, "reuser",
+                                                  spec->at_ms + spec->crash_after_ms + sim_prng_range(rng, 1, 100));
+                if (reuse != NULL) lease_copy_text(reuse->target, sizeof reuse->target, label);
+            }
+        }
+    }
+}
+
+static void random_orchestrator(struct sim_plan *plan, struct sim_prng *rng, int64_t spread_ms) {
+    struct sim_spec *spec = add_spec(plan, SIM_SPEC_ORCHESTRATOR, "orch", sim_prng_range(rng, 0, spread_ms) / 10 * 10);
+    if (spec == NULL) return;
+    lease_copy_text(spec->owner, sizeof spec->owner, "orchestrator");
+    spec->hold = sim_prng_permille(rng, 700);
+    spec->child_count = (int)sim_prng_range(rng, 1, 3);
+    for (int index = 0; index < spec->child_count; index++) {
+        struct sim_child *child = &spec->children[index];
+        lease_copy_text(child->owner, sizeof child->owner, program_names[sim_prng_below(rng, 4)]);
+        child->body_ms = sim_prng_range(rng, 1, plan->knobs.ttl_ms / 2);
+    }
+}
+
+void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy strategy) {
+    static const int64_t ttls_ms[] = {1000, 3000, 10000, 60000};
+    static const int crash_permilles[] = {0, 0, 1, 3, 10};
+    static const enum sim_initial initials[] = {SIM_INITIAL_NONE, SIM_INITIAL_NONE, SIM_INITIAL_NONE, SIM_INITIAL_DEAD,
+                                                SIM_INITIAL_DEAD, SIM_INITIAL_LIVE, SIM_INITIAL_TORN, SIM_INITIAL_REUSED};
+    struct sim_prng rng;
+    sim_prng_seed(&rng, seed ^ 0x706c616e706c616eULL);
+    memset(plan, 0, sizeof *plan);
+    snprintf(plan->name, sizeof plan->name, "random");
+    struct sim_knobs *knobs = &plan->knobs;
+    knobs->ttl_ms = ttls_ms[sim_prng_below(&rng, 4)];
+    knobs->renew = sim_prng_permille(&rng, 600);
+    knobs->initial = initials[sim_prng_below(&rng, 8)];
+    knobs->crash_permille = crash_permilles[sim_prng_below(&rng, 5)];
+    knobs->wall_resolution_ms = sim_prng_permille(&rng, 300) ? 1000 : 1;
+    knobs->partial_writes = sim_prng_permille(&rng, 500);
+    knobs->dir_exists = sim_prng_permille(&rng, 700);
+    knobs->pid_space = sim_prng_permille(&rng, 300) ? 8 : 1000;
+    knobs->lock_timeout_ms = sim_prng_permille(&rng, 200) ? 50 : 10000;
+    knobs->horizon_ms = knobs->ttl_ms * 8 + 60000;
+    int64_t spreads_ms[] = {0, 50, knobs->ttl_ms, knobs->ttl_ms * 3};
+    int64_t spread_ms = spreads_ms[sim_prng_below(&rng, 4)];
+    random_programs(plan, &rng, spread_ms);
+    if (sim_prng_permille(&rng, 300)) random_orchestrator(plan, &rng, spread_ms);
+    if (sim_prng_permille(&rng, 150)) {
+        struct sim_spec *jump = add_spec(plan, SIM_SPEC_CLOCK_JUMP, "clock", sim_prng_range(&rng, 0, spread_ms + knobs->ttl_ms));
+        if (jump != NULL) jump->jump_ms = sim_prng_range(&rng, -2 * knobs->ttl_ms, 2 * knobs->ttl_ms);
+    }
+    (void)strategy;
+}
+
+/* Two contenders and a holder that the search crashes at every point. */
+void sim_plan_exhaustive(struct sim_plan *plan) {
+    memset(plan, 0, sizeof *plan);
+    snprintf(plan->name, sizeof plan->name, "exhaustive-2+1");
+    plan->knobs = (struct sim_knobs){.ttl_ms = 60000, .renew = false, .initial = SIM_INITIAL_NONE,
+                                     .crash_permille = 0, .wall_resolution_ms = 1, .partial_writes = false,
+                                     .dir_exists = true, .pid_space = 1000, .lock_timeout_ms = 10000,
+                                     .horizon_ms = 600000};
+    const char *labels[] = {"holder", "kbSync", "backup"};
+    const char *owners[] = {"sandman", "kbSync", "backup"};
+    for (int index = 0; index < 3; index++) {
+        struct sim_spec *spec = add_spec(plan, SIM_SPEC_PROGRAM, labels[index], 0);
+        lease_copy_text(spec->owner, sizeof spec->owner, owners[index]);
+        spec->body_ms = 100;
+        spec->crash_anywhere = index == 0;
+    }
+}
+
+static const char *initial_name(enum sim_initial initial) {
+    static const char *const names[] = {"none", "live", "dead", "torn", "reused"};
+    return names[initial];
+}
+
+void sim_plan_describe(const struct sim_plan *plan, char *buffer, size_t size) {
+    const struct sim_knobs *knobs = &plan->knobs;
+    int counts[5] = {0};
+    for (int index = 0; index < plan->spec_count; index++)
+        if (!plan->specs[index].disabled) counts[plan->specs[index].kind]++;
+    snprintf(buffer, size,
+             "ttl=%lldms renew=%s initial=%s crash=%d/1000 wall-resolution=%lldms partial-writes=%s dir=%s "
+             "pid-space=%d lock-timeout=%lldms programs=%d orchestrators=%d kills=%d clock-jumps=%d pid-reuses=%d",
+             (long long)knobs->ttl_ms, knobs->renew ? "on" : "off", initial_name(knobs->initial),
+             knobs->crash_permille, (long long)knobs->wall_resolution_ms, knobs->partial_writes ? "on" : "off",
+             knobs->dir_exists ? "exists" : "missing", knobs->pid_space, (long long)knobs->lock_timeout_ms,
+             counts[SIM_SPEC_PROGRAM], counts[SIM_SPEC_ORCHESTRATOR], counts[SIM_SPEC_KILL],
+             counts[SIM_SPEC_CLOCK_JUMP], counts[SIM_SPEC_REUSE_PID]);
+}
