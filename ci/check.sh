@@ -31,22 +31,27 @@ else
     gate_make VARIANT=san test-run TEST_TARGETS="$*" 2>&1 | tee build/san/suites.log
     suites_status=${PIPESTATUS[0]}
     unset ASAN_OPTIONS UBSAN_OPTIONS
-    failed_suites=$(sed -n 's/^FAILED \([^ ]*\) .*/\1/p' build/san/suites.log | tr '\n' ' ')
+    failed_suites=$(sed -n 's/^FAILED \([^ :]*\) (.*/\1/p' build/san/suites.log | tr '\n' ' ')
     if [[ $suites_status -eq 0 ]]; then
         gate_record tests-san ok "every suite passed under ASan+UBSan ($*)"
     else
         gate_record tests-san FAILED "suites failed under ASan+UBSan: ${failed_suites:-see build/san/suites.log}"
         failed+=(tests-san)
     fi
-    logs=("$reports"/sanitizer.*)
-    if [[ -e "${logs[0]}" ]]; then
+    # ASan/LSan reports land in sanitizer.<pid>; GCC's UBSan ignores log_path
+    # and writes to stderr, which the suites' output keeps.
+    markers='(ERROR|WARNING): (Address|Leak|UndefinedBehavior)Sanitizer|runtime error: '
+    logs=()
+    for log in "$reports"/sanitizer.*; do [[ -f "$log" ]] && logs+=("$log"); done
+    grep -E "$markers" build/san/suites.log >build/san/sanitizer-lines.txt && logs+=(build/san/suites.log)
+    if [[ ${#logs[@]} -ne 0 ]]; then
         echo "=== check: sanitizer reports"
         for log in "${logs[@]}"; do
             echo "--- $log"
-            head -n 40 "$log"
+            grep -E -A 30 "$markers" "$log" | head -n 40
         done
-        first=$(grep -h -m 1 -E '(ERROR|WARNING): (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:' "${logs[@]}" | head -n 1)
-        gate_record sanitizers FAILED "${#logs[@]} report(s); first: ${first:-see $reports}"
+        first=$(grep -h -m 1 -oE "($markers).*" "${logs[@]}" | head -n 1 | cut -c1-200)
+        gate_record sanitizers FAILED "findings in ${logs[*]}; first: ${first:-see $reports}"
         failed+=(sanitizers)
     else
         gate_record sanitizers ok "no ASan/LSan/UBSan report"

@@ -26,7 +26,7 @@ echo "=== coverage: suites: $*"
 suites_ok=true
 gate_make VARIANT=cov test-run TEST_TARGETS="$*" 2>&1 | tee "$out/suites.log"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || suites_ok=false
-failed_suites=$(sed -n 's/^FAILED \([^ ]*\) .*/\1/p' "$out/suites.log" | tr '\n' ' ')
+failed_suites=$(sed -n 's/^FAILED \([^ :]*\) (.*/\1/p' "$out/suites.log" | tr '\n' ' ')
 if $suites_ok; then
     gate_record tests-cov ok "every suite passed under the coverage build ($*)"
 else
@@ -36,8 +36,13 @@ fi
 echo "=== coverage: reports"
 # lcov: the whole project's code (library, CLI, programs, simulator), not the tests.
 lcov_rc=(--rc lcov_branch_coverage=1)
+# The zero baseline (--initial) keeps files that no test loaded, at 0%.
+lcov --quiet "${lcov_rc[@]}" --capture --initial --directory build/cov/obj --base-directory . \
+    --output-file "$out/baseline.info" 2>"$out/lcov.log"
 lcov --quiet "${lcov_rc[@]}" --capture --directory build/cov/obj --base-directory . \
-    --output-file "$out/all.info" 2>"$out/lcov.log" || { cat "$out/lcov.log"; }
+    --output-file "$out/run.info" 2>>"$out/lcov.log"
+lcov --quiet "${lcov_rc[@]}" --add-tracefile "$out/baseline.info" --add-tracefile "$out/run.info" \
+    --output-file "$out/all.info" 2>>"$out/lcov.log" || cat "$out/lcov.log"
 lcov --quiet "${lcov_rc[@]}" --extract "$out/all.info" "$PWD/src/*" "$PWD/sim/*" \
     --output-file "$out/lcov.info" 2>>"$out/lcov.log"
 genhtml --quiet "${lcov_rc[@]}" --legend --demangle-cpp --prefix "$PWD" \

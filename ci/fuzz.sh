@@ -42,7 +42,9 @@ for binary in "$@"; do
         grep -m 1 -E 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|runtime error:|deadly signal' "$log"
         grep -E '^ +#[0-9]+ ' "$log" | head -n 12
         artifact=${artifacts[0]}
-        [[ -e "$artifact" ]] || artifact="(no artifact; see $log)"
+        # A seed that crashes in a regression run (-runs) is its own reproducer.
+        [[ -e "$artifact" ]] || artifact=$(sed -n 's/^Running: //p' "$log" | tail -n 1)
+        [[ -n "$artifact" ]] || artifact="(no artifact; see $log)"
         failed+=("$name crashed on $artifact; reproduce: $binary $artifact")
     fi
 done
