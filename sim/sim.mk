@@ -15,11 +15,11 @@ $(OBJ)/conformance/zoo/%.o: ALL_CFLAGS += -Iconformance/zoo
 
 $(LEASESIM): $(SIM_OBJECTS) $(LIB_STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(SIM_OBJECTS) $(LIB_STATIC) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(SIM_OBJECTS) $(LIB_STATIC) $(LIBS) -lm
 
 $(O)/tests/test_sim_world: $(OBJ)/sim/test_world.o $(SIM_LIBRARY_OBJECTS) $(LIB_STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka -lm
 
 .PHONY: test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
 	zoo bench-sim sim-million main-job

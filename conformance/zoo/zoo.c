@@ -27,9 +27,11 @@ struct zoo_paths {
     char temporary[LEASE_PATH_MAX];
 };
 
-static void make_paths(const char *path, struct zoo_paths *paths) {
+/* The temporary name carries the pid: unlocked publishers must not share it. */
+static void make_paths(const struct lease_env *env, const char *path, struct zoo_paths *paths) {
     snprintf(paths->lock, sizeof paths->lock, "%.1000s.lock", path);
-    snprintf(paths->temporary, sizeof paths->temporary, "%.1000s.zoo-tmp", path);
+    snprintf(paths->temporary, sizeof paths->temporary, "%.1000s.zoo-tmp.%lld", path,
+             (long long)env->self_pid(env->context));
 }
 
 static enum lease_status classify(const struct lease_env *env, const struct zoo_rules *rules, const char *path,
@@ -132,7 +134,7 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
 static enum lease_status zoo_acquire(const struct lease_env *env, const struct zoo_rules *rules,
                                      const struct lease_options *options, struct lease_result *result) {
     struct zoo_paths paths;
-    make_paths(options->path, &paths);
+    make_paths(env, options->path, &paths);
     lease_result_clear(result);
     int status = lease_make_parents(env, options->path);
     if (status != 0) return lease_result_error(result, -status, "mkdir", options->path);
@@ -157,7 +159,7 @@ static enum lease_status zoo_release(const struct lease_env *env, const struct z
                                      const struct lease_options *options, const char *token,
                                      struct lease_result *result) {
     struct zoo_paths paths;
-    make_paths(options->path, &paths);
+    make_paths(env, options->path, &paths);
     lease_result_clear(result);
     int lock_fd = -1;
     int status = env->lock(env->context, paths.lock, options->lock_timeout_ms, &lock_fd);
@@ -177,7 +179,7 @@ static enum lease_status zoo_release(const struct lease_env *env, const struct z
 static enum lease_status zoo_renew(const struct lease_env *env, const struct zoo_rules *rules,
                                    const struct lease_options *options, const char *token, struct lease_result *result) {
     struct zoo_paths paths;
-    make_paths(options->path, &paths);
+    make_paths(env, options->path, &paths);
     lease_result_clear(result);
     int lock_fd = -1;
     int status = env->lock(env->context, paths.lock, options->lock_timeout_ms, &lock_fd);

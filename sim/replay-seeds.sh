@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Replays every seed that once found a bug (fixtures/seeds/*.seeds, lines
+# "IMPL SEED EXPECTED" where EXPECTED is pass or an invariant name) and
+# checks the verdict is still the recorded one.
+set -uo pipefail
+leasesim=$1
+directory=$2
+failures=0
+count=0
+while read -r impl seed expected; do
+    [[ -z "$impl" || "$impl" == \#* ]] && continue
+    count=$((count + 1))
+    output=$("$leasesim" --impl "$impl" --seed "$seed" --no-shrink 2>&1)
+    got=$(sed -n 's/^VIOLATION seed=[0-9]* impl=[^ ]* invariant=\([a-z-]*\).*/\1/p' <<<"$output")
+    got=${got:-pass}
+    if [[ "$got" != "$expected" ]]; then
+        echo "FAIL $impl seed $seed: expected $expected, got $got"
+        failures=$((failures + 1))
+    fi
+done < <(cat "$directory"/*.seeds)
+echo "regression seeds: $count replayed, $failures failed"
+[[ $failures -eq 0 ]]
