@@ -52,7 +52,7 @@ static void prepare(struct sim_world *world, const struct sim_request *request, 
     world->plan = *plan;
     world->config = (struct sim_config){.ops = request->ops, .traits = request->traits, .strategy = request->strategy,
                                         .pct_depth = request->pct_depth, .trace = trace, .keep_story = keep_story,
-                                        .step_limit = request->step_limit > 0 ? request->step_limit : 2000000};
+                                        .step_limit = request->step_limit > 0 ? request->step_limit : 200000};
     sim_prng_seed(&world->schedule_rng, seed ^ 0x7363686564756c65ULL);
     sim_prng_seed(&world->world_rng, seed ^ 0x776f726c64776f72ULL);
     lease_copy_text(world->lease_path, sizeof world->lease_path, LEASE_DEFAULT_PATH);

@@ -274,6 +274,8 @@ static int pick_pct(struct sim_world *world, const int *ready, int count) {
         if (world->processes[ready[index]].pct_priority > world->processes[ready[best]].pct_priority) best = index;
     for (int change = 0; change < world->config.pct_depth && change < 8; change++) {
         if (world->pct_change_steps[change] == world->step) {
+            /* a change point: the leader drops below everyone, once */
+            world->pct_change_steps[change] = UINT64_MAX;
             world->processes[ready[best]].pct_priority = (uint64_t)world->pct_changes_done++;
             return pick_pct(world, ready, count);
         }
