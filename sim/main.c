@@ -468,6 +468,7 @@ static void plan_two_reclaimers(struct sim_plan *plan) {
         snprintf(spec->label, sizeof spec->label, "%s", owners[index]);
         snprintf(spec->owner, sizeof spec->owner, "%s", owners[index]);
         spec->body_ms = 500;
+        spec->at_ms = plan->knobs.ttl_ms; /* the dead holder's lease has also expired: neo-v1 reclaims too */
     }
 }
 

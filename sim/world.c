@@ -388,6 +388,9 @@ int64_t sim_world_allocate_pid(struct sim_world *world, int64_t wanted) {
         int64_t candidate = PID_BASE + (world->next_pid - PID_BASE + round) % space;
         if (sim_world_pid_owner(world, candidate) == NULL) pid = candidate;
     }
+    /* the small space is full: take any free pid beyond it rather than fail */
+    for (int round = space; pid < 0 && round < 1000; round++)
+        if (sim_world_pid_owner(world, PID_BASE + round) == NULL) pid = PID_BASE + round;
     if (pid < 0) return -EAGAIN;
     if (wanted <= 0) world->next_pid = PID_BASE + (pid - PID_BASE + 1) % space;
     if (pid - PID_BASE >= 0 && pid - PID_BASE < 1024) {
