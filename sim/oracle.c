@@ -95,6 +95,9 @@ static void check_others(struct sim_process *process, const char *what) {
     for (int index = 0; index < world->process_count; index++) {
         struct sim_process *other = &world->processes[index];
         if (other == process || !other->in_body || strcmp(other->body_token, process->body_token) == 0) continue;
+        /* Once taken over by TTL, that lease is gone for good: a later
+         * backward clock jump cannot make it valid again. */
+        if (other->ttl_counted) continue;
         /* expired now, or at the start of the call that took it over (a
          * backward clock jump in between must not make it valid again) */
         if (wall_ms >= other->body_expires_ms || process->call_start_wall_ms >= other->body_expires_ms) {
