@@ -61,5 +61,7 @@ sim-million: $(LEASESIM)
 main-job: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..100000
 	$(LEASESIM) --impl lease --scenario fixtures/scenarios/original-wedge.scn --seed 1 --svg $(O)/wedge.svg --trace $(O)/wedge.trace.jsonl
+	$(LEASESIM) --impl neo-v1 --scenario fixtures/scenarios/original-wedge.scn --seed 1 --svg $(O)/wedge-neo-v1.svg --trace $(O)/wedge-neo-v1.trace.jsonl
 	$(LEASESIM) --scenario fixtures/scenarios/original-wedge.scn --check
-	@echo "wedge timeline: $(O)/wedge.svg  trace: $(O)/wedge.trace.jsonl"
+	@echo "wedge timelines: $(O)/wedge.svg (lease: recovered at once), $(O)/wedge-neo-v1.svg (the original: wedged until the TTL)"
+	@echo "traces: $(O)/wedge.trace.jsonl $(O)/wedge-neo-v1.trace.jsonl"

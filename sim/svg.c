@@ -154,7 +154,7 @@ int sim_svg_write(const struct sim_world *world, const char *path) {
     struct axis axis;
     axis_build(world, &axis);
     double end_x = axis_x(&axis, INT64_MAX) + 40;
-    double width = end_x + 620, height = world->process_count * LANE_HEIGHT;
+    double width = end_x + 760, height = world->process_count * LANE_HEIGHT;
     fprintf(out, "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' font-family='sans-serif'>\n",
             width, height + TOP_MARGIN + 110);
     fprintf(out, "<rect width='100%%' height='100%%' fill='white'/>\n<text x='10' y='24' font-size='18' "
@@ -180,11 +180,15 @@ int sim_svg_write(const struct sim_world *world, const char *path) {
     }
     double axis_y = TOP_MARGIN + height + 18;
     double last_label_x = -100;
+    char last_label[32] = "";
     for (int index = 0; index < axis.count; index++) {
         char label[32];
-        if (axis.xs[index] - last_label_x < 46) continue;
-        last_label_x = axis.xs[index];
+        /* A tick only where its label fits and says something new. */
+        if (axis.xs[index] - last_label_x < 64) continue;
         format_time(axis.times[index], label, sizeof label);
+        if (strcmp(label, last_label) == 0) continue;
+        last_label_x = axis.xs[index];
+        snprintf(last_label, sizeof last_label, "%s", label);
         fprintf(out, "<line x1='%.1f' y1='%d' x2='%.1f' y2='%.0f' stroke='#ddd'/>\n", axis.xs[index], TOP_MARGIN,
                 axis.xs[index], axis_y - 12);
         fprintf(out, "<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>t=%s</text>\n", axis.xs[index],
