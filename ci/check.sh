@@ -20,9 +20,11 @@ start=$(date +%s)
 # ---- sanitizers ------------------------------------------------------------
 echo "=== check: build (VARIANT=san)"
 mkdir -p "$reports"
+rm -f build/san/build.log
 rm -f "$reports"/sanitizer.*
-if ! gate_make VARIANT=san all; then
-    gate_record tests-san FAILED "the sanitizer build failed"
+gate_make VARIANT=san all 2>&1 | tee build/san/build.log
+if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
+    gate_record tests-san FAILED "the sanitizer build failed: $(grep -m 1 -E 'error:|Error [0-9]' build/san/build.log)"
     failed+=(tests-san)
 else
     export ASAN_OPTIONS="exitcode=$asan_exit:abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_string_checks=1:log_path=$reports/sanitizer"

@@ -54,6 +54,30 @@ CI_VALGRIND_BINARIES ?= $(LIB_TEST_BINARIES)
 valgrind: $(CI_VALGRIND_BINARIES)
 	@bash ci/valgrind.sh $(CI_VALGRIND_BINARIES)
 
+# ---- the simulation campaign, sharded as the workflow's matrix runs it ----
+# make ci-sim-shard CI_SIM_SHARD=K/N   one shard -> build/sim-campaign/shard-K-of-N.json
+# make ci-sim-merge                    merges every shard summary there (exit 1 on a violation)
+# make ci-sim-campaign CI_SIM_SHARDS=N all N shards here, two at a time, then the merge
+CI_SIM_SEEDS ?= 1..200000
+CI_SIM_ARGS ?= --impl lease
+CI_SIM_SHARD ?= 1/1
+CI_SIM_SHARDS ?= 4
+CI_SIM_DIR := build/sim-campaign
+
+.PHONY: ci-sim-shard ci-sim-merge ci-sim-campaign
+ci-sim-shard: $(BIN)/leasesim
+	@mkdir -p $(CI_SIM_DIR)
+	$(BIN)/leasesim $(CI_SIM_ARGS) --seeds $(CI_SIM_SEEDS) --shard $(CI_SIM_SHARD) --quiet \
+		--summary $(CI_SIM_DIR)/shard-$(subst /,-of-,$(CI_SIM_SHARD)).json
+
+ci-sim-merge: $(BIN)/leasesim
+	$(BIN)/leasesim --merge $(sort $(wildcard $(CI_SIM_DIR)/shard-*.json))
+
+ci-sim-campaign: $(BIN)/leasesim
+	@rm -f $(CI_SIM_DIR)/shard-*.json
+	@seq 1 $(CI_SIM_SHARDS) | xargs -P 2 -I K $(MAKE) --no-print-directory ci-sim-shard CI_SIM_SHARD=K/$(CI_SIM_SHARDS)
+	@$(MAKE) --no-print-directory ci-sim-merge
+
 # ---- fuzzing: clang builds the library into its own folder ----------------
 FUZZ_O := build/fuzz
 FUZZ_CC ?= clang

@@ -15,8 +15,10 @@ branch_min=${COVERAGE_BRANCH_MIN:-85}
 start=$(date +%s)
 
 echo "=== coverage: build (VARIANT=cov)"
-if ! gate_make VARIANT=cov all; then
-    gate_record tests-cov FAILED "the instrumented build failed"
+mkdir -p build/cov
+gate_make VARIANT=cov all 2>&1 | tee build/cov/build.log
+if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
+    gate_record tests-cov FAILED "the instrumented build failed: $(grep -m 1 -E 'error:|Error [0-9]' build/cov/build.log)"
     exit 1
 fi
 find build/cov -name '*.gcda' -delete
@@ -49,11 +51,15 @@ genhtml --quiet "${lcov_rc[@]}" --legend --demangle-cpp --prefix "$PWD" \
     --title "liblease coverage ($(git rev-parse --short HEAD 2>/dev/null || echo tree))" \
     --output-directory "$out/html" "$out/lcov.info" >>"$out/lcov.log" 2>&1
 # gcovr: Cobertura XML for CI tools and the per-file JSON the gate reads.
-gcovr --root . --object-directory build/cov/obj --filter 'src/' --filter 'sim/' -j 2 \
+timeout 600 gcovr --root . --object-directory build/cov/obj --filter 'src/' --filter 'sim/' \
     --cobertura-pretty --cobertura "$out/cobertura.xml" \
     --json-summary-pretty --json-summary "$out/summary.json" \
     --txt "$out/missing-lines.txt" >"$out/gcovr.log" 2>&1 || cat "$out/gcovr.log"
 
+if [[ ! -s "$out/summary.json" ]]; then
+    gate_record coverage FAILED "gcovr wrote no summary; see $out/gcovr.log"
+    exit 1
+fi
 /usr/bin/python3 ci/coverage_report.py --lcov "$out/lcov.info" --summary "$out/summary.json" \
     --line-min "$line_min" --branch-min "$branch_min" | tee "$out/summary.txt"
 verdict=${PIPESTATUS[0]}
