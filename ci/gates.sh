@@ -13,7 +13,7 @@ gate_make check
 check_status=$?
 echo "=== ci-gates ($(( $(date +%s) - start ))s)"
 failed=()
-for gate in tests-cov coverage tests-san sanitizers valgrind fuzz; do
+for gate in tests-cov coverage cobertura tests-san sanitizers valgrind fuzz; do
     if [[ -f "$CI_GATE_DIR/$gate.txt" ]]; then
         cat "$CI_GATE_DIR/$gate.txt"
         grep -q '^gate [^ ]* *FAILED' "$CI_GATE_DIR/$gate.txt" && failed+=("$gate")
