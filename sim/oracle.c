@@ -44,6 +44,23 @@ static bool scan_string(const char *data, size_t size, const char *key, char *va
     return false;
 }
 
+/* A body whose lease file was replaced after its lease expired by TTL has
+ * lost the lease there and then, even if the taker never reaches its body
+ * (it may crash first): a later backward clock jump cannot revive it. A
+ * replacement while still valid is left for the exclusion check. */
+static void mark_replaced_holders(struct sim_world *world, const struct sim_process *actor,
+                                  const struct sim_history *entry) {
+    for (int index = 0; index < world->process_count; index++) {
+        struct sim_process *holder = &world->processes[index];
+        if (!holder->in_body || holder->ttl_counted || strcmp(holder->body_token, entry->token) == 0) continue;
+        bool expired = entry->wall_ms >= holder->body_expires_ms ||
+                       (actor != NULL && actor->call_start_wall_ms >= holder->body_expires_ms);
+        if (!expired) continue;
+        world->counters[SIM_COUNTER_TTL_TAKEOVER]++;
+        holder->ttl_counted = true;
+    }
+}
+
 void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor, int removed_inode) {
     if (removed_inode >= 0 && actor != NULL &&
         (actor->phase == SIM_PHASE_RELEASING || actor->phase == SIM_PHASE_RENEWING)) {
@@ -74,6 +91,7 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
             sim_story(world, SIM_STORY_RESULT, actor != NULL ? actor->index : -1, "lease file: %s",
                       entry.inode < 0 ? "removed" : entry.token[0] ? entry.token : "(no token yet: torn)");
     }
+    mark_replaced_holders(world, actor, &entry);
     if (world->history_count == SIM_HISTORY_MAX) {
         memmove(world->history, world->history + 1, sizeof world->history[0] * (SIM_HISTORY_MAX - 1));
         world->history_count--;
