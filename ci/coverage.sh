@@ -49,8 +49,10 @@ lcov --quiet "${lcov_rc[@]}" --extract "$out/all.info" "$PWD/src/*" "$PWD/sim/*"
     --output-file "$out/extracted.info" 2>>"$out/lcov.log"
 lcov --quiet "${lcov_rc[@]}" --remove "$out/extracted.info" "$PWD/sim/test_*" \
     --output-file "$out/lcov.info" 2>>"$out/lcov.log"
-genhtml --quiet "${lcov_rc[@]}" --legend --demangle-cpp --prefix "$PWD" \
-    --title "liblease coverage ($(git rev-parse --short HEAD 2>/dev/null || echo tree))" \
+# Colours follow the gate: green at or above it, yellow above 75%, red below.
+genhtml --quiet "${lcov_rc[@]}" --rc genhtml_hi_limit="$line_min" --rc genhtml_med_limit=75 \
+    --legend --prefix "$PWD" \
+    --title "liblease $(git rev-parse --short HEAD 2>/dev/null || echo work-tree); gate: src/*.c lines ${line_min}%, branches ${branch_min}%" \
     --output-directory "$out/html" "$out/lcov.info" >>"$out/lcov.log" 2>&1
 # gcovr: Cobertura XML for CI tools and the per-file JSON the gate reads.
 # (timeout: gcovr 5.2 can hang when a worker fails, e.g. on a source edited
