@@ -19,6 +19,7 @@ import sys
 
 FIGURE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.:-]*) (-?[0-9][0-9.eE+-]*) (\S+)$")
 SIM_RATE = re.compile(r"^(scheduler\+world only|default campaign, impl (\S+)).*?([0-9.]+) steps/s\s+([0-9.]+) seeds/s")
+SIM_EXHAUSTIVE = re.compile(r"^exhaustive, impl (\S+), .*?: (\d+) schedules, (\d+) steps, ([0-9.]+)s, proven")
 SIM_FIRST = re.compile(r"^\s+(neo-v\d)\s+(random|pct|exhaustive)\s+(\d+) (seeds|schedules)\s+([0-9.]+)s\s+(\S.*)$")
 
 
@@ -36,6 +37,12 @@ def extract(path):
                 scope = "sim_null" if match[2] is None else f"sim_{match[2].replace('-', '_')}"
                 figures.append(f"{scope}_steps_per_second {match[3]} steps/s")
                 figures.append(f"{scope}_seeds_per_second {match[4]} seeds/s")
+                continue
+            match = SIM_EXHAUSTIVE.match(line)
+            if match:
+                impl = match[1].replace("-", "_")
+                figures.append(f"sim_{impl}_exhaustive_proof_seconds {match[4]} s")
+                figures.append(f"sim_{impl}_exhaustive_proof_schedules {match[2]} schedules")
                 continue
             match = SIM_FIRST.match(line)
             if match and match[6] != "none found":
@@ -72,7 +79,7 @@ def compare(options):
             for name, (value, unit, _) in sorted(current.items()):
                 if unit != "flag":
                     direction = baseline.get(name, (0, "", None))[2]
-                    stream.write(f"{name} {value:g} {unit}{' ' + direction if direction else ''}\n")
+                    stream.write(f"{name} {value:.6g} {unit}{' ' + direction if direction else ''}\n")
         print(f"bench: baseline {options.baseline} rewritten with {len(current)} figures")
         return 0
     flagged = 0

@@ -58,7 +58,7 @@ valgrind: $(CI_VALGRIND_BINARIES)
 # make ci-sim-shard CI_SIM_SHARD=K/N   one shard -> build/sim-campaign/shard-K-of-N.json
 # make ci-sim-merge                    merges every shard summary there (exit 1 on a violation)
 # make ci-sim-campaign CI_SIM_SHARDS=N all N shards here, two at a time, then the merge
-CI_SIM_SEEDS ?= 1..200000
+CI_SIM_SEEDS ?= 1..1000000
 CI_SIM_ARGS ?= --impl lease
 CI_SIM_SHARD ?= 1/1
 CI_SIM_SHARDS ?= 4

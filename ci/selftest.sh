@@ -3,12 +3,15 @@
 # a message that says which. Each case copies the tree (without build/ and
 # .git/) into build/selftest/<case>/, injects one failure there, runs the gate
 # and checks its exit status and message. The real tree is never modified.
+# PROGRAMS= limits the scratch builds to the library, so that a part that does
+# not build at the moment cannot make a case pass or fail for the wrong reason.
 #
 #   assertion  a cmocka test that fails        -> tests-cov FAILED, names suite and case
 #   coverage   an uncovered library function   -> COVERAGE GATE FAILED, lists the function
 #   asan       a heap overflow in a test       -> sanitizers FAILED, exit 86, report kept
 #   ubsan      a signed overflow in a test     -> sanitizers FAILED, exit 87
 #   fuzz       a crash the fuzzer must find    -> fuzz FAILED, names the reproducer
+#   bench      figures 30% slower than baseline -> both flagged SLOWER, exit 1
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,7 +82,7 @@ int main(void) {
 C
     write_suite_fragment "$dir" assertion ci/selftest_assert.c -lcmocka '$(O)/selftest/assertion'
     (cd "$dir" && make --no-print-directory coverage CI_EXTRA_MK=ci/selftest-inject.mk \
-        TEST_TARGETS="test-lib test-selftest-assertion") >"$scratch_base/assertion.log" 2>&1
+        PROGRAMS= TEST_TARGETS="test-lib test-selftest-assertion") >"$scratch_base/assertion.log" 2>&1
     expect assertion $? "$scratch_base/assertion.log" \
         'gate tests-cov +FAILED suites failed under the coverage build: test-selftest-assertion' \
         'FAILED selftest_assertion: 0 passed, 1 failed' \
@@ -102,7 +105,7 @@ case_coverage() {
         echo '    return total;'
         echo '}'
     } >"$dir/src/selftest_uncovered.c"
-    (cd "$dir" && make --no-print-directory coverage TEST_TARGETS="test-lib") >"$scratch_base/coverage.log" 2>&1
+    (cd "$dir" && make --no-print-directory coverage PROGRAMS= TEST_TARGETS="test-lib") >"$scratch_base/coverage.log" 2>&1
     expect coverage $? "$scratch_base/coverage.log" \
         'COVERAGE GATE FAILED: library line coverage' \
         'src/selftest_uncovered.c: lease_selftest_never_called' \
@@ -129,7 +132,7 @@ C
     write_suite_fragment "$dir" "$name" "ci/selftest_$name.c" "" \
         '@$(O)/selftest/'"$name"'; status=$$?; echo "selftest program exit status $$status"; exit $$status'
     (cd "$dir" && make --no-print-directory check CI_EXTRA_MK=ci/selftest-inject.mk \
-        TEST_TARGETS="test-selftest-$name" CHECK_FUZZ_SECONDS=0) >"$scratch_base/$name.log" 2>&1
+        PROGRAMS= TEST_TARGETS="test-selftest-$name" CHECK_FUZZ_SECONDS=0) >"$scratch_base/$name.log" 2>&1
     expect "$name" $? "$scratch_base/$name.log" "$@"
 }
 
@@ -180,11 +183,24 @@ C
     expect fuzz $? "$scratch_base/fuzz.log" \
         'gate fuzz +FAILED fuzz_selftest crashed on build/fuzz/crashes/fuzz_selftest-crash-' \
         'reproduce: build/fuzz/bin/fuzz_selftest build/fuzz/crashes/' \
-        'AddressSanitizer: heap-buffer-overflow'
+        'ERROR: AddressSanitizer: '
+}
+
+# A benchmark figure 30% slower than its baseline must be flagged.
+case_bench() {
+    mkdir -p "$scratch_base/bench"
+    printf 'selftest_median_ms 10 ms\nselftest_steps_per_second 1000 steps/s\n' >"$scratch_base/bench/baseline.txt"
+    printf 'selftest_median_ms 13 ms\nselftest_steps_per_second 700 steps/s\n' >"$scratch_base/bench/figures.txt"
+    /usr/bin/python3 ci/bench_compare.py --baseline "$scratch_base/bench/baseline.txt" \
+        "$scratch_base/bench/figures.txt" >"$scratch_base/bench.log" 2>&1
+    expect bench $? "$scratch_base/bench.log" \
+        'SLOWER selftest_median_ms 13 ms \(baseline 10, \+30.0%, lower is better\)' \
+        'SLOWER selftest_steps_per_second 700 steps/s \(baseline 1000, -30.0%, higher is better\)' \
+        'bench: 2 figures, 2 flagged'
 }
 
 cases=("$@")
-[[ ${#cases[@]} -eq 0 ]] && cases=(assertion coverage asan ubsan fuzz)
+[[ ${#cases[@]} -eq 0 ]] && cases=(assertion coverage asan ubsan fuzz bench)
 mkdir -p "$scratch_base"
 for name in "${cases[@]}"; do
     echo "=== ci-selftest: $name"
