@@ -49,8 +49,11 @@ ci-selftest:
 bench:
 	@bash ci/bench.sh
 
-# The C test binaries that run without helpers or arguments (plain build).
-CI_VALGRIND_BINARIES ?= $(LIB_TEST_BINARIES)
+# The C test binaries that run without helpers or arguments (plain build):
+# the library's suites, the CLI parser's, the simulator's world (each when
+# its part defines it).
+CI_VALGRIND_BINARIES ?= $(LIB_TEST_BINARIES) $(CLI_ARGS_TEST) \
+	$(if $(SIM_LIBRARY_OBJECTS),$(O)/tests/test_sim_world)
 valgrind: $(CI_VALGRIND_BINARIES)
 	@bash ci/valgrind.sh $(CI_VALGRIND_BINARIES)
 
