@@ -39,13 +39,14 @@ for binary in "$@"; do
     [[ -n "$rate" && $seconds -gt 0 ]] && figures+=("fuzz_${name#fuzz_}_exec_per_second $rate exec/s")
     artifacts=(build/fuzz/crashes/"$name"-*)
     if [[ $status -ne 0 || -e "${artifacts[0]}" ]]; then
-        grep -m 1 -E 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|runtime error:|deadly signal' "$log"
+        finding=$(grep -m 1 -E '^invariant failed:|ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR: libFuzzer' "$log" | cut -c1-200)
+        echo "$finding"
         grep -E '^ +#[0-9]+ ' "$log" | head -n 12
         artifact=${artifacts[0]}
         # A seed that crashes in a regression run (-runs) is its own reproducer.
         [[ -e "$artifact" ]] || artifact=$(sed -n 's/^Running: //p' "$log" | tail -n 1)
         [[ -n "$artifact" ]] || artifact="(no artifact; see $log)"
-        failed+=("$name crashed on $artifact; reproduce: $binary $artifact")
+        failed+=("$name crashed on $artifact (${finding:-see $log}); reproduce: $binary $artifact")
     fi
 done
 printf '%s\n' "${figures[@]}" >build/fuzz/figures.txt

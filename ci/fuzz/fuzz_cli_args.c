@@ -11,6 +11,7 @@
  * NULL-terminated and lies inside argv after a `--`.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_ARGUMENT_MAX 64
 #define FUZZ_MESSAGE_SIZE 256
 
-static void check(bool condition) {
-    if (!condition) abort();
+/* A broken invariant names itself on stderr, then aborts for libFuzzer. */
+#define check(condition) ((condition) ? (void)0 : invariant_failed(#condition, __LINE__))
+static void invariant_failed(const char *condition, int line) {
+    fprintf(stderr, "invariant failed: %s (%s:%d)\n", condition, __FILE__, line);
+    abort();
 }
 
 /* NULL or one of argv's strings (a pointer to its start). */

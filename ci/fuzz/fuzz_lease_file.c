@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,8 +40,11 @@ struct fuzz_file {
     int64_t now_ms;
 };
 
-static void check(bool condition) {
-    if (!condition) abort();
+/* A broken invariant names itself on stderr, then aborts for libFuzzer. */
+#define check(condition) ((condition) ? (void)0 : invariant_failed(#condition, __LINE__))
+static void invariant_failed(const char *condition, int line) {
+    fprintf(stderr, "invariant failed: %s (%s:%d)\n", condition, __FILE__, line);
+    abort();
 }
 
 static bool terminated(const char *text, size_t size) {
