@@ -33,7 +33,7 @@ def main(arguments):
     for path in paths:
         try:
             cases = list(cases_of(path))
-        except ElementTree.ParseError as error:
+        except (ElementTree.ParseError, OSError) as error:
             print(f"UNREADABLE {path}: {error}")
             bad_files += 1
             continue
