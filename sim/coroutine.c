@@ -8,6 +8,25 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* Under AddressSanitizer every stack switch is announced, so ASan knows which
+ * stack it is on (no false positives, no "ignoring __asan_handle_no_return"). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_COROUTINE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM_COROUTINE_ASAN 1
+#endif
+#endif
+
+#ifdef SIM_COROUTINE_ASAN
+#include <sanitizer/common_interface_defs.h>
+#define START_SWITCH(save, bottom, size) __sanitizer_start_switch_fiber((save), (bottom), (size))
+#define FINISH_SWITCH(save, bottom, size) __sanitizer_finish_switch_fiber((save), (bottom), (size))
+#else
+#define START_SWITCH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define FINISH_SWITCH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#endif
+
 static struct sim_coroutine *starting; /* makecontext passes ints only */
 
 int sim_coroutine_init(struct sim_coroutine *coroutine, size_t stack_size) {
@@ -26,8 +45,10 @@ void sim_coroutine_destroy(struct sim_coroutine *coroutine) {
 
 static void trampoline(void) {
     struct sim_coroutine *coroutine = starting;
+    FINISH_SWITCH(NULL, &coroutine->caller_bottom, &coroutine->caller_size);
     coroutine->function(coroutine->argument);
     coroutine->finished = true;
+    START_SWITCH(NULL, coroutine->caller_bottom, coroutine->caller_size); /* this run is over */
     _longjmp(coroutine->caller, 1);
 }
 
@@ -45,7 +66,11 @@ void sim_coroutine_start(struct sim_coroutine *coroutine, sim_coroutine_fn funct
 
 void sim_coroutine_resume(struct sim_coroutine *coroutine) {
     if (coroutine->finished) return;
-    if (_setjmp(coroutine->caller) != 0) return;
+    if (_setjmp(coroutine->caller) != 0) {
+        FINISH_SWITCH(coroutine->caller_fake_stack, NULL, NULL);
+        return;
+    }
+    START_SWITCH(&coroutine->caller_fake_stack, coroutine->stack, coroutine->stack_size);
     if (coroutine->fresh) {
         ucontext_t here;
         coroutine->fresh = false;
@@ -57,5 +82,9 @@ void sim_coroutine_resume(struct sim_coroutine *coroutine) {
 }
 
 void sim_coroutine_yield(struct sim_coroutine *coroutine) {
-    if (_setjmp(coroutine->self) == 0) _longjmp(coroutine->caller, 1);
+    if (_setjmp(coroutine->self) == 0) {
+        START_SWITCH(&coroutine->fake_stack, coroutine->caller_bottom, coroutine->caller_size);
+        _longjmp(coroutine->caller, 1);
+    }
+    FINISH_SWITCH(coroutine->fake_stack, &coroutine->caller_bottom, &coroutine->caller_size);
 }

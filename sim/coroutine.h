@@ -21,6 +21,11 @@ struct sim_coroutine {
     size_t stack_size;
     sim_coroutine_fn function;
     void *argument;
+    /* AddressSanitizer's view of the stacks (see coroutine.c); unused otherwise. */
+    void *fake_stack;
+    void *caller_fake_stack;
+    const void *caller_bottom;
+    size_t caller_size;
     bool fresh;    /* not entered yet: the first resume uses swapcontext */
     bool finished; /* function returned */
 };

@@ -156,5 +156,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_dead_process_pid_is_handed_to_a_new_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wall_clock_jumps_and_monotonic_time_does_not, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("sim_world", tests, NULL, NULL);
 }

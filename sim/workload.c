@@ -135,7 +135,7 @@ static int orchestrator_body(void *argument, const struct lease_result *lease) {
     }
     for (int index = 0; index < spec->child_count && index < SIM_CHILD_MAX; index++) {
         char label[SIM_LABEL_MAX];
-        snprintf(label, sizeof label, "%.20s.%d", process->label, index + 1);
+        snprintf(label, sizeof label, "%.18s.%d", process->label, index + 1);
         struct sim_process *child = sim_spawn(world, SIM_ROLE_PROGRAM, label, -1, 0);
         if (child == NULL) break;
         child->parent = process->index;
@@ -258,7 +258,7 @@ static void random_programs(struct sim_plan *plan, struct sim_prng *rng, int64_t
     for (int index = 0; index < count; index++) {
         const char *owner = program_names[sim_prng_below(rng, 4)];
         char label[SIM_LABEL_MAX];
-        snprintf(label, sizeof label, "%.20s#%d", owner, index + 1);
+        snprintf(label, sizeof label, "%.18s#%d", owner, index + 1);
         struct sim_spec *spec = add_spec(plan, SIM_SPEC_PROGRAM, label, sim_prng_range(rng, 0, spread_ms) / 10 * 10);
         if (spec == NULL) return;
         lease_copy_text(spec->owner, sizeof spec->owner, owner);

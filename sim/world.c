@@ -185,7 +185,7 @@ static int copy_in(struct sim_world *world, struct sim_inode *inode, const void 
         inode->capacity = capacity;
     }
     if ((size_t)offset > inode->size) memset(inode->data + inode->size, 0, (size_t)offset - inode->size);
-    memcpy(inode->data + offset, buffer, size);
+    if (size > 0) memcpy(inode->data + offset, buffer, size);
     if (end > inode->size) inode->size = end;
     inode->mtime_ms = sim_world_wall_ms(world);
     *done = size;

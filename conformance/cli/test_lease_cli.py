@@ -71,6 +71,15 @@ def test_usage_error_exits_64_with_one_stderr_line(lease, argv):
     assert not lease.path.exists()
 
 
+@pytest.mark.parametrize("argv", [["inspect", "\x01\njson"], ["acquire", "--owner", "x", "--\x1b[2J"],
+                                  ["\x1b]0;title\x07"]])
+def test_usage_error_escapes_control_bytes_in_one_line(lease, argv):
+    done = lease.run(*argv)
+    assert done.returncode == 64
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("lease: ")
+    assert not any(ord(c) < 0x20 for c in done.stderr[:-1])
+
+
 @pytest.mark.parametrize("argv", [USAGE_ERRORS["ttl_zero"], USAGE_ERRORS["unknown_implementation"],
                                   USAGE_ERRORS["run_without_command"]])
 def test_usage_error_in_json_mode_prints_one_error_object(lease, argv):

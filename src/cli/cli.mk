@@ -8,13 +8,14 @@ CLI_REPORT_DIR := $(O)/reports
 
 # Sanitizer findings exit with codes no test expects (the suite asserts
 # every exit code), so a finding can never pass for a normal status.
-CLI_SANITIZER_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1 UBSAN_OPTIONS=exitcode=87:print_stacktrace=1
+# Keep the caller's sanitizer options (make check collects report files through them).
+CLI_SANITIZER_ENV := ASAN_OPTIONS="$${ASAN_OPTIONS:-exitcode=86:detect_leaks=1}" UBSAN_OPTIONS="$${UBSAN_OPTIONS:-exitcode=87:print_stacktrace=1}"
 
 # Unit tests of the pure argument parser (cmocka).
 CLI_ARGS_TEST := $(O)/tests/test_cli_args
-$(CLI_ARGS_TEST): $(OBJ)/conformance/cli/test_cli_args.o $(OBJ)/src/cli/cli_args.o
+$(CLI_ARGS_TEST): $(OBJ)/conformance/cli/test_cli_args.o $(OBJ)/src/cli/cli_args.o $(LIB_STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
 # The parser's units, then the integration tests: real processes,
 # synchronised on readiness lines.

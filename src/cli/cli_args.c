@@ -146,13 +146,18 @@ const char *lease_cli_usage(enum lease_cli_command command)
 static int usage_error(char *message, size_t message_size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The message quotes arguments as given; escaping the whole line keeps it one
+ * line and keeps terminal control bytes out of it (the format strings
+ * themselves hold none). */
 static int usage_error(char *message, size_t message_size, const char *format, ...)
 {
+    char raw[512];
     va_list arguments;
     va_start(arguments, format);
-    if (message != NULL && message_size > 0)
-        vsnprintf(message, message_size, format, arguments);
+    vsnprintf(raw, sizeof raw, format, arguments);
     va_end(arguments);
+    if (message != NULL && message_size > 0)
+        lease_escape_text(raw, message, message_size);
     return LEASE_CLI_EXIT_USAGE;
 }
 

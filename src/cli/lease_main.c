@@ -386,7 +386,9 @@ static const struct lease_ops *select_implementation(const struct lease_cli_args
     const struct lease_ops *ops = lease_impl_find(name);
     if (ops != NULL)
         return ops;
-    size_t used = (size_t)snprintf(message, message_size, "unknown implementation '%.64s' (known:", name);
+    char shown[LEASE_TEXT_MAX];
+    lease_escape_text(name, shown, sizeof shown); /* from the environment: may hold anything */
+    size_t used = (size_t)snprintf(message, message_size, "unknown implementation '%.64s' (known:", shown);
     for (size_t i = 0; i < lease_impl_count() && used < message_size; i++)
         used += (size_t)snprintf(message + used, message_size - used, " %s", lease_impl_name(lease_impl_at(i)));
     if (used < message_size)
