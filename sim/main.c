@@ -3,6 +3,7 @@
  * seeds, shards and their merge, scenario verdicts, the bug zoo, the
  * determinism check and the benchmark figures.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,18 +57,33 @@ static int usage_error(const char *message, const char *argument) {
     return EX_USAGE;
 }
 
+/* A decimal number with no sign and no overflow; *end is where it stopped. */
+static bool parse_unsigned(const char *text, uint64_t *value, char **end) {
+    if (*text < '0' || *text > '9') return false;
+    errno = 0;
+    *value = strtoull(text, end, 10);
+    return errno == 0;
+}
+
 static bool parse_seed_range(const char *text, uint64_t *first, uint64_t *last) {
     char *end = NULL;
-    *first = strtoull(text, &end, 10);
-    if (end == text) return false;
+    if (!parse_unsigned(text, first, &end)) return false;
     if (*end == '\0') {
         *last = *first;
         return true;
     }
     if (strncmp(end, "..", 2) != 0) return false;
     const char *rest = end + 2;
-    *last = strtoull(rest, &end, 10);
-    return end != rest && *end == '\0' && *first <= *last;
+    if (!parse_unsigned(rest, last, &end)) return false;
+    return *end == '\0' && *first <= *last;
+}
+
+static bool takes_value(const char *flag) {
+    static const char *const flags[] = {"--impl",  "--scenario", "--trace", "--svg",      "--summary", "--drop",
+                                        "--seed",  "--seeds",    "--pct-depth", "--strategy", "--shard"};
+    for (size_t index = 0; index < sizeof flags / sizeof flags[0]; index++)
+        if (strcmp(flag, flags[index]) == 0) return true;
+    return false;
 }
 
 static int parse_strategy(const char *text, enum sim_strategy *strategy) {
@@ -98,14 +114,21 @@ static int parse_arguments(struct cli *cli, int argc, char **argv) {
                 cli->merge_files[cli->merge_count++] = argv[index + 1];
             if (cli->merge_count == 0) return usage_error("--merge needs summary files", NULL);
             continue;
-        } else if (value == NULL) return usage_error("missing value for", flag);
+        } else if (!takes_value(flag)) return usage_error("unknown option", flag);
+        else if (value == NULL) return usage_error("missing value for", flag);
         else if (strcmp(flag, "--impl") == 0) cli->impl_name = value;
         else if (strcmp(flag, "--scenario") == 0) cli->scenario_path = value;
         else if (strcmp(flag, "--trace") == 0) cli->trace_path = value;
         else if (strcmp(flag, "--svg") == 0) cli->svg_path = value;
         else if (strcmp(flag, "--summary") == 0) cli->summary_path = value;
         else if (strcmp(flag, "--drop") == 0) cli->request.drops = value;
-        else if (strcmp(flag, "--pct-depth") == 0) cli->request.pct_depth = atoi(value);
+        else if (strcmp(flag, "--pct-depth") == 0) {
+            uint64_t depth = 0;
+            char *end = NULL;
+            if (!parse_unsigned(value, &depth, &end) || *end != '\0' || depth < 1 || depth > 64)
+                return usage_error("--pct-depth must be a number from 1 to 64", value);
+            cli->request.pct_depth = (int)depth;
+        }
         else if (strcmp(flag, "--seed") == 0 || strcmp(flag, "--seeds") == 0) {
             if (!parse_seed_range(value, &cli->first, &cli->last)) return usage_error("bad seed or range", value);
             cli->has_seeds = true;
