@@ -22,8 +22,11 @@ for gate in tests-cov coverage cobertura tests-san sanitizers valgrind fuzz; do
         failed+=("$gate")
     fi
 done
+gates_total=7
 if [[ ${#failed[@]} -ne 0 || $coverage_status -ne 0 || $check_status -ne 0 ]]; then
     echo "CI GATES FAILED: ${failed[*]:-see above}"
+    echo "gates: $(( gates_total - ${#failed[@]} )) passed, ${#failed[@]} failed"
     exit 1
 fi
 echo "ci-gates: every gate passed"
+echo "gates: $gates_total passed, 0 failed"
