@@ -155,16 +155,25 @@ static enum lease_status zoo_acquire(const struct lease_env *env, const struct z
     return outcome;
 }
 
-static enum lease_status zoo_release(const struct lease_env *env, const struct zoo_rules *rules,
-                                     const struct lease_options *options, const char *token,
-                                     struct lease_result *result) {
+/* Release and renew: take the lock, then read what is there. ERROR when the
+ * lock could not be had (result says why; nothing to unlock). */
+static enum lease_status classify_locked(const struct lease_env *env, const struct zoo_rules *rules,
+                                         const struct lease_options *options, int *lock_fd,
+                                         struct lease_result *result) {
     struct zoo_paths paths;
     make_paths(env, options->path, &paths);
     lease_result_clear(result);
-    int lock_fd = -1;
-    int status = env->lock(env->context, paths.lock, options->lock_timeout_ms, &lock_fd);
+    int status = env->lock(env->context, paths.lock, options->lock_timeout_ms, lock_fd);
     if (status != 0) return lease_result_error(result, -status, "lock", paths.lock);
-    enum lease_status found = classify(env, rules, options->path, result);
+    return classify(env, rules, options->path, result);
+}
+
+static enum lease_status zoo_release(const struct lease_env *env, const struct zoo_rules *rules,
+                                     const struct lease_options *options, const char *token,
+                                     struct lease_result *result) {
+    int lock_fd = -1;
+    enum lease_status found = classify_locked(env, rules, options, &lock_fd, result);
+    if (found == LEASE_STATUS_ERROR) return found;
     enum lease_status outcome = LEASE_STATUS_RELEASED;
     if (found == LEASE_STATUS_MISSING) outcome = LEASE_STATUS_MISSING;
     else if (!rules->release_no_token && (!result->has_lease || strcmp(result->lease.token, token) != 0))
@@ -178,16 +187,14 @@ static enum lease_status zoo_release(const struct lease_env *env, const struct z
 
 static enum lease_status zoo_renew(const struct lease_env *env, const struct zoo_rules *rules,
                                    const struct lease_options *options, const char *token, struct lease_result *result) {
-    struct zoo_paths paths;
-    make_paths(env, options->path, &paths);
-    lease_result_clear(result);
     int lock_fd = -1;
-    int status = env->lock(env->context, paths.lock, options->lock_timeout_ms, &lock_fd);
-    if (status != 0) return lease_result_error(result, -status, "lock", paths.lock);
-    enum lease_status found = classify(env, rules, options->path, result);
+    enum lease_status found = classify_locked(env, rules, options, &lock_fd, result);
+    if (found == LEASE_STATUS_ERROR) return found;
     bool mine = result->has_lease && strcmp(result->lease.token, token) == 0;
     enum lease_status outcome = found == LEASE_STATUS_MISSING ? LEASE_STATUS_MISSING : LEASE_STATUS_NOT_OWNER;
     if (mine || (rules->renew_no_check && found != LEASE_STATUS_MISSING && result->has_lease)) {
+        struct zoo_paths paths;
+        make_paths(env, options->path, &paths);
         struct lease_holder holder = result->lease;
         int64_t now_ms = env->wall_clock_ms(env->context);
         lease_copy_text(holder.token, sizeof holder.token, token);
@@ -195,7 +202,7 @@ static enum lease_status zoo_renew(const struct lease_env *env, const struct zoo
         holder.pid = env->self_pid(env->context);
         snprintf(holder.pid_text, sizeof holder.pid_text, "%lld", (long long)holder.pid);
         lease_time_format(now_ms + lease_options_ttl_ms(options), holder.expires_at);
-        status = write_file(env, paths.temporary, &holder);
+        int status = write_file(env, paths.temporary, &holder);
         if (status == 0) status = env->rename(env->context, paths.temporary, options->path);
         if (status == 0) {
             lease_result_clear(result);
