@@ -15,6 +15,12 @@ packages=(
     clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes
     util-linux         # flock(1), the benchmark's yardstick
     valgrind
+    libseccomp-dev     # leasesim --exec: seccomp user notification for real processes
+    libfaketime        # leasesim --exec: a virtual wall clock per real process
+    libcurl4-openssl-dev  # the etcd backend talks to etcd's JSON gateway through libcurl
+    etcd-server etcd-client  # the etcd backend's suites start a real etcd on loopback
+    python3-hypothesis # property-based cases in the pytest suites
+    iproute2           # network namespaces for the multi-host test
 )
 
 
@@ -24,7 +30,10 @@ for p in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "deps: all ${#packages[@]} Debian packages present"
+    exit 0
+fi
 
 echo "deps: installing missing Debian packages: ${missing[*]}" >&2
 if [[ $(id -u) -ne 0 ]]; then
