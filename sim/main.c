@@ -1,5 +1,5 @@
 /*
- * main.c: the leasesim command line (SPEC.md section 8): campaigns over
+ * main.c: the leasesim command line (docs/spec.md section 8): campaigns over
  * seeds, shards and their merge, scenario verdicts, the bug zoo, the
  * determinism check and the benchmark figures.
  */

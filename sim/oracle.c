@@ -1,5 +1,5 @@
 /*
- * oracle.c: the invariants of SPEC.md section 6, judged against the
+ * oracle.c: the invariants of docs/spec.md section 6, judged against the
  * simulated truth (which process wrote which file, who is alive, what the
  * wall clock says) at the step where each can first break:
  *  - exclusion: at every body entry and every successful renewal;

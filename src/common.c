@@ -1,5 +1,5 @@
 /*
- * common.c: the pieces every implementation shares: staleness (SPEC.md
+ * common.c: the pieces every implementation shares: staleness (docs/spec.md
  * section 2), reading and classifying a lease file through the environment,
  * and small file helpers. Everything reaches the OS only through env.
  */

@@ -1,7 +1,7 @@
 /*
  * impl_lease.c: the project's own lease algorithm ("lease", the default).
  *
- * Remedies for the hazards of SPEC.md section 5:
+ * Remedies for the hazards of docs/spec.md section 5:
  *  - Every check-and-change step (acquire's check-and-replace, release's
  *    check-and-remove, renew's check-and-rewrite) runs under a kernel lock on
  *    a sidecar file "<path>.lock" (flock: dropped by the kernel on crash,

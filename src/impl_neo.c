@@ -1,6 +1,6 @@
 /*
  * impl_neo.c: faithful models of the original JavaScript lease, written from
- * the contract (SPEC.md sections 2 and 5) so that its races can be
+ * the contract (docs/spec.md sections 2 and 5) so that its races can be
  * reproduced. They are wrong on purpose; do not fix them.
  *
  *  acquire: mkdir -p; open(O_CREAT|O_EXCL) then write (not atomic: hazard 3);

@@ -1,7 +1,7 @@
 /*
  * lease.h: the public API of liblease, a cross-process heavy-maintenance lease.
  *
- * A lease is one JSON file created exclusively (see SPEC.md section 2). A job
+ * A lease is one JSON file created exclusively (see docs/spec.md section 2). A job
  * acquires it, runs its body, and releases it; a job that finds it held defers.
  * Every call takes an implementation (NULL: the project's own, "lease") and an
  * environment (NULL: the real POSIX one); tests and the simulator pass others.
@@ -37,7 +37,7 @@ extern "C" {
 #define LEASE_DETAIL_MAX 512
 
 /*
- * The status vocabulary (SPEC.md section 2), one table for the enum, the
+ * The status vocabulary (docs/spec.md section 2), one table for the enum, the
  * strings and the exit code the `lease` CLI uses for acquire/release.
  * X(NAME, "string", exit_code)
  */
@@ -177,7 +177,7 @@ enum lease_status lease_run(const struct lease_ops *ops, const struct lease_env 
                             const struct lease_options *options, lease_body_fn body,
                             void *argument, struct lease_result *result);
 
-/* Writes the two deferral lines of SPEC.md section 3 (with terminal-unsafe
+/* Writes the two deferral lines of docs/spec.md section 3 (with terminal-unsafe
  * bytes escaped) into buffer; returns the length, truncating safely. */
 size_t lease_format_deferral(const struct lease_result *result, char *buffer, size_t size);
 

@@ -139,7 +139,7 @@ enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, str
                                              char **payload_json, char *detail, size_t detail_size);
 
 /* Serialises a holder in the file format (2-space indent, key order of
- * SPEC.md section 2, metadata last, trailing newline). Returns a buffer the
+ * docs/spec.md section 2, metadata last, trailing newline). Returns a buffer the
  * caller frees with lease_free, or NULL when out of memory. with_metadata
  * false writes "metadata": {} (the original implementation's form). */
 char *lease_payload_format(const struct lease_holder *holder, bool with_metadata, size_t *length);
@@ -156,7 +156,7 @@ bool lease_text_is_clean(const char *text);
  * when it had to cut. */
 bool lease_copy_text(char *buffer, size_t size, const char *source);
 
-/* Staleness (SPEC.md section 2). Knobs select what a given implementation checks. */
+/* Staleness (docs/spec.md section 2). Knobs select what a given implementation checks. */
 struct lease_staleness_rules {
     bool check_pid;        /* rule 2 */
     bool check_start_time; /* recorded pidStartTime / bootId that no longer match: dead */

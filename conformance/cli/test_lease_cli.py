@@ -1,4 +1,4 @@
-"""Integration tests of the `lease` wrapper (SPEC.md section 8, docs/lease-cli.md).
+"""Integration tests of the `lease` wrapper (docs/spec.md section 8, docs/lease-cli.md).
 
 Real processes; synchronisation on readiness lines written by lease_child.py;
 every wait has a deadline."""

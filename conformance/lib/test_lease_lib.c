@@ -1,5 +1,5 @@
 /*
- * test_lease_lib.c: the behavioural suite of SPEC.md section 2, run against
+ * test_lease_lib.c: the behavioural suite of docs/spec.md section 2, run against
  * every implementation in the library's operations table (cmocka prestate
  * carries the implementation). Where the original algorithm's models differ
  * on purpose (no pid check, no reuse detection, no renewal), the case

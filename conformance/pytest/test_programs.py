@@ -88,7 +88,7 @@ def test_lease_names_program_and_its_pid_while_body_runs(runner, script):
         f"token is not a UUID v4: {lease['token']!r}")
     assert lease.get("staleAfterMs") == DEFAULT_TTL_MS, f"expected staleAfterMs {DEFAULT_TTL_MS}, got {lease}"
     assert list(lease)[:7] == ["owner", "reason", "pid", "token", "acquiredAt", "staleAfterMs", "expiresAt"], (
-        f"key order differs from SPEC section 2: {list(lease)}")
+        f"key order differs from docs/spec.md section 2: {list(lease)}")
     runner.gate_path.touch()
     result = holder.wait()
     expect_completed(runner, result)

@@ -87,7 +87,7 @@ struct lease_cli_run_outcome {
 };
 
 /* One stderr line when an acquire recovered a stale or malformed lease
- * (SPEC.md section 3); nothing for other statuses. */
+ * (docs/spec.md section 3); nothing for other statuses. */
 void lease_cli_report_recovery(const char *path, const struct lease_result *result);
 
 /* Runs CMD under the lease (acquire or inherit, fork/exec, forward signals,
