@@ -57,6 +57,7 @@ extern "C" {
     X(RENEWED, "renewed", 0)                                    \
     X(COMPLETED, "completed", 0)                                \
     X(INHERITED, "inherited", 0)                                \
+    X(LOST, "lost", 124)                                        \
     X(ERROR, "error", 125)
 
 enum lease_status {
@@ -98,6 +99,8 @@ struct lease_holder {
     uint64_t pid_start_time; /* field 22 of /proc/PID/stat, clock ticks */
     char boot_id[LEASE_TEXT_MAX];
     char renewed_at[LEASE_TEXT_MAX];
+    bool has_process_group; /* metadata.processGroup: the body's own process group */
+    int64_t process_group;
     bool truncated; /* a text field was longer than LEASE_TEXT_MAX - 1 */
 };
 
@@ -127,6 +130,9 @@ struct lease_options {
     int64_t ttl_ms;         /* 0: LEASE_DEFAULT_TTL_MS; must be > 0 */
     int64_t lock_timeout_ms; /* 0: LEASE_DEFAULT_LOCK_TIMEOUT_MS */
     int64_t pid;            /* acquire: the process the lease names; 0: the caller */
+    int64_t process_group;  /* acquire/run: the body's own process group (lease run's CMD), recorded
+                             * as metadata.processGroup; the lease stays alive while any process of
+                             * the group lives (docs/spec.md section 2). 0: none */
 };
 
 struct lease_ops; /* an implementation: lease_impl.h */

@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define LEASE_ENV_VERSION 1
+#define LEASE_ENV_VERSION 2
 #define LEASE_OPS_VERSION 1
 
 /* Largest lease file an implementation reads; a larger one is malformed. */
@@ -89,6 +89,11 @@ struct lease_env {
      * standard error (no trailing newline in line). */
     const char *(*getenv)(void *context, const char *name);
     void (*warn)(void *context, const char *line);
+
+    /* Version 2. Whether any process of a process group lives: 0 yes, -ESRCH
+     * none, -EPERM alive but not ours. NULL: the environment cannot tell (a
+     * recorded group is then ignored). */
+    int (*group_probe)(void *context, int64_t process_group);
 };
 
 /* An implementation. The public entry points hand each function a zeroed
