@@ -83,31 +83,36 @@ $(BIN)/lease: $(CLI_OBJECTS) $(LIB_STATIC)
 PROGRAMS := $(BIN)/lease
 TEST_TARGETS :=
 
-# Each part of the project brings its own rules.
--include src/cli/cli.mk
--include src/programs/programs.mk
--include conformance/lib.mk
--include conformance/programs.mk
--include sim/sim.mk
--include ci/ci.mk
+# Each part of the project brings its own rules; a missing fragment is an error.
+include src/cli/cli.mk
+include src/programs/programs.mk
+include conformance/lib.mk
+include conformance/programs.mk
+include sim/sim.mk
+include ci/ci.mk
 
-.PHONY: all lib deps run test test-run install uninstall clean
+.PHONY: all lib deps run test test-run install uninstall clean help
 
-all: lib $(PROGRAMS)
-lib: $(LIB_STATIC) $(LIB_SHARED_LINK)
+all: lib $(PROGRAMS) ## build the library and every program into build/
+lib: $(LIB_STATIC) $(LIB_SHARED_LINK) ## build liblease (static and shared)
+
+# The targets a person types, with the text after `##` on their rule line.
+help: ## list the targets a person types
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort -u \
+		| sed -E 's/^([a-zA-Z0-9_.-]+):.*## (.*)/\1\t\2/' | awk -F'\t' '{printf "  make %-22s %s\n", $$1, $$2}'
 
 # Installs the Debian packages the project needs when they are missing.
-deps:
+deps: ## install the Debian packages the project needs (ci/deps.sh)
 	@bash ci/deps.sh
 
 # The main job: installs what is missing, builds, runs the default simulation
 # campaign and replays the production wedge scenario.
-run: deps
+run: deps ## the main job: a simulation campaign plus the wedge replay
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory main-job
 
 # Every test. The suites register themselves in TEST_TARGETS.
-test: deps
+test: deps ## every test; ends with 'suites: N passed, N failed'
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory test-run
 
@@ -119,25 +124,28 @@ INSTALL_LIB := $(DESTDIR)$(PREFIX)/lib
 INSTALL_INCLUDE := $(DESTDIR)$(PREFIX)/include
 INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
 
-$(O)/lease.pc: src/lease.pc.in Makefile
-	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define LEASE_VERSION_STRING "\(.*\)"/\1/p' src/lease.h)|g' $< > $@
+LEASE_VERSION := $(shell sed -n 's/^\#define LEASE_VERSION_STRING "\(.*\)"/\1/p' src/lease.h)
 
-install: all $(O)/lease.pc
+# lease.pc is written at install time for the PREFIX of that install (never
+# cached in build/, where the first prefix used would stick); DESTDIR is
+# only where the files land, never what they say.
+install: all ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 	install -d $(INSTALL_LIB)/pkgconfig $(INSTALL_INCLUDE) $(INSTALL_BIN)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LEASE_VERSION)|g' src/lease.pc.in \
+		> $(INSTALL_LIB)/pkgconfig/lease.pc
+	chmod 0644 $(INSTALL_LIB)/pkgconfig/lease.pc
 	install -m 0644 src/lease.h src/lease_impl.h $(INSTALL_INCLUDE)/
 	install -m 0644 $(LIB_STATIC) $(INSTALL_LIB)/
 	install -m 0755 $(LIB_SHARED) $(INSTALL_LIB)/
 	ln -sf liblease.so.1 $(INSTALL_LIB)/liblease.so
-	install -m 0644 $(O)/lease.pc $(INSTALL_LIB)/pkgconfig/
 	install -m 0755 $(BIN)/lease $(INSTALL_BIN)/
 
-uninstall:
+uninstall: ## remove what install put there
 	rm -f $(INSTALL_INCLUDE)/lease.h $(INSTALL_INCLUDE)/lease_impl.h $(INSTALL_LIB)/liblease.a \
 		$(INSTALL_LIB)/liblease.so $(INSTALL_LIB)/liblease.so.1 $(INSTALL_LIB)/pkgconfig/lease.pc \
 		$(INSTALL_BIN)/lease
 
-clean:
+clean: ## remove build/
 	rm -rf build
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
