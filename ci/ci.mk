@@ -120,3 +120,9 @@ fuzz-regression: fuzz-build
 ifneq ($(CI_EXTRA_MK),)
 include $(CI_EXTRA_MK)
 endif
+
+# Instruction counts per simulated step under callgrind (repeatable on a noisy
+# machine, unlike wall time): part of make bench.
+.PHONY: bench-instructions
+bench-instructions: $(LEASESIM) ## instructions per simulated step (callgrind)
+	@bash ci/bench-instructions.sh $(LEASESIM) $(O)/bench/instructions

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# make bench-instructions: instruction counts per simulated step, from
+# callgrind (repeatable: the same binary and inputs give the same count
+# whatever else the machine does). Prints `name value unit` lines that
+# make bench compares with fixtures/bench-baseline.txt.
+#   usage: ci/bench-instructions.sh LEASESIM OUTDIR
+set -euo pipefail
+leasesim=$1
+out=$2
+mkdir -p "$out"
+
+# instructions_per_step NAME ARGS...: runs leasesim ARGS under callgrind and
+# divides its instruction total by the steps it reports.
+instructions_per_step() {
+    local name=$1
+    shift
+    local log=$out/$name.log callgrind=$out/$name.callgrind
+    valgrind --tool=callgrind --callgrind-out-file="$callgrind" "$leasesim" "$@" > "$log" 2>&1
+    local total steps
+    total=$(sed -n 's/^summary: //p' "$callgrind")
+    steps=$(sed -n 's/^leasesim: [0-9]* seed(s), \([0-9]*\) steps.*/\1/p' "$log")
+    if [[ -z "$total" || -z "$steps" || "$steps" -eq 0 ]]; then
+        echo "bench-instructions: $name: no total or no steps (see $log)" >&2
+        return 1
+    fi
+    echo "${name}_instructions_per_step $((total / steps)) instructions"
+}
+
+instructions_per_step sim_lease --impl lease --seeds 1..300 --quiet
