@@ -123,6 +123,8 @@ test-run:
 INSTALL_LIB := $(DESTDIR)$(PREFIX)/lib
 INSTALL_INCLUDE := $(DESTDIR)$(PREFIX)/include
 INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
+INSTALL_MAN1 := $(DESTDIR)$(PREFIX)/share/man/man1
+MAN_PAGES := $(wildcard docs/man/*.1)
 
 LEASE_VERSION := $(shell sed -n 's/^\#define LEASE_VERSION_STRING "\(.*\)"/\1/p' src/lease.h)
 
@@ -138,12 +140,13 @@ install: all ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 	install -m 0644 $(LIB_STATIC) $(INSTALL_LIB)/
 	install -m 0755 $(LIB_SHARED) $(INSTALL_LIB)/
 	ln -sf liblease.so.1 $(INSTALL_LIB)/liblease.so
-	install -m 0755 $(BIN)/lease $(INSTALL_BIN)/
+	install -m 0755 $(BIN)/lease $(LEASESIM) $(INSTALL_BIN)/
+	$(if $(MAN_PAGES),install -d $(INSTALL_MAN1) && install -m 0644 $(MAN_PAGES) $(INSTALL_MAN1)/)
 
 uninstall: ## remove what install put there
 	rm -f $(INSTALL_INCLUDE)/lease.h $(INSTALL_INCLUDE)/lease_impl.h $(INSTALL_LIB)/liblease.a \
 		$(INSTALL_LIB)/liblease.so $(INSTALL_LIB)/liblease.so.1 $(INSTALL_LIB)/pkgconfig/lease.pc \
-		$(INSTALL_BIN)/lease
+		$(INSTALL_BIN)/lease $(INSTALL_BIN)/leasesim $(addprefix $(INSTALL_MAN1)/,$(notdir $(MAN_PAGES)))
 
 clean: ## remove build/
 	rm -rf build

@@ -14,10 +14,10 @@
 # (CI_COV_SKIP, CI_SAN_SKIP) and says so.
 
 CI_DIR := build/ci
-# test-install links an example with plain `cc` through pkg-config: it checks
+# test-install and test-deb link an example with plain `cc` through pkg-config: they check
 # packaging, not behaviour, and cannot link instrumented objects.
-CI_COV_SKIP ?= test-install
-CI_SAN_SKIP ?= test-install
+CI_COV_SKIP ?= test-install test-deb
+CI_SAN_SKIP ?= test-install test-deb
 CI_COV_SUITES = $(filter-out $(CI_COV_SKIP),$(TEST_TARGETS))
 CI_SAN_SUITES = $(filter-out $(CI_SAN_SKIP),$(TEST_TARGETS))
 
@@ -126,3 +126,11 @@ endif
 .PHONY: bench-instructions
 bench-instructions: $(LEASESIM) ## instructions per simulated step (callgrind)
 	@bash ci/bench-instructions.sh $(LEASESIM) $(O)/bench/instructions
+
+# The Debian package (ci/deb.sh) and its install/smoke/remove test.
+.PHONY: deb test-deb
+deb: all ## build a Debian binary package into build/deb/
+	@bash ci/deb.sh $(O)/deb
+test-deb: all ## install the .deb with dpkg -i, smoke-test it, remove it (root)
+	@bash ci/deb-test.sh $(O)/deb
+TEST_TARGETS += test-deb
