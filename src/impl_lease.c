@@ -86,7 +86,7 @@ static int64_t read_fence(const struct lease_env *env, int lock_fd) {
     int64_t fence = 0;
     if (env->pread(env->context, lock_fd, text, FENCE_TEXT_SIZE, 0, &done) != 0) return 0;
     for (size_t index = 0; index < done && text[index] >= '0' && text[index] <= '9'; index++) {
-        if (fence > (INT64_MAX - 9) / 10) return fence;
+        if (fence > (LEASE_FENCE_MAX - 9) / 10) return LEASE_FENCE_MAX; /* saturates: acquire then refuses */
         fence = fence * 10 + (text[index] - '0');
     }
     return fence;
@@ -201,6 +201,15 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
     fill_identity(env, &holder);
     int64_t fence = read_fence(env, lock_fd);
     if (result->has_lease && result->lease.has_fence && result->lease.fence > fence) fence = result->lease.fence;
+    if (fence >= LEASE_FENCE_MAX) {
+        /* A fence that cannot grow is an error, never a wrap: fences must
+         * only ever increase. */
+        lease_result_error(result, EOVERFLOW, "fence", paths->lock);
+        snprintf(result->detail, sizeof result->detail,
+                 "the fence %lld cannot grow: it is at its limit %lld (docs/spec.md section 9.7)", (long long)fence,
+                 (long long)LEASE_FENCE_MAX);
+        return LEASE_STATUS_ERROR;
+    }
     holder.has_fence = true;
     holder.fence = fence + 1;
     status = write_fence(env, lock_fd, holder.fence);
@@ -289,8 +298,14 @@ static enum lease_status default_renew(const struct lease_env *env, const struct
     if (status == LEASE_STATUS_NONE) {
         struct lease_holder holder = result->lease;
         int64_t now_ms = env->wall_clock_ms(env->context);
-        int64_t ttl_ms = holder.has_stale_after_ms && holder.stale_after_ms > 0 ? holder.stale_after_ms
-                                                                               : lease_options_ttl_ms(options);
+        /* The stored TTL is kept only within the limit: a file's
+         * staleAfterMs must never reach the arithmetic unbounded. */
+        int64_t ttl_ms = holder.has_stale_after_ms && holder.stale_after_ms > 0 &&
+                                 holder.stale_after_ms <= LEASE_TTL_MS_MAX
+                             ? holder.stale_after_ms
+                             : lease_options_ttl_ms(options);
+        holder.stale_after_ms = ttl_ms;
+        holder.has_stale_after_ms = true;
         lease_time_format(now_ms + ttl_ms, holder.expires_at);
         lease_time_format(now_ms, holder.renewed_at);
         int written = write_temporary(env, &paths, &holder);

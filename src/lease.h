@@ -30,6 +30,13 @@ extern "C" {
 #define LEASE_DEFAULT_TTL_MS 21600000LL
 #define LEASE_DEFAULT_LOCK_TIMEOUT_MS 10000LL
 
+/* Limits on values (docs/spec.md section 9.7). A TTL of at most about 100
+ * years keeps acquiredAt + ttl a four-digit year; a fence of at most 2^53 - 1
+ * stays exact for JavaScript readers. Values read from a file beyond them are
+ * never used in arithmetic. */
+#define LEASE_TTL_MS_MAX 3155760000000LL
+#define LEASE_FENCE_MAX 9007199254740991LL
+
 /* Sizes of the fixed buffers in a result. Longer stored values are cut at a
  * UTF-8 boundary and flagged in lease_holder.truncated. */
 #define LEASE_TEXT_MAX 256

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lease_impl.h"
@@ -37,12 +38,37 @@ static bool json_as_integer(const json_t *value, int64_t *out) {
     return false;
 }
 
+/* U+2400 SYMBOL FOR NULL: what a NUL inside a stored string becomes in a
+ * holder field, so "ad\u0000min" is shown whole instead of cut to "ad". */
+#define NUL_SYMBOL "\xE2\x90\x80"
+
+/* Copies a JSON string into a fixed buffer (cut at a UTF-8 boundary; true
+ * when cut), NUL characters shown as U+2400. */
+static bool copy_json_string(const json_t *value, char *buffer, size_t size) {
+    const char *text = json_string_value(value);
+    size_t length = json_string_length(value);
+    if (memchr(text, '\0', length) == NULL) return lease_copy_text(buffer, size, text);
+    char shown[LEASE_TEXT_MAX * 3 + 4];
+    size_t out = 0;
+    size_t index = 0;
+    for (; index < length && out + sizeof NUL_SYMBOL < sizeof shown; index++) {
+        if (text[index] == '\0') {
+            memcpy(shown + out, NUL_SYMBOL, sizeof NUL_SYMBOL - 1);
+            out += sizeof NUL_SYMBOL - 1;
+        } else {
+            shown[out++] = text[index];
+        }
+    }
+    shown[out] = '\0';
+    return lease_copy_text(buffer, size, shown) || index < length;
+}
+
 /* Copies a string member; absent or not a string gives "". */
 static bool copy_string_member(const json_t *object, const char *key, char *buffer, size_t size) {
     const json_t *value = json_object_get(object, key);
     buffer[0] = '\0';
     if (!json_is_string(value)) return false;
-    return lease_copy_text(buffer, size, json_string_value(value));
+    return copy_json_string(value, buffer, size);
 }
 
 static bool describe_pid(const json_t *value, struct lease_holder *holder) {
@@ -55,7 +81,7 @@ static bool describe_pid(const json_t *value, struct lease_holder *holder) {
         snprintf(holder->pid_text, sizeof holder->pid_text, "%lld", (long long)pid);
         return false;
     }
-    if (json_is_string(value)) return lease_copy_text(holder->pid_text, sizeof holder->pid_text, json_string_value(value));
+    if (json_is_string(value)) return copy_json_string(value, holder->pid_text, sizeof holder->pid_text);
     char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
     bool cut = lease_copy_text(holder->pid_text, sizeof holder->pid_text, text != NULL ? text : "?");
     lease_free(text);
@@ -93,6 +119,54 @@ static const char *json_type_name(const json_t *value) {
     return "unknown";
 }
 
+static bool is_hex(char character) {
+    return (character >= '0' && character <= '9') || (character >= 'a' && character <= 'f') ||
+           (character >= 'A' && character <= 'F');
+}
+
+/* The \uXXXX escape at text (which has at least 6 bytes), or -1. */
+static long escape_code(const char *text) {
+    if (text[0] != '\\' || text[1] != 'u') return -1;
+    for (int index = 2; index < 6; index++)
+        if (!is_hex(text[index])) return -1;
+    char digits[5] = {text[2], text[3], text[4], text[5], '\0'};
+    return strtol(digits, NULL, 16);
+}
+
+/* JavaScript's JSON.stringify writes a lone UTF-16 surrogate as an escape
+ * ("\ud800"); jansson refuses it, which would make a valid live lease read
+ * as malformed and be taken over. Returns a copy (from jansson's allocator)
+ * with each lone surrogate escape rewritten to \ufffd (same length), or NULL
+ * when there is none. Escapes are walked pairwise, so an escaped backslash
+ * ("\\ud800" is text, not an escape) is never mistaken for one. */
+static char *without_lone_surrogates(const char *bytes, size_t size) {
+    char *copy = NULL;
+    for (size_t index = 0; index + 1 < size; index++) {
+        if (bytes[index] != '\\') continue;
+        long code = index + 6 <= size ? escape_code(bytes + index) : -1;
+        if (code < 0xD800 || code > 0xDFFF) {
+            index++; /* skip the escaped character, whatever it is */
+            continue;
+        }
+        long next = index + 12 <= size ? escape_code(bytes + index + 6) : -1;
+        if (code <= 0xDBFF && next >= 0xDC00 && next <= 0xDFFF) {
+            index += 11; /* a proper pair */
+            continue;
+        }
+        if (copy == NULL) {
+            json_malloc_t allocate;
+            json_free_t release;
+            json_get_alloc_funcs(&allocate, &release);
+            copy = allocate(size);
+            if (copy == NULL) return NULL;
+            memcpy(copy, bytes, size);
+        }
+        memcpy(copy + index, "\\ufffd", 6);
+        index += 5;
+    }
+    return copy;
+}
+
 enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, struct lease_holder *holder,
                                              char **payload_json, char *detail, size_t detail_size) {
     json_error_t error;
@@ -106,7 +180,10 @@ enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, str
         snprintf(detail, detail_size, "the lease file is larger than %d bytes", LEASE_FILE_SIZE_MAX);
         return LEASE_PARSE_MALFORMED;
     }
-    json_t *root = json_loadb(bytes, size, JSON_DECODE_ANY, &error);
+    char *repaired = without_lone_surrogates(bytes, size);
+    /* JSON_ALLOW_NUL: "\u0000" is valid JSON and the original may write it. */
+    json_t *root = json_loadb(repaired != NULL ? repaired : bytes, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
+    lease_free(repaired);
     if (root == NULL) {
         snprintf(detail, detail_size, "not JSON: %s (line %d, column %d)", error.text, error.line, error.column);
         return LEASE_PARSE_MALFORMED;

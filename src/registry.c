@@ -67,6 +67,7 @@ const char *lease_options_problem(const struct lease_options *options, bool need
         return "reason must be UTF-8 text without control characters";
     if (options->reason != NULL && strlen(options->reason) >= LEASE_TEXT_MAX) return "reason is too long";
     if (options->ttl_ms < 0) return "ttl must be a positive number of milliseconds";
+    if (options->ttl_ms > LEASE_TTL_MS_MAX) return "ttl must be at most 3155760000000 ms (about 100 years)";
     if (options->lock_timeout_ms < 0) return "lock timeout must not be negative";
     if (options->pid < 0 || options->pid > INT32_MAX) return "pid must be a positive process id";
     if (options->path != NULL && options->path[0] == '\0') return "lease path is empty";

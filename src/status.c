@@ -74,6 +74,11 @@ static size_t utf8_sequence_length(const unsigned char *text) {
     if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
     /* C1 controls (U+0080..U+009F) can act as terminal escapes too. */
     if (code >= 0x80 && code <= 0x9F) return 0;
+    /* Bidirectional controls reorder what a terminal shows ("admin\u202Eexe.txt"
+     * reads reversed): escaped and refused like controls. */
+    if (code == 0x061C || code == 0x200E || code == 0x200F || (code >= 0x202A && code <= 0x202E) ||
+        (code >= 0x2066 && code <= 0x2069))
+        return 0;
     return length;
 }
 

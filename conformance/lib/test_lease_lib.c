@@ -597,6 +597,72 @@ static void test_fence_increases_per_acquisition(void **state) {
 }
 
 
+/* ---- values read from a file are bounded (docs/spec.md section 9.7) ------ */
+
+/* An expired lease whose fence is INT64_MAX: the next fence cannot grow.
+ * Before the bound the fence wrapped to -2^63 (UBSan: signed overflow). */
+static void test_fence_at_its_limit_fails_closed(void **state) {
+    struct fixture *fixture = *state;
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - 7 * HOUR_MS, 6 * HOUR_MS, 6 * HOUR_MS,
+                 "{\"fence\": 9223372036854775807}");
+    char *before = fake_env_read_lease(fixture->fake);
+    enum lease_status status = acquire(fixture);
+    if (fixture->impl->writes_fence) {
+        assert_int_equal(status, LEASE_STATUS_ERROR);
+        assert_int_equal(fixture->result.error_number, EOVERFLOW);
+        assert_non_null(strstr(fixture->result.detail, "cannot grow"));
+        assert_file_equals(fixture, before);
+    } else {
+        assert_int_equal(status, LEASE_STATUS_ACQUIRED_AFTER_STALE);
+    }
+    free(before);
+}
+
+/* Our own lease with staleAfterMs = INT64_MAX: renew must not compute
+ * now + INT64_MAX (it reported "renewed" with an expiresAt in year 0). */
+static void test_renew_bounds_a_huge_stale_after_ms(void **state) {
+    struct fixture *fixture = *state;
+    if (!fixture->impl->can_renew) return;
+    write_holder(fixture, fixture->fake->self_pid, fixture->fake->now_ms, INT64_MAX, HOUR_MS, NULL);
+    lease_result_clear(&fixture->result);
+    assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options,
+                                 "11111111-2222-4333-8444-555555555555", &fixture->result),
+                     LEASE_STATUS_RENEWED);
+    int64_t expires_ms = 0;
+    assert_true(lease_time_parse(fixture->result.lease.expires_at, &expires_ms));
+    assert_int_equal(expires_ms, fixture->fake->now_ms + LEASE_DEFAULT_TTL_MS);
+    assert_int_equal(fixture->result.lease.stale_after_ms, LEASE_DEFAULT_TTL_MS);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+}
+
+static void test_ttl_over_the_limit_is_refused(void **state) {
+    struct fixture *fixture = *state;
+    fixture->options.ttl_ms = LEASE_TTL_MS_MAX + 1;
+    assert_int_equal(acquire(fixture), LEASE_STATUS_ERROR);
+    assert_int_equal(fixture->result.error_number, EINVAL);
+    assert_null(fake_env_read_lease(fixture->fake));
+}
+
+/* "\u0000" is valid JSON and a lone surrogate is what JSON.stringify writes:
+ * a live lease holding them is active, never malformed-and-taken-over. */
+static void test_nul_and_lone_surrogates_read_as_written(void **state) {
+    struct fixture *fixture = *state;
+    char acquired[LEASE_TIMESTAMP_SIZE];
+    char text[1024];
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_ALIVE, OTHER_START_TIME);
+    lease_time_format(fixture->fake->now_ms - HOUR_MS, acquired);
+    snprintf(text, sizeof text,
+             "{\"owner\": \"ad\\u0000min\", \"reason\": \"x\\ud800y\\\\ud800z\\udc00\", \"pid\": %d,"
+             " \"token\": \"t\", \"acquiredAt\": \"%s\", \"staleAfterMs\": 21600000}",
+             OTHER_PID, acquired);
+    fake_env_write_lease(fixture->fake, text);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+    assert_string_equal(fixture->result.lease.owner, "ad\xE2\x90\x80min");
+    assert_string_equal(fixture->result.lease.reason, "x\xEF\xBF\xBDy\\ud800z\xEF\xBF\xBD");
+    assert_int_equal(acquire(fixture), LEASE_STATUS_HELD);
+    assert_file_equals(fixture, text);
+}
+
 /* ---- system errors: fail closed, lose nothing ---------------------------- */
 
 struct fault_case {
@@ -830,6 +896,10 @@ static const struct {
     CASE(test_reboot_detected_by_boot_id),
     CASE(test_renew_extends_expires_at),
     CASE(test_fence_increases_per_acquisition),
+    CASE(test_fence_at_its_limit_fails_closed),
+    CASE(test_renew_bounds_a_huge_stale_after_ms),
+    CASE(test_ttl_over_the_limit_is_refused),
+    CASE(test_nul_and_lone_surrogates_read_as_written),
     CASE(test_acquire_system_errors_fail_closed),
     CASE(test_replace_error_keeps_the_stale_file),
     CASE(test_release_error_is_reported),

@@ -169,6 +169,23 @@ static void test_status_helpers_outside_the_table(void **state) {
     assert_int_equal(lease_format_deferral(&result, small, sizeof small), sizeof small - 1);
 }
 
+/* "admin\u202Eexe.txt" would display as "admintxt.exe": bidirectional
+ * controls are escaped like other controls, and refused in caller text. */
+static void test_bidi_controls_are_escaped_and_refused(void **state) {
+    (void)state;
+    char out[128];
+    lease_escape_text("admin\xe2\x80\xae" "exe.txt", out, sizeof out);
+    assert_string_equal(out, "admin\\xe2\\x80\\xae" "exe.txt");
+    static const char *const controls[] = {"\xd8\x9c", "\xe2\x80\x8e", "\xe2\x80\x8f", "\xe2\x80\xaa",
+                                           "\xe2\x80\xad", "\xe2\x81\xa6", "\xe2\x81\xa9"};
+    for (size_t index = 0; index < sizeof controls / sizeof controls[0]; index++) {
+        lease_escape_text(controls[index], out, sizeof out);
+        assert_int_equal(out[0], '\\');
+        assert_false(lease_text_is_clean(controls[index]));
+    }
+    assert_true(lease_text_is_clean("caf\xc3\xa9 \xe2\x80\x90")); /* U+2010 hyphen is not a control */
+}
+
 static void test_escape_neutralises_terminal_sequences(void **state) {
     (void)state;
     char out[128];
@@ -341,6 +358,7 @@ static void test_result_clear_accepts_null(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_table_round_trips),
+        cmocka_unit_test(test_bidi_controls_are_escaped_and_refused),
         cmocka_unit_test(test_status_exit_codes_follow_the_cli_table),
         cmocka_unit_test(test_time_format_is_iso_utc_with_milliseconds),
         cmocka_unit_test(test_time_parse_accepts_the_original_forms),

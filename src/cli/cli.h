@@ -25,8 +25,8 @@
 #define LEASE_CLI_EXIT_NOTFOUND 127 /* CMD not found */
 #define LEASE_CLI_EXIT_SIGNAL_BASE 128
 
-/* Largest --ttl-ms: about 100 years, so acquiredAt + ttl stays a four-digit year. */
-#define LEASE_CLI_TTL_MS_MAX 3155760000000LL
+/* Largest --ttl-ms: the library's limit (about 100 years). */
+#define LEASE_CLI_TTL_MS_MAX LEASE_TTL_MS_MAX
 
 enum lease_cli_command {
     LEASE_CLI_COMMAND_NONE,
