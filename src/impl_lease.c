@@ -308,10 +308,16 @@ static enum lease_status default_renew(const struct lease_env *env, const struct
         holder.has_stale_after_ms = true;
         lease_time_format(now_ms + ttl_ms, holder.expires_at);
         lease_time_format(now_ms, holder.renewed_at);
+        /* Each failure is labelled by the step that failed. */
         int written = write_temporary(env, &paths, &holder);
-        if (written == 0) written = publish(env, &paths, LEASE_STATUS_ACTIVE, &identity);
         if (written != 0) {
-            status = lease_result_error(result, written == -EAGAIN ? EAGAIN : -written, "rename", paths.lease);
+            status = lease_result_error(result, -written, "write", paths.temporary);
+        } else if ((written = publish(env, &paths, LEASE_STATUS_ACTIVE, &identity)) == -EAGAIN) {
+            status = lease_result_error(result, EAGAIN, "rename", paths.lease);
+            snprintf(result->detail, sizeof result->detail,
+                     "the lease file changed under the lock (a writer that does not take %.400s?)", paths.lock);
+        } else if (written != 0) {
+            status = lease_result_error(result, -written, "rename", paths.lease);
         } else {
             report_acquired(&holder, LEASE_STATUS_ACTIVE, result);
             status = LEASE_STATUS_RENEWED;

@@ -194,6 +194,11 @@ enum lease_status lease_run(const struct lease_ops *ops, const struct lease_env 
  * bytes escaped) into buffer; returns the length, truncating safely. */
 size_t lease_format_deferral(const struct lease_result *result, char *buffer, size_t size);
 
+/* One line for an error result: "<operation>: <system error>", followed by
+ * " (<detail>)" when the detail says more (a lock timeout says what timed
+ * out and after how long), escaped for a terminal. Returns the length. */
+size_t lease_format_error(const struct lease_result *result, char *buffer, size_t size);
+
 /* Copies text into buffer with control characters, DEL, ESC sequences and
  * invalid UTF-8 escaped as \xNN (and backslash as \\); always NUL-terminates. */
 void lease_escape_text(const char *text, char *buffer, size_t size);

@@ -138,6 +138,22 @@ void lease_escape_text(const char *text, char *buffer, size_t size) {
     buffer[out] = '\0';
 }
 
+size_t lease_format_error(const struct lease_result *result, char *buffer, size_t size) {
+    char detail[LEASE_DETAIL_MAX * 4 + 1];
+    if (size == 0) return 0;
+    const char *system_error = result->error_number != 0 ? strerror(result->error_number) : "failed";
+    lease_escape_text(result->detail, detail, sizeof detail);
+    /* The default detail repeats the system error: say it once. */
+    bool says_more = detail[0] != '\0' && strstr(detail, system_error) == NULL;
+    int length = snprintf(buffer, size, "%s: %s%s%s%s", result->error_operation != NULL ? result->error_operation : "lease",
+                          system_error, says_more ? " (" : "", says_more ? detail : "", says_more ? ")" : "");
+    if (length < 0) {
+        buffer[0] = '\0';
+        return 0;
+    }
+    return (size_t)length < size ? (size_t)length : size - 1;
+}
+
 size_t lease_format_deferral(const struct lease_result *result, char *buffer, size_t size) {
     char owner[LEASE_TEXT_MAX * 4];
     char reason[LEASE_TEXT_MAX * 4];

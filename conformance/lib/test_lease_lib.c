@@ -781,6 +781,14 @@ static void test_renew_edge_statuses(void **state) {
     lease_result_clear(&fixture->result);
     assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result),
                      LEASE_STATUS_ERROR);
+    assert_string_equal(fixture->result.error_operation, "rename");
+    /* A renewal that failed writing its temporary file says "write", not "rename". */
+    inject(fixture, "write", ENOSPC, 0, 0);
+    lease_result_clear(&fixture->result);
+    assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result),
+                     LEASE_STATUS_ERROR);
+    assert_string_equal(fixture->result.error_operation, "write");
+    assert_int_equal(fixture->result.error_number, ENOSPC);
     inject(fixture, "lstat", EIO, 0, 0);
     lease_result_clear(&fixture->result);
     assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result),
@@ -803,6 +811,11 @@ static void test_lock_timeout_fails_closed(void **state) {
     if (!hit) return; /* the models take no lock */
     assert_int_equal(status, LEASE_STATUS_ERROR);
     assert_non_null(strstr(fixture->result.detail, "timed out"));
+    /* The line users see says what timed out and after how long. */
+    char line[2048];
+    lease_format_error(&fixture->result, line, sizeof line);
+    assert_non_null(strstr(line, "lock: "));
+    assert_non_null(strstr(line, "timed out after 10000 ms waiting for the lock"));
     assert_int_equal(release(fixture, "11111111-2222-4333-8444-555555555555"), LEASE_STATUS_RELEASED);
 }
 

@@ -124,17 +124,12 @@ static int fail(const struct lease_cli_args *args, int exit_code, const char *ki
 static int fail_lease(const struct invocation *invocation, const struct lease_result *result)
 {
     const char *path = result->error_path[0] != '\0' ? result->error_path : invocation->path;
-    char escaped[ESCAPED_MAX], detail[LEASE_DETAIL_MAX * 4 + 1];
-    char message[sizeof escaped + sizeof detail + 256];
+    char escaped[ESCAPED_MAX], error[LEASE_DETAIL_MAX * 4 + 256];
+    char message[sizeof escaped + sizeof error + 64];
     lease_escape_text(path, escaped, sizeof escaped);
-    lease_escape_text(result->detail, detail, sizeof detail);
-    /* The library's detail often repeats the system error; say it once. */
-    if (result->error_number != 0 && strstr(detail, strerror(result->error_number)) != NULL)
-        detail[0] = '\0';
-    snprintf(message, sizeof message, "%s: lease '%s': %s: %s%s%s%s", lease_cli_command_name(invocation->args->command),
-             escaped, result->error_operation != NULL ? result->error_operation : "error",
-             result->error_number != 0 ? strerror(result->error_number) : "failed", detail[0] != '\0' ? " (" : "",
-             detail, detail[0] != '\0' ? ")" : "");
+    lease_format_error(result, error, sizeof error);
+    snprintf(message, sizeof message, "%s: lease '%s': %s", lease_cli_command_name(invocation->args->command),
+             escaped, error);
     fprintf(stderr, "lease: %s\n", message);
     if (invocation->args->json) {
         json_t *object = json_result(invocation, result, LEASE_STATUS_ERROR);

@@ -360,14 +360,9 @@ static int report_error(const struct body_plan *plan, const struct lease_result 
 {
     char path[LEASE_PATH_MAX * 4];
     lease_escape_text(result->error_path[0] != '\0' ? result->error_path : plan->options.path, path, sizeof path);
-    char detail[LEASE_DETAIL_MAX * 4];
-    lease_escape_text(result->detail, detail, sizeof detail);
-    if (result->error_number != 0)
-        fprintf(stderr, "❌ %s: heavy-maintenance lease error on '%s': %s: %s\n", plan->name, path,
-                result->error_operation ? result->error_operation : "lease", strerror(result->error_number));
-    else
-        fprintf(stderr, "❌ %s: heavy-maintenance lease error on '%s': %s\n", plan->name, path,
-                detail[0] != '\0' ? detail : "unknown error");
+    char error[LEASE_DETAIL_MAX * 4 + 256];
+    lease_format_error(result, error, sizeof error);
+    fprintf(stderr, "❌ %s: heavy-maintenance lease error on '%s': %s\n", plan->name, path, error);
     return MAINTENANCE_EXIT_FAILURE;
 }
 
