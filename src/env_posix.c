@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,13 +136,47 @@ static int posix_sleep_ms(void *context, int64_t duration_ms) {
     return nanosleep(&duration, NULL) == 0 ? 0 : posix_error();
 }
 
+/* The sidecar is written (the fence) through the descriptor we lock: it must
+ * be a regular file with one link, owned by us when we can write it, or a
+ * hard link planted at its path would have us write into its victim. */
+static int check_sidecar(int descriptor, bool writable) {
+    struct stat info;
+    if (fstat(descriptor, &info) != 0) return posix_error();
+    if (!S_ISREG(info.st_mode)) return -EINVAL;
+    if (info.st_nlink != 1) return -EMLINK;
+    if (writable && info.st_uid != geteuid()) return -EPERM;
+    return 0;
+}
+
+/* Opens the sidecar for the lock: read-write (created if missing) when we
+ * may write; read-only when the file system or its permissions refuse
+ * writing (a lock on a read-only descriptor is still a lock, so a held lease
+ * still defers). Returns the descriptor or a negative errno: the creation's
+ * error when there is no sidecar to fall back to. */
+static int open_sidecar(const char *path) {
+    int descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    bool writable = descriptor >= 0;
+    if (descriptor < 0) {
+        int create_error = errno;
+        if (create_error != EROFS && create_error != EACCES) return -create_error;
+        descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (descriptor < 0) return -create_error;
+    }
+    int status = check_sidecar(descriptor, writable);
+    if (status != 0) {
+        close(descriptor);
+        return status;
+    }
+    return descriptor;
+}
+
 /* flock(2) on the sidecar file: the kernel drops it when the process dies.
  * No blocking flock: a holder stopped inside its (short) critical section
  * must not wedge everyone, so poll with a growing pause up to the timeout. */
 static int posix_lock(void *context, const char *path, int64_t timeout_ms, int *fd) {
     (void)context;
-    int descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (descriptor < 0) return posix_error();
+    int descriptor = open_sidecar(path);
+    if (descriptor < 0) return descriptor;
     int64_t deadline_ms = clock_ms(CLOCK_MONOTONIC) + timeout_ms;
     int64_t pause_ms = LOCK_POLL_FIRST_MS;
     for (;;) {
@@ -181,6 +216,11 @@ static int posix_pread(void *context, int fd, void *buffer, size_t size, int64_t
 static int posix_pwrite(void *context, int fd, const void *buffer, size_t size, int64_t offset, size_t *done) {
     (void)context;
     ssize_t result = pwrite(fd, buffer, size, (off_t)offset);
+    if (result < 0 && errno == EBADF && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY) {
+        /* The sidecar was opened read-only (open_sidecar): say why. */
+        struct statvfs volume;
+        return fstatvfs(fd, &volume) == 0 && (volume.f_flag & ST_RDONLY) ? -EROFS : -EACCES;
+    }
     if (result < 0) return posix_error();
     *done = (size_t)result;
     return 0;

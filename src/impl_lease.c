@@ -68,7 +68,17 @@ static enum lease_status take_lock(const struct lease_env *env, const struct lea
                  (long long)timeout_ms, paths->lock);
         return LEASE_STATUS_ERROR;
     }
-    if (status != 0) return lease_result_error(result, -status, "lock", paths->lock);
+    if (status != 0) {
+        lease_result_error(result, -status, "lock", paths->lock);
+        const char *why = status == -EMLINK  ? "has more than one hard link"
+                          : status == -EPERM ? "belongs to another user"
+                          : status == -EINVAL ? "is not a regular file"
+                                              : NULL;
+        if (why != NULL)
+            snprintf(result->detail, sizeof result->detail, "the lock file %.400s %s: refusing to lock or write it",
+                     paths->lock, why);
+        return LEASE_STATUS_ERROR;
+    }
     return LEASE_STATUS_NONE;
 }
 
@@ -224,11 +234,30 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
     return result->status;
 }
 
+/* No lock could be had because the sidecar cannot be created (read-only file
+ * system, no write permission): reading changes nothing, so a lease that is
+ * active is reported held; anything that would need a write keeps the error. */
+static enum lease_status defer_without_lock(const struct lease_env *env, const struct lease_options *options,
+                                            struct lease_result *result) {
+    if (result->error_number != EROFS && result->error_number != EACCES) return LEASE_STATUS_ERROR;
+    struct lease_result found = {0};
+    if (lease_read_and_classify(env, &default_rules, options->path, &found, NULL) != LEASE_STATUS_ACTIVE) {
+        lease_result_clear(&found);
+        return LEASE_STATUS_ERROR;
+    }
+    lease_result_clear(result);
+    *result = found;
+    result->previous_status = LEASE_STATUS_ACTIVE;
+    result->status = LEASE_STATUS_HELD;
+    return LEASE_STATUS_HELD;
+}
+
 static enum lease_status default_acquire(const struct lease_env *env, const struct lease_options *options,
                                          struct lease_result *result) {
     struct locked_paths paths;
     int lock_fd = -1;
-    if (enter_locked(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
+    if (enter_locked(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR)
+        return defer_without_lock(env, options, result);
     enum lease_status status = LEASE_STATUS_NONE;
     for (int attempt = 0; attempt < PUBLISH_ATTEMPTS_MAX && status == LEASE_STATUS_NONE; attempt++)
         status = acquire_locked(env, options, &paths, lock_fd, result);
