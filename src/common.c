@@ -53,20 +53,38 @@ static bool holder_was_replaced(const struct lease_env *env, const struct lease_
     return false;
 }
 
+/* The process-tree rule (docs/spec.md section 9.8): a body is its whole
+ * process group; while any process of the recorded group lives, the lease
+ * is alive even though its pid is gone (the wrapper was killed, the body's
+ * children still run). Only implementations that check start times (the
+ * project's own) apply it; the models keep the original's behaviour. */
+static bool body_group_lives(const struct lease_env *env, const struct lease_staleness_rules *rules,
+                             const struct lease_holder *holder, char *detail, size_t detail_size) {
+    if (!rules->check_start_time || !holder->has_process_group || holder->process_group <= 1 ||
+        env->group_probe == NULL)
+        return false;
+    int probe = env->group_probe(env->context, holder->process_group);
+    if (probe == -ESRCH) return false;
+    snprintf(detail, detail_size, "pid %lld is gone but its body's process group %lld still has members",
+             (long long)holder->pid, (long long)holder->process_group);
+    return true;
+}
+
 /* Rule 2: false when the holder is provably gone. */
 static bool holder_is_alive(const struct lease_env *env, const struct lease_staleness_rules *rules,
                             const struct lease_holder *holder, char *detail, size_t detail_size) {
     if (!holder->pid_is_integer || holder->pid <= 0) {
         snprintf(detail, detail_size, "pid %.60s is not a positive integer", holder->pid_text);
-        return false;
+        return body_group_lives(env, rules, holder, detail, detail_size);
     }
     int probe = env->pid_probe(env->context, holder->pid);
     if (probe == -ESRCH) {
         snprintf(detail, detail_size, "pid %lld is not alive", (long long)holder->pid);
-        return false;
+        return body_group_lives(env, rules, holder, detail, detail_size);
     }
     /* 0 and -EPERM are alive; any other answer cannot prove death. */
-    if (rules->check_start_time && holder_was_replaced(env, holder, detail, detail_size)) return false;
+    if (rules->check_start_time && holder_was_replaced(env, holder, detail, detail_size))
+        return body_group_lives(env, rules, holder, detail, detail_size);
     return true;
 }
 
@@ -248,6 +266,8 @@ int lease_holder_new(const struct lease_env *env, const struct lease_options *op
     holder->has_pid = true;
     holder->pid_is_integer = true;
     holder->pid = options->pid > 0 ? options->pid : env->self_pid(env->context);
+    holder->has_process_group = options->process_group > 0;
+    holder->process_group = options->process_group;
     snprintf(holder->pid_text, sizeof holder->pid_text, "%lld", (long long)holder->pid);
     lease_copy_text(holder->token, sizeof holder->token, token);
     lease_time_format(now_ms, holder->acquired_at);

@@ -2,6 +2,7 @@
  * env_posix.c: the real environment. The only file of the library that
  * calls the operating system; everything else goes through struct lease_env.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -252,6 +253,40 @@ static int posix_pid_probe(void *context, int64_t pid) {
     return is_zombie(pid) ? -ESRCH : 0;
 }
 
+/* Whether some member of the group is a living (not zombie) process, from
+ * /proc/PID/stat (state is field 3, the process group field 5). 0 when
+ * /proc cannot tell: a lease is kept rather than broken. */
+static int group_has_living_member(int64_t process_group) {
+    DIR *directory = opendir("/proc");
+    if (directory == NULL) return 0;
+    int answer = -ESRCH;
+    struct dirent *entry;
+    while (answer != 0 && (entry = readdir(directory)) != NULL) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+        char path[64];
+        char stat[512];
+        snprintf(path, sizeof path, "/proc/%.20s/stat", entry->d_name);
+        if (read_small_file(path, stat, sizeof stat) != 0) continue;
+        const char *close_paren = strrchr(stat, ')');
+        char state = 0;
+        long long parent = 0, group = 0;
+        if (close_paren == NULL || sscanf(close_paren + 1, " %c %lld %lld", &state, &parent, &group) != 3) continue;
+        if (group == process_group && state != 'Z' && state != 'X') answer = 0;
+    }
+    closedir(directory);
+    return answer;
+}
+
+/* Whether any process of a group lives: kill(-group, 0), then, because a
+ * group whose members are all unreaped zombies still answers it (an init
+ * that reaps slowly), a look at the members' states. */
+static int posix_group_probe(void *context, int64_t process_group) {
+    (void)context;
+    if (process_group <= 1 || process_group > INT_MAX) return -ESRCH;
+    if (kill(-(pid_t)process_group, 0) != 0) return posix_error();
+    return group_has_living_member(process_group);
+}
+
 /* Reads a small text file whole (for /proc). */
 static int read_small_file(const char *path, char *buffer, size_t size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -368,6 +403,7 @@ static const struct lease_env posix_env = {
     .random_bytes = posix_random_bytes,
     .getenv = posix_getenv,
     .warn = posix_warn,
+    .group_probe = posix_group_probe,
 };
 
 const struct lease_env *lease_env_posix(void) {

@@ -182,13 +182,46 @@ enum lease_status lease_renew(const struct lease_ops *ops, const struct lease_en
 
 /* Runs body under the lease: inherited (token from LEASE_INHERITED_TOKEN_ENV
  * matches the active lease: run without acquiring or releasing), completed
- * (acquired, ran, released), held (body not run) or error (body not run).
+ * (acquired, ran, released), lost (acquired and ran, but when the body ended
+ * the lease was no longer its own: taken over after its TTL, or removed; a
+ * caller must not report success), held (body not run) or error (body not run).
  * body's return value is stored in result->body_status. The body gets the
  * result so far (status acquired* or inherited, lease filled). */
 typedef int (*lease_body_fn)(void *argument, const struct lease_result *lease);
 enum lease_status lease_run(const struct lease_ops *ops, const struct lease_env *env,
                             const struct lease_options *options, lease_body_fn body,
                             void *argument, struct lease_result *result);
+
+/*
+ * Keeping a lease while a body runs: renew every ttl/3 and learn at once
+ * when the lease is lost. A body calls lease_keeper_tick from its loop (or
+ * when lease_keeper_due_ms says); once `lost` is set the body should stop
+ * before it does damage (in the manner of a lost-handle token): the lease it
+ * works under now belongs to someone else or to no one.
+ */
+struct lease_keeper {
+    char token[LEASE_TEXT_MAX]; /* empty: nothing to renew (inherited: the parent renews) */
+    int64_t interval_ms;        /* lease_renew_interval_ms(ttl) */
+    int64_t next_ms;            /* when the next renewal is due, on the caller's clock */
+    bool lost;                  /* a renewal found the lease not-owner or missing */
+    bool cannot_renew;          /* the implementation cannot renew: the lease lives by its TTL */
+    int error_number;           /* the last renewal's system error, else 0 */
+    char detail[LEASE_DETAIL_MAX]; /* the last renewal's detail */
+};
+
+/* ttl/3 (ttl 0: the default TTL), at least 1 ms: how often a holder renews. */
+int64_t lease_renew_interval_ms(int64_t ttl_ms);
+/* Starts keeping the lease of held (an acquired or inherited result); an
+ * inherited lease is not renewed here (its holder renews it). now_ms: the
+ * caller's monotonic clock. */
+void lease_keeper_start(struct lease_keeper *keeper, const struct lease_options *options,
+                        const struct lease_result *held, int64_t now_ms);
+/* Renews when due: NONE when nothing was due, RENEWED, LOST (the flag is
+ * set; never renews again), or ERROR (a system error, error_number set; the
+ * next tick retries; ENOSYS sets cannot_renew and stops renewing). */
+enum lease_status lease_keeper_tick(struct lease_keeper *keeper, const struct lease_ops *ops,
+                                    const struct lease_env *env, const struct lease_options *options,
+                                    int64_t now_ms);
 
 /* Writes the two deferral lines of docs/spec.md section 3 (with terminal-unsafe
  * bytes escaped) into buffer; returns the length, truncating safely. */

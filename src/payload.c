@@ -100,6 +100,10 @@ static bool read_metadata(const json_t *metadata, struct lease_holder *holder) {
         holder->has_pid_start_time = true;
         holder->pid_start_time = (uint64_t)number;
     }
+    if (json_as_integer(json_object_get(metadata, "processGroup"), &number) && number > 1 && number <= INT32_MAX) {
+        holder->has_process_group = true;
+        holder->process_group = number;
+    }
     cut |= copy_string_member(metadata, "bootId", holder->boot_id, sizeof holder->boot_id);
     cut |= copy_string_member(metadata, "renewedAt", holder->renewed_at, sizeof holder->renewed_at);
     return cut;
@@ -217,6 +221,8 @@ static json_t *build_metadata(const struct lease_holder *holder) {
     if (holder->has_fence) json_object_set_new(metadata, "fence", json_integer(holder->fence));
     if (holder->has_pid_start_time)
         json_object_set_new(metadata, "pidStartTime", json_integer((json_int_t)holder->pid_start_time));
+    if (holder->has_process_group)
+        json_object_set_new(metadata, "processGroup", json_integer(holder->process_group));
     if (holder->boot_id[0] != '\0') json_object_set_new(metadata, "bootId", json_string(holder->boot_id));
     if (holder->renewed_at[0] != '\0') json_object_set_new(metadata, "renewedAt", json_string(holder->renewed_at));
     return metadata;

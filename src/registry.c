@@ -172,6 +172,15 @@ enum lease_status lease_run(const struct lease_ops *ops, const struct lease_env 
     char token[LEASE_TEXT_MAX];
     memcpy(token, result->lease.token, sizeof token);
     enum lease_status release_status = call.ops->release(call.env, &call.options, token, &released);
+    if (release_status == LEASE_STATUS_NOT_OWNER || release_status == LEASE_STATUS_MISSING) {
+        /* The body ran without its lease for a while: never report success. */
+        snprintf(result->detail, sizeof result->detail,
+                 "the lease was %s when the body ended: taken over or removed while it ran",
+                 lease_status_name(release_status));
+        lease_result_clear(&released);
+        result->status = LEASE_STATUS_LOST;
+        return LEASE_STATUS_LOST;
+    }
     if (release_status != LEASE_STATUS_RELEASED) {
         char line[LEASE_DETAIL_MAX + 64];
         snprintf(line, sizeof line, "warning: releasing the lease: %s (%s)", lease_status_name(release_status),

@@ -91,6 +91,12 @@ static int fake_pid_probe(void *context, int64_t pid) {
     return entry->state == FAKE_PID_FOREIGN ? -EPERM : 0;
 }
 
+/* One process group may be alive: fake->live_group (0: none). */
+static int fake_group_probe(void *context, int64_t process_group) {
+    const struct fake_env *fake = fake_of(context);
+    return fake->live_group != 0 && process_group == fake->live_group ? 0 : -ESRCH;
+}
+
 static int fake_pid_start_time(void *context, int64_t pid, uint64_t *start_time) {
     const struct fake_pid *entry = find_pid(fake_of(context), pid);
     if (entry == NULL || entry->state == FAKE_PID_DEAD) return -ESRCH;
@@ -160,6 +166,7 @@ struct fake_env *fake_env_new(void) {
     fake->env.random_bytes = fake_random_bytes;
     fake->env.getenv = fake_getenv;
     fake->env.warn = fake_warn;
+    fake->env.group_probe = fake_group_probe;
     snprintf(fake->directory, sizeof fake->directory, "/tmp/lease-test-XXXXXX");
     if (mkdtemp(fake->directory) == NULL) abort();
     snprintf(fake->path, sizeof fake->path, "%s/state/heavy-maintenance-lease.json", fake->directory);

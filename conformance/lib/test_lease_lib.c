@@ -663,6 +663,38 @@ static void test_nul_and_lone_surrogates_read_as_written(void **state) {
     assert_file_equals(fixture, text);
 }
 
+/* ---- a body is its whole process group (docs/spec.md section 9.8) -------- */
+
+/* The wrapper (the lease's pid) was killed; its command's child still runs
+ * in the group the lease recorded: the lease stays alive for the project's
+ * implementation. The models of the original judge the pid alone. */
+static void test_living_process_group_keeps_the_lease(void **state) {
+    struct fixture *fixture = *state;
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - HOUR_MS, 6 * HOUR_MS, 6 * HOUR_MS,
+                 "{\"processGroup\": 5151}");
+    fixture->fake->live_group = 5151;
+    enum lease_status status = acquire(fixture);
+    if (fixture->impl->detects_reuse) {
+        assert_int_equal(status, LEASE_STATUS_HELD);
+        fixture->fake->live_group = 0; /* the last process of the body is gone */
+        assert_int_equal(acquire(fixture), LEASE_STATUS_ACQUIRED_AFTER_STALE);
+    } else {
+        assert_int_equal(status, fixture->impl->checks_pid ? LEASE_STATUS_ACQUIRED_AFTER_STALE : LEASE_STATUS_HELD);
+    }
+}
+
+/* The lease names the body's group when the caller gives one. */
+static void test_acquire_records_the_process_group(void **state) {
+    struct fixture *fixture = *state;
+    fixture->options.process_group = 777;
+    assert_true(lease_status_is_acquired(acquire(fixture)));
+    char *text = fake_env_read_lease(fixture->fake);
+    assert_non_null(text);
+    bool recorded = strstr(text, "\"processGroup\": 777") != NULL;
+    assert_int_equal(recorded, fixture->impl->writes_fence);
+    free(text);
+}
+
 /* ---- system errors: fail closed, lose nothing ---------------------------- */
 
 struct fault_case {
@@ -910,6 +942,8 @@ static const struct {
     CASE(test_renew_extends_expires_at),
     CASE(test_fence_increases_per_acquisition),
     CASE(test_fence_at_its_limit_fails_closed),
+    CASE(test_living_process_group_keeps_the_lease),
+    CASE(test_acquire_records_the_process_group),
     CASE(test_renew_bounds_a_huge_stale_after_ms),
     CASE(test_ttl_over_the_limit_is_refused),
     CASE(test_nul_and_lone_surrogates_read_as_written),

@@ -25,6 +25,10 @@
 #define LEASE_CLI_EXIT_NOTFOUND 127 /* CMD not found */
 #define LEASE_CLI_EXIT_SIGNAL_BASE 128
 
+/* When CMD has ended (or the lease is lost), what is left of the body gets
+ * SIGTERM, and SIGKILL this long after (docs/lease-cli.md). */
+#define LEASE_CLI_KILL_GRACE_MS 5000
+
 /* Largest --ttl-ms: the library's limit (about 100 years). */
 #define LEASE_CLI_TTL_MS_MAX LEASE_TTL_MS_MAX
 
@@ -83,6 +87,8 @@ struct lease_cli_run_outcome {
     int exit_code;           /* the child's (128+N when killed by N), or 125/126/127 */
     int child_signal;        /* N when the child was killed by signal N, else 0 */
     int exec_error_number;   /* errno of a failed exec, else 0 */
+    bool lost;               /* a renewal found the lease lost; the body was ended */
+    int command_exit_code;   /* status lost: what CMD itself exited with */
     char message[LEASE_DETAIL_MAX]; /* the wrapper's own failure, for stderr and JSON */
 };
 

@@ -1,17 +1,29 @@
 /*
  * cli_run.c: `lease run`: CMD as a child process under the lease.
  *
- * The lease goes through lease_run (acquire or inherit, then release), whose
- * body is the child: vfork + execvp, then one loop on sigtimedwait that reaps
- * the child, forwards SIGINT/SIGTERM/SIGHUP to it and renews the lease every
- * ttl/3. Only the child process is managed with direct OS calls here; the
- * lease itself is only touched through the library.
+ * A body is the whole process tree CMD starts (docs/spec.md section 9.8):
+ *  - CMD is forked before the lease is taken, into a process group of its
+ *    own, and waits at a gate (a pipe) before exec; the lease is acquired
+ *    naming that group (metadata.processGroup), so it stays alive while any
+ *    process of the body lives, even after the wrapper is SIGKILLed. Held or
+ *    error: the gated child is killed, no command ever runs. Inherited: CMD
+ *    stays in the group of the lease's holder instead.
+ *  - The wrapper is a child subreaper: descendants orphaned inside the body
+ *    come back to it. When CMD ends (or the lease is found lost) whatever is
+ *    left of the body gets SIGTERM, then SIGKILL after a grace, and is reaped
+ *    before the lease is released: nothing of the body outlives its lease.
+ *  - One loop on sigtimedwait reaps, forwards SIGINT/SIGTERM/SIGHUP to the
+ *    body's group, and keeps the lease (lease_keeper: renew every ttl/3,
+ *    lost when a renewal finds it taken over).
+ * The lease itself is only touched through the library.
  *
  * Signals stay blocked in the wrapper until it exits: a SIGTERM that arrives
  * after the child ended must not kill the wrapper before it releases.
  */
 #include "cli/cli.h"
+#include "lease_impl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +32,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,11 +43,16 @@ static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP};
 struct run_context {
     const struct lease_cli_run_request *request;
     struct lease_cli_run_outcome *outcome;
+    struct lease_options options; /* the request's, with process_group set */
     sigset_t wait_set;      /* SIGCHLD + the forwarded signals not ignored at start */
     sigset_t original_mask; /* restored in the child */
     struct sigaction original_sigchld;
     bool sigchld_changed;
-    pid_t child;
+    pid_t child;            /* CMD (gated until the body opens the gate) */
+    pid_t group;            /* CMD's own process group; 0 when inherited */
+    int gate_fd;            /* write end of the gate; -1 once opened or closed */
+    int report_fd;          /* read end of the exec report */
+    bool gave_terminal;     /* CMD's group was made the terminal's foreground */
 };
 
 static int64_t monotonic_ms(void)
@@ -78,27 +96,85 @@ static int prepare_signals(struct run_context *context)
     return 0;
 }
 
-/* In the child, between vfork and exec: give CMD the signal state the wrapper
- * was started with, and make it die with the wrapper. Without the death
- * signal a SIGKILLed wrapper would leave CMD running while its lease, whose
- * pid is the wrapper's, is reclaimed by the next acquire.
- * The child shares the parent's memory (vfork): it only reads, makes system
- * calls whose effects are its own (dispositions are copied without
- * CLONE_SIGHAND; the mask and the death signal are per task) and never
- * returns; the parent is suspended until exec or _exit. */
-static void exec_child(const struct run_context *context, pid_t parent, int report_fd)
+/* In the child: its own process group, death with the wrapper (without it a
+ * SIGKILLed wrapper would leave CMD running), the signal state the wrapper
+ * was started with, then the gate: exec only once the parent holds the
+ * lease, exit at once when it does not (EOF). Through the gate comes the
+ * token for NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN, NUL-terminated
+ * (empty when inherited: the variable already holds it): the child was
+ * forked before the lease existed. The wrapper is single-threaded, so the
+ * child may allocate (setenv) after fork. */
+static void gated_child(const struct run_context *context, pid_t parent, int gate_fd, int report_fd)
 {
+    if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(LEASE_CLI_EXIT_WRAPPER);
     if (context->sigchld_changed)
         sigaction(SIGCHLD, &context->original_sigchld, NULL);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-        _exit(LEASE_CLI_EXIT_WRAPPER);
     sigprocmask(SIG_SETMASK, &context->original_mask, NULL);
+    char token[LEASE_TEXT_MAX];
+    size_t used = 0;
+    bool terminated = false;
+    while (!terminated && used < sizeof token) {
+        ssize_t got = read(gate_fd, token + used, sizeof token - used);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+        terminated = memchr(token, '\0', used) != NULL;
+    }
+    if (!terminated)
+        _exit(LEASE_CLI_EXIT_WRAPPER); /* no lease: never run CMD */
+    close(gate_fd);
+    if (token[0] != '\0' && setenv(LEASE_INHERITED_TOKEN_ENV, token, 1) != 0)
+        _exit(LEASE_CLI_EXIT_WRAPPER);
     char *const *argv = context->request->command_argv;
     execvp(argv[0], argv);
     int error_number = errno;
     ssize_t written = write(report_fd, &error_number, sizeof error_number);
     (void)written; /* nothing more to do if the parent cannot hear us */
     _exit(error_number == ENOENT ? LEASE_CLI_EXIT_NOTFOUND : LEASE_CLI_EXIT_NOEXEC);
+}
+
+/* Forks CMD at its gate, in a process group of its own. Returns 0 or the
+ * exit code of a failure with outcome->message filled. */
+static int fork_gated_child(struct run_context *context)
+{
+    int gate[2], report[2];
+    if (pipe2(gate, O_CLOEXEC) != 0) {
+        set_message(context->outcome, "cannot create a pipe", errno);
+        return LEASE_CLI_EXIT_WRAPPER;
+    }
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        set_message(context->outcome, "cannot create a pipe", errno);
+        close(gate[0]);
+        close(gate[1]);
+        return LEASE_CLI_EXIT_WRAPPER;
+    }
+    pid_t parent = getpid();
+    pid_t child = fork();
+    if (child == 0) {
+        close(gate[1]);
+        close(report[0]);
+        gated_child(context, parent, gate[0], report[1]);
+    }
+    int error_number = errno;
+    close(gate[0]);
+    close(report[1]);
+    if (child < 0) {
+        close(gate[1]);
+        close(report[0]);
+        set_message(context->outcome, "cannot fork", error_number);
+        return LEASE_CLI_EXIT_WRAPPER;
+    }
+    /* Also from here, so the group exists before the lease names it. */
+    if (setpgid(child, child) != 0 && errno != EACCES)
+        set_message(context->outcome, "cannot give the command its own process group", errno);
+    context->child = child;
+    context->group = child;
+    context->gate_fd = gate[1];
+    context->report_fd = report[0];
+    return 0;
 }
 
 /* Reads the exec report: 0 when CMD was executed (the pipe closed on exec),
@@ -128,120 +204,185 @@ static int exit_code_of(int wait_status, struct lease_cli_run_outcome *outcome)
     return LEASE_CLI_EXIT_WRAPPER;
 }
 
-/* Starts CMD; returns 0 with context->child set, or the exit code of a failure
- * (125 fork/pipe, 126/127 exec), with outcome->message filled. */
-static int start_child(struct run_context *context)
+/* The terminal: when the wrapper runs in the foreground of a terminal, CMD's
+ * group gets it (so ^C and reads from the terminal reach CMD) and the wrapper
+ * takes it back when CMD ends. SIGTTOU is blocked meanwhile (it is in no
+ * wait set, but tcsetpgrp from a background group would raise it). */
+static void hand_terminal(struct run_context *context, pid_t group)
+{
+    if (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != (group == context->group ? getpgrp() : context->group))
+        return;
+    sigset_t ttou, previous;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &ttou, &previous);
+    if (tcsetpgrp(STDIN_FILENO, group) == 0)
+        context->gave_terminal = group == context->group;
+    sigprocmask(SIG_SETMASK, &previous, NULL);
+}
+
+/* Opens the gate with the token CMD gets ("" keeps the inherited one): CMD
+ * execs. Returns 0 or 126/127 when exec failed. */
+static int open_gate(struct run_context *context, const char *token)
 {
     struct lease_cli_run_outcome *outcome = context->outcome;
-    int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) {
-        set_message(outcome, "cannot create a pipe", errno);
+    if (context->group != 0)
+        hand_terminal(context, context->group);
+    size_t length = strlen(token) + 1;
+    ssize_t written = write(context->gate_fd, token, length); /* < PIPE_BUF: one atomic write */
+    close(context->gate_fd);
+    context->gate_fd = -1;
+    if (written != (ssize_t)length) {
+        set_message(outcome, "cannot start the command", errno);
         return LEASE_CLI_EXIT_WRAPPER;
     }
-    pid_t parent = getpid();
-    /* vfork, not fork: copying the page tables and then taking copy-on-write
-     * faults cost about 0.5 ms per run here, a third of `lease run -- true`
-     * (see bench-cli); with vfork the wrapper is as fast as flock(1). */
-    pid_t child = vfork();
-    if (child < 0) {
-        int error_number = errno;
-        close(report[0]);
-        close(report[1]);
-        set_message(outcome, "cannot vfork", error_number);
-        return LEASE_CLI_EXIT_WRAPPER;
-    }
-    if (child == 0) {
-        close(report[0]);
-        exec_child(context, parent, report[1]);
-    }
-    close(report[1]);
-    int exec_error = read_exec_report(report[0]);
-    close(report[0]);
-    context->child = child;
-    outcome->child_started = true;
+    int exec_error = read_exec_report(context->report_fd);
+    close(context->report_fd);
+    context->report_fd = -1;
+    outcome->child_started = exec_error == 0;
     if (exec_error == 0)
         return 0;
-    int wait_status = 0;
-    while (waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
-    }
-    context->child = 0;
-    outcome->child_started = false;
     outcome->exec_error_number = exec_error;
     snprintf(outcome->message, sizeof outcome->message, "cannot run '%.200s': %s",
              context->request->command_argv[0], strerror(exec_error));
     return exec_error == ENOENT ? LEASE_CLI_EXIT_NOTFOUND : LEASE_CLI_EXIT_NOEXEC;
 }
 
-/* One renewal. Returns false when renewing is pointless from now on (the
- * lease is no longer ours, or the implementation cannot renew); says so on
- * stderr once. CMD keeps running either way: killing it would be worse. */
-static bool renew_once(const struct run_context *context, const char *token)
+/* The lease was not ours to run under (held, error): the gated child never
+ * runs CMD; it sees EOF at the gate and is reaped here. */
+static void cancel_gated_child(struct run_context *context)
+{
+    if (context->child <= 0)
+        return;
+    if (context->gate_fd >= 0)
+        close(context->gate_fd);
+    if (context->report_fd >= 0)
+        close(context->report_fd);
+    context->gate_fd = context->report_fd = -1;
+    kill(context->child, SIGKILL);
+    while (waitpid(context->child, NULL, 0) < 0 && errno == EINTR) {
+    }
+    context->child = 0;
+}
+
+/* Signals what is left of the body: its process group (unless inherited:
+ * that group is the holder's) and every child of ours, which as a subreaper
+ * includes the body's orphans, also those that left the group. */
+static void signal_body(const struct run_context *context, int signal_number)
+{
+    if (context->group > 0)
+        kill(-context->group, signal_number);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
+    FILE *children = fopen(path, "r");
+    if (children == NULL)
+        return;
+    long pid;
+    for (int count = 0; count < 65536 && fscanf(children, "%ld", &pid) == 1; count++)
+        kill((pid_t)pid, signal_number);
+    fclose(children);
+}
+
+/* What supervision has seen so far. */
+struct supervision {
+    bool command_done;
+    int exit_code;
+    bool ending;         /* SIGTERM sent to what is left of the body */
+    int64_t kill_at_ms;  /* then SIGKILL */
+    bool killed;
+};
+
+/* Reaps every child that has ended: CMD (its status) and orphans. Returns
+ * true when no child is left at all (the whole body is gone). */
+static bool reap(struct run_context *context, struct supervision *state)
+{
+    for (int round = 0; round < 65536; round++) {
+        int wait_status = 0;
+        pid_t done = waitpid(-1, &wait_status, WNOHANG);
+        if (done == 0)
+            return false;
+        if (done < 0)
+            return errno == ECHILD;
+        if (done == context->child) {
+            state->command_done = true;
+            state->exit_code = exit_code_of(wait_status, context->outcome);
+            if (context->gave_terminal)
+                hand_terminal(context, getpgrp());
+        }
+    }
+    return false;
+}
+
+static void begin_ending(struct run_context *context, struct supervision *state)
+{
+    if (state->ending)
+        return;
+    state->ending = true;
+    state->kill_at_ms = monotonic_ms() + LEASE_CLI_KILL_GRACE_MS;
+    signal_body(context, SIGTERM);
+}
+
+/* Keeps the lease: renews when due; a lost lease ends the body. */
+static void keep_lease(struct run_context *context, struct lease_keeper *keeper, struct supervision *state)
 {
     const struct lease_cli_run_request *request = context->request;
-    struct lease_result result;
-    memset(&result, 0, sizeof result);
-    enum lease_status status = lease_renew(request->ops, request->env, request->options, token, &result);
-    bool keep_renewing = true;
-    if (status == LEASE_STATUS_NOT_OWNER || status == LEASE_STATUS_MISSING) {
-        fprintf(stderr, "lease: warning: renewal found the lease %s (%s); no longer renewing, command keeps running\n",
-                lease_status_name(status), result.detail);
-        keep_renewing = false;
-    } else if (status == LEASE_STATUS_ERROR && result.error_number == ENOSYS) {
+    enum lease_status status = lease_keeper_tick(keeper, request->ops, request->env, &context->options,
+                                                 monotonic_ms());
+    if (status == LEASE_STATUS_LOST) {
+        fprintf(stderr, "lease: the lease was lost while the command ran (%s); ending the command\n", keeper->detail);
+        context->outcome->lost = true;
+        begin_ending(context, state);
+    } else if (status == LEASE_STATUS_ERROR && keeper->cannot_renew) {
         fprintf(stderr, "lease: warning: implementation '%s' cannot renew; the lease will expire by its TTL\n",
                 lease_impl_name(request->ops));
-        keep_renewing = false;
-    } else if (status != LEASE_STATUS_RENEWED) {
-        fprintf(stderr, "lease: warning: renewal failed: %s %s: %s (%s); will retry\n",
-                result.error_operation != NULL ? result.error_operation : "renew", result.error_path,
-                strerror(result.error_number), result.detail);
+    } else if (status == LEASE_STATUS_ERROR) {
+        fprintf(stderr, "lease: warning: renewal failed: %s; will retry\n", keeper->detail);
     }
-    lease_result_clear(&result);
-    return keep_renewing;
 }
 
-static void forward_signal(const struct run_context *context, const siginfo_t *info)
+/* The next instant the loop must wake: a renewal or the SIGKILL deadline. */
+static int64_t next_wake_ms(const struct lease_keeper *keeper, const struct supervision *state)
 {
-    /* A terminal's ^C or hangup (si_code SI_KERNEL) already reached CMD,
-     * which shares our process group; sending it again would double it. */
-    if (info->si_code == SI_KERNEL)
-        return;
-    kill(context->child, info->si_signo);
+    int64_t wake_ms = INT64_MAX;
+    if (keeper->token[0] != '\0' && !keeper->lost && !keeper->cannot_renew && !state->command_done)
+        wake_ms = keeper->next_ms;
+    if (state->ending && !state->killed && state->kill_at_ms < wake_ms)
+        wake_ms = state->kill_at_ms;
+    return wake_ms;
 }
 
-/* Waits for the child, forwarding signals and renewing every renew_every_ms
- * (0: never). The loop ends when the child does: there is no other bound,
- * by design, as for wait(1). */
-static int supervise_child(struct run_context *context, const char *token, int64_t renew_every_ms)
+/* Waits until the whole body is gone, forwarding signals to it, keeping the
+ * lease, and ending what is left of the body once CMD has ended. The loop
+ * ends when the body does: there is no other bound, by design, as for
+ * wait(1); every wait inside it is bounded by the next deadline. */
+static int supervise(struct run_context *context, struct lease_keeper *keeper)
 {
-    int64_t next_renewal_ms = monotonic_ms() + renew_every_ms;
+    struct supervision state = {.exit_code = LEASE_CLI_EXIT_WRAPPER};
     for (;;) {
+        if (reap(context, &state))
+            return state.exit_code;
+        if (state.command_done)
+            begin_ending(context, &state);
+        int64_t now_ms = monotonic_ms();
+        if (state.ending && !state.killed && now_ms >= state.kill_at_ms) {
+            state.killed = true;
+            signal_body(context, SIGKILL);
+        }
+        keep_lease(context, keeper, &state);
+        int64_t wake_ms = next_wake_ms(keeper, &state);
         siginfo_t info;
         int signal_number;
-        if (renew_every_ms > 0) {
-            int64_t wait_ms = next_renewal_ms - monotonic_ms();
+        if (wake_ms == INT64_MAX) {
+            signal_number = sigwaitinfo(&context->wait_set, &info);
+        } else {
+            int64_t wait_ms = wake_ms - monotonic_ms();
             if (wait_ms < 0)
                 wait_ms = 0;
             struct timespec timeout = {.tv_sec = wait_ms / 1000, .tv_nsec = (wait_ms % 1000) * 1000000};
             signal_number = sigtimedwait(&context->wait_set, &info, &timeout);
-        } else {
-            signal_number = sigwaitinfo(&context->wait_set, &info);
         }
-        if (signal_number < 0 && errno == EAGAIN) {
-            if (!renew_once(context, token))
-                renew_every_ms = 0;
-            next_renewal_ms = monotonic_ms() + renew_every_ms;
-        } else if (signal_number == SIGCHLD) {
-            int wait_status = 0;
-            pid_t done = waitpid(context->child, &wait_status, WNOHANG);
-            if (done == context->child)
-                return exit_code_of(wait_status, context->outcome);
-            if (done < 0 && errno == ECHILD) {
-                set_message(context->outcome, "lost the child", errno);
-                return LEASE_CLI_EXIT_WRAPPER;
-            }
-        } else if (signal_number > 0) {
-            forward_signal(context, &info);
-        }
+        if (signal_number > 0 && signal_number != SIGCHLD)
+            signal_body(context, signal_number);
     }
 }
 
@@ -257,32 +398,30 @@ void lease_cli_report_recovery(const char *path, const struct lease_result *resu
             detail[0] != '\0' ? ": " : "", detail);
 }
 
-/* The lease body: runs CMD and returns the wrapper's exit code. */
+/* The lease body: opens the gate and supervises CMD and its tree; returns
+ * the wrapper's exit code. */
 static int run_body(void *argument, const struct lease_result *lease)
 {
     struct run_context *context = argument;
     context->outcome->body_ran = true;
-    const char *token = lease->lease.token;
-    /* Inherited: the variable already holds this token, and the parent renews. */
-    int64_t renew_every_ms = 0;
-    lease_cli_report_recovery(context->request->options->path, lease);
+    lease_cli_report_recovery(context->options.path, lease);
+    const char *token = "";
     if (lease_status_is_acquired(lease->status)) {
-        if (setenv(LEASE_INHERITED_TOKEN_ENV, token, 1) != 0) {
-            set_message(context->outcome, "cannot set " LEASE_INHERITED_TOKEN_ENV, errno);
-            return context->outcome->exit_code = LEASE_CLI_EXIT_WRAPPER;
-        }
-        int64_t ttl_ms = context->request->options->ttl_ms > 0 ? context->request->options->ttl_ms
-                                                              : LEASE_DEFAULT_TTL_MS;
-        renew_every_ms = ttl_ms / 3 > 0 ? ttl_ms / 3 : 1;
+        token = lease->lease.token;
+    } else if (context->group != 0) {
+        /* Inherited: the body belongs to the holder's group (whose lease
+         * names it), not to a group of its own. */
+        if (setpgid(context->child, getpgrp()) != 0)
+            set_message(context->outcome, "cannot move the command into the lease holder's group", errno);
+        context->group = 0;
     }
-    int status = prepare_signals(context);
-    if (status != 0) {
-        set_message(context->outcome, "cannot prepare signal handling", -status);
-        return context->outcome->exit_code = LEASE_CLI_EXIT_WRAPPER;
-    }
-    int exit_code = start_child(context);
-    if (exit_code == 0 && context->child > 0)
-        exit_code = supervise_child(context, token, renew_every_ms);
+    struct lease_keeper keeper;
+    lease_keeper_start(&keeper, &context->options, lease, monotonic_ms());
+    int exit_code = open_gate(context, token);
+    if (exit_code == 0)
+        exit_code = supervise(context, &keeper);
+    else
+        supervise(context, &keeper); /* reaps the child that failed to exec */
     context->outcome->exit_code = exit_code;
     return exit_code;
 }
@@ -295,6 +434,22 @@ enum lease_status lease_cli_run(const struct lease_cli_run_request *request, str
     memset(&context, 0, sizeof context);
     context.request = request;
     context.outcome = outcome;
+    context.options = *request->options;
+    context.gate_fd = context.report_fd = -1;
     outcome->exit_code = LEASE_CLI_EXIT_WRAPPER;
-    return lease_run(request->ops, request->env, request->options, run_body, &context, result);
+    /* A subreaper: the body's orphans come back to us, so none escapes the
+     * end of the body. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    int status = prepare_signals(&context);
+    if (status != 0) {
+        set_message(outcome, "cannot prepare signal handling", -status);
+        return lease_result_error(result, -status, "signal", request->options->path);
+    }
+    if (fork_gated_child(&context) != 0)
+        return lease_result_error(result, EAGAIN, "fork", request->options->path);
+    context.options.process_group = context.group;
+    enum lease_status run_status = lease_run(request->ops, request->env, &context.options, run_body, &context, result);
+    if (!outcome->body_ran)
+        cancel_gated_child(&context);
+    return run_status;
 }

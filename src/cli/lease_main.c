@@ -316,6 +316,15 @@ static int command_run(const struct invocation *invocation)
     } else if (!outcome.body_ran) {
         exit_code = fail_lease(invocation, &result);
     } else {
+        if (status == LEASE_STATUS_LOST) {
+            /* The command ran without its lease for a while: never success. */
+            char detail[LEASE_DETAIL_MAX * 4 + 1];
+            lease_escape_text(result.detail, detail, sizeof detail);
+            fprintf(stderr, "lease: lost the lease while the command ran: %s (command exit status %d)\n", detail,
+                    exit_code);
+            outcome.command_exit_code = exit_code;
+            exit_code = lease_status_exit_code(LEASE_STATUS_LOST);
+        }
         /* A failed release was already reported by lease_run (one warning line). */
         if (outcome.message[0] != '\0')
             fprintf(stderr, "lease: %s\n", outcome.message);
@@ -324,6 +333,8 @@ static int command_run(const struct invocation *invocation)
             json_put(object, "exitCode", json_integer(exit_code));
             if (outcome.child_signal != 0)
                 json_put(object, "signal", json_integer(outcome.child_signal));
+            if (status == LEASE_STATUS_LOST)
+                json_put(object, "commandExitCode", json_integer(outcome.command_exit_code));
             if (outcome.message[0] != '\0')
                 json_put(object, "message", json_text(outcome.message));
             json_print(object);

@@ -229,37 +229,23 @@ static void sleep_chunk_ms(int64_t duration_ms)
     nanosleep(&pause_time, NULL); /* EINTR is fine: the caller checks stop_signal */
 }
 
-/* Keeps a live holder from being taken over past its TTL (hazard 6): renews
- * every ttl/3. An implementation that cannot renew is told once and tolerated;
- * a lease that is no longer ours ends the body. */
-struct renewer {
-    const char *token;
-    int64_t interval_ms;
-    int64_t next_ms;
-    bool unsupported;
-};
-
-static bool renew_if_due(struct body_plan *plan, struct renewer *renewer, int64_t now_ms)
+/* Keeps a live holder from being taken over past its TTL (hazard 6): the
+ * library's keeper renews every ttl/3. An implementation that cannot renew
+ * is told once and tolerated; a lease that is no longer ours ends the body
+ * at once (it must not keep working without its lease). */
+static bool renew_if_due(struct body_plan *plan, struct lease_keeper *keeper, int64_t now_ms)
 {
-    if (renewer->token == NULL || renewer->unsupported || now_ms < renewer->next_ms)
-        return true;
-    renewer->next_ms = now_ms + renewer->interval_ms;
-    struct lease_result result;
-    memset(&result, 0, sizeof result);
-    enum lease_status status = lease_renew(plan->ops, NULL, &plan->options, renewer->token, &result);
-    bool keep_going = true;
-    if (status == LEASE_STATUS_ERROR && result.error_number == ENOSYS) {
-        renewer->unsupported = true;
-        fprintf(stderr, "⚠️  %s: this lease implementation cannot renew; the body relies on the TTL\n", plan->name);
-    } else if (status == LEASE_STATUS_NOT_OWNER || status == LEASE_STATUS_MISSING) {
+    enum lease_status status = lease_keeper_tick(keeper, plan->ops, NULL, &plan->options, now_ms);
+    if (status == LEASE_STATUS_LOST) {
         snprintf(plan->failure, sizeof plan->failure, "lost the heavy-maintenance lease while working (%s)",
-                 lease_status_name(status));
-        keep_going = false;
-    } else if (status != LEASE_STATUS_RENEWED) {
-        fprintf(stderr, "⚠️  %s: renewing the heavy-maintenance lease: %s\n", plan->name, lease_status_name(status));
+                 keeper->detail);
+        return false;
     }
-    lease_result_clear(&result);
-    return keep_going;
+    if (status == LEASE_STATUS_ERROR && keeper->cannot_renew)
+        fprintf(stderr, "⚠️  %s: this lease implementation cannot renew; the body relies on the TTL\n", plan->name);
+    else if (status == LEASE_STATUS_ERROR)
+        fprintf(stderr, "⚠️  %s: renewing the heavy-maintenance lease: %s\n", plan->name, keeper->detail);
+    return true;
 }
 
 static bool gate_open(const struct body_plan *plan)
@@ -270,7 +256,7 @@ static bool gate_open(const struct body_plan *plan)
 
 /* Works for duration_ms (or until the gate opens when wait_gate), in chunks,
  * renewing the lease and watching for a stop signal. */
-static bool work(struct body_plan *plan, struct renewer *renewer, int64_t duration_ms, bool wait_gate)
+static bool work(struct body_plan *plan, struct lease_keeper *keeper, int64_t duration_ms, bool wait_gate)
 {
     int64_t start_ms = monotonic_ns() / 1000000;
     int64_t chunks_max = duration_ms / BODY_CHUNK_MS + 2;
@@ -282,7 +268,7 @@ static bool work(struct body_plan *plan, struct renewer *renewer, int64_t durati
         }
         if (wait_gate ? gate_open(plan) : now_ms - start_ms >= duration_ms)
             return true;
-        if (!renew_if_due(plan, renewer, now_ms))
+        if (!renew_if_due(plan, keeper, now_ms))
             return false;
         int64_t left_ms = duration_ms - (now_ms - start_ms);
         sleep_chunk_ms(left_ms < BODY_CHUNK_MS ? (left_ms > 0 ? left_ms : 1) : BODY_CHUNK_MS);
@@ -308,18 +294,13 @@ static int run_body(void *argument, const struct lease_result *lease)
 {
     struct body_plan *plan = argument;
     print_start(plan, lease);
-    struct renewer renewer = {
-        .token = lease->status == LEASE_STATUS_INHERITED ? NULL : lease->lease.token,
-        .interval_ms = (plan->ttl_ms > 0 ? plan->ttl_ms : LEASE_DEFAULT_TTL_MS) / 3,
-    };
-    if (renewer.interval_ms < 1)
-        renewer.interval_ms = 1;
-    renewer.next_ms = monotonic_ns() / 1000000 + renewer.interval_ms;
+    struct lease_keeper keeper;
+    lease_keeper_start(&keeper, &plan->options, lease, monotonic_ns() / 1000000);
     if (!log_event(plan, "enter") || !announce_ready(plan))
         return 1;
-    if (!work(plan, &renewer, plan->sleep_ms, false))
+    if (!work(plan, &keeper, plan->sleep_ms, false))
         return log_event(plan, "exit"), 1;
-    if (plan->gate_path != NULL && !work(plan, &renewer, BODY_GATE_TIMEOUT_MS, true))
+    if (plan->gate_path != NULL && !work(plan, &keeper, BODY_GATE_TIMEOUT_MS, true))
         return log_event(plan, "exit"), 1;
     switch (plan->mode) {
     case BODY_CRASH:
@@ -329,7 +310,7 @@ static int run_body(void *argument, const struct lease_result *lease)
         snprintf(plan->failure, sizeof plan->failure, "SIGKILL did not kill the process");
         return 1;
     case BODY_HANG:
-        if (!work(plan, &renewer, BODY_HANG_MS, false))
+        if (!work(plan, &keeper, BODY_HANG_MS, false))
             return log_event(plan, "exit"), 1;
         break;
     case BODY_FAIL:
@@ -371,6 +352,13 @@ static int report_run(struct body_plan *plan, const char *failure_message, const
     switch (result->status) {
     case LEASE_STATUS_HELD:
         return report_held(result);
+    case LEASE_STATUS_LOST: {
+        /* The body ran without its lease for a while: never "✅ released". */
+        char detail[LEASE_DETAIL_MAX * 4];
+        lease_escape_text(result->detail, detail, sizeof detail);
+        fprintf(stderr, "❌ %s: lost the heavy-maintenance lease while the body ran: %s\n", plan->name, detail);
+        return MAINTENANCE_EXIT_LOST;
+    }
     case LEASE_STATUS_COMPLETED:
     case LEASE_STATUS_INHERITED:
         break;

@@ -14,6 +14,7 @@
 #define MAINTENANCE_EXIT_OK 0
 #define MAINTENANCE_EXIT_FAILURE 1
 #define MAINTENANCE_EXIT_USAGE 64
+#define MAINTENANCE_EXIT_LOST 124 /* the lease was lost while the body ran (status lost) */
 
 /* Runs the program: parses arguments and the fake-body variables, wraps the
  * body in the heavy-maintenance lease, returns the exit status. */
