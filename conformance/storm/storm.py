@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+"""A storm of real processes against one lease (make storm, make test-storm).
+
+CONCURRENCY processes at a time, drawn from the four programs and `lease run`,
+race for one lease file while the storm SIGKILLs some holders and SIGSTOPs
+others past the lease's TTL (then SIGCONTs them). Its length is decided by
+work done (BODIES bodies entered, or LAUNCHES launches), not by wall time, so
+a loaded machine makes it slower, never different; a safety deadline only
+turns a hang into a failure.
+
+Every body appends `enter`/`exit` records to one log with single O_APPEND
+writes, so the file order is the real order; the storm appends its own
+`killed PID` records right after each SIGKILL. Exclusion is judged from that
+order: a body that enters while another is inside is an OVERLAP, unless the
+one inside was stopped past its TTL and then told it had lost the lease (exit
+124): that is a TTL takeover the contract allows (docs/spec.md sections 6 and
+9.9), counted apart.
+
+Prints `name value unit` lines; exit 1 when the implementation under test
+overlapped (or, with --expect-overlaps, when it did not: the original's models
+must show the storm has teeth).
+"""
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROGRAMS = ["sandman", "kbSync", "backup", "syncGithubWorkflow"]
+LOST_EXIT = 124
+
+
+def launch(options, rng, log, ready_dir, index):
+    """Starts one process; returns (Popen, kind)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HEAVY_MAINTENANCE_LEASE_PATH": options.lease,
+           "MAINTENANCE_LOG": log, "MAINTENANCE_TTL_MS": str(options.ttl_ms),
+           "MAINTENANCE_BODY": "sleep", "MAINTENANCE_SLEEP_MS": str(rng.randint(0, options.body_ms_max))}
+    if options.impl != "lease":
+        env["LEASE_IMPLEMENTATION"] = options.impl
+    if rng.random() < 0.25:
+        sleep_s = rng.randint(0, options.body_ms_max) / 1000
+        # $PPID is the wrapper: the body's records name the process the storm knows.
+        body = (f'echo "enter lease-run $PPID 0" >> {log}; sleep {sleep_s:.3f}; '
+                f'echo "exit lease-run $PPID 0" >> {log}')
+        argv = [options.lease_bin, "run", "--impl", options.impl, "--owner", "storm-run", "--ttl-ms",
+                str(options.ttl_ms), "--", "sh", "-c", body]
+        kind = "lease-run"
+    else:
+        kind = rng.choice(PROGRAMS)
+        argv = [str(Path(options.bin) / kind)]
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    return process, kind
+
+
+def signal_group(pid, number):
+    """Signals a launched process's group; one that already ended is fine."""
+    try:
+        os.killpg(pid, number)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def judge(log_path, lost, stopped_ever):
+    """Walks the log in file order. Returns (overlaps, ttl_takeovers, examples).
+    A body inside when another enters is excused only when the storm stopped
+    it (past its TTL, as the case may be) and it then reported the lease lost:
+    a model that loses its lease to a race is not excused."""
+    inside = {}
+    overlaps = ttl_takeovers = 0
+    examples = []
+    ended = set()
+    for line in Path(log_path).read_text().splitlines():
+        words = line.split()
+        if len(words) < 3:
+            continue
+        event, name, pid = words[0], words[1], int(words[2])
+        if event == "enter":
+            for other, other_name in inside.items():
+                if other in lost and other in stopped_ever:
+                    ttl_takeovers += 1
+                else:
+                    overlaps += 1
+                    if len(examples) < 5:
+                        examples.append(f"{name} {pid} entered while {other_name} {other} was inside")
+            inside[pid] = name
+        elif event in ("exit", "crash", "killed"):
+            inside.pop(pid, None)
+            ended.add(pid)
+    return overlaps, ttl_takeovers, examples
+
+
+def storm(options):
+    rng = random.Random(options.seed)
+    work = Path(tempfile.mkdtemp(prefix="lease-storm-"))
+    options.lease = options.lease or str(work / "lease" / "heavy-maintenance-lease.json")
+    log = str(work / "bodies.log")
+    Path(log).touch()
+    running = {}   # pid -> (Popen, kind)
+    stopped = {}   # pid -> monotonic time to SIGCONT
+    lost = set()
+    stopped_ever = set()
+    counts = dict.fromkeys(["launches", "bodies", "completed", "deferrals", "recoveries", "lost", "kills",
+                            "stops", "errors", "failed"], 0)
+    deadline = time.monotonic() + options.deadline_s
+
+    def reap(process, kind):
+        stdout, stderr = process.communicate()
+        code = process.returncode
+        if "Deferred: heavy-maintenance lease held by" in stdout:
+            counts["deferrals"] += 1
+        elif code == LOST_EXIT:
+            counts["lost"] += 1
+            lost.add(process.pid)
+        elif code == 0:
+            counts["completed"] += 1
+        elif code < 0 or code in (137, 143):
+            pass  # killed by the storm
+        elif code == 1 and "lease error" in stderr:
+            counts["errors"] += 1
+        else:
+            counts["failed"] += 1
+        if "recovered" in stderr:
+            counts["recoveries"] += 1
+
+    def bodies_entered():
+        with open(log, encoding="utf-8", errors="replace") as stream:
+            return sum(1 for line in stream if line.startswith("enter "))
+
+    while time.monotonic() < deadline:
+        for pid, (process, kind) in list(running.items()):
+            if process.poll() is not None and pid not in stopped:
+                reap(process, kind)
+                del running[pid]
+        now = time.monotonic()
+        for pid, wake in list(stopped.items()):
+            if now >= wake:
+                signal_group(pid, signal.SIGCONT)
+                del stopped[pid]
+        counts["bodies"] = bodies_entered()
+        if counts["bodies"] >= options.bodies or counts["launches"] >= options.launches:
+            break
+        while len(running) < options.concurrency and counts["launches"] < options.launches:
+            process, kind = launch(options, rng, log, work, counts["launches"])
+            running[process.pid] = (process, kind)
+            counts["launches"] += 1
+        victims = [pid for pid in running if pid not in stopped]
+        if victims and rng.random() < options.fault_rate:
+            victim = rng.choice(victims)
+            if rng.random() < 0.5:
+                if not signal_group(victim, signal.SIGKILL):
+                    continue
+                with open(log, "a", encoding="utf-8") as stream:
+                    stream.write(f"killed storm {victim} 0\n")
+                counts["kills"] += 1
+            else:
+                if not signal_group(victim, signal.SIGSTOP):
+                    continue
+                stopped_ever.add(victim)
+                stopped[victim] = time.monotonic() + rng.uniform(0, 2.5 * options.ttl_ms / 1000)
+                counts["stops"] += 1
+        time.sleep(0.002)  # pacing of the storm's own loop, not a synchronisation
+    timed_out = time.monotonic() >= deadline
+    for pid in list(stopped):
+        signal_group(pid, signal.SIGCONT)
+    for pid, (process, kind) in running.items():
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            signal_group(pid, signal.SIGKILL)
+        reap(process, kind)
+    counts["bodies"] = bodies_entered()
+    overlaps, takeovers, examples = judge(log, lost, stopped_ever)
+    return counts, overlaps, takeovers, examples, timed_out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin", default="build/bin")
+    parser.add_argument("--lease-bin", default="build/bin/lease")
+    parser.add_argument("--impl", default="lease")
+    parser.add_argument("--lease", default=None)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--bodies", type=int, default=2000)
+    parser.add_argument("--launches", type=int, default=20000)
+    parser.add_argument("--ttl-ms", type=int, default=1000)
+    parser.add_argument("--body-ms-max", type=int, default=20)
+    parser.add_argument("--fault-rate", type=float, default=0.02)
+    parser.add_argument("--deadline-s", type=float, default=600)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--expect-overlaps", action="store_true")
+    options = parser.parse_args()
+    counts, overlaps, takeovers, examples, timed_out = storm(options)
+    label = options.impl.replace("-", "_")
+    print(f"storm: impl={options.impl} concurrency={options.concurrency} ttl={options.ttl_ms}ms seed={options.seed}")
+    for name in ("launches", "bodies", "completed", "deferrals", "recoveries", "lost", "kills", "stops", "errors",
+                 "failed"):
+        print(f"storm_{label}_{name} {counts[name]} count")
+    print(f"storm_{label}_ttl_takeovers {takeovers} count")
+    print(f"storm_{label}_overlaps {overlaps} count")
+    for example in examples:
+        print(f"  OVERLAP: {example}")
+    if timed_out:
+        print(f"storm: FAILED: the safety deadline of {options.deadline_s:.0f} s passed before the work was done")
+        return 1
+    if options.expect_overlaps:
+        print(f"storm: {options.impl}: {'has' if overlaps else 'NO'} overlaps (expected some: the storm has teeth)")
+        return 0 if overlaps else 1
+    if counts["bodies"] == 0 or counts["deferrals"] == 0:
+        print("storm: FAILED: no bodies or no deferrals: the storm did not contend")
+        return 1
+    print(f"storm: {options.impl}: {overlaps} overlaps")
+    return 1 if overlaps else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
