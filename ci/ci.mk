@@ -101,8 +101,16 @@ $(FUZZ_O)/bin/%: $(FUZZ_O)/obj/ci/fuzz/%.o $(FUZZ_LINKED_OBJECTS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SANITIZE) -o $@ $^ $(LIBS)
 
+# The whole-cycle target runs on the library suites' fake environment.
+$(FUZZ_O)/obj/ci/fuzz/fuzz_cycle.o: FUZZ_CFLAGS += -Iconformance/lib
+$(FUZZ_O)/bin/fuzz_cycle: $(FUZZ_O)/obj/ci/fuzz/fuzz_cycle.o $(FUZZ_O)/obj/conformance/lib/fake_env.o \
+		$(FUZZ_LINKED_OBJECTS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SANITIZE) -o $@ $^ $(LIBS)
+
 # Objects of a chained pattern rule are intermediate; keep them between runs.
-.SECONDARY: $(FUZZ_LINKED_OBJECTS) $(FUZZ_SOURCES:ci/fuzz/%.c=$(FUZZ_O)/obj/ci/fuzz/%.o)
+.SECONDARY: $(FUZZ_LINKED_OBJECTS) $(FUZZ_SOURCES:ci/fuzz/%.c=$(FUZZ_O)/obj/ci/fuzz/%.o) \
+	$(FUZZ_O)/obj/conformance/lib/fake_env.o
 
 fuzz-build: $(FUZZ_BINARIES)
 
