@@ -44,8 +44,10 @@ def launch(options, rng, log, ready_dir, index):
     if rng.random() < 0.25:
         sleep_s = rng.randint(0, options.body_ms_max) / 1000
         # $PPID is the wrapper: the body's records name the process the storm knows.
-        body = (f'echo "enter lease-run $PPID 0" >> {log}; sleep {sleep_s:.3f}; '
-                f'echo "exit lease-run $PPID 0" >> {log}')
+        # /proc/uptime is the boot-time clock, which matches CLOCK_MONOTONIC
+        # (the programs' records) but for suspends, to 10 ms.
+        body = (f'read up rest < /proc/uptime; echo "enter lease-run $PPID ${{up}}" >> {log}; '
+                f'sleep {sleep_s:.3f}; echo "exit lease-run $PPID 0" >> {log}')
         argv = [options.lease_bin, "run", "--impl", options.impl, "--owner", "storm-run", "--ttl-ms",
                 str(options.ttl_ms), "--", "sh", "-c", body]
         kind = "lease-run"
@@ -57,6 +59,16 @@ def launch(options, rng, log, ready_dir, index):
     return process, kind
 
 
+def current_holder(log_path):
+    """The pid whose body is inside now (its enter is the last record), or None."""
+    with open(log_path, "rb") as stream:
+        stream.seek(0, os.SEEK_END)
+        stream.seek(max(0, stream.tell() - 256))
+        lines = stream.read().decode("utf-8", "replace").splitlines()
+    words = lines[-1].split() if lines else []
+    return int(words[2]) if len(words) >= 3 and words[0] == "enter" else None
+
+
 def signal_group(pid, number):
     """Signals a launched process's group; one that already ended is fine."""
     try:
@@ -66,11 +78,21 @@ def signal_group(pid, number):
         return False
 
 
-def judge(log_path, lost, stopped_ever):
+def record_ns(word):
+    """A record's CLOCK_MONOTONIC time: nanoseconds (programs) or seconds with
+    a fraction (lease run's bodies, from /proc/uptime)."""
+    return int(float(word) * 1e9) if "." in word else int(word)
+
+
+def judge(log_path, lost, ttl_ms):
     """Walks the log in file order. Returns (overlaps, ttl_takeovers, examples).
-    A body inside when another enters is excused only when the storm stopped
-    it (past its TTL, as the case may be) and it then reported the lease lost:
+    A body inside when another enters is excused only when the storm had
+    stopped it long enough for its lease to expire (its last renewal was at
+    most ttl/3 before the stop, so at least 2/3 of a TTL, less 20 ms of clock
+    resolution, before the other entered) and it then reported the lease lost:
     a model that loses its lease to a race is not excused."""
+    stopped_at = {}
+    expiry_ns = (ttl_ms * 2 // 3 - 20) * 1000000
     inside = {}
     overlaps = ttl_takeovers = 0
     examples = []
@@ -80,9 +102,12 @@ def judge(log_path, lost, stopped_ever):
         if len(words) < 3:
             continue
         event, name, pid = words[0], words[1], int(words[2])
-        if event == "enter":
+        if event == "stopped":
+            stopped_at[pid] = record_ns(words[3])
+        elif event == "enter":
+            entered_ns = record_ns(words[3]) if len(words) > 3 else 0
             for other, other_name in inside.items():
-                if other in lost and other in stopped_ever:
+                if other in lost and other in stopped_at and entered_ns - stopped_at[other] >= expiry_ns:
                     ttl_takeovers += 1
                 else:
                     overlaps += 1
@@ -104,7 +129,6 @@ def storm(options):
     running = {}   # pid -> (Popen, kind)
     stopped = {}   # pid -> monotonic time to SIGCONT
     lost = set()
-    stopped_ever = set()
     counts = dict.fromkeys(["launches", "bodies", "completed", "deferrals", "recoveries", "lost", "kills",
                             "stops", "errors", "failed"], 0)
     deadline = time.monotonic() + options.deadline_s
@@ -145,13 +169,19 @@ def storm(options):
         counts["bodies"] = bodies_entered()
         if counts["bodies"] >= options.bodies or counts["launches"] >= options.launches:
             break
+        faults_due = 0
         while len(running) < options.concurrency and counts["launches"] < options.launches:
             process, kind = launch(options, rng, log, work, counts["launches"])
             running[process.pid] = (process, kind)
             counts["launches"] += 1
-        victims = [pid for pid in running if pid not in stopped]
-        if victims and rng.random() < options.fault_rate:
-            victim = rng.choice(victims)
+            faults_due += rng.random() < options.fault_rate
+        holder = current_holder(log)
+        for _ in range(faults_due):
+            victims = [pid for pid in running if pid not in stopped]
+            if not victims:
+                break
+            # Half the faults hit the process inside its body: a holder.
+            victim = holder if holder in victims and rng.random() < 0.5 else rng.choice(victims)
             if rng.random() < 0.5:
                 if not signal_group(victim, signal.SIGKILL):
                     continue
@@ -161,7 +191,8 @@ def storm(options):
             else:
                 if not signal_group(victim, signal.SIGSTOP):
                     continue
-                stopped_ever.add(victim)
+                with open(log, "a", encoding="utf-8") as stream:
+                    stream.write(f"stopped storm {victim} {time.monotonic_ns()}\n")
                 stopped[victim] = time.monotonic() + rng.uniform(0, 2.5 * options.ttl_ms / 1000)
                 counts["stops"] += 1
         time.sleep(0.002)  # pacing of the storm's own loop, not a synchronisation
@@ -175,7 +206,7 @@ def storm(options):
             signal_group(pid, signal.SIGKILL)
         reap(process, kind)
     counts["bodies"] = bodies_entered()
-    overlaps, takeovers, examples = judge(log, lost, stopped_ever)
+    overlaps, takeovers, examples = judge(log, lost, options.ttl_ms)
     return counts, overlaps, takeovers, examples, timed_out
 
 
@@ -187,10 +218,10 @@ def main():
     parser.add_argument("--lease", default=None)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--bodies", type=int, default=2000)
-    parser.add_argument("--launches", type=int, default=20000)
+    parser.add_argument("--launches", type=int, default=100000)
     parser.add_argument("--ttl-ms", type=int, default=1000)
     parser.add_argument("--body-ms-max", type=int, default=20)
-    parser.add_argument("--fault-rate", type=float, default=0.02)
+    parser.add_argument("--fault-rate", type=float, default=0.01, help="faults per launch")
     parser.add_argument("--deadline-s", type=float, default=600)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--expect-overlaps", action="store_true")
