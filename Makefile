@@ -90,6 +90,7 @@ include conformance/lib.mk
 include conformance/programs.mk
 include sim/sim.mk
 include conformance/storm/storm.mk
+include conformance/hostile/hostile.mk
 include ci/ci.mk
 
 .PHONY: all lib deps run test test-run install uninstall clean help
