@@ -201,6 +201,16 @@ static int env_pid_probe(void *context, int64_t pid) {
     return status;
 }
 
+/* Only called for a lease that records a process group (tree scenarios), so
+ * the traces of every other seed are unchanged. */
+static int env_group_probe(void *context, int64_t group) {
+    struct sim_process *process = self(context);
+    sim_yield(process, SIM_OP_PID_PROBE, NULL, NULL, -1, group);
+    int status = sim_world_group_probe(process->world, group);
+    sim_trace_op(process, SIM_OP_PID_PROBE, "group", status, group);
+    return status;
+}
+
 static int env_pid_start_time(void *context, int64_t pid, uint64_t *start_time) {
     struct sim_process *process = self(context);
     sim_yield(process, SIM_OP_PID_START_TIME, NULL, NULL, -1, pid);
@@ -281,5 +291,6 @@ void sim_env_bind(struct sim_process *process) {
         .random_bytes = env_random_bytes,
         .getenv = env_getenv,
         .warn = env_warn,
+        .group_probe = env_group_probe,
     };
 }

@@ -185,6 +185,9 @@ static void check_dead_holder(struct sim_process *process, const struct lease_re
     if (holder->state != SIM_PROCESS_DEAD && holder->state != SIM_PROCESS_FINISHED) return;
     if (holder->death_step > (int64_t)process->call_start_step) return;
     if (!result->lease.pid_is_integer || result->lease.pid != holder->pid) return;
+    /* A body is its whole process group (docs/spec.md 9.8): while a member
+     * lives, the holder has not died. */
+    if (result->lease.has_process_group && sim_world_group_probe(world, result->lease.process_group) == 0) return;
     struct sim_process *owner = sim_world_pid_owner(world, holder->pid);
     int64_t slot = holder->pid - 300;
     /* the pid changed hands during the call: what the probe saw is unknown */

@@ -60,6 +60,7 @@ static bool parse_program_words(struct sim_spec *spec, char **words, int count) 
         else if (strcmp(word, "at") == 0 && parse_int(next, &spec->at_ms)) index++;
         else if (strcmp(word, "body") == 0 && parse_int(next, &spec->body_ms)) index++;
         else if (strcmp(word, "crash-after") == 0 && parse_int(next, &spec->crash_after_ms)) index++;
+        else if (strcmp(word, "tree") == 0 && parse_int(next, &spec->tree_ms)) index++;
         else if (strcmp(word, "by") == 0 && parse_int(next, &spec->jump_ms)) index++;
         else if (strcmp(word, "crash-after-op") == 0 && next[0] != '\0') {
             lease_copy_text(spec->crash_after_op, sizeof spec->crash_after_op, next);

@@ -61,6 +61,8 @@ struct sim_spec {
     bool hang;
     bool fail;
     int64_t crash_after_ms;    /* -1: none; else crash this long into the body */
+    int64_t tree_ms;           /* 0: none; else the body starts a child in its process group that works
+                                * this long and outlives a crash of the program (docs/spec.md 9.8) */
     char crash_after_op[24];   /* "": none; else crash at the call after the first such op */
     bool crash_anywhere;       /* exhaustive mode may crash it at any step */
     /* orchestrator */
@@ -125,7 +127,7 @@ struct sim_fd {
 };
 
 enum sim_state { SIM_PROCESS_FREE, SIM_PROCESS_RUNNABLE, SIM_PROCESS_BLOCKED, SIM_PROCESS_WAITING, SIM_PROCESS_FINISHED, SIM_PROCESS_DEAD };
-enum sim_role { SIM_ROLE_PROGRAM, SIM_ROLE_ORCHESTRATOR, SIM_ROLE_BYSTANDER, SIM_ROLE_GHOST };
+enum sim_role { SIM_ROLE_PROGRAM, SIM_ROLE_ORCHESTRATOR, SIM_ROLE_BYSTANDER, SIM_ROLE_GHOST, SIM_ROLE_BODY_CHILD };
 enum sim_phase { SIM_PHASE_IDLE, SIM_PHASE_ACQUIRING, SIM_PHASE_BODY, SIM_PHASE_RENEWING, SIM_PHASE_RELEASING, SIM_PHASE_DONE };
 
 /* Operations: every env call, plus the body markers and process exit. */
@@ -169,6 +171,7 @@ struct sim_process {
     char label[SIM_LABEL_MAX];
     char owner[SIM_LABEL_MAX];
     int64_t pid;
+    int64_t group;          /* process group: 0 none; a tree program's own pid, shared by its body child */
     uint64_t start_time;
     int64_t wake_ms;        /* runnable from; blocked: lock deadline */
     int blocked_inode;      /* blocked on this lock */
@@ -344,6 +347,7 @@ int sim_fs_lookup(const struct sim_world *world, const char *path); /* inode or 
 int sim_fs_put_file(struct sim_world *world, const char *path, const char *bytes, size_t size, int writer);
 int sim_fs_fd_inode(const struct sim_process *process, int fd);
 int sim_world_pid_probe(const struct sim_world *world, int64_t pid);
+int sim_world_group_probe(const struct sim_world *world, int64_t group); /* 0: a member lives, -ESRCH */
 int sim_world_pid_start_time(const struct sim_world *world, int64_t pid, uint64_t *start_time);
 struct sim_process *sim_world_pid_owner(struct sim_world *world, int64_t pid);
 int64_t sim_world_allocate_pid(struct sim_world *world, int64_t wanted);

@@ -17,7 +17,8 @@ static const char *const program_names[] = {"sandman", "kbSync", "backup", "sync
 static struct lease_options program_options(const struct sim_process *process, const char *owner) {
     const struct sim_knobs *knobs = &process->world->plan.knobs;
     return (struct lease_options){.path = process->world->lease_path, .owner = owner, .reason = "manual-cli",
-                                  .ttl_ms = knobs->ttl_ms, .lock_timeout_ms = knobs->lock_timeout_ms};
+                                  .ttl_ms = knobs->ttl_ms, .lock_timeout_ms = knobs->lock_timeout_ms,
+                                  .process_group = process->group};
 }
 
 struct body_shape {
@@ -35,6 +36,37 @@ static struct body_shape shape_of(const struct sim_process *process) {
 
 static void sleep_for(struct sim_process *process, int64_t duration_ms) {
     process->env.sleep_ms(process->env.context, duration_ms);
+}
+
+static int64_t tree_ms_of(const struct sim_process *process) {
+    return process->spec >= 0 ? process->world->plan.specs[process->spec].tree_ms : 0;
+}
+
+/* A tree program's body starts a child in its process group (as `lease run`
+ * starts CMD, and CMD its own children): the child works under the same
+ * lease and outlives a crash of the program. */
+static struct sim_process *start_body_child(struct sim_process *process, const struct lease_result *lease) {
+    char label[SIM_LABEL_MAX];
+    snprintf(label, sizeof label, "%.20s.body", process->label);
+    struct sim_process *child = sim_spawn(process->world, SIM_ROLE_BODY_CHILD, label, -1, 0);
+    if (child == NULL) return NULL;
+    child->parent = process->index;
+    child->group = process->group;
+    child->child.body_ms = tree_ms_of(process);
+    lease_copy_text(child->owner, sizeof child->owner, process->owner);
+    lease_copy_text(child->body_token, sizeof child->body_token, lease->lease.token);
+    lease_copy_text(child->inherited_token, sizeof child->inherited_token, lease->lease.expires_at);
+    return child;
+}
+
+static void run_body_child(struct sim_process *process) {
+    struct lease_result lease = {.status = LEASE_STATUS_INHERITED, .has_lease = true};
+    lease_copy_text(lease.lease.token, sizeof lease.lease.token, process->body_token);
+    lease_copy_text(lease.lease.expires_at, sizeof lease.lease.expires_at, process->inherited_token);
+    process->phase = SIM_PHASE_BODY;
+    sim_oracle_body_enter(process, &lease);
+    sleep_for(process, process->child.body_ms);
+    sim_oracle_body_exit(process);
 }
 
 /* Renews every ttl/3 when the implementation can; a failed renewal is
@@ -59,6 +91,7 @@ static int run_body(struct sim_process *process, const struct lease_result *leas
     bool renew = knobs->renew && process->world->config.ops->renew != NULL && lease_status_is_acquired(lease->status);
     process->phase = SIM_PHASE_BODY;
     sim_oracle_body_enter(process, lease);
+    struct sim_process *body_child = tree_ms_of(process) > 0 ? start_body_child(process, lease) : NULL;
     if (shape.hang) sleep_for(process, SIM_FOREVER_MS);
     int64_t chunk_ms = renew ? (knobs->ttl_ms / 3 > 0 ? knobs->ttl_ms / 3 : 1) : shape.body_ms;
     int64_t elapsed_ms = 0;
@@ -74,6 +107,8 @@ static int run_body(struct sim_process *process, const struct lease_result *leas
         }
         if (renew && elapsed_ms < shape.body_ms) renew_now(process, token, &renew);
     }
+    /* The body is the whole tree: it ends when its last process does. */
+    if (body_child != NULL) sim_wait_child(process, body_child->index);
     sim_oracle_body_exit(process);
     process->phase = SIM_PHASE_RELEASING;
     return shape.fail ? 1 : 0;
@@ -100,6 +135,7 @@ static void release_explicitly(struct sim_process *process, const char *token) {
 }
 
 static void run_program(struct sim_process *process) {
+    if (tree_ms_of(process) > 0) process->group = process->pid;
     struct lease_options options = program_options(process, process->owner);
     struct lease_result result = {0};
     const struct lease_ops *ops = process->world->config.ops;
@@ -172,6 +208,7 @@ void sim_program_main(void *argument) {
     struct sim_process *process = argument;
     if (process->role == SIM_ROLE_ORCHESTRATOR) run_orchestrator(process);
     else if (process->role == SIM_ROLE_PROGRAM) run_program(process);
+    else if (process->role == SIM_ROLE_BODY_CHILD) run_body_child(process);
     else sleep_for(process, SIM_FOREVER_MS);
     process->phase = SIM_PHASE_DONE;
     sim_yield(process, SIM_OP_EXIT, NULL, NULL, -1, 0);

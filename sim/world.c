@@ -369,6 +369,12 @@ int sim_world_pid_probe(const struct sim_world *world, int64_t pid) {
     return sim_world_pid_owner((struct sim_world *)(uintptr_t)world, pid) != NULL ? 0 : -ESRCH;
 }
 
+int sim_world_group_probe(const struct sim_world *world, int64_t group) {
+    for (int index = 0; index < world->process_count; index++)
+        if (group > 0 && world->processes[index].group == group && process_alive(&world->processes[index])) return 0;
+    return -ESRCH;
+}
+
 int sim_world_pid_start_time(const struct sim_world *world, int64_t pid, uint64_t *start_time) {
     struct sim_process *owner = sim_world_pid_owner((struct sim_world *)(uintptr_t)world, pid);
     if (owner == NULL) return -ESRCH;
