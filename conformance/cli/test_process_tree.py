@@ -81,9 +81,16 @@ def expires_at_ms(payload):
     return datetime.fromisoformat(payload["expiresAt"].replace("Z", "+00:00")).timestamp() * 1000
 
 
-def wait_until_expired(lease):
+def take_over_while_stopped(lease, pid):
+    """Stops pid, waits until its lease expires, lets a thief take it over,
+    continues pid; returns the thief's acquire result."""
+    os.kill(pid, signal.SIGSTOP)
     deadline_ms = expires_at_ms(lease.payload())
     wait_for(lambda: time.time() * 1000 >= deadline_ms + 5, "the stopped holder's lease to expire")
+    thief = lease.json("acquire", "--owner", "thief")[1]
+    assert thief["status"] == "acquired-after-stale"
+    os.kill(pid, signal.SIGCONT)
+    return thief
 
 
 def test_a_stopped_wrapper_that_lost_its_lease_ends_its_command_and_exits_124(lease, tmp_path, background):
@@ -91,11 +98,7 @@ def test_a_stopped_wrapper_that_lost_its_lease_ends_its_command_and_exits_124(le
     wrapper = background(["run", "--lease", str(lease.path), "--owner", "slow", "--ttl-ms", "600", "--json", "--",
                           *CHILD, str(ready), "--log", str(log)])
     command = read_ready(ready)
-    os.kill(wrapper.pid, signal.SIGSTOP)
-    wait_until_expired(lease)
-    thief = lease.json("acquire", "--owner", "thief")[1]
-    assert thief["status"] == "acquired-after-stale"
-    os.kill(wrapper.pid, signal.SIGCONT)
+    thief = take_over_while_stopped(lease, wrapper.pid)
     stdout, stderr = wrapper.communicate(timeout=TIMEOUT_S)
     assert wrapper.returncode == 124, stderr
     assert "lost" in stderr
@@ -113,11 +116,7 @@ def test_a_program_that_lost_its_lease_reports_it_and_exits_124(lease, tmp_path)
                                text=True, start_new_session=True)
     try:
         wait_for(ready.exists, "sandman to hold the lease")
-        os.kill(program.pid, signal.SIGSTOP)
-        wait_until_expired(lease)
-        thief = lease.json("acquire", "--owner", "thief")[1]
-        assert thief["status"] == "acquired-after-stale"
-        os.kill(program.pid, signal.SIGCONT)
+        thief = take_over_while_stopped(lease, program.pid)
         stdout, stderr = program.communicate(timeout=TIMEOUT_S)
     finally:
         if program.poll() is None:
