@@ -24,9 +24,11 @@ test-pytest: $(PROGRAMS_BINARIES)
 	@mkdir -p $(PROGRAMS_REPORTS)
 	$(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(BIN)/{script}' --junitxml=$(PROGRAMS_REPORTS)/pytest-conformance.xml
 
-conformance: $(PROGRAMS_BINARIES)
+# Its own report file: pointing the suite at another implementation never
+# overwrites the project's own pytest-conformance.xml.
+conformance: $(PROGRAMS_BINARIES) ## the pytest suite against LEASE_IMPL='cmd ... {script}'
 	@mkdir -p $(PROGRAMS_REPORTS)
-	$(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(LEASE_IMPL)' --junitxml=$(PROGRAMS_REPORTS)/pytest-conformance.xml
+	$(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(LEASE_IMPL)' --junitxml=$(PROGRAMS_REPORTS)/conformance-report.xml
 
 # Passes only when the suite fails against the broken adapter and its report
 # names the broken behaviour.

@@ -47,7 +47,7 @@ static const char *const usage_text =
     "usage: leasesim [--impl NAME] [--scenario FILE] (--seed N | --seeds A..B) [--trace FILE] [--svg FILE]\n"
     "                [--strategy random|pct|exhaustive] [--pct-depth D] [--shard K/N] [--summary FILE]\n"
     "                [--drop LIST] [--no-shrink] [--quiet]\n"
-    "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench\n"
+    "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench | --version\n"
     "       leasesim --scenario FILE --check        (verdicts the scenario expects, per implementation)\n"
     "       leasesim --seeds A..B --determinism     (each seed twice; trace hashes must match)\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage.\n";
@@ -99,8 +99,11 @@ static int parse_arguments(struct cli *cli, int argc, char **argv) {
         const char *flag = argv[index];
         const char *value = index + 1 < argc ? argv[index + 1] : NULL;
         bool takes = true;
-        if (strcmp(flag, "--help") == 0) {
+        if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
             fputs(usage_text, stdout);
+            exit(0);
+        } else if (strcmp(flag, "--version") == 0 || strcmp(flag, "-V") == 0) {
+            printf("leasesim %s\n", LEASE_VERSION_STRING);
             exit(0);
         } else if (strcmp(flag, "--list-impls") == 0) cli->list_impls = true, takes = false;
         else if (strcmp(flag, "--no-shrink") == 0) cli->no_shrink = true, takes = false;

@@ -69,7 +69,7 @@ static const char *const command_names[] = {
 static const char *const usage_texts[] = {
     [LEASE_CLI_COMMAND_NONE] =
         "usage: lease COMMAND [OPTIONS]\n"
-        "       lease --help | --version\n"
+        "       lease --help | --version   (-h, -V)\n"
         "\n"
         "A cross-process heavy-maintenance lease (a JSON file), in the manner of flock(1).\n"
         "\n"
@@ -80,7 +80,7 @@ static const char *const usage_texts[] = {
         "  renew     extend the lease's expiry (needs its token)\n"
         "  inspect   show the lease's status and holder\n"
         "\n"
-        "exit: 0 ok, 1 not-owner/missing, 64 usage, 75 held, 125 lease error,\n"
+        "exit: 0 ok, 1 not-owner/missing, 64 usage, 75 held, 124 lease lost while CMD ran, 125 lease error,\n"
         "      126/127 command not executable/not found, 128+N command killed by signal N\n"
         "'lease COMMAND --help' describes each command.\n",
     [LEASE_CLI_COMMAND_RUN] =
@@ -425,7 +425,7 @@ int lease_cli_parse(int argc, char *const argv[], struct lease_cli_args *args, c
         args->help = true;
         return 0;
     }
-    if (strcmp(first, "--version") == 0) {
+    if (strcmp(first, "--version") == 0 || strcmp(first, "-V") == 0) {
         args->command = LEASE_CLI_COMMAND_VERSION;
         return 0;
     }

@@ -379,11 +379,12 @@ static int report_run(struct body_plan *plan, const char *failure_message, const
 
 static void print_help(const char *name)
 {
-    printf("usage: %s [--lease PATH]\n"
+    printf("usage: %s [--lease PATH] | --help | --version\n"
            "Runs the %s maintenance body under the heavy-maintenance lease (owner '%s', reason 'manual-cli').\n"
            "The fake body is controlled by MAINTENANCE_BODY, MAINTENANCE_SLEEP_MS, MAINTENANCE_READY_FILE,\n"
            "MAINTENANCE_LOG, MAINTENANCE_GATE_FILE, MAINTENANCE_TTL_MS and LEASE_IMPLEMENTATION\n"
-           "(see conformance/README.md). Exit: 0 done or deferred, 1 failed, 64 usage.\n",
+           "(see conformance/README.md). Exit: 0 done or deferred, 1 failed, 64 usage,\n"
+           "124 the lease was lost while the body ran.\n",
            name, name, name);
 }
 
@@ -391,8 +392,12 @@ static void print_help(const char *name)
 static int parse_arguments(const char *name, int argc, char **argv, const char **flag_path)
 {
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_help(name);
+            return MAINTENANCE_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+            printf("%s (lease %s)\n", name, LEASE_VERSION_STRING);
             return MAINTENANCE_EXIT_OK;
         }
         if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc) {
