@@ -50,7 +50,30 @@ static const char *const usage_text =
     "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench | --version\n"
     "       leasesim --scenario FILE --check        (verdicts the scenario expects, per implementation)\n"
     "       leasesim --seeds A..B --determinism     (each seed twice; trace hashes must match)\n"
-    "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage.\n";
+    "--trace and --svg are written for a single --seed, or for the first violating seed of a campaign\n"
+    "(a clean campaign writes none: replay one seed to draw it); exhaustive mode writes neither.\n"
+    "When stderr is not a terminal, a progress line every $LEASESIM_HEARTBEAT_SECONDS (5) seconds.\n"
+    "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
+    "65 --merge of summaries that do not make one whole campaign; 73 an output file cannot be written.\n";
+
+/* An output file that cannot be written is an error, found before any
+ * work: the directory must exist and be writable, and so must the file if
+ * it exists. */
+static int check_output(const char *flag, const char *path) {
+    if (path == NULL) return 0;
+    char directory[4096];
+    snprintf(directory, sizeof directory, "%s", path);
+    char *slash = strrchr(directory, '/');
+    if (slash == NULL) snprintf(directory, sizeof directory, ".");
+    else if (slash == directory) slash[1] = '\0';
+    else *slash = '\0';
+    int error_number = 0;
+    if (access(directory, W_OK | X_OK) != 0) error_number = errno;
+    else if (access(path, F_OK) == 0 && access(path, W_OK) != 0) error_number = errno;
+    if (error_number == 0) return 0;
+    fprintf(stderr, "leasesim: cannot write %s %s: %s\n", flag, path, strerror(error_number));
+    return EX_CANTCREAT;
+}
 
 static int usage_error(const char *message, const char *argument) {
     fprintf(stderr, "leasesim: %s%s%s (try --help)\n", message, argument ? ": " : "", argument ? argument : "");
@@ -160,14 +183,17 @@ static void print_replay(const struct cli *cli, FILE *out, uint64_t seed, const 
 static int write_artifacts(const struct cli *cli, const struct sim_plan *plan, uint64_t seed) {
     FILE *trace = NULL;
     if (cli->trace_path != NULL && (trace = fopen(cli->trace_path, "w")) == NULL) {
-        perror(cli->trace_path);
-        return -1;
+        fprintf(stderr, "leasesim: cannot write --trace %s: %s\n", cli->trace_path, strerror(errno));
+        return EX_CANTCREAT;
     }
     sim_run_seed(&cli->request, plan, seed, trace, true);
-    if (trace != NULL) fclose(trace);
+    if (trace != NULL && (ferror(trace) | fclose(trace)) != 0) {
+        fprintf(stderr, "leasesim: writing --trace %s failed\n", cli->trace_path);
+        return EX_IOERR;
+    }
     if (cli->svg_path != NULL && sim_svg_write(sim_world_get(), cli->svg_path) != 0) {
-        perror(cli->svg_path);
-        return -1;
+        fprintf(stderr, "leasesim: cannot write --svg %s: %s\n", cli->svg_path, strerror(errno));
+        return EX_CANTCREAT;
     }
     return 0;
 }
@@ -226,15 +252,17 @@ static void progress(const struct cli *cli, const struct campaign *campaign, uin
             (unsigned long long)campaign->violations, eta);
 }
 
-static void write_summary(const struct cli *cli, const struct campaign *campaign) {
+static int write_summary(const struct cli *cli, const struct campaign *campaign) {
     FILE *out = fopen(cli->summary_path, "w");
     if (out == NULL) {
-        perror(cli->summary_path);
-        return;
+        fprintf(stderr, "leasesim: cannot write --summary %s: %s\n", cli->summary_path, strerror(errno));
+        return EX_CANTCREAT;
     }
     fprintf(out, "{\"impl\":\"%s\",\"strategy\":\"%s\",\"scenario\":\"%s\",\"seeds\":\"%llu..%llu\",\"shard\":\"%d/%d\",",
             cli->impl_name, cli->strategy_name, cli->scenario_path ? cli->scenario_path : "",
             (unsigned long long)cli->first, (unsigned long long)cli->last, cli->shard_index, cli->shard_count);
+    fprintf(out, "\"drops\":\"%s\",\"pct_depth\":%d,", cli->request.drops ? cli->request.drops : "",
+            cli->request.pct_depth);
     fprintf(out, "\"seeds_run\":%llu,\"steps\":%llu,\"violations\":%llu,\"first_violation_seed\":%llu,"
                  "\"first_invariant\":\"%s\",\"seconds\":%.3f,\"counters\":{",
             (unsigned long long)campaign->seeds_run, (unsigned long long)campaign->steps,
@@ -243,13 +271,23 @@ static void write_summary(const struct cli *cli, const struct campaign *campaign
     for (int index = 0; index < SIM_COUNTER_COUNT; index++)
         fprintf(out, "%s\"%s\":%llu", index ? "," : "", sim_counter_name(index), (unsigned long long)campaign->counters[index]);
     fputs("}}\n", out);
-    fclose(out);
+    if ((ferror(out) | fclose(out)) != 0) {
+        fprintf(stderr, "leasesim: writing --summary %s failed\n", cli->summary_path);
+        return EX_IOERR;
+    }
+    return 0;
 }
 
 static int run_campaign(const struct cli *cli) {
     struct campaign campaign = {0};
     bool single = cli->first == cli->last;
     bool show_progress = !single && isatty(STDERR_FILENO) && !cli->quiet;
+    /* Not a terminal (a CI log): a heartbeat line every few seconds instead
+     * of nothing until the end. Wall time only paces the printing. */
+    bool heartbeat = !single && !isatty(STDERR_FILENO) && !cli->quiet;
+    const char *heartbeat_text = getenv("LEASESIM_HEARTBEAT_SECONDS");
+    double heartbeat_s = heartbeat_text != NULL ? strtod(heartbeat_text, NULL) : 5.0;
+    int artifacts = 0;
     double started = seconds_now(), last_print = started;
     uint64_t total = (cli->last - cli->first + 1) / (uint64_t)cli->shard_count;
     for (uint64_t seed = cli->first; seed <= cli->last && seed >= cli->first; seed++) {
@@ -261,7 +299,7 @@ static int run_campaign(const struct cli *cli) {
             sim_plan_describe(&plan, description, sizeof description);
             printf("leasesim: seed %llu impl=%s strategy=%s scenario=%s %s\n", (unsigned long long)seed, cli->impl_name,
                    cli->strategy_name, cli->scenario_path ? cli->scenario_path : "-", description);
-            write_artifacts(cli, &plan, seed);
+            artifacts = write_artifacts(cli, &plan, seed);
         } else {
             sim_run_seed(&cli->request, &plan, seed, NULL, false);
         }
@@ -274,7 +312,7 @@ static int run_campaign(const struct cli *cli) {
             campaign.first_violation_seed = seed;
             campaign.first_invariant = world->violation;
             if (show_progress) fputc('\n', stderr);
-            if (!single) write_artifacts(cli, &plan, seed);
+            if (!single) artifacts = write_artifacts(cli, &plan, seed);
             sim_run_seed(&cli->request, &plan, seed, NULL, false);
             report_violation(cli, seed);
             break;
@@ -282,6 +320,13 @@ static int run_campaign(const struct cli *cli) {
         if (show_progress && (campaign.seeds_run & 255) == 0 && seconds_now() - last_print > 0.5) {
             last_print = seconds_now();
             progress(cli, &campaign, total, started);
+        }
+        if (heartbeat && (campaign.seeds_run & 255) == 0 && seconds_now() - last_print >= heartbeat_s) {
+            last_print = seconds_now();
+            double elapsed = last_print - started;
+            fprintf(stderr, "leasesim: %s: seeds %llu/%llu, %.0f seeds/s, violations %llu\n", cli->impl_name,
+                    (unsigned long long)campaign.seeds_run, (unsigned long long)total,
+                    elapsed > 0 ? (double)campaign.seeds_run / elapsed : 0.0, (unsigned long long)campaign.violations);
         }
     }
     campaign.seconds = seconds_now() - started;
@@ -291,19 +336,69 @@ static int run_campaign(const struct cli *cli) {
            (unsigned long long)campaign.violations, campaign.seconds,
            campaign.seconds > 0 ? (double)campaign.steps / campaign.seconds : 0.0);
     print_counters(campaign.counters, stdout);
-    if (cli->summary_path != NULL) write_summary(cli, &campaign);
+    int summary = cli->summary_path != NULL ? write_summary(cli, &campaign) : 0;
+    if (artifacts != 0) return artifacts;
+    if (summary != 0) return summary;
     return campaign.violations > 0 ? 1 : 0;
+}
+
+/* A shard summary belongs to the campaign of the first one: the same
+ * implementation, strategy, scenario, seed range, drops, PCT depth and shard
+ * count; its shard number K of N not seen before. Returns its K, or 0 with a
+ * message. */
+static int shard_of(const json_t *root, const json_t *first, const char *path, const bool *seen, int *count) {
+    static const char *const same[] = {"impl", "strategy", "scenario", "seeds", "drops"};
+    for (size_t index = 0; index < sizeof same / sizeof same[0]; index++) {
+        const char *mine = json_string_value(json_object_get(root, same[index]));
+        const char *theirs = json_string_value(json_object_get(first, same[index]));
+        if (mine == NULL || theirs == NULL || strcmp(mine, theirs) != 0) {
+            fprintf(stderr, "leasesim: --merge: %s has %s '%s', the first summary '%s': not one campaign\n", path,
+                    same[index], mine ? mine : "(none)", theirs ? theirs : "(none)");
+            return 0;
+        }
+    }
+    if (json_integer_value(json_object_get(root, "pct_depth")) != json_integer_value(json_object_get(first, "pct_depth"))) {
+        fprintf(stderr, "leasesim: --merge: %s has another --pct-depth than the first summary\n", path);
+        return 0;
+    }
+    int shard = 0, shards = 0, first_shards = 0, unused = 0;
+    const char *text = json_string_value(json_object_get(root, "shard"));
+    const char *first_text = json_string_value(json_object_get(first, "shard"));
+    if (text == NULL || first_text == NULL || sscanf(text, "%d/%d", &shard, &shards) != 2 ||
+        sscanf(first_text, "%d/%d", &unused, &first_shards) != 2 || shards != first_shards || shard < 1 ||
+        shard > shards || shards > 4096) {
+        fprintf(stderr, "leasesim: --merge: %s has shard '%s', not one of the first summary's %s\n", path,
+                text ? text : "(none)", first_text ? first_text : "(none)");
+        return 0;
+    }
+    if (seen[shard]) {
+        fprintf(stderr, "leasesim: --merge: shard %d/%d given twice (%s)\n", shard, shards, path);
+        return 0;
+    }
+    *count = shards;
+    return shard;
 }
 
 static int run_merge(const struct cli *cli) {
     struct campaign total = {0};
+    static bool seen[4097];
+    json_t *first = NULL;
+    int shards = 0;
     for (int file = 0; file < cli->merge_count; file++) {
         json_error_t error;
         json_t *root = json_load_file(cli->merge_files[file], 0, &error);
         if (root == NULL) {
             fprintf(stderr, "leasesim: %s: %s\n", cli->merge_files[file], error.text);
+            json_decref(first);
             return EX_DATAERR;
         }
+        int shard = shard_of(root, first != NULL ? first : root, cli->merge_files[file], seen, &shards);
+        if (shard == 0) {
+            json_decref(root);
+            json_decref(first);
+            return EX_DATAERR;
+        }
+        seen[shard] = true;
         total.seeds_run += (uint64_t)json_integer_value(json_object_get(root, "seeds_run"));
         total.steps += (uint64_t)json_integer_value(json_object_get(root, "steps"));
         uint64_t violations = (uint64_t)json_integer_value(json_object_get(root, "violations"));
@@ -315,7 +410,16 @@ static int run_merge(const struct cli *cli) {
         json_t *counters = json_object_get(root, "counters");
         for (int index = 0; index < SIM_COUNTER_COUNT; index++)
             total.counters[index] += (uint64_t)json_integer_value(json_object_get(counters, sim_counter_name(index)));
-        json_decref(root);
+        if (first == NULL) first = root;
+        else json_decref(root);
+    }
+    json_decref(first);
+    for (int shard = 1; shard <= shards; shard++) {
+        if (!seen[shard]) {
+            fprintf(stderr, "leasesim: --merge: shard %d/%d is missing: the summaries do not cover the campaign\n",
+                    shard, shards);
+            return EX_DATAERR;
+        }
     }
     printf("merged %d summaries: %llu seeds, %llu steps, %llu violation(s)", cli->merge_count,
            (unsigned long long)total.seeds_run, (unsigned long long)total.steps, (unsigned long long)total.violations);
@@ -595,6 +699,13 @@ int main(int argc, char **argv) {
     if (!cli.has_seeds) return usage_error("give --seed N or --seeds A..B", NULL);
     cli.request.first_seed = cli.first;
     if (cli.determinism) return run_determinism(&cli);
+    if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE && (cli.trace_path != NULL || cli.svg_path != NULL))
+        return usage_error("--trace and --svg are not written in exhaustive mode (replay a seed of another strategy)",
+                           NULL);
+    int unwritable = check_output("--trace", cli.trace_path);
+    if (unwritable == 0) unwritable = check_output("--svg", cli.svg_path);
+    if (unwritable == 0) unwritable = check_output("--summary", cli.summary_path);
+    if (unwritable != 0) return unwritable;
     if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE) return sim_cli_exhaustive(&cli);
     if (cli.first == cli.last || cli.shard_count > 1 || cli.summary_path != NULL || true) {
         if (cli.first != cli.last) {

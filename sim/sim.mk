@@ -21,10 +21,10 @@ $(O)/tests/test_sim_world: $(OBJ)/sim/test_world.o $(SIM_LIBRARY_OBJECTS) $(LIB_
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka -lm
 
-.PHONY: test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
+.PHONY: test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
 	zoo bench-sim sim-million main-job
 
-test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign
+test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-tool
 
 test-sim-unit: $(O)/tests/test_sim_world
 	$(O)/tests/test_sim_world
@@ -36,6 +36,10 @@ test-sim-scenarios: $(LEASESIM)
 # Seeds that once found a bug: "IMPL SEED [EXPECTED-INVARIANT]" per line.
 test-sim-seeds: $(LEASESIM)
 	@bash sim/replay-seeds.sh $(LEASESIM) fixtures/seeds
+
+# leasesim as a tool: unwritable outputs, exhaustive refusals, --merge checks, heartbeat.
+test-sim-tool: $(LEASESIM)
+	@bash sim/check-tool.sh $(LEASESIM) $(O)/sim-tool
 
 test-sim-determinism: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..300 --determinism

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# make test-sim-tool: leasesim as a tool: output files that cannot be written
+# are errors (73), exhaustive mode refuses --trace/--svg (64), --merge refuses
+# summaries that are not one whole campaign (65), and a campaign whose stderr
+# is not a terminal prints heartbeat lines.
+#   usage: sim/check-tool.sh LEASESIM SCRATCH
+set -uo pipefail
+leasesim=$1
+scratch=$2
+rm -rf "$scratch"
+mkdir -p "$scratch"
+passed=0
+failed=0
+expect() { # NAME WANTED-EXIT PATTERN COMMAND...
+    local name=$1 wanted=$2 pattern=$3
+    shift 3
+    "$@" > "$scratch/$name.out" 2> "$scratch/$name.err"
+    local got=$?
+    if [[ $got -eq $wanted ]] && grep -qE -- "$pattern" "$scratch/$name.out" "$scratch/$name.err"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "test-sim-tool: FAIL $name: exit $got (wanted $wanted), output:"
+        cat "$scratch/$name.out" "$scratch/$name.err" | head -5
+    fi
+}
+expect svg-unwritable 73 'cannot write --svg /nonexistent/dir/x.svg' "$leasesim" --seed 1 --svg /nonexistent/dir/x.svg
+expect trace-unwritable 73 'cannot write --trace' "$leasesim" --seeds 1..5 --trace /nonexistent/t.jsonl
+expect summary-unwritable 73 'cannot write --summary' "$leasesim" --seeds 1..5 --summary /nonexistent/s.json
+expect exhaustive-svg 64 'not written in exhaustive mode' "$leasesim" --strategy exhaustive --seed 1 --svg "$scratch/x.svg"
+for shard in 1 2 3; do
+    "$leasesim" --impl lease --seeds 1..90 --shard $shard/3 --summary "$scratch/s$shard.json" --quiet > /dev/null
+done
+"$leasesim" --impl neo-v1 --seeds 1..90 --shard 3/3 --summary "$scratch/other.json" --quiet > /dev/null
+expect merge-whole 0 'merged 3 summaries: 90 seeds' "$leasesim" --merge "$scratch/s1.json" "$scratch/s2.json" "$scratch/s3.json"
+expect merge-missing 65 'shard 3/3 is missing' "$leasesim" --merge "$scratch/s1.json" "$scratch/s2.json"
+expect merge-twice 65 'given twice' "$leasesim" --merge "$scratch/s1.json" "$scratch/s1.json" "$scratch/s2.json"
+expect merge-other 65 "impl 'neo-v1'" "$leasesim" --merge "$scratch/s1.json" "$scratch/s2.json" "$scratch/other.json"
+expect heartbeat 0 'leasesim: lease: seeds [0-9]+/2000, [0-9]+ seeds/s, violations 0' \
+    env LEASESIM_HEARTBEAT_SECONDS=0 "$leasesim" --impl lease --seeds 1..2000
+expect svg-written 0 '0 violation' "$leasesim" --seed 3 --svg "$scratch/ok.svg" --trace "$scratch/ok.jsonl"
+[[ -s "$scratch/ok.svg" && -s "$scratch/ok.jsonl" ]] || { failed=$((failed + 1)); echo "test-sim-tool: FAIL the svg or trace is empty"; }
+echo "test-sim-tool: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
