@@ -209,7 +209,7 @@ def test_renew_with_another_token_exits_1(lease):
 
 def test_inspect_missing_and_active(lease):
     done = lease.run("inspect")
-    assert done.returncode == 0
+    assert done.returncode == 1  # missing: `if lease inspect` is false
     assert done.stdout.splitlines()[0] == "status: missing"
     token = lease.acquire("holder")
     done = lease.run("inspect")
@@ -220,6 +220,21 @@ def test_inspect_missing_and_active(lease):
     done, obj = lease.json("inspect")
     assert done.returncode == 0
     assert obj["status"] == "active" and obj["lease"] == lease.payload()
+    assert obj["exitCode"] == 0
+
+
+@pytest.mark.parametrize("content,status,code", [('{"owner": "x", "pid": 2147483646, "acquiredAt": '
+                                                  '"2026-01-01T00:00:00Z", "staleAfterMs": 1}', "stale", 2),
+                                                 ("{not json", "malformed", 3)])
+def test_inspect_exits_by_class(lease, content, status, code):
+    lease.path.parent.mkdir(parents=True)
+    lease.path.write_text(content)
+    done, obj = lease.json("inspect")
+    assert (done.returncode, obj["status"], obj["exitCode"]) == (code, status, code)
+    lease.path.unlink()
+    lease.path.mkdir()  # a directory at the path: unreadable
+    done, obj = lease.json("inspect")
+    assert (done.returncode, obj["status"]) == (125, "unreadable")
 
 
 def test_inspect_escapes_terminal_bytes_of_a_foreign_lease(lease):
@@ -444,3 +459,11 @@ def test_run_json_names_the_signal_that_killed_the_command(lease):
     assert done.returncode == 128 + signal.SIGKILL
     obj = single_json(done.stdout)
     assert obj["exitCode"] == 137 and obj["signal"] == signal.SIGKILL
+
+
+@pytest.mark.parametrize("flags,code", [(["--quiet"], 0), (["-q"], 0), (["-q", "-E", "75"], 75),
+                                        (["--quiet", "--held-exit=9"], 9)])
+def test_quiet_run_prints_nothing_when_held_and_keeps_the_status(lease, flags, code):
+    lease.acquire("holder")
+    done = lease.run("run", "--owner", "x", *flags, "--", "true")
+    assert (done.returncode, done.stdout, done.stderr) == (code, "", "")

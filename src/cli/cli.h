@@ -46,6 +46,7 @@ struct lease_cli_args {
     enum lease_cli_command command;
     bool help; /* --help: for command, or the top level when command is NONE */
     bool json; /* set even when parsing fails, if --json appeared before `--` */
+    bool quiet; /* run: no deferral lines when held */
     const char *owner;
     const char *reason;
     const char *lease_path;
@@ -65,6 +66,14 @@ struct lease_cli_args {
  * a one-line message (no "lease: " prefix, no newline) in message. */
 int lease_cli_parse(int argc, char *const argv[], struct lease_cli_args *args, char *message,
                     size_t message_size);
+
+/* `lease inspect` exits by class, so that `if lease inspect ...; then` gates:
+ * 0 active (a live holder), 1 missing, 2 stale, 3 malformed, 125 unreadable
+ * or error (docs/lease-cli.md). */
+#define LEASE_CLI_INSPECT_MISSING 1
+#define LEASE_CLI_INSPECT_STALE 2
+#define LEASE_CLI_INSPECT_MALFORMED 3
+int lease_cli_inspect_exit_code(enum lease_status status);
 
 /* The name of a command ("run", ...; "lease" for NONE). */
 const char *lease_cli_command_name(enum lease_cli_command command);

@@ -21,6 +21,7 @@ enum option_id {
     OPTION_HELD_EXIT,
     OPTION_PID,
     OPTION_JSON,
+    OPTION_QUIET,
     OPTION_HELP,
     OPTION_COUNT
 };
@@ -50,6 +51,7 @@ static const struct option_spec option_specs[OPTION_COUNT] = {
     {"held-exit", OPTION_HELD_EXIT, true, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
     {"pid", OPTION_PID, true, COMMAND_BIT(LEASE_CLI_COMMAND_ACQUIRE)},
     {"json", OPTION_JSON, false, ALL_COMMANDS},
+    {"quiet", OPTION_QUIET, false, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
     {"help", OPTION_HELP, false, ALL_COMMANDS},
 };
 
@@ -95,7 +97,8 @@ static const char *const usage_texts[] = {
         "  --owner NAME    owner label (required)\n"
         "  --reason R      reason (default: " LEASE_DEFAULT_REASON ")\n"
         "  --ttl-ms N      time to live in milliseconds (default: 21600000)\n"
-        "  --held-exit N   exit status when the lease is held (default: 0)\n" COMMON_OPTIONS_HELP,
+        "  --held-exit N   exit status when the lease is held (default: 0); also -E N\n"
+        "  --quiet, -q     print no deferral lines when held (the exit status still says it)\n" COMMON_OPTIONS_HELP,
     [LEASE_CLI_COMMAND_ACQUIRE] =
         "usage: lease acquire --owner NAME [--reason R] [--ttl-ms N] [--pid PID] [OPTIONS]\n"
         "\n"
@@ -124,7 +127,7 @@ static const char *const usage_texts[] = {
         "usage: lease inspect [OPTIONS]\n"
         "\n"
         "Prints the lease's status (missing, active, stale, malformed, unreadable) and holder.\n"
-        "Exit 0.\n"
+        "Exit: 0 active (a live holder), 1 missing, 2 stale, 3 malformed, 125 unreadable or error.\n"
         "\n" COMMON_OPTIONS_HELP,
     [LEASE_CLI_COMMAND_VERSION] = "usage: lease --version\n",
 };
@@ -294,6 +297,9 @@ static int store_option(const struct option_spec *spec, const char *value, struc
     case OPTION_JSON:
         args->json = true;
         return 0;
+    case OPTION_QUIET:
+        args->quiet = true;
+        return 0;
     case OPTION_HELP:
     case OPTION_COUNT:
         break;
@@ -303,10 +309,25 @@ static int store_option(const struct option_spec *spec, const char *value, struc
 
 /* Handles argv[*index], an argument starting with "--" (not "--" itself).
  * Advances *index past a separate value. Sets *stop on --help. */
+/* The short options flock(1) users type, as their long names. */
+static const struct {
+    const char *short_form;
+    const char *long_name;
+} short_options[] = {{"-q", "quiet"}, {"-E", "held-exit"}};
+
+static const char *long_name_of(const char *argument)
+{
+    for (size_t i = 0; i < sizeof short_options / sizeof short_options[0]; i++)
+        if (strcmp(argument, short_options[i].short_form) == 0)
+            return short_options[i].long_name;
+    return NULL;
+}
+
 static int parse_option(int argc, char *const argv[], int *index, unsigned *seen, struct lease_cli_args *args,
                         bool *stop, char *message, size_t message_size)
 {
-    const char *argument = argv[*index] + 2;
+    const char *short_name = long_name_of(argv[*index]);
+    const char *argument = short_name != NULL ? short_name : argv[*index] + 2;
     const char *equals = strchr(argument, '=');
     size_t name_length = equals != NULL ? (size_t)(equals - argument) : strlen(argument);
     const struct option_spec *spec = find_option(argument, name_length);
@@ -378,7 +399,7 @@ static int parse_command_arguments(int argc, char *const argv[], struct lease_cl
             args->help = true;
             return 0;
         }
-        if (strncmp(argument, "--", 2) != 0) {
+        if (strncmp(argument, "--", 2) != 0 && long_name_of(argument) == NULL) {
             if (args->command == LEASE_CLI_COMMAND_RUN)
                 return usage_error(message, message_size, "unexpected argument '%.64s' (put '--' before the command)",
                                    argument);
@@ -403,6 +424,17 @@ static bool wants_json(int argc, char *const argv[])
             return true;
     }
     return false;
+}
+
+int lease_cli_inspect_exit_code(enum lease_status status)
+{
+    switch (status) {
+    case LEASE_STATUS_ACTIVE: return LEASE_CLI_EXIT_OK;
+    case LEASE_STATUS_MISSING: return LEASE_CLI_INSPECT_MISSING;
+    case LEASE_STATUS_STALE: return LEASE_CLI_INSPECT_STALE;
+    case LEASE_STATUS_MALFORMED: return LEASE_CLI_INSPECT_MALFORMED;
+    default: return LEASE_CLI_EXIT_WRAPPER;
+    }
 }
 
 int lease_cli_parse(int argc, char *const argv[], struct lease_cli_args *args, char *message,

@@ -202,13 +202,16 @@ static int command_inspect(const struct invocation *invocation)
     struct lease_result result;
     memset(&result, 0, sizeof result);
     enum lease_status status = lease_inspect(invocation->ops, &invocation->env, &invocation->options, &result);
-    int exit_code = LEASE_CLI_EXIT_OK;
-    if (status == LEASE_STATUS_ERROR)
+    int exit_code = lease_cli_inspect_exit_code(status);
+    if (status == LEASE_STATUS_ERROR) {
         exit_code = fail_lease(invocation, &result);
-    else if (invocation->args->json)
-        json_print(json_result(invocation, &result, status));
-    else
+    } else if (invocation->args->json) {
+        json_t *object = json_result(invocation, &result, status);
+        json_put(object, "exitCode", json_integer(exit_code));
+        json_print(object);
+    } else {
         print_inspect(invocation, &result);
+    }
     lease_result_clear(&result);
     return exit_code;
 }
@@ -292,6 +295,8 @@ static int run_held(const struct invocation *invocation, const struct lease_resu
         json_print(object);
         return exit_code;
     }
+    if (invocation->args->quiet)
+        return exit_code; /* cron mails every line: the status alone says it */
     char deferral[4 * LEASE_TEXT_MAX * 4 + 512];
     lease_format_deferral(result, deferral, sizeof deferral);
     fputs(deferral, stdout);
