@@ -467,3 +467,38 @@ def test_quiet_run_prints_nothing_when_held_and_keeps_the_status(lease, flags, c
     lease.acquire("holder")
     done = lease.run("run", "--owner", "x", *flags, "--", "true")
     assert (done.returncode, done.stdout, done.stderr) == (code, "", "")
+
+
+def test_wait_is_woken_by_the_release_and_runs(lease, tmp_path, background):
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    holder = background(["run", "--lease", str(lease.path), "--owner", "first", "--", *CHILD, str(ready),
+                         "--go", str(go)])
+    read_ready(ready)
+    waiter = background(["run", "--lease", str(lease.path), "--owner", "second", "--wait", "forever", "--json",
+                         "--", "true"])
+    # The waiter must still be waiting while the holder works...
+    assert waiter.poll() is None
+    assert lease.payload()["owner"] == "first"
+    released = time.monotonic()
+    go.touch()
+    holder.communicate(timeout=TIMEOUT_S)
+    stdout, stderr = waiter.communicate(timeout=TIMEOUT_S)
+    # ...and woken by the release (inotify), well before its 30 s re-check.
+    assert time.monotonic() - released < 10
+    assert waiter.returncode == 0, stderr
+    assert single_json(stdout)["status"] == "completed"
+
+
+def test_acquire_wait_gives_up_after_its_time_and_says_held(lease):
+    lease.acquire("holder")
+    started = time.monotonic()
+    done = lease.run("acquire", "--owner", "x", "-w", "0.3")
+    assert done.returncode == 75
+    assert time.monotonic() - started >= 0.3
+    assert "held by 'holder'" in done.stdout
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "1.", ".5", "1e3", "99999999999"])
+def test_wait_refuses_what_is_not_seconds(lease, value):
+    done = lease.run("acquire", "--owner", "x", "--wait", value)
+    assert done.returncode == 64 and "--wait must be seconds" in done.stderr

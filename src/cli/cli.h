@@ -47,6 +47,7 @@ struct lease_cli_args {
     bool help; /* --help: for command, or the top level when command is NONE */
     bool json; /* set even when parsing fails, if --json appeared before `--` */
     bool quiet; /* run: no deferral lines when held */
+    int64_t wait_ms; /* run/acquire --wait: 0 none, -1 forever, else milliseconds */
     const char *owner;
     const char *reason;
     const char *lease_path;
@@ -66,6 +67,18 @@ struct lease_cli_args {
  * a one-line message (no "lease: " prefix, no newline) in message. */
 int lease_cli_parse(int argc, char *const argv[], struct lease_cli_args *args, char *message,
                     size_t message_size);
+
+/* --wait: at most this long between two re-checks when nothing is heard
+ * (a holder's group member ending makes no sound). */
+#define LEASE_CLI_WAIT_RECHECK_MS 30000
+/* Longest --wait: about 10 years (longer is "forever"). */
+#define LEASE_CLI_WAIT_MS_MAX 315576000000LL
+/* The monotonic deadline of a wait of wait_ms (-1: forever, INT64_MAX). */
+int64_t lease_cli_wait_deadline_ms(int64_t wait_ms);
+/* Sleeps until the held lease may have become free (the directory changed,
+ * the holder exited, its lease expired) or a re-check is due: 0; or
+ * -ETIMEDOUT once deadline_ms has passed. */
+int lease_cli_wait_for_change(const char *lease_path, const struct lease_result *held, int64_t deadline_ms);
 
 /* `lease inspect` exits by class, so that `if lease inspect ...; then` gates:
  * 0 active (a live holder), 1 missing, 2 stale, 3 malformed, 125 unreadable

@@ -22,6 +22,7 @@ enum option_id {
     OPTION_PID,
     OPTION_JSON,
     OPTION_QUIET,
+    OPTION_WAIT,
     OPTION_HELP,
     OPTION_COUNT
 };
@@ -52,6 +53,7 @@ static const struct option_spec option_specs[OPTION_COUNT] = {
     {"pid", OPTION_PID, true, COMMAND_BIT(LEASE_CLI_COMMAND_ACQUIRE)},
     {"json", OPTION_JSON, false, ALL_COMMANDS},
     {"quiet", OPTION_QUIET, false, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
+    {"wait", OPTION_WAIT, true, ACQUIRING_COMMANDS},
     {"help", OPTION_HELP, false, ALL_COMMANDS},
 };
 
@@ -98,7 +100,9 @@ static const char *const usage_texts[] = {
         "  --reason R      reason (default: " LEASE_DEFAULT_REASON ")\n"
         "  --ttl-ms N      time to live in milliseconds (default: 21600000)\n"
         "  --held-exit N   exit status when the lease is held (default: 0); also -E N\n"
-        "  --quiet, -q     print no deferral lines when held (the exit status still says it)\n" COMMON_OPTIONS_HELP,
+        "  --quiet, -q     print no deferral lines when held (the exit status still says it)\n"
+        "  --wait S, -w S  when held, wait up to S seconds (or 'forever') for the lease, woken by its\n"
+        "                  release, its holder's exit or its expiry\n" COMMON_OPTIONS_HELP,
     [LEASE_CLI_COMMAND_ACQUIRE] =
         "usage: lease acquire --owner NAME [--reason R] [--ttl-ms N] [--pid PID] [OPTIONS]\n"
         "\n"
@@ -108,6 +112,7 @@ static const char *const usage_texts[] = {
         "  --reason R      reason (default: " LEASE_DEFAULT_REASON ")\n"
         "  --ttl-ms N      time to live in milliseconds (default: 21600000)\n"
         "  --pid PID       the process the lease names (default: the caller, i.e. lease's parent)\n"
+        "  --wait S, -w S  when held, wait up to S seconds (or 'forever') for the lease\n"
         COMMON_OPTIONS_HELP,
     [LEASE_CLI_COMMAND_RELEASE] =
         "usage: lease release --token T [OPTIONS]\n"
@@ -249,6 +254,35 @@ static int check_text_value(const char *option, const char *value, char *message
     return 0;
 }
 
+/* --wait SECONDS (a fraction to the millisecond) or --wait forever. */
+static int parse_wait(const char *value, struct lease_cli_args *args, char *message, size_t message_size)
+{
+    if (strcmp(value, "forever") == 0) {
+        args->wait_ms = -1;
+        return 0;
+    }
+    const char *dot = strchr(value, '.');
+    char whole[32];
+    size_t whole_length = dot != NULL ? (size_t)(dot - value) : strlen(value);
+    int64_t seconds = 0, fraction_ms = 0, scale = 100;
+    bool valid = whole_length > 0 && whole_length < sizeof whole;
+    if (valid) {
+        memcpy(whole, value, whole_length);
+        whole[whole_length] = '\0';
+        valid = parse_bounded_integer(whole, 0, LEASE_CLI_WAIT_MS_MAX / 1000, &seconds);
+    }
+    for (const char *digit = dot != NULL ? dot + 1 : ""; valid && *digit != '\0'; digit++, scale /= 10) {
+        valid = *digit >= '0' && *digit <= '9' && scale > 0;
+        fraction_ms += valid ? (*digit - '0') * scale : 0;
+    }
+    if (!valid || (dot != NULL && dot[1] == '\0'))
+        return usage_error(message, message_size,
+                           "--wait must be seconds (0 to %lld, to the millisecond) or 'forever', not '%.64s'",
+                           LEASE_CLI_WAIT_MS_MAX / 1000, value);
+    args->wait_ms = seconds * 1000 + fraction_ms;
+    return 0;
+}
+
 /* Stores one option's value; every value is checked here so that main never
  * sees a half-valid request. */
 static int store_option(const struct option_spec *spec, const char *value, struct lease_cli_args *args,
@@ -300,6 +334,8 @@ static int store_option(const struct option_spec *spec, const char *value, struc
     case OPTION_QUIET:
         args->quiet = true;
         return 0;
+    case OPTION_WAIT:
+        return parse_wait(value, args, message, message_size);
     case OPTION_HELP:
     case OPTION_COUNT:
         break;
@@ -313,7 +349,7 @@ static int store_option(const struct option_spec *spec, const char *value, struc
 static const struct {
     const char *short_form;
     const char *long_name;
-} short_options[] = {{"-q", "quiet"}, {"-E", "held-exit"}};
+} short_options[] = {{"-q", "quiet"}, {"-E", "held-exit"}, {"-w", "wait"}};
 
 static const char *long_name_of(const char *argument)
 {

@@ -449,7 +449,13 @@ enum lease_status lease_cli_run(const struct lease_cli_run_request *request, str
         return lease_result_error(result, EAGAIN, "fork", request->options->path);
     context.options.process_group = context.group;
     enum lease_status run_status = lease_run(request->ops, request->env, &context.options, run_body, &context, result);
-    if (!outcome->body_ran)
+    if (!outcome->body_ran) {
         cancel_gated_child(&context);
+        /* Back to the signal state we started with: a --wait loop calls us
+         * again, and the next command must not inherit blocked signals. */
+        if (context.sigchld_changed)
+            sigaction(SIGCHLD, &context.original_sigchld, NULL);
+        sigprocmask(SIG_SETMASK, &context.original_mask, NULL);
+    }
     return run_status;
 }

@@ -231,7 +231,15 @@ static int command_acquire(const struct invocation *invocation)
     memset(&result, 0, sizeof result);
     struct lease_env env = invocation->env;
     env.self_pid = parent_pid;
+    int64_t deadline_ms = lease_cli_wait_deadline_ms(invocation->args->wait_ms);
     enum lease_status status = lease_acquire(invocation->ops, &env, &invocation->options, &result);
+    /* --wait: bounded by its deadline; each round sleeps until something
+     * that can free the lease happens (cli_wait.c). */
+    while (status == LEASE_STATUS_HELD && invocation->args->wait_ms != 0 &&
+           lease_cli_wait_for_change(invocation->path, &result, deadline_ms) == 0) {
+        lease_result_clear(&result);
+        status = lease_acquire(invocation->ops, &env, &invocation->options, &result);
+    }
     int exit_code = lease_status_exit_code(status);
     if (status == LEASE_STATUS_ERROR) {
         exit_code = fail_lease(invocation, &result);
@@ -313,7 +321,13 @@ static int command_run(const struct invocation *invocation)
     struct lease_cli_run_outcome outcome;
     struct lease_cli_run_request request = {
         .ops = invocation->ops, .env = &invocation->env, .options = &invocation->options, .command_argv = invocation->args->command_argv};
+    int64_t deadline_ms = lease_cli_wait_deadline_ms(invocation->args->wait_ms);
     enum lease_status status = lease_cli_run(&request, &result, &outcome);
+    while (status == LEASE_STATUS_HELD && invocation->args->wait_ms != 0 &&
+           lease_cli_wait_for_change(invocation->path, &result, deadline_ms) == 0) {
+        lease_result_clear(&result);
+        status = lease_cli_run(&request, &result, &outcome);
+    }
     int exit_code = outcome.exit_code;
     fflush(stdout);
     if (status == LEASE_STATUS_HELD) {
