@@ -502,3 +502,32 @@ def test_acquire_wait_gives_up_after_its_time_and_says_held(lease):
 def test_wait_refuses_what_is_not_seconds(lease, value):
     done = lease.run("acquire", "--owner", "x", "--wait", value)
     assert done.returncode == 64 and "--wait must be seconds" in done.stderr
+
+
+def test_run_result_file_parses_while_the_command_owns_stdout(lease, tmp_path):
+    result = tmp_path / "result.json"
+    done = lease.run("run", "--owner", "x", "--result", str(result), "--", "sh", "-c", "echo body")
+    assert done.returncode == 0 and done.stdout == "body\n"
+    obj = json.loads(result.read_text())
+    assert obj["status"] == "completed" and obj["exitCode"] == 0
+
+
+def test_run_json_fd_parses_while_the_command_owns_stdout(lease, tmp_path):
+    read_end, write_end = os.pipe()
+    argv = [LEASE_BIN, "run", "--lease", str(lease.path), "--owner", "x", "--json-fd", str(write_end), "--", "sh",
+            "-c", "echo body"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, pass_fds=(write_end,),
+                          check=False)
+    os.close(write_end)
+    with os.fdopen(read_end) as stream:
+        obj = json.loads(stream.read())
+    assert done.returncode == 0 and done.stdout == "body\n"
+    assert obj["status"] == "completed"
+
+
+def test_run_result_that_cannot_be_written_runs_nothing(lease, tmp_path):
+    marker = tmp_path / "ran"
+    done = lease.run("run", "--owner", "x", "--result", str(tmp_path / "missing" / "r.json"), "--", "touch",
+                     str(marker))
+    assert done.returncode == 125 and "cannot write --result" in done.stderr
+    assert not marker.exists() and not lease.path.exists()

@@ -23,6 +23,8 @@ enum option_id {
     OPTION_JSON,
     OPTION_QUIET,
     OPTION_WAIT,
+    OPTION_RESULT,
+    OPTION_JSON_FD,
     OPTION_HELP,
     OPTION_COUNT
 };
@@ -54,6 +56,8 @@ static const struct option_spec option_specs[OPTION_COUNT] = {
     {"json", OPTION_JSON, false, ALL_COMMANDS},
     {"quiet", OPTION_QUIET, false, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
     {"wait", OPTION_WAIT, true, ACQUIRING_COMMANDS},
+    {"result", OPTION_RESULT, true, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
+    {"json-fd", OPTION_JSON_FD, true, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
     {"help", OPTION_HELP, false, ALL_COMMANDS},
 };
 
@@ -102,7 +106,9 @@ static const char *const usage_texts[] = {
         "  --held-exit N   exit status when the lease is held (default: 0); also -E N\n"
         "  --quiet, -q     print no deferral lines when held (the exit status still says it)\n"
         "  --wait S, -w S  when held, wait up to S seconds (or 'forever') for the lease, woken by its\n"
-        "                  release, its holder's exit or its expiry\n" COMMON_OPTIONS_HELP,
+        "                  release, its holder's exit or its expiry\n"
+        "  --result FILE   write the JSON result to FILE, not stdout (CMD keeps stdout)\n"
+        "  --json-fd N     write the JSON result to descriptor N, not stdout\n" COMMON_OPTIONS_HELP,
     [LEASE_CLI_COMMAND_ACQUIRE] =
         "usage: lease acquire --owner NAME [--reason R] [--ttl-ms N] [--pid PID] [OPTIONS]\n"
         "\n"
@@ -336,6 +342,20 @@ static int store_option(const struct option_spec *spec, const char *value, struc
         return 0;
     case OPTION_WAIT:
         return parse_wait(value, args, message, message_size);
+    case OPTION_RESULT:
+        args->result_path = value;
+        args->json = true;
+        if (*value == '\0')
+            return usage_error(message, message_size, "--result must not be empty");
+        return 0;
+    case OPTION_JSON_FD:
+        if (!parse_bounded_integer(value, 0, 1023, &number))
+            return usage_error(message, message_size, "--json-fd must be a descriptor from 0 to 1023, not '%.64s'",
+                               value);
+        args->json = true;
+        args->json_fd = (int)number;
+        args->has_json_fd = true;
+        return 0;
     case OPTION_HELP:
     case OPTION_COUNT:
         break;

@@ -6,6 +6,7 @@
  */
 #include "cli/cli.h"
 
+#include <fcntl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -91,15 +92,43 @@ static json_t *json_result(const struct invocation *invocation, const struct lea
     return object;
 }
 
+/* Where the JSON result goes: stdout, or what --result / --json-fd name. */
+static FILE *json_stream;
+
 static void json_print(json_t *object)
 {
+    FILE *out = json_stream != NULL ? json_stream : stdout;
     char *text = json_dumps(object, JSON_COMPACT);
     if (text != NULL) {
-        fputs(text, stdout);
-        fputc('\n', stdout);
+        fputs(text, out);
+        fputc('\n', out);
+        fflush(out);
         free(text);
     }
     json_decref(object);
+}
+
+/* Opens the JSON destination before anything runs: one that cannot be
+ * written is an error, never a result silently lost. */
+static int open_json_stream(const struct lease_cli_args *args)
+{
+    if (args->result_path != NULL) {
+        json_stream = fopen(args->result_path, "we");
+        if (json_stream == NULL) {
+            char message[LEASE_PATH_MAX + 128];
+            snprintf(message, sizeof message, "cannot write --result %.900s: %s", args->result_path, strerror(errno));
+            fprintf(stderr, "lease: %s\n", message);
+            return LEASE_CLI_EXIT_WRAPPER;
+        }
+    } else if (args->has_json_fd) {
+        int fd = fcntl(args->json_fd, F_DUPFD_CLOEXEC, 3);
+        json_stream = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (json_stream == NULL) {
+            fprintf(stderr, "lease: cannot write --json-fd %d: %s\n", args->json_fd, strerror(errno));
+            return LEASE_CLI_EXIT_WRAPPER;
+        }
+    }
+    return 0;
 }
 
 /* ---- errors ---------------------------------------------------------------- */
@@ -457,6 +486,8 @@ int main(int argc, char *argv[])
         return print_version(&args);
     struct invocation invocation;
     int status = prepare(&args, &invocation);
+    if (status == 0)
+        status = open_json_stream(&args);
     if (status != 0)
         return status;
     switch (args.command) {
