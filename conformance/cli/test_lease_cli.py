@@ -531,3 +531,17 @@ def test_run_result_that_cannot_be_written_runs_nothing(lease, tmp_path):
                      str(marker))
     assert done.returncode == 125 and "cannot write --result" in done.stderr
     assert not marker.exists() and not lease.path.exists()
+
+
+def test_default_path_in_a_directory_without_a_lease_directory_warns_once(tmp_path):
+    env = clean_env()
+    env.pop(PATH_ENV, None)
+    done = subprocess.run([LEASE_BIN, "run", "--owner", "x", "--", "true"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    assert done.returncode == 0
+    assert "the default lease path is relative to the working directory" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    (tmp_path / ".neo-ai-data" / "orchestrator-daemon").mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([LEASE_BIN, "run", "--owner", "x", "--", "true"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    assert done.returncode == 0 and done.stderr == ""

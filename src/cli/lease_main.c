@@ -450,6 +450,30 @@ static const struct lease_ops *select_implementation(const struct lease_cli_args
     return NULL;
 }
 
+/* The original's default path is relative to the working directory, so two
+ * jobs started in different directories do not see each other's lease. Kept
+ * for compatibility, but a job that uses it where no lease directory exists
+ * yet (most likely the wrong directory) is told, once, on stderr. */
+static void warn_about_default_path(const struct lease_cli_args *args, const char *path)
+{
+    if (args->lease_path != NULL || strcmp(path, LEASE_DEFAULT_PATH) != 0)
+        return;
+    char directory[sizeof LEASE_DEFAULT_PATH];
+    snprintf(directory, sizeof directory, "%s", LEASE_DEFAULT_PATH);
+    *strrchr(directory, '/') = '\0';
+    if (access(directory, F_OK) == 0)
+        return;
+    char cwd[LEASE_PATH_MAX] = "?";
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        snprintf(cwd, sizeof cwd, "?");
+    char escaped[LEASE_PATH_MAX * 4];
+    lease_escape_text(cwd, escaped, sizeof escaped);
+    fprintf(stderr,
+            "lease: warning: the default lease path is relative to the working directory (%s), which has no %s "
+            "yet; jobs started elsewhere will not see this lease: pass --lease PATH or set " LEASE_PATH_ENV "\n",
+            escaped, directory);
+}
+
 static int prepare(const struct lease_cli_args *args, struct invocation *invocation)
 {
     char message[512];
@@ -462,6 +486,7 @@ static int prepare(const struct lease_cli_args *args, struct invocation *invocat
         return fail(args, LEASE_CLI_EXIT_USAGE, "usage", message);
     if (lease_resolve_path(lease_env_posix(), args->lease_path, invocation->path, sizeof invocation->path) != 0)
         return fail(args, LEASE_CLI_EXIT_USAGE, "usage", "lease path too long");
+    warn_about_default_path(args, invocation->path);
     invocation->options.path = invocation->path;
     invocation->options.owner = args->owner;
     invocation->options.reason = args->reason;
