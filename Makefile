@@ -127,6 +127,7 @@ INSTALL_INCLUDE := $(DESTDIR)$(PREFIX)/include
 INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
 INSTALL_MAN1 := $(DESTDIR)$(PREFIX)/share/man/man1
 MAN_PAGES := $(wildcard docs/man/*.1)
+INSTALL_COMPLETION := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 
 LEASE_VERSION := $(shell sed -n 's/^\#define LEASE_VERSION_STRING "\(.*\)"/\1/p' src/lease.h)
 
@@ -144,11 +145,15 @@ install: all ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 	ln -sf liblease.so.1 $(INSTALL_LIB)/liblease.so
 	install -m 0755 $(BIN)/lease $(LEASESIM) $(INSTALL_BIN)/
 	$(if $(MAN_PAGES),install -d $(INSTALL_MAN1) && install -m 0644 $(MAN_PAGES) $(INSTALL_MAN1)/)
+	install -d $(INSTALL_COMPLETION)
+	install -m 0644 packaging/completion/lease.bash $(INSTALL_COMPLETION)/lease
+	ln -sf lease $(INSTALL_COMPLETION)/leasesim
 
 uninstall: ## remove what install put there
 	rm -f $(INSTALL_INCLUDE)/lease.h $(INSTALL_INCLUDE)/lease_impl.h $(INSTALL_LIB)/liblease.a \
 		$(INSTALL_LIB)/liblease.so $(INSTALL_LIB)/liblease.so.1 $(INSTALL_LIB)/pkgconfig/lease.pc \
-		$(INSTALL_BIN)/lease $(INSTALL_BIN)/leasesim $(addprefix $(INSTALL_MAN1)/,$(notdir $(MAN_PAGES)))
+		$(INSTALL_BIN)/lease $(INSTALL_BIN)/leasesim $(addprefix $(INSTALL_MAN1)/,$(notdir $(MAN_PAGES))) \
+		$(INSTALL_COMPLETION)/lease $(INSTALL_COMPLETION)/leasesim
 
 clean: ## remove build/
 	rm -rf build

@@ -16,8 +16,8 @@
 CI_DIR := build/ci
 # test-install and test-deb link an example with plain `cc` through pkg-config: they check
 # packaging, not behaviour, and cannot link instrumented objects.
-CI_COV_SKIP ?= test-install test-deb test-storm
-CI_SAN_SKIP ?= test-install test-deb test-storm
+CI_COV_SKIP ?= test-install test-deb test-storm test-docs
+CI_SAN_SKIP ?= test-install test-deb test-storm test-docs
 CI_COV_SUITES = $(filter-out $(CI_COV_SKIP),$(TEST_TARGETS))
 CI_SAN_SUITES = $(filter-out $(CI_SAN_SKIP),$(TEST_TARGETS))
 
@@ -30,23 +30,23 @@ export COVERAGE_LINE_MIN COVERAGE_BRANCH_MIN CHECK_FUZZ_SECONDS
 
 .PHONY: valgrind coverage check ci-gates fuzz fuzz-build fuzz-regression bench ci-selftest test-tap
 
-coverage:
+coverage: ## coverage build, every suite, the library gate
 	@bash ci/coverage.sh $(CI_COV_SUITES)
 
-check:
+check: ## ASan+UBSan over every suite, valgrind, a short fuzz run
 	@bash ci/check.sh $(CI_SAN_SUITES)
 
-ci-gates:
+ci-gates: ## coverage then check (what CI runs after make test)
 	@bash ci/gates.sh
 
 # Every suite with cmocka's TAP output on the terminal (no JUnit XML).
 test-tap:
 	@CMOCKA_MESSAGE_OUTPUT=tap bash ci/run-suites.sh $(TEST_TARGETS)
 
-ci-selftest:
+ci-selftest: ## prove that each gate fails on a broken input
 	@bash ci/selftest.sh
 
-bench:
+bench: ## every figure against fixtures/bench-baseline.txt
 	@bash ci/bench.sh
 
 # The C test binaries that run without helpers or arguments (plain build):
@@ -114,7 +114,7 @@ $(FUZZ_O)/bin/fuzz_cycle: $(FUZZ_O)/obj/ci/fuzz/fuzz_cycle.o $(FUZZ_O)/obj/confo
 
 fuzz-build: $(FUZZ_BINARIES)
 
-fuzz: fuzz-build
+fuzz: fuzz-build ## the libFuzzer targets for FUZZ_SECONDS each
 	@bash ci/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINARIES)
 
 # Every seed once, no mutation: a quick regression check.
@@ -142,3 +142,9 @@ deb: all ## build a Debian binary package into build/deb/
 test-deb: all ## install the .deb with dpkg -i, smoke-test it, remove it (root)
 	@bash ci/deb-test.sh $(O)/deb
 TEST_TARGETS += test-deb
+
+# The man pages, the bash completion and make help (ci/doc-test.sh).
+.PHONY: test-docs
+test-docs: ## man pages render without warnings, completion works, make help lists every suite
+	@bash ci/doc-test.sh
+TEST_TARGETS += test-docs

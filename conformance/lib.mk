@@ -21,7 +21,7 @@ $(OBJ)/conformance/lib/%.o: conformance/lib/%.c
 	$(CC) $(ALL_CFLAGS) $(LIB_TEST_CFLAGS_EXTRA) -c $< -o $@
 
 .PHONY: test-lib
-test-lib: $(LIB_TEST_BINARIES)
+test-lib: $(LIB_TEST_BINARIES) ## the library suites over every implementation (cmocka)
 	@set -e; for test in $(LIB_TEST_BINARIES); do $$test; done
 
 TEST_TARGETS += test-lib
@@ -29,7 +29,7 @@ TEST_TARGETS += test-lib
 # `make install` into two prefixes and a DESTDIR; the README's example is
 # built and run against each (ci/install-test.sh).
 .PHONY: test-install
-test-install: all
+test-install: all ## install into two prefixes and a DESTDIR; build the README example
 	@bash ci/install-test.sh $(abspath $(O))/install-test
 
 TEST_TARGETS += test-install

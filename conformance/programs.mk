@@ -17,10 +17,10 @@ $(PROGRAMS_TEST_BINARY): $(OBJ)/conformance/programs/test_programs.o
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
-test-programs: $(PROGRAMS_TEST_BINARY) $(PROGRAMS_BINARIES)
+test-programs: $(PROGRAMS_TEST_BINARY) $(PROGRAMS_BINARIES) ## the four programs over every C implementation (cmocka, golden files)
 	CONFORMANCE_BIN=$(BIN) CONFORMANCE_FIXTURES=fixtures $(PROGRAMS_TEST_BINARY)
 
-test-pytest: $(PROGRAMS_BINARIES)
+test-pytest: $(PROGRAMS_BINARIES) ## the programs as real processes (pytest)
 	@mkdir -p $(PROGRAMS_REPORTS)
 	$(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(BIN)/{script}' --junitxml=$(PROGRAMS_REPORTS)/pytest-conformance.xml
 
@@ -32,7 +32,7 @@ conformance: $(PROGRAMS_BINARIES) ## the pytest suite against LEASE_IMPL='cmd ..
 
 # Passes only when the suite fails against the broken adapter and its report
 # names the broken behaviour.
-test-broken-adapter: $(PROGRAMS_BINARIES)
+test-broken-adapter: $(PROGRAMS_BINARIES) ## the suite must catch a broken adapter and name it
 	@mkdir -p $(PROGRAMS_REPORTS)
 	@if BROKEN_ADAPTER_BIN=$(BIN) $(PROGRAMS_PYTEST) -q --tb=no --lease-impl='$(PROGRAMS_BROKEN_IMPL)' \
 		> $(PROGRAMS_REPORTS)/broken-adapter.txt 2>&1; then \
@@ -48,7 +48,7 @@ test-broken-adapter: $(PROGRAMS_BINARIES)
 # Reports (does not fail) how the original algorithm's models fare: the storm
 # shows their races, the reused pid their wedge.
 .PHONY: conformance-models
-conformance-models: $(PROGRAMS_BINARIES)
+conformance-models: $(PROGRAMS_BINARIES) ## report how the original's models fare (does not fail)
 	@for impl in neo-v1 neo-v2; do \
 		$(PROGRAMS_PYTEST) -q --tb=no --lease-impl="env LEASE_IMPLEMENTATION=$$impl $(BIN)/{script}" 2>&1 \
 			| sed -n '/=== lease conformance report/,$$p' | grep -v '^PASS'; \

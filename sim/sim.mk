@@ -24,7 +24,7 @@ $(O)/tests/test_sim_world: $(OBJ)/sim/test_world.o $(SIM_LIBRARY_OBJECTS) $(LIB_
 .PHONY: test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
 	zoo bench-sim sim-million main-job
 
-test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-tool
+test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-tool ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
 
 test-sim-unit: $(O)/tests/test_sim_world
 	$(O)/tests/test_sim_world
@@ -50,19 +50,19 @@ test-sim-campaign: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..20000 --quiet
 	$(LEASESIM) --impl lease --strategy pct --seeds 1..5000 --quiet
 
-zoo: $(LEASESIM)
+zoo: $(LEASESIM) ## every broken implementation of the zoo must be caught
 	$(LEASESIM) --zoo --seeds 1..50000
 
-bench-sim: $(LEASESIM)
+bench-sim: $(LEASESIM) ## simulator speed and seeds-to-first-violation
 	$(LEASESIM) --bench
 
-sim-million: $(LEASESIM)
+sim-million: $(LEASESIM) ## a million seeds of lease over two shards
 	@mkdir -p $(O)/sim-million
 	$(LEASESIM) --impl lease --seeds 1..1000000 --shard 1/2 --summary $(O)/sim-million/shard1.json --quiet > $(O)/sim-million/shard1.log & \
 	$(LEASESIM) --impl lease --seeds 1..1000000 --shard 2/2 --summary $(O)/sim-million/shard2.json --quiet > $(O)/sim-million/shard2.log; \
 	wait; $(LEASESIM) --merge $(O)/sim-million/shard1.json $(O)/sim-million/shard2.json
 
-main-job: $(LEASESIM)
+main-job: $(LEASESIM) ## what make run runs after building
 	$(LEASESIM) --impl lease --seeds 1..100000
 	$(LEASESIM) --impl lease --scenario fixtures/scenarios/original-wedge.scn --seed 1 --svg $(O)/wedge.svg --trace $(O)/wedge.trace.jsonl
 	$(LEASESIM) --impl neo-v1 --scenario fixtures/scenarios/original-wedge.scn --seed 1 --svg $(O)/wedge-neo-v1.svg --trace $(O)/wedge-neo-v1.trace.jsonl

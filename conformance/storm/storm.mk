@@ -13,7 +13,7 @@ storm: $(STORM_PROGRAMS) ## 64-process storm with kills and stops; figures for l
 	$(STORM) --impl neo-v1 --concurrency 64 --bodies 1000 --expect-overlaps
 	$(STORM) --impl neo-v2 --concurrency 64 --bodies 1000 --expect-overlaps
 
-test-storm: $(STORM_PROGRAMS)
+test-storm: $(STORM_PROGRAMS) ## a short storm of real processes (16 processes, 300 bodies)
 	$(STORM) --impl lease --concurrency 16 --bodies 300
 
 TEST_TARGETS += test-storm

@@ -19,7 +19,7 @@ $(CLI_ARGS_TEST): $(OBJ)/conformance/cli/test_cli_args.o $(OBJ)/src/cli/cli_args
 
 # The parser's units, then the integration tests: real processes,
 # synchronised on readiness lines.
-test-cli: $(BIN)/lease $(CLI_ARGS_TEST)
+test-cli: $(BIN)/lease $(CLI_ARGS_TEST) ## the lease wrapper: parser units and real-process pytest cases
 	@mkdir -p $(CLI_REPORT_DIR)
 	$(CLI_SANITIZER_ENV) $(CLI_ARGS_TEST)
 	$(CLI_SANITIZER_ENV) LEASE_BIN=$(abspath $(BIN)/lease) $(PYTHON) -m pytest -q -p no:cacheprovider \
@@ -28,7 +28,7 @@ test-cli: $(BIN)/lease $(CLI_ARGS_TEST)
 # `lease run --owner x -- true` against `flock -n FILE true`, whole process,
 # interleaved runs, medians and their ratio (goal: within 1.5x).
 CLI_BENCH_RUNS ?= 300
-bench-cli: $(BIN)/lease
+bench-cli: $(BIN)/lease ## lease run against flock(1): ratio of medians
 	$(PYTHON) $(CLI_TEST_DIR)/bench_cli.py --lease-bin $(abspath $(BIN)/lease) --runs $(CLI_BENCH_RUNS)
 
 TEST_TARGETS += test-cli

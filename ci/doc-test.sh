@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make test-docs: the man pages render without a warning (groff -ww) and
+# through man -l; the bash completion completes commands and options; make
+# help lists every suite that make test runs.
+set -uo pipefail
+passed=0
+failed=0
+check() { # NAME COMMAND...: passes when the command succeeds
+    local name=$1
+    shift
+    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "test-docs: FAIL $name"; fi
+}
+for page in docs/man/*.1; do
+    warnings=$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 "$page" 2>&1)
+    check "$page renders without warnings${warnings:+: $warnings}" test -z "$warnings"
+    check "man -l $page" bash -c "man -l '$page' 2>/dev/null | grep -q '^NAME'"
+done
+completion() { # WORDS... -> the completions of the last word
+    bash -c 'source packaging/completion/lease.bash; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1));
+             if [[ $1 == leasesim ]]; then _leasesim; else _lease; fi; echo "${COMPREPLY[*]}"' _ "$@"
+}
+check "completion of a command" test "$(completion lease ru)" = run
+check "completion of a run option" test "$(completion lease run --qu)" = --quiet
+check "completion after -- is a command" bash -c "[[ ' $(completion lease run --owner x -- ech) ' == *' echo '* ]]"
+check "completion of a strategy" test "$(completion leasesim --strategy ex)" = exhaustive
+help=$(make --no-print-directory help)
+for target in $(make --no-print-directory -pn test-run 2>/dev/null | sed -n 's/^TEST_TARGETS :*= //p' | head -n 1); do
+    check "make help lists $target" grep -q "make $target " <<< "$help"
+done
+echo "test-docs: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
