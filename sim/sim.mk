@@ -24,7 +24,7 @@ $(O)/tests/test_sim_world: $(OBJ)/sim/test_world.o $(SIM_LIBRARY_OBJECTS) $(LIB_
 .PHONY: test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
 	zoo bench-sim sim-million main-job
 
-test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-tool ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
+test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-tool zoo ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
 
 test-sim-unit: $(O)/tests/test_sim_world
 	$(O)/tests/test_sim_world
