@@ -40,5 +40,29 @@ expect heartbeat 0 'leasesim: lease: seeds [0-9]+/2000, [0-9]+ seeds/s, violatio
     env LEASESIM_HEARTBEAT_SECONDS=0 "$leasesim" --impl lease --seeds 1..2000
 expect svg-written 0 '0 violation' "$leasesim" --seed 3 --svg "$scratch/ok.svg" --trace "$scratch/ok.jsonl"
 [[ -s "$scratch/ok.svg" && -s "$scratch/ok.jsonl" ]] || { failed=$((failed + 1)); echo "test-sim-tool: FAIL the svg or trace is empty"; }
+# The trace against its schema (sim/README.md, "Trace schema").
+"$leasesim" --impl neo-v2 --seed 1 --trace "$scratch/schema.jsonl" > /dev/null
+if /usr/bin/python3 - "$scratch/schema.jsonl" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+header = json.loads(lines[0])
+assert header["type"] == "header" and header["schema"] == 1 and header["impl"] == "neo-v2" and header["seed"] == 1
+assert header["knobs"].startswith("ttl=")
+ops = stories = 0
+for line in lines[1:]:
+    record = json.loads(line)
+    if "story" in record:
+        stories += 1
+        assert set(record) <= {"step", "t", "story", "proc", "pid", "text"} and "text" in record, record
+    else:
+        ops += 1
+        for key in ("step", "t", "wall", "proc", "pid", "op", "rc", "value"):
+            assert key in record, (key, record)
+        assert (record["rc"] < 0) == ("errno" in record), record
+        if "errno" in record:
+            assert record["errno"].startswith("E"), record
+assert ops > 0 and stories > 0
+PY
+then passed=$((passed + 1)); else failed=$((failed + 1)); echo "test-sim-tool: FAIL the trace does not follow its schema"; fi
 echo "test-sim-tool: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

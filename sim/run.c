@@ -66,6 +66,7 @@ void sim_run_seed(const struct sim_request *request, const struct sim_plan *plan
                   bool keep_story) {
     struct sim_world *world = &world_storage;
     prepare(world, request, plan, seed, trace, keep_story);
+    if (trace != NULL) sim_trace_header(world, seed);
     sim_setup_initial(world);
     sim_run(world);
 }

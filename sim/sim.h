@@ -384,6 +384,8 @@ const struct sim_history *sim_history_at(const struct sim_world *world, uint64_t
 
 /* trace.c */
 void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path, int status, int64_t value);
+/* The trace's first record: what produced it (sim/README.md, "Trace schema"). */
+void sim_trace_header(struct sim_world *world, uint64_t seed);
 void sim_story(struct sim_world *world, enum sim_story_kind kind, int process, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
 const char *sim_story_kind_name(enum sim_story_kind kind);

@@ -73,6 +73,20 @@ static void write_json_string(FILE *out, const char *text) {
     fputc('"', out);
 }
 
+void sim_trace_header(struct sim_world *world, uint64_t seed) {
+    FILE *out = world->config.trace;
+    char knobs[512];
+    sim_plan_describe(&world->plan, knobs, sizeof knobs);
+    fprintf(out, "{\"type\":\"header\",\"schema\":1,\"version\":\"%s\",\"seed\":%llu,\"impl\":", LEASE_VERSION_STRING,
+            (unsigned long long)seed);
+    write_json_string(out, lease_impl_name(world->config.ops));
+    fputs(",\"plan\":", out);
+    write_json_string(out, world->plan.name);
+    fputs(",\"knobs\":", out);
+    write_json_string(out, knobs);
+    fputs("}\n", out);
+}
+
 void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path, int status, int64_t value) {
     struct sim_world *world = process->world;
     uint64_t hash = mix(world->hash, world->step);
@@ -92,7 +106,10 @@ void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path,
         fputs(",\"arg\":", out);
         write_json_string(out, path);
     }
-    fprintf(out, ",\"rc\":%d,\"value\":%lld}\n", status, (long long)value);
+    fprintf(out, ",\"rc\":%d", status);
+    /* rc < 0 is -errno: named, so a reader need not know the numbers. */
+    if (status < 0 && strerrorname_np(-status) != NULL) fprintf(out, ",\"errno\":\"%s\"", strerrorname_np(-status));
+    fprintf(out, ",\"value\":%lld}\n", (long long)value);
 }
 
 static const char *const story_names[] = {"spawn", "result", "body-enter", "body-exit", "crash", "kill",
@@ -109,8 +126,14 @@ void sim_story(struct sim_world *world, enum sim_story_kind kind, int process, c
         va_start(arguments, format);
         vsnprintf(text, sizeof text, format, arguments);
         va_end(arguments);
-        fprintf(world->config.trace, "{\"step\":%llu,\"t\":%lld,\"story\":\"%s\",\"text\":",
+        fprintf(world->config.trace, "{\"step\":%llu,\"t\":%lld,\"story\":\"%s\",",
                 (unsigned long long)world->step, (long long)world->now_ms, story_names[kind]);
+        if (process >= 0 && process < world->process_count) {
+            fputs("\"proc\":", world->config.trace);
+            write_json_string(world->config.trace, world->processes[process].label);
+            fprintf(world->config.trace, ",\"pid\":%lld,", (long long)world->processes[process].pid);
+        }
+        fputs("\"text\":", world->config.trace);
         write_json_string(world->config.trace, text);
         fputs("}\n", world->config.trace);
     }
