@@ -88,8 +88,9 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
         if (last->inode == entry.inode && strcmp(last->token, entry.token) == 0 && last->expires_ms == entry.expires_ms)
             return;
         if (strcmp(last->token, entry.token) != 0 || last->inode != entry.inode)
-            sim_story(world, SIM_STORY_RESULT, actor != NULL ? actor->index : -1, "lease file: %s",
-                      entry.inode < 0 ? "removed" : entry.token[0] ? entry.token : "(no token yet: torn)");
+            sim_story(world, SIM_STORY_RESULT, actor != NULL ? actor->index : -1, "lease file %s by %s: %s",
+                      entry.inode < 0 ? "removed" : "written", actor != NULL ? actor->label : "the setup",
+                      entry.inode < 0 ? "no lease" : entry.token[0] ? entry.token : "(no token yet: torn)");
     }
     mark_replaced_holders(world, actor, &entry);
     if (world->history_count == SIM_HISTORY_MAX) {
