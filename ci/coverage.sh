@@ -51,11 +51,21 @@ lcov --quiet "${lcov_rc[@]}" --extract "$out/all.info" "$PWD/src/*" "$PWD/sim/*"
     --output-file "$out/extracted.info" 2>>"$out/lcov.log"
 lcov --quiet "${lcov_rc[@]}" --remove "$out/extracted.info" "$PWD/sim/test_*" \
     --output-file "$out/lcov.info" 2>>"$out/lcov.log"
-# Colours follow the gate: green at or above it, yellow above 75%, red below.
+# The report's front page has the gate's scope (the library, src/*.c), so its
+# headline is the figure the gate judges; the whole tree (wrapper, programs,
+# simulator) is the second report, html-all/. Colours follow the gate: green
+# at or above it, yellow above 75%, red below.
+lcov --quiet "${lcov_rc[@]}" --remove "$out/lcov.info" "$PWD/src/cli/*" "$PWD/src/programs/*" "$PWD/sim/*" \
+    --output-file "$out/library.info" 2>>"$out/lcov.log"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo "${GITHUB_SHA:0:7}" | grep . || echo work-tree)
 genhtml --quiet "${lcov_rc[@]}" --rc genhtml_hi_limit="$line_min" --rc genhtml_med_limit=75 \
     --legend --prefix "$PWD" \
-    --title "liblease $(git rev-parse --short HEAD 2>/dev/null || echo "${GITHUB_SHA:0:7}" | grep . || echo work-tree); gate: src/*.c lines ${line_min}%, branches ${branch_min}%" \
-    --output-directory "$out/html" "$out/lcov.info" >>"$out/lcov.log" 2>&1
+    --title "liblease $commit: the library (src/*.c), the scope of the gate (lines ${line_min}%, branches ${branch_min}%); whole tree: ../html-all/index.html" \
+    --output-directory "$out/html" "$out/library.info" >>"$out/lcov.log" 2>&1
+genhtml --quiet "${lcov_rc[@]}" --rc genhtml_hi_limit="$line_min" --rc genhtml_med_limit=75 \
+    --legend --prefix "$PWD" \
+    --title "lease $commit: the whole tree (not gated; the gate's page is ../html/index.html)" \
+    --output-directory "$out/html-all" "$out/lcov.info" >>"$out/lcov.log" 2>&1
 # gcovr: Cobertura XML for CI tools and the per-file JSON the gate reads.
 # (timeout: gcovr 5.2 can hang when a worker fails, e.g. on a source edited
 # after it was compiled.)
