@@ -22,7 +22,7 @@ struct cli {
     struct sim_scenario scenario;
     uint64_t first, last;
     bool has_seeds;
-    const char *trace_path, *svg_path, *summary_path;
+    const char *trace_path, *svg_path, *summary_path, *html_path;
     int shard_index, shard_count;
     bool no_shrink, check, zoo, bench, determinism, list_impls, quiet;
     int merge_count;
@@ -45,12 +45,14 @@ static const struct lease_ops *find_impl(const char *name) {
 
 static const char *const usage_text =
     "usage: leasesim [--impl NAME] [--scenario FILE] (--seed N | --seeds A..B) [--trace FILE] [--svg FILE]\n"
+    "                [--html FILE]\n"
     "                [--strategy random|pct|exhaustive] [--pct-depth D] [--shard K/N] [--summary FILE]\n"
     "                [--drop LIST] [--no-shrink] [--quiet]\n"
     "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench | --version\n"
     "       leasesim --scenario FILE --check        (verdicts the scenario expects, per implementation)\n"
     "       leasesim --seeds A..B --determinism     (each seed twice; trace hashes must match)\n"
-    "--trace and --svg are written for a single --seed, or for the first violating seed of a campaign\n"
+    "--trace, --svg and --html (an interactive timeline) are written for a single --seed, or for the\n"
+    "first violating seed of a campaign\n"
     "(a clean campaign writes none: replay one seed to draw it); exhaustive mode writes neither.\n"
     "When stderr is not a terminal, a progress line every $LEASESIM_HEARTBEAT_SECONDS (5) seconds.\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
@@ -102,7 +104,7 @@ static bool parse_seed_range(const char *text, uint64_t *first, uint64_t *last) 
 }
 
 static bool takes_value(const char *flag) {
-    static const char *const flags[] = {"--impl",  "--scenario", "--trace", "--svg",      "--summary", "--drop",
+    static const char *const flags[] = {"--impl",  "--scenario", "--trace", "--svg", "--html",      "--summary", "--drop",
                                         "--seed",  "--seeds",    "--pct-depth", "--strategy", "--shard"};
     for (size_t index = 0; index < sizeof flags / sizeof flags[0]; index++)
         if (strcmp(flag, flags[index]) == 0) return true;
@@ -146,6 +148,7 @@ static int parse_arguments(struct cli *cli, int argc, char **argv) {
         else if (strcmp(flag, "--scenario") == 0) cli->scenario_path = value;
         else if (strcmp(flag, "--trace") == 0) cli->trace_path = value;
         else if (strcmp(flag, "--svg") == 0) cli->svg_path = value;
+        else if (strcmp(flag, "--html") == 0) cli->html_path = value;
         else if (strcmp(flag, "--summary") == 0) cli->summary_path = value;
         else if (strcmp(flag, "--drop") == 0) cli->request.drops = value;
         else if (strcmp(flag, "--pct-depth") == 0) {
@@ -193,6 +196,10 @@ static int write_artifacts(const struct cli *cli, const struct sim_plan *plan, u
     }
     if (cli->svg_path != NULL && sim_svg_write(sim_world_get(), cli->svg_path) != 0) {
         fprintf(stderr, "leasesim: cannot write --svg %s: %s\n", cli->svg_path, strerror(errno));
+        return EX_CANTCREAT;
+    }
+    if (cli->html_path != NULL && sim_html_write(sim_world_get(), cli->html_path) != 0) {
+        fprintf(stderr, "leasesim: cannot write --html %s: %s\n", cli->html_path, strerror(errno));
         return EX_CANTCREAT;
     }
     return 0;
@@ -699,12 +706,14 @@ int main(int argc, char **argv) {
     if (!cli.has_seeds) return usage_error("give --seed N or --seeds A..B", NULL);
     cli.request.first_seed = cli.first;
     if (cli.determinism) return run_determinism(&cli);
-    if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE && (cli.trace_path != NULL || cli.svg_path != NULL))
-        return usage_error("--trace and --svg are not written in exhaustive mode (replay a seed of another strategy)",
-                           NULL);
+    if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE &&
+        (cli.trace_path != NULL || cli.svg_path != NULL || cli.html_path != NULL))
+        return usage_error("--trace, --svg and --html are not written in exhaustive mode (replay a seed of another "
+                           "strategy)", NULL);
     int unwritable = check_output("--trace", cli.trace_path);
     if (unwritable == 0) unwritable = check_output("--svg", cli.svg_path);
     if (unwritable == 0) unwritable = check_output("--summary", cli.summary_path);
+    if (unwritable == 0) unwritable = check_output("--html", cli.html_path);
     if (unwritable != 0) return unwritable;
     if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE) return sim_cli_exhaustive(&cli);
     if (cli.first == cli.last || cli.shard_count > 1 || cli.summary_path != NULL || true) {
