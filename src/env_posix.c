@@ -64,11 +64,19 @@ static int posix_fsync(void *context, int fd) {
     return fsync(fd) == 0 ? 0 : posix_error();
 }
 
+/* A timespec in milliseconds, saturated at +-LEASE_STAT_TIME_MS_MAX. */
+static int64_t time_ms(const struct timespec *time) {
+    int64_t limit_s = LEASE_STAT_TIME_MS_MAX / 1000 - 1;
+    if (time->tv_sec > limit_s) return LEASE_STAT_TIME_MS_MAX;
+    if (time->tv_sec < -limit_s) return -LEASE_STAT_TIME_MS_MAX;
+    return (int64_t)time->tv_sec * 1000 + time->tv_nsec / 1000000;
+}
+
 static void fill_stat(const struct stat *source, struct lease_stat *stat) {
     stat->device = (uint64_t)source->st_dev;
     stat->inode = (uint64_t)source->st_ino;
     stat->size_bytes = (int64_t)source->st_size;
-    stat->mtime_ms = (int64_t)source->st_mtim.tv_sec * 1000 + source->st_mtim.tv_nsec / 1000000;
+    stat->mtime_ms = time_ms(&source->st_mtim);
     stat->is_regular = S_ISREG(source->st_mode);
     stat->is_directory = S_ISDIR(source->st_mode);
     stat->is_symlink = S_ISLNK(source->st_mode);

@@ -28,6 +28,11 @@ extern "C" {
 /* Largest lease file an implementation reads; a larger one is malformed. */
 #define LEASE_FILE_SIZE_MAX (1024 * 1024)
 
+/* File times are set by whoever can write the file (touch -d, utimensat);
+ * the environment saturates them to this many milliseconds either side of
+ * the epoch instead of overflowing (docs/spec.md section 9.7). */
+#define LEASE_STAT_TIME_MS_MAX (INT64_MAX / 4)
+
 struct lease_stat {
     uint64_t device;
     uint64_t inode;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -196,6 +197,36 @@ static void test_file_calls_carry_errno(void **state) {
     assert_true(stat.is_directory);
 }
 
+/* A file's times are set by whoever can write it (touch -d, utimensat) and
+ * tmpfs keeps any second count: the environment saturates them instead of
+ * overflowing (UBSan aborts in the sanitizer build without the bound). */
+static void test_extreme_file_times_saturate(void **state) {
+    (void)state;
+    char path[] = "/dev/shm/lease-times-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        printf("skipped: no /dev/shm (tmpfs) to hold a file with an extreme time\n");
+        return;
+    }
+    const struct lease_env *env = lease_env_posix();
+    static const time_t extremes[] = {INT64_MAX / 10, INT64_MIN / 10};
+    for (size_t index = 0; index < sizeof extremes / sizeof extremes[0]; index++) {
+        struct timespec times[2] = {{.tv_sec = 0}, {.tv_sec = extremes[index], .tv_nsec = 999999999}};
+        struct stat kernel;
+        if (futimens(fd, times) != 0 || fstat(fd, &kernel) != 0 || kernel.st_mtim.tv_sec != extremes[index]) {
+            printf("skipped: the kernel refused or clamped an extreme modification time\n");
+            continue;
+        }
+        struct lease_stat stat;
+        assert_int_equal(env->fstat(env->context, fd, &stat), 0);
+        assert_int_equal(stat.mtime_ms, extremes[index] > 0 ? LEASE_STAT_TIME_MS_MAX : -LEASE_STAT_TIME_MS_MAX);
+        assert_int_equal(env->lstat(env->context, path, &stat), 0);
+        assert_int_equal(stat.mtime_ms, extremes[index] > 0 ? LEASE_STAT_TIME_MS_MAX : -LEASE_STAT_TIME_MS_MAX);
+    }
+    close(fd);
+    unlink(path);
+}
+
 static void test_make_parents_handles_existing_and_blocked_paths(void **state) {
     struct scratch *scratch = *state;
     const struct lease_env *env = lease_env_posix();
@@ -229,6 +260,7 @@ int main(void) {
         cmocka_unit_test(test_boot_id_random_clocks),
         cmocka_unit_test_setup_teardown(test_file_calls_carry_errno, setup, teardown),
         cmocka_unit_test_setup_teardown(test_make_parents_handles_existing_and_blocked_paths, setup, teardown),
+        cmocka_unit_test(test_extreme_file_times_saturate),
     };
     return cmocka_run_group_tests_name("env_posix", tests, NULL, NULL);
 }
