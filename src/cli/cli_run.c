@@ -266,8 +266,9 @@ static void cancel_gated_child(struct run_context *context)
 }
 
 /* Signals what is left of the body: its process group (unless inherited:
- * that group is the holder's) and every child of ours, which as a subreaper
- * includes the body's orphans, also those that left the group. */
+ * that group is the holder's) and every child of ours outside that group,
+ * which as a subreaper includes the body's orphans that left the group. Each
+ * process gets the signal once. */
 static void signal_body(const struct run_context *context, int signal_number)
 {
     if (context->group > 0)
@@ -279,7 +280,8 @@ static void signal_body(const struct run_context *context, int signal_number)
         return;
     long pid;
     for (int count = 0; count < 65536 && fscanf(children, "%ld", &pid) == 1; count++)
-        kill((pid_t)pid, signal_number);
+        if (context->group <= 0 || getpgid((pid_t)pid) != context->group)
+            kill((pid_t)pid, signal_number);
     fclose(children);
 }
 
@@ -320,6 +322,7 @@ static void begin_ending(struct run_context *context, struct supervision *state)
     state->ending = true;
     state->kill_at_ms = monotonic_ms() + LEASE_CLI_KILL_GRACE_MS;
     signal_body(context, SIGTERM);
+    signal_body(context, SIGCONT); /* a stopped process must run to act on it */
 }
 
 /* Keeps the lease: renews when due; a lost lease ends the body. */
