@@ -1,0 +1,11 @@
+# The etcd backend (docs/etcd.md):
+#   make test-etcd   the lease CLI and the four programs against a real etcd on loopback
+ETCD_PYTEST := $(PYTHON) -m pytest conformance/etcd -p no:cacheprovider
+
+TEST_TARGETS += test-etcd
+
+.PHONY: test-etcd
+
+test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES)
+	@mkdir -p $(PROGRAMS_REPORTS)
+	CONFORMANCE_BIN=$(BIN) $(ETCD_PYTEST) -q --tb=short -rs --junitxml=$(PROGRAMS_REPORTS)/pytest-etcd.xml
