@@ -137,3 +137,24 @@ def test_programs_storm_excludes(etcd_url, bin_dir, tmp_path):
     spans = intervals(log)
     assert spans, "no body ran"
     assert_exclusive(spans)
+
+
+def test_cli_options_select_the_cluster(etcd_url, bin_dir, tmp_path):
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("LEASE_IMPLEMENTATION", "LEASE_ETCD_ENDPOINTS", "LEASE_ETCD_KEY")}
+    lease = [os.path.join(bin_dir, "lease")]
+    common = ["--backend", "etcd", "--endpoints", etcd_url, "--key", "/test/cli-options", "--json"]
+    done = subprocess.run(lease + ["acquire", "--owner", "cli", *common], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    token = json.loads(done.stdout)["lease"]["token"]
+    # The same key through another lease path: the key option wins over the path.
+    seen = subprocess.run(lease + ["inspect", "--lease", str(tmp_path / "other.json"), *common], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert json.loads(seen.stdout)["lease"]["token"] == token
+    done = subprocess.run(lease + ["release", "--token", token, *common], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run(lease + ["inspect", "--endpoints", "", "--json"], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 64 and "must not be empty" in done.stderr
