@@ -2,10 +2,16 @@
 #   make test-etcd   the lease CLI and the four programs against a real etcd on loopback
 ETCD_PYTEST := $(PYTHON) -m pytest conformance/etcd -p no:cacheprovider
 
-TEST_TARGETS += test-etcd
+TEST_TARGETS += test-etcd test-multihost
 
 .PHONY: test-etcd
 
 test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES)
 	@mkdir -p $(PROGRAMS_REPORTS)
 	CONFORMANCE_BIN=$(BIN) $(ETCD_PYTEST) -q --tb=short -rs --junitxml=$(PROGRAMS_REPORTS)/pytest-etcd.xml
+
+# Three etcd members and three hosts in network namespaces under kill, pause and
+# partition (root only; one skip line otherwise).
+.PHONY: test-multihost
+test-multihost: $(BIN)/lease $(PROGRAMS_BINARIES)
+	CONFORMANCE_BIN=$(BIN) timeout 170 bash conformance/etcd/multihost.sh
