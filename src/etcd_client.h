@@ -49,6 +49,10 @@ struct etcd_transport etcd_client_transport(struct etcd_client *client);
 char *etcd_base64_encode(const void *bytes, size_t size);
 char *etcd_base64_decode(const char *text, size_t *size);
 
+/* impl_etcd.c: when not NULL, the algorithm talks through this transport
+ * instead of libcurl (tests without a cluster). */
+extern const struct etcd_transport *lease_etcd_transport_override;
+
 /* The gateway writes int64 fields as strings; absent means 0. */
 int64_t etcd_json_int(const json_t *object, const char *key);
 
