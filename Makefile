@@ -44,7 +44,7 @@ endif
 
 ALL_CFLAGS = $(REQUIRED_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(VARIANT_CFLAGS) $(REQUIRED_CFLAGS) -fPIC
 ALL_LDFLAGS = $(LDFLAGS) $(VARIANT_LDFLAGS)
-LIBS := -ljansson
+LIBS := -ljansson -lcurl
 
 BIN := $(O)/bin
 LIBDIR := $(O)/lib
@@ -88,6 +88,7 @@ include src/cli/cli.mk
 include src/programs/programs.mk
 include conformance/lib.mk
 include conformance/programs.mk
+include conformance/etcd/etcd.mk
 include sim/sim.mk
 include conformance/storm/storm.mk
 include conformance/hostile/hostile.mk

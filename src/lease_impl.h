@@ -123,6 +123,7 @@ struct lease_ops {
 extern const struct lease_ops lease_ops_default; /* "lease": the project's own */
 extern const struct lease_ops lease_ops_neo_v1;  /* the original, no pid check */
 extern const struct lease_ops lease_ops_neo_v2;  /* the original, with pid check */
+extern const struct lease_ops lease_ops_etcd;    /* on an etcd cluster (impl_etcd.c) */
 
 /* ---- Helpers shared by implementations (all pure or through env) ---- */
 

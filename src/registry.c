@@ -14,6 +14,7 @@ static const struct lease_ops *const implementations[] = {
     &lease_ops_default,
     &lease_ops_neo_v1,
     &lease_ops_neo_v2,
+    &lease_ops_etcd,
 };
 
 #define IMPLEMENTATION_COUNT (sizeof implementations / sizeof implementations[0])

@@ -266,7 +266,7 @@ static void test_long_owner_is_cut_and_flagged(void **state) {
 
 static void test_registry_finds_every_implementation(void **state) {
     (void)state;
-    assert_int_equal(lease_impl_count(), 3);
+    assert_int_equal(lease_impl_count(), 4);
     assert_ptr_equal(lease_impl_find(NULL), lease_impl_default());
     assert_ptr_equal(lease_impl_find(""), lease_impl_default());
     assert_null(lease_impl_find("neo-v3"));

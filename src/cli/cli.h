@@ -57,6 +57,8 @@ struct lease_cli_args {
     const char *lease_path;
     const char *token;
     const char *impl_name;
+    const char *etcd_endpoints; /* --endpoints: sets LEASE_ETCD_ENDPOINTS for the library */
+    const char *etcd_key;       /* --key: sets LEASE_ETCD_KEY */
     bool has_ttl_ms;
     int64_t ttl_ms;
     int64_t pid; /* acquire --pid: the process the lease names; 0: the caller's parent */

@@ -27,6 +27,9 @@ enum option_id {
     OPTION_RESULT,
     OPTION_JSON_FD,
     OPTION_HELP,
+    OPTION_BACKEND,   /* etcd backend (docs/etcd.md) */
+    OPTION_ENDPOINTS,
+    OPTION_KEY,
     OPTION_COUNT
 };
 
@@ -61,6 +64,9 @@ static const struct option_spec option_specs[OPTION_COUNT] = {
     {"result", OPTION_RESULT, true, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
     {"json-fd", OPTION_JSON_FD, true, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
     {"help", OPTION_HELP, false, ALL_COMMANDS},
+    {"backend", OPTION_BACKEND, true, ALL_COMMANDS},
+    {"endpoints", OPTION_ENDPOINTS, true, ALL_COMMANDS},
+    {"key", OPTION_KEY, true, ALL_COMMANDS},
 };
 
 static const char *const command_names[] = {
@@ -73,6 +79,9 @@ static const char *const command_names[] = {
 #define COMMON_OPTIONS_HELP                                                                        \
     "  --lease PATH    lease file (default: $" LEASE_PATH_ENV ", else " LEASE_DEFAULT_PATH ")\n"   \
     "  --impl NAME     implementation (default: $LEASE_IMPLEMENTATION, else lease)\n"              \
+    "  --backend NAME  the same as --impl (etcd: the lease on an etcd cluster)\n"                  \
+    "  --endpoints URLS etcd URLs, comma-separated (default: $LEASE_ETCD_ENDPOINTS)\n"             \
+    "  --key KEY       etcd key (default: $LEASE_ETCD_KEY, else derived from the lease path)\n"     \
     "  --json          print exactly one JSON object on stdout\n"                                  \
     "  --help          print this help\n"
 
@@ -309,7 +318,14 @@ static int store_option(const struct option_spec *spec, const char *value, struc
         args->token = value;
         return check_text_value(spec->name, value, message, message_size);
     case OPTION_IMPL:
+    case OPTION_BACKEND:
         args->impl_name = value;
+        return check_text_value(spec->name, value, message, message_size);
+    case OPTION_ENDPOINTS:
+    case OPTION_KEY:
+        if (*value == '\0') return usage_error(message, message_size, "an etcd option must not be empty");
+        if (spec->id == OPTION_ENDPOINTS) args->etcd_endpoints = value;
+        else args->etcd_key = value;
         return check_text_value(spec->name, value, message, message_size);
     case OPTION_LEASE:
         args->lease_path = value;

@@ -432,6 +432,9 @@ static const struct lease_ops *select_implementation(const struct lease_cli_args
                                                      size_t message_size)
 {
     const char *name = args->impl_name;
+    /* The etcd backend reads its cluster from the environment (impl_etcd.c). */
+    if (args->etcd_endpoints != NULL) setenv("LEASE_ETCD_ENDPOINTS", args->etcd_endpoints, 1);
+    if (args->etcd_key != NULL) setenv("LEASE_ETCD_KEY", args->etcd_key, 1);
     if (name == NULL) {
         name = getenv(IMPLEMENTATION_ENV);
         if (name == NULL || name[0] == '\0')

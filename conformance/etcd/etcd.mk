@@ -1,0 +1,24 @@
+# The etcd backend (docs/etcd.md):
+#   make test-etcd   the algorithm against a scripted transport (cmocka), then the lease CLI and the four programs against a real etcd on loopback
+ETCD_PYTEST := $(PYTHON) -m pytest conformance/etcd -p no:cacheprovider
+
+TEST_TARGETS += test-etcd test-multihost
+
+.PHONY: test-etcd
+
+ETCD_ALGORITHM_TEST := $(O)/tests/test_etcd_algorithm
+
+$(ETCD_ALGORITHM_TEST): $(OBJ)/conformance/etcd/test_etcd_algorithm.o $(LIB_STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES) $(ETCD_ALGORITHM_TEST)
+	@mkdir -p $(PROGRAMS_REPORTS)
+	$(ETCD_ALGORITHM_TEST)
+	CONFORMANCE_BIN=$(BIN) $(ETCD_PYTEST) -q --tb=short -rs --junitxml=$(PROGRAMS_REPORTS)/pytest-etcd.xml
+
+# Three etcd members and three hosts in network namespaces under kill, pause and
+# partition (root only; one skip line otherwise).
+.PHONY: test-multihost
+test-multihost: $(BIN)/lease $(PROGRAMS_BINARIES)
+	CONFORMANCE_BIN=$(BIN) timeout 170 bash conformance/etcd/multihost.sh
