@@ -12,7 +12,7 @@ $(ETCD_ALGORITHM_TEST): $(OBJ)/conformance/etcd/test_etcd_algorithm.o $(LIB_STAT
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES) $(ETCD_ALGORITHM_TEST)
+test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES) $(ETCD_ALGORITHM_TEST) ## the etcd backend: algorithm units and a real etcd on loopback
 	@mkdir -p $(PROGRAMS_REPORTS)
 	$(ETCD_ALGORITHM_TEST)
 	CONFORMANCE_BIN=$(BIN) $(ETCD_PYTEST) -q --tb=short -rs --junitxml=$(PROGRAMS_REPORTS)/pytest-etcd.xml
@@ -20,5 +20,5 @@ test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES) $(ETCD_ALGORITHM_TEST)
 # Three etcd members and three hosts in network namespaces under kill, pause and
 # partition (root only; one skip line otherwise).
 .PHONY: test-multihost
-test-multihost: $(BIN)/lease $(PROGRAMS_BINARIES)
+test-multihost: $(BIN)/lease $(PROGRAMS_BINARIES) ## three etcd members and three hosts in namespaces, with a nemesis (root)
 	CONFORMANCE_BIN=$(BIN) timeout 170 bash conformance/etcd/multihost.sh
