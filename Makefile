@@ -89,6 +89,7 @@ include src/programs/programs.mk
 include conformance/lib.mk
 include conformance/programs.mk
 include sim/sim.mk
+include sim/exec/exec.mk
 include ci/ci.mk
 
 .PHONY: all lib deps run test test-run install uninstall clean help

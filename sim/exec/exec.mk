@@ -1,0 +1,22 @@
+# sim/exec/exec.mk: leasesim --exec, real processes under the simulator's
+# schedules through seccomp user notification (docs/exec.md). Linked into
+# leasesim; only that binary gets -lseccomp.
+
+EXEC_SOURCES := $(wildcard sim/exec/*.c)
+EXEC_OBJECTS := $(EXEC_SOURCES:%.c=$(OBJ)/%.o)
+SIM_OBJECTS += $(EXEC_OBJECTS)
+
+$(LEASESIM): $(EXEC_OBJECTS)
+$(LEASESIM): LIBS += -lseccomp
+$(OBJ)/sim/exec/%.o: ALL_CFLAGS += -Isim -Isim/exec
+
+TEST_TARGETS += test-exec
+
+.PHONY: test-exec exec-determinism exec-campaign
+
+# A short real-process campaign and the determinism check (docs/exec.md).
+test-exec: $(LEASESIM) all
+	@bash sim/exec/test-exec.sh $(LEASESIM)
+
+exec-determinism: $(LEASESIM) all
+	$(LEASESIM) --exec '$(BIN)/{script}' --seeds 1..3 --determinism
