@@ -58,6 +58,7 @@ struct exec_options {
     bool has_seeds, quiet, determinism;
     const char *trace_path, *log_path;
     char repo_root[PATH_MAX];
+    const char *argv0;
 };
 
 /* A lease-directory call held by the controller until the schedule picks it. */
@@ -928,6 +929,14 @@ static int choose(struct exec_run *run) {
             best = index;
     for (int change = 0; change < run->options->pct_depth - 1; change++)
         if (run->pct_change_steps[change] == run->steps) run->pct_priority[run->pending[best].proc_index] = -change - 1;
+    /* A timed sleep is a yield (a retry loop waiting for another process):
+     * strict priorities would otherwise starve the process it waits for. */
+    if (strstr(run->pending[best].name, "sleep") != NULL) {
+        int lowest = run->pct_priority[0];
+        for (int index = 1; index < run->proc_count; index++)
+            if (run->pct_priority[index] < lowest) lowest = run->pct_priority[index];
+        run->pct_priority[run->pending[best].proc_index] = lowest - 1;
+    }
     return best;
 }
 
@@ -1184,7 +1193,7 @@ static void print_knobs(const struct exec_options *options, FILE *out) {
 }
 
 static void print_replay(const struct exec_options *options, uint64_t seed, FILE *out) {
-    fprintf(out, "replay: leasesim --exec '%s' --programs ", options->template_text);
+    fprintf(out, "replay: %s --exec '%s' --programs ", options->argv0, options->template_text);
     for (int index = 0; index < options->program_count; index++)
         fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
     fprintf(out, " --strategy %s", options->strategy_name);
@@ -1214,6 +1223,7 @@ int sim_exec_main(int argc, char **argv) {
     options.programs[0] = "kbSync";
     options.programs[1] = "backup";
     options.program_count = 2;
+    options.argv0 = argv[0];
     int status = parse_exec_arguments(&options, argc, argv);
     if (status != 0) return status;
     if (getcwd(options.repo_root, sizeof options.repo_root) == NULL) return EX_OSERR;

@@ -12,11 +12,15 @@ $(OBJ)/sim/exec/%.o: ALL_CFLAGS += -Isim -Isim/exec
 
 TEST_TARGETS += test-exec
 
-.PHONY: test-exec exec-determinism exec-campaign
+.PHONY: test-exec exec-determinism
 
 # A short real-process campaign and the determinism check (docs/exec.md).
 test-exec: $(LEASESIM) all
 	@bash sim/exec/test-exec.sh $(LEASESIM)
 
+# Same seed, same ordered log of lease syscalls (pids and paths normalised), five runs of five.
 exec-determinism: $(LEASESIM) all
 	$(LEASESIM) --exec '$(BIN)/{script}' --seeds 1..3 --determinism
+	$(LEASESIM) --exec 'env LEASE_IMPLEMENTATION=neo-v2 $(BIN)/{script}' --seeds 1..3 --determinism
+	$(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
+	PY_LEASE_MODE=racy $(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism

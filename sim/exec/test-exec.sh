@@ -6,6 +6,7 @@ set -u
 leasesim=$1
 programs='build/bin/{script}'
 racy='env LEASE_IMPLEMENTATION=neo-v2 build/bin/{script}'
+python='/usr/bin/python3 sim/exec/py_lease.py {script}'
 failures=0
 
 expect() { # expect STATUS DESCRIPTION COMMAND...
@@ -30,19 +31,30 @@ expect() { # expect STATUS DESCRIPTION COMMAND...
 
 expect 64 "usage: --exec without a seed is refused" "$leasesim" --exec "$programs"
 expect 64 "usage: an unknown option is refused" "$leasesim" --exec "$programs" --seed 1 --bogus x
-expect 0 "the project's programs hold every invariant (random, 30 seeds)" \
-    "$leasesim" --exec "$programs" --seeds 1..30 --quiet
+expect 0 "the project's programs hold every invariant (random, 15 seeds)" \
+    "$leasesim" --exec "$programs" --seeds 1..15 --quiet
 expect 0 "the project's programs hold every invariant (pct, 20 seeds)" \
     "$leasesim" --exec "$programs" --strategy pct --seeds 1..20 --quiet
 expect 1 "the racy implementation (neo-v2) is caught" "$leasesim" --exec "$racy" --seeds 1..100
 case $LAST_OUTPUT in
-*"replay: leasesim --exec"*) echo "test-exec: ok the violation prints its replay line" ;;
+*"replay: "*"--exec"*) echo "test-exec: ok the violation prints its replay line" ;;
 *) echo "test-exec: FAIL no replay line"; failures=$((failures + 1)) ;;
 esac
+expect 0 "the locked Python adapter holds every invariant (10 seeds)" "$leasesim" --exec "$python" --seeds 1..10 --quiet
+expect 1 "the racy Python adapter is caught" env PY_LEASE_MODE=racy "$leasesim" --exec "$python" --seeds 1..100
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+    nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    expect 0 "unprivileged (uid 65534): the project's programs pass" \
+        "${nobody[@]}" "$leasesim" --exec "$programs" --seeds 1..3 --quiet
+    expect 1 "unprivileged (uid 65534): the racy implementation is caught" \
+        "${nobody[@]}" "$leasesim" --exec "$racy" --seeds 1..100
+fi
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (programs)" \
     "$leasesim" --exec "$programs" --seeds 1..2 --determinism
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (racy)" \
     "$leasesim" --exec "$racy" --seeds 1..2 --determinism
+expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (Python)" \
+    "$leasesim" --exec "$python" --seeds 1..2 --determinism
 
 if [ "$failures" -ne 0 ]; then
     echo "test-exec: $failures check(s) failed"
