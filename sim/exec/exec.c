@@ -336,11 +336,12 @@ static int receive_listener(int socket_fd, int *code) {
     return fd;
 }
 
+/* socket_fd < 0: no filter (the wedge probe after the run). */
 static void child_exec(const struct exec_run *run, int index, int socket_fd) {
     const struct exec_options *options = run->options;
     char out_path[PATH_MAX + 16], err_path[PATH_MAX + 16];
-    snprintf(out_path, sizeof out_path, "%s/out.%d", run->dir, index);
-    snprintf(err_path, sizeof err_path, "%s/err.%d", run->dir, index);
+    snprintf(out_path, sizeof out_path, "%s/out.%d%s", run->dir, index, socket_fd < 0 ? ".probe" : "");
+    snprintf(err_path, sizeof err_path, "%s/err.%d%s", run->dir, index, socket_fd < 0 ? ".probe" : "");
     int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int null_fd = open("/dev/null", O_RDONLY);
@@ -371,11 +372,13 @@ static void child_exec(const struct exec_run *run, int index, int socket_fd) {
         argv[word] = words[word];
     }
     argv[options->template_count] = NULL;
-    int listener = install_filter();
-    send_listener(socket_fd, listener);
-    if (listener < 0) _exit(127);
-    close(listener);
-    close(socket_fd);
+    if (socket_fd >= 0) {
+        int listener = install_filter();
+        send_listener(socket_fd, listener);
+        if (listener < 0) _exit(127);
+        close(listener);
+        close(socket_fd);
+    }
     execvp(argv[0], argv);
     dprintf(2, "leasesim: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
@@ -1031,6 +1034,40 @@ static void remove_tree(const char *path) {
     rmdir(path);
 }
 
+/* Runs the first program once more without the filter and reports whether it
+ * entered its body (a record in MAINTENANCE_LOG with its pid). */
+static bool wedge_probe(struct exec_run *run) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return true; /* cannot tell: not a verdict */
+    if (pid == 0) child_exec(run, 0, -1);
+    double deadline = seconds_now() + 20;
+    int status;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (seconds_now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        struct timespec pause_time = {.tv_sec = 0, .tv_nsec = 2000000};
+        nanosleep(&pause_time, NULL);
+    }
+    FILE *file = fopen(run->log_path, "re");
+    if (file == NULL) return false;
+    char line[EXEC_LOG_LINE_MAX], expected[64];
+    snprintf(expected, sizeof expected, "%d", (int)pid);
+    bool entered = false;
+    while (fgets(line, sizeof line, file) != NULL) {
+        char kind[16], name[64];
+        int record_pid;
+        if (sscanf(line, "%15s %63s %d", kind, name, &record_pid) == 3 && strcmp(kind, "enter") == 0 &&
+            record_pid == (int)pid)
+            entered = true;
+    }
+    fclose(file);
+    return entered;
+}
+
 /* Runs one seed; returns 0 ok, 1 violation, 69 refused, 70 internal error. */
 static int run_seed(struct exec_run *run) {
     const struct exec_options *options = run->options;
@@ -1157,13 +1194,17 @@ static int run_seed(struct exec_run *run) {
         run->procs[index].notify_fd = -1;
     }
     check_log(run);
-    /* Bounded wedge: a lease left behind by a process that exited normally. */
+    /* Bounded wedge: once every process has ended, whatever they left behind
+     * must not stop the next job: a fresh, unscheduled run of the first
+     * program must enter its body. */
     struct stat status;
-    if (run->violation == SIM_INVARIANT_NONE && lstat(run->lease_path, &status) == 0 && run->lease_creator >= 0) {
-        const struct exec_proc *creator = &run->procs[run->lease_creator];
-        if (!creator->killed && WIFEXITED(creator->status))
-            violate(run, SIM_INVARIANT_BOUNDED_WEDGE, "p%d %s exited (status %d) and left its lease behind",
-                    run->lease_creator, creator->program, WEXITSTATUS(creator->status));
+    if (run->violation == SIM_INVARIANT_NONE && lstat(run->lease_path, &status) == 0) {
+        char state[256];
+        describe_lease(run, state, sizeof state);
+        if (!wedge_probe(run))
+            violate(run, SIM_INVARIANT_BOUNDED_WEDGE,
+                    "after every process ended, a new run of %s could not acquire the lease (%s)",
+                    run->procs[0].program, state);
     }
     if (run->lease_fd >= 0) close(run->lease_fd);
     run->lease_fd = -1;

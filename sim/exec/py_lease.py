@@ -5,7 +5,9 @@ protocol of conformance/README.md, succeed body only).
 PY_LEASE_MODE=racy follows the original algorithm's published steps with its
 races (O_EXCL create then write, pid check, remove-then-create takeover,
 inspect-then-remove release). PY_LEASE_MODE=locked (default) does the same
-steps under an flock on a sidecar file, which closes those races."""
+steps under an flock on a sidecar file, which closes those races.
+PY_LEASE_MODE=wedge (a broken adapter for the oracle's test) records its
+parent's pid as the holder and never releases: a lease nobody can recover."""
 import datetime
 import fcntl
 import json
@@ -60,7 +62,8 @@ def stale(lease):
 
 def create(path, name, token):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    record = {"owner": name, "reason": "manual-cli", "pid": os.getpid(), "token": token,
+    holder = os.getppid() if os.environ.get("PY_LEASE_MODE") == "wedge" else os.getpid()
+    record = {"owner": name, "reason": "manual-cli", "pid": holder, "token": token,
               "acquiredAt": now_iso(), "staleAfterMs": TTL_MS, "expiresAt": now_iso(TTL_MS)}
     os.write(fd, json.dumps(record).encode())
     os.close(fd)
@@ -106,7 +109,7 @@ def main():
     if guard is not None:
         fcntl.flock(guard, fcntl.LOCK_EX)
     lease = read_lease(path)
-    if isinstance(lease, dict) and lease.get("token") == token:
+    if isinstance(lease, dict) and lease.get("token") == token and os.environ.get("PY_LEASE_MODE") != "wedge":
         os.unlink(path)
     print("✅ %s: done; heavy-maintenance lease released." % name)
     return 0

@@ -42,6 +42,14 @@ case $LAST_OUTPUT in
 esac
 expect 0 "the locked Python adapter holds every invariant (10 seeds)" "$leasesim" --exec "$python" --seeds 1..10 --quiet
 expect 1 "the racy Python adapter is caught" env PY_LEASE_MODE=racy "$leasesim" --exec "$python" --seeds 1..100
+expect 0 "faults: the project's programs hold every invariant with crashes and errno failures (20 seeds)" \
+    "$leasesim" --exec "$programs" --seeds 1..20 --crash 20 --errno 20 --quiet
+expect 1 "bounded wedge: an adapter that leaves an unrecoverable lease is caught" \
+    env PY_LEASE_MODE=wedge "$leasesim" --exec "$python" --seeds 1..5
+case $LAST_OUTPUT in
+*"invariant=bounded-wedge"*) echo "test-exec: ok the wedge is named bounded-wedge" ;;
+*) echo "test-exec: FAIL the wedge was not named bounded-wedge"; failures=$((failures + 1)) ;;
+esac
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
     expect 0 "unprivileged (uid 65534): the project's programs pass" \
