@@ -98,6 +98,8 @@ struct exec_run {
     struct exec_call pending[EXEC_PENDING_MAX];
     int pending_count;
     struct seccomp_notif_resp *response;
+    long seen_holders[64]; /* pids the lease file named at some step: honest deferral */
+    int seen_holder_count;
     pid_t awaited_tid; /* released from a sleep: settle waits for its next held call */
     /* Oracle state. */
     int lease_fd; /* O_PATH on the inode at the lease path, -1 none */
@@ -793,6 +795,13 @@ static void describe_lease(struct exec_run *run, char *text, size_t size) {
     }
     const char *owner = json_string_value(json_object_get(root, "owner"));
     json_t *pid_value = json_object_get(root, "pid");
+    if (json_is_integer(pid_value)) {
+        bool known = false;
+        for (int index = 0; index < run->seen_holder_count; index++)
+            known = known || run->seen_holders[index] == (long)json_integer_value(pid_value);
+        if (!known && run->seen_holder_count < 64)
+            run->seen_holders[run->seen_holder_count++] = (long)json_integer_value(pid_value);
+    }
     int proc = json_is_integer(pid_value) ? proc_of_pid(run, (pid_t)json_integer_value(pid_value)) : -1;
     const char *expires = json_string_value(json_object_get(root, "expiresAt"));
     char holder[32];
@@ -1034,6 +1043,32 @@ static void remove_tree(const char *path) {
     rmdir(path);
 }
 
+/* Honest deferral: a deferral line may only name a holder (by pid) that the
+ * lease file named at some step of the run. */
+static void check_deferrals(struct exec_run *run) {
+    for (int index = 0; index < run->proc_count && run->violation == SIM_INVARIANT_NONE; index++) {
+        char path[PATH_MAX + 16], line[1024];
+        snprintf(path, sizeof path, "%s/out.%d", run->dir, index);
+        FILE *file = fopen(path, "re");
+        if (file == NULL) continue;
+        while (fgets(line, sizeof line, file) != NULL) {
+            const char *mark = strstr(line, "Deferred: heavy-maintenance lease held by");
+            const char *pid_text = mark != NULL ? strstr(mark, ", pid=") : NULL;
+            if (pid_text == NULL) continue;
+            long pid = strtol(pid_text + 6, NULL, 10);
+            bool known = false;
+            for (int seen = 0; seen < run->seen_holder_count; seen++) known = known || run->seen_holders[seen] == pid;
+            if (!known) {
+                int holder = proc_of_pid(run, (pid_t)pid);
+                violate(run, SIM_INVARIANT_HONEST_DEFERRAL,
+                        "p%d %s deferred to a holder (pid of %s) that the lease file never named", index,
+                        run->procs[index].program, holder >= 0 ? run->procs[holder].program : "no process of the run");
+            }
+        }
+        fclose(file);
+    }
+}
+
 /* Runs the first program once more without the filter and reports whether it
  * entered its body (a record in MAINTENANCE_LOG with its pid). */
 static bool wedge_probe(struct exec_run *run) {
@@ -1194,6 +1229,7 @@ static int run_seed(struct exec_run *run) {
         run->procs[index].notify_fd = -1;
     }
     check_log(run);
+    check_deferrals(run);
     /* Bounded wedge: once every process has ended, whatever they left behind
      * must not stop the next job: a fresh, unscheduled run of the first
      * program must enter its body. */

@@ -7,7 +7,8 @@ races (O_EXCL create then write, pid check, remove-then-create takeover,
 inspect-then-remove release). PY_LEASE_MODE=locked (default) does the same
 steps under an flock on a sidecar file, which closes those races.
 PY_LEASE_MODE=wedge (a broken adapter for the oracle's test) records its
-parent's pid as the holder and never releases: a lease nobody can recover."""
+parent's pid as the holder and never releases: a lease nobody can recover.
+PY_LEASE_MODE=liar (another broken adapter) defers to a holder that never was."""
 import datetime
 import fcntl
 import json
@@ -92,6 +93,11 @@ def main():
     path = os.environ["HEAVY_MAINTENANCE_LEASE_PATH"]
     locked = os.environ.get("PY_LEASE_MODE", "locked") != "racy"
     token = str(uuid.uuid4())
+    if os.environ.get("PY_LEASE_MODE") == "liar":
+        read_lease(path)
+        print("⏸️  Deferred: heavy-maintenance lease held by 'nobody' (reason='manual-cli', pid=999999, "
+              "acquiredAt=2020-01-01T00:00:00.000Z).")
+        return 0
     guard = None
     if locked:
         guard = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)

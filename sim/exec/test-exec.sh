@@ -50,6 +50,12 @@ case $LAST_OUTPUT in
 *"invariant=bounded-wedge"*) echo "test-exec: ok the wedge is named bounded-wedge" ;;
 *) echo "test-exec: FAIL the wedge was not named bounded-wedge"; failures=$((failures + 1)) ;;
 esac
+expect 1 "honest deferral: an adapter that defers to a holder that never was is caught" \
+    env PY_LEASE_MODE=liar "$leasesim" --exec "$python" --seeds 1..2
+case $LAST_OUTPUT in
+*"invariant=honest-deferral"*) echo "test-exec: ok the lie is named honest-deferral" ;;
+*) echo "test-exec: FAIL the lie was not named honest-deferral"; failures=$((failures + 1)) ;;
+esac
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
     expect 0 "unprivileged (uid 65534): the project's programs pass" \
