@@ -43,6 +43,9 @@
 #define EXEC_STEPS_MAX 20000
 #define EXEC_LOG_LINE_MAX 512
 #define EXEC_RUN_SECONDS_MAX 60
+/* PCT change points fall in the first steps of a run: two processes of the
+ * project make about 25 lease calls each. */
+#define EXEC_PCT_STEPS_ESTIMATE 50
 
 struct exec_options {
     const char *template_text;
@@ -963,7 +966,7 @@ static void pct_setup(struct exec_run *run) {
     }
     for (int index = 0; index < run->proc_count; index++) run->pct_priority[order[index]] = 100 + index;
     for (int change = 0; change < run->options->pct_depth - 1 && change < 8; change++)
-        run->pct_change_steps[change] = (int)sim_prng_below(&run->prng, 120);
+        run->pct_change_steps[change] = (int)sim_prng_below(&run->prng, EXEC_PCT_STEPS_ESTIMATE);
 }
 
 static void take_step(struct exec_run *run) {
