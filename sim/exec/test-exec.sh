@@ -70,6 +70,19 @@ expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (racy)" 
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (Python)" \
     "$leasesim" --exec "$python" --seeds 1..2 --determinism
 
+# A refused filter: inside a run, a second listener is refused by the kernel
+# (one user-notification listener per filter chain), so a nested leasesim
+# must say so and exit 69, never pass.
+nested=$(mktemp)
+"$leasesim" --exec "sh -c '$leasesim --exec build/bin/kbSync --programs kbSync --seed 1 >$nested 2>&1; echo exit=\$? >>$nested'" \
+    --programs nested --initial none --seed 1 >/dev/null 2>&1
+if grep -q '^exit=69$' "$nested" && grep -q 'refused the seccomp user-notification filter' "$nested"; then
+    echo "test-exec: ok a refused filter gives one line and exit 69"
+else
+    echo "test-exec: FAIL a refused filter did not give exit 69"; cat "$nested"; failures=$((failures + 1))
+fi
+rm -f "$nested"
+
 if [ "$failures" -ne 0 ]; then
     echo "test-exec: $failures check(s) failed"
     exit 1
