@@ -56,7 +56,7 @@ struct exec_options {
     const char *strategy_name; /* random | pct */
     int pct_depth;
     bool initial_dead;
-    int crash_permille, errno_permille;
+    int crash_permille, errno_permille, torn_permille;
     uint64_t first, last;
     bool has_seeds, quiet, determinism;
     const char *trace_path, *log_path;
@@ -136,7 +136,7 @@ static int usage_error(const char *message, const char *argument) {
 static const char *const exec_usage_text =
     "usage: leasesim --exec 'TEMPLATE' [--programs A,B[,C]] (--seed N | --seeds A..B)\n"
     "                [--strategy random|pct] [--pct-depth D] [--initial none|dead]\n"
-    "                [--crash P] [--errno P] [--trace FILE] [--log FILE] [--determinism] [--quiet]\n"
+    "                [--crash P] [--errno P] [--torn P] [--trace FILE] [--log FILE] [--determinism] [--quiet]\n"
     "TEMPLATE as the pytest suite's: {script} = program name; a relative first word from the repository root.\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
     "      69 the kernel or the sandbox refused the seccomp user-notification filter.\n";
@@ -256,6 +256,8 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
             if (!parse_permille(value, &options->crash_permille)) return usage_error("--crash wants 0..1000", value);
         } else if (strcmp(flag, "--errno") == 0) {
             if (!parse_permille(value, &options->errno_permille)) return usage_error("--errno wants 0..1000", value);
+        } else if (strcmp(flag, "--torn") == 0) {
+            if (!parse_permille(value, &options->torn_permille)) return usage_error("--torn wants 0..1000", value);
         } else if (strcmp(flag, "--trace") == 0) {
             options->trace_path = value;
         } else if (strcmp(flag, "--log") == 0) {
@@ -969,6 +971,31 @@ static void pct_setup(struct exec_run *run) {
         run->pct_change_steps[change] = (int)sim_prng_below(&run->prng, EXEC_PCT_STEPS_ESTIMATE);
 }
 
+/* A torn write: the controller performs only a prefix of the caller's write on
+ * the caller's own open file description (pidfd_getfd), then kills the caller,
+ * whose call never runs. Returns the bytes written, or -1 when it cannot. */
+static ssize_t tear_write(const struct exec_call *call) {
+    const __u64 *args = call->request.data.args;
+    size_t length = (size_t)args[2];
+    if (length == 0) return -1;
+    size_t prefix = length / 2 > 0 ? length / 2 : 1;
+    char buffer[4096];
+    if (prefix > sizeof buffer) prefix = sizeof buffer;
+    struct iovec local = {.iov_base = buffer, .iov_len = prefix};
+    struct iovec remote = {.iov_base = (void *)(uintptr_t)args[1], .iov_len = prefix};
+    pid_t pid = (pid_t)call->request.pid;
+    if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)prefix) return -1;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) return -1;
+    int fd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)args[0], 0);
+    close(pidfd);
+    if (fd < 0) return -1;
+    ssize_t written = strcmp(call->name, "pwrite64") == 0 ? pwrite(fd, buffer, prefix, (off_t)args[3])
+                                                           : write(fd, buffer, prefix);
+    close(fd);
+    return written;
+}
+
 static void take_step(struct exec_run *run) {
     sort_pending(run);
     if (getenv("LEASESIM_EXEC_DEBUG") != NULL) {
@@ -982,8 +1009,17 @@ static void take_step(struct exec_run *run) {
     run->pending[pick] = run->pending[--run->pending_count];
     struct exec_proc *proc = &run->procs[call.proc_index];
     const char *result = "continued";
-    char fault[32];
-    if (sim_prng_permille(&run->prng, run->options->crash_permille)) {
+    char fault[64];
+    bool writes = strcmp(call.name, "write") == 0 || strcmp(call.name, "pwrite64") == 0;
+    ssize_t torn = -1;
+    if (writes && sim_prng_permille(&run->prng, run->options->torn_permille) && (torn = tear_write(&call)) >= 0) {
+        kill((pid_t)call.request.pid, SIGKILL);
+        respond(run, proc->notify_fd, call.request.id, EINTR, false);
+        proc->killed = true;
+        snprintf(fault, sizeof fault, "torn: %zd of %llu bytes written, then SIGKILL", torn,
+                 (unsigned long long)call.request.data.args[2]);
+        result = fault;
+    } else if (sim_prng_permille(&run->prng, run->options->crash_permille)) {
         /* Crash point: the call never runs. */
         kill((pid_t)call.request.pid, SIGKILL);
         respond(run, proc->notify_fd, call.request.id, EINTR, false);
@@ -1268,8 +1304,9 @@ static void print_knobs(const struct exec_options *options, FILE *out) {
     fprintf(out, " programs=");
     for (int index = 0; index < options->program_count; index++)
         fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
-    fprintf(out, " initial=%s crash=%d/1000 errno=%d/1000 (ENOSPC|EIO|EACCES) clock=real pid-reuse=off",
-            options->initial_dead ? "dead" : "none", options->crash_permille, options->errno_permille);
+    fprintf(out, " initial=%s crash=%d/1000 errno=%d/1000 (ENOSPC|EIO|EACCES) torn=%d/1000 clock=real pid-reuse=off",
+            options->initial_dead ? "dead" : "none", options->crash_permille, options->errno_permille,
+            options->torn_permille);
 }
 
 static void print_replay(const struct exec_options *options, uint64_t seed, FILE *out) {
@@ -1278,8 +1315,8 @@ static void print_replay(const struct exec_options *options, uint64_t seed, FILE
         fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
     fprintf(out, " --strategy %s", options->strategy_name);
     if (strcmp(options->strategy_name, "pct") == 0) fprintf(out, " --pct-depth %d", options->pct_depth);
-    fprintf(out, " --initial %s --crash %d --errno %d --seed %llu\n", options->initial_dead ? "dead" : "none",
-            options->crash_permille, options->errno_permille, (unsigned long long)seed);
+    fprintf(out, " --initial %s --crash %d --errno %d --torn %d --seed %llu\n", options->initial_dead ? "dead" : "none",
+            options->crash_permille, options->errno_permille, options->torn_permille, (unsigned long long)seed);
 }
 
 /* The ordered log of scheduled lease syscalls of one seed, pids and paths normalised. */

@@ -42,8 +42,8 @@ case $LAST_OUTPUT in
 esac
 expect 0 "the locked Python adapter holds every invariant (10 seeds)" "$leasesim" --exec "$python" --seeds 1..10 --quiet
 expect 1 "the racy Python adapter is caught" env PY_LEASE_MODE=racy "$leasesim" --exec "$python" --seeds 1..100
-expect 0 "faults: the project's programs hold every invariant with crashes and errno failures (20 seeds)" \
-    "$leasesim" --exec "$programs" --seeds 1..20 --crash 20 --errno 20 --quiet
+expect 0 "faults: the project's programs hold every invariant with crashes, errno failures and torn writes (20 seeds)" \
+    "$leasesim" --exec "$programs" --seeds 1..20 --crash 20 --errno 20 --torn 50 --quiet
 expect 1 "bounded wedge: an adapter that leaves an unrecoverable lease is caught" \
     env PY_LEASE_MODE=wedge "$leasesim" --exec "$python" --seeds 1..5
 case $LAST_OUTPUT in
