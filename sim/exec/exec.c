@@ -118,6 +118,10 @@ struct exec_run {
     int pct_priority[EXEC_PROCS_MAX];
     int pct_change_steps[8];
     FILE *trace;
+    struct { /* the last scheduled call, for the trace record written once it settled */
+        int proc, ordinal;
+        char name[24], path[PATH_MAX * 2 + 16], result[64];
+    } last;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -1043,6 +1047,11 @@ static void take_step(struct exec_run *run) {
     const struct exec_task *task = NULL;
     for (int index = 0; index < run->task_count; index++)
         if (run->tasks[index].pid == thread_group_of((pid_t)call.request.pid)) task = &run->tasks[index];
+    run->last.proc = call.proc_index;
+    run->last.ordinal = task != NULL ? task->ordinal : 0;
+    snprintf(run->last.name, sizeof run->last.name, "%s", call.name);
+    snprintf(run->last.path, sizeof run->last.path, "%s", path);
+    snprintf(run->last.result, sizeof run->last.result, "%s", result);
     char line[PATH_MAX * 2 + 256];
     snprintf(line, sizeof line, "  step=%-5d p%d.%d %-18s %-10s %s: %s", run->steps, call.proc_index,
              task != NULL ? task->ordinal : 0, proc->program, call.name, path, result);
@@ -1218,7 +1227,12 @@ static int run_seed(struct exec_run *run) {
             free(run->story[run->story_count - 1]);
             run->story[run->story_count - 1] = strdup(line);
             if (run->trace != NULL) {
-                json_t *record = json_pack("{s:I,s:s}", "seed", (json_int_t)run->seed, "step", line);
+                char process[32];
+                snprintf(process, sizeof process, "p%d.%d", run->last.proc, run->last.ordinal);
+                json_t *record = json_pack("{s:I,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "seed", (json_int_t)run->seed, "step",
+                                           run->steps, "process", process, "program",
+                                           run->procs[run->last.proc].program, "syscall", run->last.name, "path",
+                                           run->last.path, "result", run->last.result, "lease", state);
                 json_dumpf(record, run->trace, JSON_COMPACT);
                 fputc('\n', run->trace);
                 json_decref(record);

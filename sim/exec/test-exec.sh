@@ -70,6 +70,16 @@ expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (racy)" 
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (Python)" \
     "$leasesim" --exec "$python" --seeds 1..2 --determinism
 
+trace=$(mktemp)
+expect 0 "--trace writes one JSON record per scheduled call" "$leasesim" --exec "$programs" --seed 1 --trace "$trace"
+if [ -s "$trace" ] && /usr/bin/python3 -c 'import json, sys; [json.loads(l)["syscall"] for l in open(sys.argv[1])]' "$trace"; then
+    echo "test-exec: ok the trace is JSON Lines with a syscall per record"
+else
+    echo "test-exec: FAIL the trace is empty or not JSON Lines"; failures=$((failures + 1))
+fi
+rm -f "$trace"
+expect 73 "an unwritable --trace is an error" "$leasesim" --exec "$programs" --seed 1 --trace /nonexistent/dir/t.jsonl
+
 # A refused filter: inside a run, a second listener is refused by the kernel
 # (one user-notification listener per filter chain), so a nested leasesim
 # must say so and exit 69, never pass.
