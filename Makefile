@@ -92,6 +92,7 @@ include conformance/etcd/etcd.mk
 include sim/sim.mk
 include conformance/storm/storm.mk
 include conformance/hostile/hostile.mk
+include sim/exec/exec.mk
 include ci/ci.mk
 
 .PHONY: all lib deps run test test-run install uninstall clean help

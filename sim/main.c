@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec/exec.h"
 #include "run.h"
 #include "zoo.h"
 
@@ -712,6 +713,8 @@ static int sim_cli_bench(struct cli *cli) {
 }
 
 int main(int argc, char **argv) {
+    for (int index = 1; index < argc; index++) /* real processes: sim/exec/ */
+        if (strcmp(argv[index], "--exec") == 0) return sim_exec_main(argc, argv);
     static struct cli cli = {.impl_name = "lease", .shard_index = 1, .shard_count = 1, .strategy_name = "random"};
     cli.argv0 = argv[0];
     cli.request.pct_depth = 3;

@@ -1,0 +1,1450 @@
+/*
+ * exec.c: leasesim --exec 'TEMPLATE': the controller. Each child installs a
+ * seccomp filter (SCMP_ACT_NOTIFY for file syscalls and kill) before exec and
+ * hands the listener to the controller. Calls that touch the lease directory
+ * are scheduling points: the controller holds them until every thread of
+ * every child is blocked in a notification or asleep, then releases one,
+ * chosen by the seed. Everything else continues at once. See docs/exec.md.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "sim.h"
+
+#define EXEC_PROCS_MAX 3
+#define EXEC_ARGS_MAX 32
+#define EXEC_TREE_MAX 64
+#define EXEC_FDS_MAX 1024
+#define EXEC_PENDING_MAX 16
+#define EXEC_STEPS_MAX 20000
+#define EXEC_LOG_LINE_MAX 512
+#define EXEC_RUN_SECONDS_MAX 60
+/* PCT change points fall in the first steps of a run: two processes of the
+ * project make about 25 lease calls each. */
+#define EXEC_PCT_STEPS_ESTIMATE 50
+
+struct exec_options {
+    const char *template_text;
+    char *template_words[EXEC_ARGS_MAX];
+    int template_count;
+    const char *programs[EXEC_PROCS_MAX];
+    int program_count;
+    const char *strategy_name; /* random | pct */
+    int pct_depth;
+    bool initial_dead;
+    int crash_permille, errno_permille, torn_permille;
+    uint64_t first, last;
+    bool has_seeds, quiet, determinism;
+    const char *trace_path, *log_path;
+    char repo_root[PATH_MAX];
+    const char *argv0;
+};
+
+/* A lease-directory call held by the controller until the schedule picks it. */
+struct exec_call {
+    struct seccomp_notif request;
+    int proc_index;
+    char name[24];
+    char path[PATH_MAX];
+};
+
+/* Per thread-group fd table: which descriptors point into the lease directory. */
+struct exec_task {
+    pid_t pid;
+    int proc_index;
+    int ordinal; /* normalised pid: order of first appearance in its tree */
+    bool fds_dirty;
+    bool lease_fd[EXEC_FDS_MAX];
+};
+
+struct exec_proc {
+    pid_t pid;
+    int pidfd, notify_fd;
+    const char *program;
+    bool exited, killed;
+    int status;
+};
+
+struct exec_run {
+    const struct exec_options *options;
+    uint64_t seed;
+    struct sim_prng prng;
+    char dir[PATH_MAX], lease_dir[PATH_MAX], lease_path[PATH_MAX], log_path[PATH_MAX];
+    struct exec_proc procs[EXEC_PROCS_MAX];
+    int proc_count, live_count;
+    struct exec_task tasks[EXEC_TREE_MAX];
+    int task_count;
+    struct exec_call pending[EXEC_PENDING_MAX];
+    int pending_count;
+    struct seccomp_notif_resp *response;
+    long seen_holders[64]; /* pids the lease file named at some step: honest deferral */
+    int seen_holder_count;
+    pid_t awaited_tid; /* released from a sleep: settle waits for its next held call */
+    /* Oracle state. */
+    int lease_fd; /* O_PATH on the inode at the lease path, -1 none */
+    int lease_creator; /* proc index, -1 none, -2 the initial dead holder */
+    long log_offset;
+    pid_t log_holder;
+    enum sim_invariant violation;
+    char violation_text[512];
+    /* Story: one line per scheduled call. */
+    char **story;
+    int story_count, story_capacity;
+    int steps;
+    int pct_priority[EXEC_PROCS_MAX];
+    int pct_change_steps[8];
+    FILE *trace;
+    struct { /* the last scheduled call, for the trace record written once it settled */
+        int proc, ordinal;
+        char name[24], path[PATH_MAX * 2 + 16], result[64];
+    } last;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static double seconds_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now); /* rates and time-outs only, never a schedule input */
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+static int usage_error(const char *message, const char *argument) {
+    fprintf(stderr, "leasesim: %s%s%s (try --help)\n", message, argument ? ": " : "", argument ? argument : "");
+    return EX_USAGE;
+}
+
+static const char *const exec_usage_text =
+    "usage: leasesim --exec 'TEMPLATE' [--programs A,B[,C]] (--seed N | --seeds A..B)\n"
+    "                [--strategy random|pct] [--pct-depth D] [--initial none|dead]\n"
+    "                [--crash P] [--errno P] [--torn P] [--trace FILE] [--log FILE] [--determinism] [--quiet]\n"
+    "TEMPLATE as the pytest suite's: {script} = program name; a relative first word from the repository root.\n"
+    "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
+    "      69 the kernel or the sandbox refused the seccomp user-notification filter.\n";
+
+/* ---- argument parsing ---------------------------------------------------- */
+
+static bool parse_unsigned(const char *text, uint64_t *value, char **end) {
+    if (*text < '0' || *text > '9') return false;
+    errno = 0;
+    *value = strtoull(text, end, 10);
+    return errno == 0;
+}
+
+static bool parse_seed_range(const char *text, uint64_t *first, uint64_t *last) {
+    char *end = NULL;
+    if (!parse_unsigned(text, first, &end)) return false;
+    if (*end == '\0') {
+        *last = *first;
+        return true;
+    }
+    if (strncmp(end, "..", 2) != 0) return false;
+    if (!parse_unsigned(end + 2, last, &end)) return false;
+    return *end == '\0' && *first <= *last;
+}
+
+static bool parse_permille(const char *text, int *permille) {
+    uint64_t value;
+    char *end = NULL;
+    if (!parse_unsigned(text, &value, &end) || *end != '\0' || value > 1000) return false;
+    *permille = (int)value;
+    return true;
+}
+
+/* Split like a shell without running one: whitespace, single and double quotes. */
+static bool split_template(struct exec_options *options) {
+    static char storage[4096];
+    size_t used = 0;
+    const char *cursor = options->template_text;
+    options->template_count = 0;
+    while (*cursor != '\0') {
+        while (*cursor == ' ' || *cursor == '\t') cursor++;
+        if (*cursor == '\0') break;
+        if (options->template_count == EXEC_ARGS_MAX - 1) return false;
+        options->template_words[options->template_count++] = storage + used;
+        char quote = 0;
+        while (*cursor != '\0' && (quote != 0 || (*cursor != ' ' && *cursor != '\t'))) {
+            if (quote == 0 && (*cursor == '\'' || *cursor == '"')) {
+                quote = *cursor++;
+                continue;
+            }
+            if (quote != 0 && *cursor == quote) {
+                quote = 0;
+                cursor++;
+                continue;
+            }
+            if (used + 2 >= sizeof storage) return false;
+            storage[used++] = *cursor++;
+        }
+        if (quote != 0) return false;
+        storage[used++] = '\0';
+    }
+    options->template_words[options->template_count] = NULL;
+    return options->template_count > 0;
+}
+
+static bool parse_programs(struct exec_options *options, const char *text) {
+    static char storage[256];
+    if (strlen(text) >= sizeof storage) return false;
+    strcpy(storage, text);
+    options->program_count = 0;
+    for (char *save = NULL, *word = strtok_r(storage, ",", &save); word != NULL; word = strtok_r(NULL, ",", &save)) {
+        if (options->program_count == EXEC_PROCS_MAX) return false;
+        options->programs[options->program_count++] = word;
+    }
+    return options->program_count >= 1;
+}
+
+static int parse_exec_arguments(struct exec_options *options, int argc, char **argv) {
+    for (int index = 1; index < argc; index++) {
+        const char *flag = argv[index];
+        const char *value = index + 1 < argc ? argv[index + 1] : NULL;
+        bool takes_value = true;
+        if (strcmp(flag, "--help") == 0) {
+            fputs(exec_usage_text, stdout);
+            exit(0);
+        } else if (strcmp(flag, "--quiet") == 0) {
+            options->quiet = true;
+            takes_value = false;
+        } else if (strcmp(flag, "--determinism") == 0) {
+            options->determinism = true;
+            takes_value = false;
+        } else if (value == NULL) {
+            return usage_error("missing value or unknown option", flag);
+        } else if (strcmp(flag, "--exec") == 0) {
+            options->template_text = value;
+            if (!split_template(options)) return usage_error("bad --exec template", value);
+        } else if (strcmp(flag, "--programs") == 0) {
+            if (!parse_programs(options, value)) return usage_error("--programs wants 1 to 3 names", value);
+        } else if (strcmp(flag, "--seed") == 0 || strcmp(flag, "--seeds") == 0) {
+            if (!parse_seed_range(value, &options->first, &options->last)) return usage_error("bad seed", value);
+            options->has_seeds = true;
+        } else if (strcmp(flag, "--strategy") == 0) {
+            if (strcmp(value, "random") != 0 && strcmp(value, "pct") != 0)
+                return usage_error("unknown strategy (random|pct)", value);
+            options->strategy_name = value;
+        } else if (strcmp(flag, "--pct-depth") == 0) {
+            uint64_t depth;
+            char *end = NULL;
+            if (!parse_unsigned(value, &depth, &end) || *end != '\0' || depth < 1 || depth > 8)
+                return usage_error("--pct-depth wants 1..8", value);
+            options->pct_depth = (int)depth;
+        } else if (strcmp(flag, "--initial") == 0) {
+            if (strcmp(value, "none") != 0 && strcmp(value, "dead") != 0)
+                return usage_error("--initial wants none or dead", value);
+            options->initial_dead = strcmp(value, "dead") == 0;
+        } else if (strcmp(flag, "--crash") == 0) {
+            if (!parse_permille(value, &options->crash_permille)) return usage_error("--crash wants 0..1000", value);
+        } else if (strcmp(flag, "--errno") == 0) {
+            if (!parse_permille(value, &options->errno_permille)) return usage_error("--errno wants 0..1000", value);
+        } else if (strcmp(flag, "--torn") == 0) {
+            if (!parse_permille(value, &options->torn_permille)) return usage_error("--torn wants 0..1000", value);
+        } else if (strcmp(flag, "--trace") == 0) {
+            options->trace_path = value;
+        } else if (strcmp(flag, "--log") == 0) {
+            options->log_path = value;
+        } else {
+            return usage_error("unknown option", flag);
+        }
+        if (takes_value) index++;
+    }
+    if (options->template_text == NULL) return usage_error("--exec wants a template", NULL);
+    if (!options->has_seeds) return usage_error("--seed N or --seeds A..B is required", NULL);
+    return 0;
+}
+
+/* ---- the child: filter, hand-over, exec ------------------------------------ */
+
+static const char *const notified_syscalls[] = {
+    "open", "openat", "openat2", "creat", "read", "write", "pread64", "pwrite64", "close", "fstat",
+    "newfstatat", "statx", "stat", "lstat", "link", "linkat", "rename", "renameat", "renameat2", "unlink",
+    "unlinkat", "mkdir", "mkdirat", "rmdir", "flock", "fcntl", "fsync", "fdatasync", "ftruncate", "dup",
+    "dup2", "dup3", "kill", "io_uring_setup", "nanosleep", "clock_nanosleep",
+};
+
+/* Returns the listener fd, or -errno. */
+static int install_filter(void) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
+    scmp_filter_ctx context = seccomp_init(SCMP_ACT_ALLOW);
+    if (context == NULL) return -ENOMEM;
+    for (size_t index = 0; index < sizeof notified_syscalls / sizeof notified_syscalls[0]; index++) {
+        int number = seccomp_syscall_resolve_name(notified_syscalls[index]);
+        if (number == __NR_SCMP_ERROR) continue; /* not on this architecture */
+        int status = seccomp_rule_add(context, SCMP_ACT_NOTIFY, number, 0);
+        if (status < 0) {
+            seccomp_release(context);
+            return status;
+        }
+    }
+    int status = seccomp_load(context);
+    if (status < 0) {
+        seccomp_release(context);
+        return status;
+    }
+    int listener = seccomp_notify_fd(context);
+    seccomp_release(context);
+    return listener;
+}
+
+/* Sends the listener (or a failure code when fd < 0) over the socket. */
+static void send_listener(int socket_fd, int listener) {
+    int code = listener < 0 ? listener : 0;
+    struct iovec vector = {.iov_base = &code, .iov_len = sizeof code};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1};
+    if (listener >= 0) {
+        message.msg_control = control.buffer;
+        message.msg_controllen = sizeof control.buffer;
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &listener, sizeof(int));
+    }
+    (void)sendmsg(socket_fd, &message, 0);
+}
+
+static int receive_listener(int socket_fd, int *code) {
+    struct iovec vector = {.iov_base = code, .iov_len = sizeof *code};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.buffer,
+                             .msg_controllen = sizeof control.buffer};
+    if (recvmsg(socket_fd, &message, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof *code) return -1;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (*code != 0 || header == NULL || header->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(header), sizeof fd);
+    return fd;
+}
+
+/* socket_fd < 0: no filter (the wedge probe after the run). */
+static void child_exec(const struct exec_run *run, int index, int socket_fd) {
+    const struct exec_options *options = run->options;
+    char out_path[PATH_MAX + 16], err_path[PATH_MAX + 16];
+    snprintf(out_path, sizeof out_path, "%s/out.%d%s", run->dir, index, socket_fd < 0 ? ".probe" : "");
+    snprintf(err_path, sizeof err_path, "%s/err.%d%s", run->dir, index, socket_fd < 0 ? ".probe" : "");
+    int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (out_fd < 0 || err_fd < 0 || null_fd < 0) _exit(127);
+    dup2(null_fd, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    setenv("HEAVY_MAINTENANCE_LEASE_PATH", run->lease_path, 1);
+    setenv("MAINTENANCE_LOG", run->log_path, 1);
+    unsetenv("MAINTENANCE_READY_FILE");
+    unsetenv("MAINTENANCE_GATE_FILE");
+    unsetenv("NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN");
+    static char words[EXEC_ARGS_MAX][PATH_MAX];
+    char *argv[EXEC_ARGS_MAX + 1];
+    for (int word = 0; word < options->template_count; word++) {
+        const char *source = options->template_words[word];
+        const char *mark = strstr(source, "{script}");
+        if (mark != NULL)
+            snprintf(words[word], sizeof words[word], "%.*s%s%s", (int)(mark - source), source,
+                     options->programs[index], mark + strlen("{script}"));
+        else
+            snprintf(words[word], sizeof words[word], "%s", source);
+        if (word == 0 && words[0][0] != '/' && strchr(words[0], '/') != NULL) {
+            char relative[PATH_MAX];
+            snprintf(relative, sizeof relative, "%s", words[0]);
+            snprintf(words[0], sizeof words[0], "%.2048s/%.2000s", options->repo_root, relative);
+        }
+        argv[word] = words[word];
+    }
+    argv[options->template_count] = NULL;
+    if (socket_fd >= 0) {
+        int listener = install_filter();
+        send_listener(socket_fd, listener);
+        if (listener < 0) _exit(127);
+        close(listener);
+        close(socket_fd);
+    }
+    execvp(argv[0], argv);
+    dprintf(2, "leasesim: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+/* ---- reading the target's memory and paths --------------------------------- */
+
+static bool notification_valid(int notify_fd, uint64_t id) {
+    return ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+/* Reads a NUL-terminated string page by page (process_vm_readv stops at unmapped pages). */
+static bool read_string(pid_t pid, uint64_t address, char *buffer, size_t size) {
+    size_t done = 0;
+    while (done + 1 < size) {
+        size_t page_left = 4096 - ((address + done) & 4095);
+        size_t chunk = page_left < size - 1 - done ? page_left : size - 1 - done;
+        struct iovec local = {.iov_base = buffer + done, .iov_len = chunk};
+        struct iovec remote = {.iov_base = (void *)(uintptr_t)(address + done), .iov_len = chunk};
+        ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+        if (got <= 0) return false;
+        if (memchr(buffer + done, '\0', (size_t)got) != NULL) return true;
+        done += (size_t)got;
+    }
+    buffer[size - 1] = '\0';
+    return true;
+}
+
+/* Lexical normalisation of an absolute path: "//", "." and ".." removed. */
+static void normalise_path(char *path) {
+    char result[PATH_MAX];
+    size_t length = 0;
+    const char *cursor = path;
+    result[0] = '\0';
+    while (*cursor != '\0') {
+        while (*cursor == '/') cursor++;
+        const char *end = cursor;
+        while (*end != '\0' && *end != '/') end++;
+        size_t part = (size_t)(end - cursor);
+        if (part == 0 || (part == 1 && cursor[0] == '.')) {
+        } else if (part == 2 && cursor[0] == '.' && cursor[1] == '.') {
+            while (length > 0 && result[length - 1] != '/') length--;
+            if (length > 0) length--;
+        } else if (length + part + 2 < sizeof result) {
+            result[length++] = '/';
+            memcpy(result + length, cursor, part);
+            length += part;
+        }
+        cursor = end;
+    }
+    if (length == 0) result[length++] = '/';
+    result[length] = '\0';
+    strcpy(path, result);
+}
+
+/* Absolute path of (dirfd, name) as the target sees it; symlinks in the
+ * directory part are resolved in the controller (same mount namespace). */
+static bool resolve_path(pid_t pid, int dirfd, const char *name, char *out, size_t size) {
+    char base[PATH_MAX];
+    if (name[0] == '/') {
+        snprintf(out, size, "%s", name);
+    } else {
+        char link[64];
+        if (dirfd == AT_FDCWD)
+            snprintf(link, sizeof link, "/proc/%d/cwd", (int)pid);
+        else
+            snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)pid, dirfd);
+        ssize_t length = readlink(link, base, sizeof base - 1);
+        if (length < 0) return false;
+        base[length] = '\0';
+        snprintf(out, size, "%.2048s/%.2000s", base, name);
+    }
+    normalise_path(out);
+    /* Resolve symlinks in the parent directory when it exists. */
+    char *slash = strrchr(out, '/');
+    if (slash != NULL && slash != out) {
+        *slash = '\0';
+        char real[PATH_MAX];
+        bool resolved = realpath(out, real) != NULL;
+        *slash = '/';
+        if (resolved) {
+            char joined[PATH_MAX];
+            snprintf(joined, sizeof joined, "%.2048s/%.2000s", real, slash + 1);
+            snprintf(out, size, "%s", joined);
+        }
+    }
+    return true;
+}
+
+static bool in_lease_dir(const struct exec_run *run, const char *path) {
+    size_t length = strlen(run->lease_dir);
+    return strncmp(path, run->lease_dir, length) == 0 && (path[length] == '\0' || path[length] == '/');
+}
+
+/* ---- process bookkeeping --------------------------------------------------- */
+
+static struct exec_task *find_task(struct exec_run *run, pid_t pid, int proc_index) {
+    for (int index = 0; index < run->task_count; index++)
+        if (run->tasks[index].pid == pid) return &run->tasks[index];
+    if (run->task_count == EXEC_TREE_MAX) return NULL;
+    struct exec_task *task = &run->tasks[run->task_count++];
+    memset(task, 0, sizeof *task);
+    task->pid = pid;
+    task->proc_index = proc_index;
+    task->fds_dirty = true;
+    for (int index = 0; index < run->task_count - 1; index++)
+        if (run->tasks[index].proc_index == proc_index) task->ordinal++;
+    return task;
+}
+
+static pid_t thread_group_of(pid_t tid) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    FILE *file = fopen(path, "re");
+    if (file == NULL) return tid;
+    pid_t group = tid;
+    while (fgets(line, sizeof line, file) != NULL)
+        if (strncmp(line, "Tgid:", 5) == 0) group = (pid_t)atoi(line + 5);
+    fclose(file);
+    return group;
+}
+
+/* Rebuilds the fd table of a paused thread group from /proc/PID/fd: done only
+ * after a lease open, close or dup ran, not once per call. */
+static void rescan_fds(struct exec_run *run, struct exec_task *task) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)task->pid);
+    memset(task->lease_fd, 0, sizeof task->lease_fd);
+    task->fds_dirty = false;
+    DIR *directory = opendir(path);
+    if (directory == NULL) return;
+    for (struct dirent *entry; (entry = readdir(directory)) != NULL;) {
+        int fd = atoi(entry->d_name);
+        if (entry->d_name[0] == '.' || fd < 0 || fd >= EXEC_FDS_MAX) continue;
+        char link[400], target[PATH_MAX];
+        snprintf(link, sizeof link, "%s/%s", path, entry->d_name);
+        ssize_t length = readlink(link, target, sizeof target - 1);
+        if (length < 0) continue;
+        target[length] = '\0';
+        task->lease_fd[fd] = in_lease_dir(run, target);
+    }
+    closedir(directory);
+}
+
+static const char *syscall_label(int number) {
+    char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, number);
+    static char label[24];
+    snprintf(label, sizeof label, "%s", name != NULL ? name : "?");
+    free(name);
+    return label;
+}
+
+enum call_kind { CALL_OTHER, CALL_LEASE, CALL_ENOSYS };
+
+/* Decides whether a call is a scheduling point; fills the path for the story. */
+static enum call_kind classify(struct exec_run *run, int notify_fd, const struct seccomp_notif *request,
+                               struct exec_task *task, char *path, size_t path_size) {
+    const __u64 *args = request->data.args;
+    const char *name = syscall_label(request->data.nr);
+    pid_t pid = (pid_t)request->pid;
+    path[0] = '\0';
+    if (strcmp(name, "io_uring_setup") == 0) return CALL_ENOSYS;
+    if (strcmp(name, "nanosleep") == 0 || strcmp(name, "clock_nanosleep") == 0) {
+        /* A timed sleep ends at a moment of real time: a scheduling point, and
+         * once released the controller waits for the sleeper's next call. */
+        snprintf(path, path_size, "(timed sleep)");
+        return CALL_LEASE;
+    }
+    if (strcmp(name, "kill") == 0) {
+        if ((int)args[1] != 0) return CALL_OTHER;
+        const struct exec_task *target = NULL;
+        for (int index = 0; index < run->task_count; index++)
+            if (run->tasks[index].pid == (pid_t)args[0]) target = &run->tasks[index];
+        /* Pids normalised: p<process>.<ordinal in its tree>, or outside the run. */
+        if (target != NULL)
+            snprintf(path, path_size, "probe p%d.%d", target->proc_index, target->ordinal);
+        else
+            snprintf(path, path_size, "probe a pid outside the run");
+        return CALL_LEASE;
+    }
+    if (strncmp(name, "dup", 3) == 0 || (strcmp(name, "fcntl") == 0 && (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC))) {
+        task->fds_dirty = true;
+        return CALL_OTHER;
+    }
+    /* Path arguments: (argument index of the dirfd or -1, argument index of the path). */
+    int dir_arg = -1, path_arg = -1, dir_arg2 = -1, path_arg2 = -1;
+    if (!strcmp(name, "open") || !strcmp(name, "creat") || !strcmp(name, "stat") || !strcmp(name, "lstat") ||
+        !strcmp(name, "unlink") || !strcmp(name, "mkdir") || !strcmp(name, "rmdir"))
+        path_arg = 0;
+    else if (!strcmp(name, "openat") || !strcmp(name, "openat2") || !strcmp(name, "newfstatat") ||
+             !strcmp(name, "statx") || !strcmp(name, "unlinkat") || !strcmp(name, "mkdirat"))
+        dir_arg = 0, path_arg = 1;
+    else if (!strcmp(name, "link") || !strcmp(name, "rename"))
+        path_arg = 0, path_arg2 = 1;
+    else if (!strcmp(name, "linkat") || !strcmp(name, "renameat") || !strcmp(name, "renameat2"))
+        dir_arg = 0, path_arg = 1, dir_arg2 = 2, path_arg2 = 3;
+    if (path_arg < 0) {
+        /* fd-based: read, write, pread64, pwrite64, close, fstat, flock, fcntl, fsync, fdatasync, ftruncate. */
+        int fd = (int)args[0];
+        if (task->fds_dirty) rescan_fds(run, task);
+        if (fd < 0 || fd >= EXEC_FDS_MAX || !task->lease_fd[fd]) return CALL_OTHER;
+        if (strcmp(name, "fcntl") == 0 && args[1] != F_SETLK && args[1] != F_SETLKW && args[1] != F_GETLK &&
+            args[1] != F_OFD_SETLK && args[1] != F_OFD_SETLKW && args[1] != F_OFD_GETLK)
+            return CALL_OTHER;
+        char link[64];
+        snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)pid, fd);
+        ssize_t length = readlink(link, path, path_size - 1);
+        path[length > 0 ? length : 0] = '\0';
+        if (strcmp(name, "close") == 0) task->fds_dirty = true;
+        return CALL_LEASE;
+    }
+    char raw[PATH_MAX], first[PATH_MAX], second[PATH_MAX];
+    second[0] = '\0';
+    if (!read_string(pid, args[path_arg], raw, sizeof raw)) return CALL_OTHER;
+    int dirfd = dir_arg >= 0 ? (int)args[dir_arg] : AT_FDCWD;
+    if (raw[0] == '\0' && dirfd >= 0 && dirfd < EXEC_FDS_MAX) { /* AT_EMPTY_PATH on a descriptor */
+        if (task->fds_dirty) rescan_fds(run, task);
+        if (!task->lease_fd[dirfd]) return CALL_OTHER;
+        snprintf(raw, sizeof raw, "fd %d", dirfd);
+        snprintf(first, sizeof first, "%s", run->lease_path);
+    } else if (!resolve_path(pid, dirfd, raw, first, sizeof first)) {
+        return CALL_OTHER;
+    }
+    if (path_arg2 >= 0) {
+        char raw2[PATH_MAX];
+        if (!read_string(pid, args[path_arg2], raw2, sizeof raw2)) return CALL_OTHER;
+        if (!resolve_path(pid, dir_arg2 >= 0 ? (int)args[dir_arg2] : AT_FDCWD, raw2, second, sizeof second))
+            return CALL_OTHER;
+    }
+    /* The memory was read from a live target: the call must still be pending. */
+    if (!notification_valid(notify_fd, request->id)) return CALL_OTHER;
+    bool lease = in_lease_dir(run, first) || (second[0] != '\0' && in_lease_dir(run, second));
+    if (!lease) return CALL_OTHER;
+    if (second[0] != '\0')
+        snprintf(path, path_size, "%.2000s -> %.2000s", first, second);
+    else
+        snprintf(path, path_size, "%s", first);
+    if (!strncmp(name, "open", 4) || !strcmp(name, "creat")) task->fds_dirty = true;
+    return CALL_LEASE;
+}
+
+static void respond(struct exec_run *run, int notify_fd, uint64_t id, int error, bool continue_call) {
+    memset(run->response, 0, sizeof *run->response);
+    run->response->id = id;
+    if (continue_call)
+        run->response->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    else
+        run->response->error = -error;
+    (void)ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, run->response); /* ENOENT: the caller died meanwhile */
+}
+
+/* Receives every queued notification: non-lease calls continue at once,
+ * lease calls are held. Returns whether anything arrived. */
+static bool drain(struct exec_run *run, struct seccomp_notif *request) {
+    bool any = false;
+    for (int index = 0; index < run->proc_count; index++) {
+        struct exec_proc *proc = &run->procs[index];
+        if (proc->notify_fd < 0) continue;
+        for (;;) {
+            struct pollfd poller = {.fd = proc->notify_fd, .events = POLLIN};
+            if (poll(&poller, 1, 0) <= 0 || !(poller.revents & POLLIN)) break;
+            memset(request, 0, sizeof *request);
+            if (ioctl(proc->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, request) != 0) break;
+            any = true;
+            struct exec_task *task = find_task(run, thread_group_of((pid_t)request->pid), index);
+            char path[PATH_MAX];
+            enum call_kind kind = task != NULL ? classify(run, proc->notify_fd, request, task, path, sizeof path)
+                                               : CALL_OTHER;
+            if (kind == CALL_ENOSYS) {
+                respond(run, proc->notify_fd, request->id, ENOSYS, false);
+            } else if (kind == CALL_OTHER || run->pending_count == EXEC_PENDING_MAX) {
+                respond(run, proc->notify_fd, request->id, 0, true);
+            } else {
+                if ((pid_t)request->pid == run->awaited_tid) run->awaited_tid = 0;
+                struct exec_call *call = &run->pending[run->pending_count++];
+                call->request = *request;
+                call->proc_index = index;
+                snprintf(call->name, sizeof call->name, "%s", syscall_label(request->data.nr));
+                snprintf(call->path, sizeof call->path, "%s", path);
+            }
+        }
+    }
+    return any;
+}
+
+static void reap(struct exec_run *run) {
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG | __WALL);
+        if (pid <= 0) return;
+        for (int index = 0; index < run->proc_count; index++) {
+            struct exec_proc *proc = &run->procs[index];
+            if (proc->pid != pid || proc->exited) continue;
+            proc->exited = true;
+            proc->status = status;
+            run->live_count--;
+        }
+    }
+}
+
+/* Whether any thread of pid's tree is running or in uninterruptible sleep. */
+static bool tree_busy(pid_t pid, int depth) {
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *directory = opendir(path);
+    if (directory == NULL) return false;
+    bool busy = false;
+    for (struct dirent *entry; !busy && (entry = readdir(directory)) != NULL;) {
+        if (entry->d_name[0] == '.') continue;
+        char file[512], text[1024];
+        snprintf(file, sizeof file, "%s/%s/stat", path, entry->d_name);
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t length = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (length <= 0) continue;
+        text[length] = '\0';
+        char *close_paren = strrchr(text, ')');
+        if (close_paren != NULL && (close_paren[2] == 'R' || close_paren[2] == 'D')) busy = true;
+        if (busy || depth > 8) continue;
+        snprintf(file, sizeof file, "%s/%s/children", path, entry->d_name);
+        fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        length = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (length <= 0) continue;
+        text[length] = '\0';
+        for (char *save = NULL, *word = strtok_r(text, " \n", &save); !busy && word != NULL;
+             word = strtok_r(NULL, " \n", &save))
+            busy = tree_busy((pid_t)atoi(word), depth + 1);
+    }
+    closedir(directory);
+    return busy;
+}
+
+/* Whether a thread released from a timed sleep has yet to reach its next held call. */
+static bool awaited_alive(struct exec_run *run) {
+    if (run->awaited_tid == 0) return false;
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)run->awaited_tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t length = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+    if (fd >= 0) close(fd);
+    char *close_paren = length > 0 ? (text[length] = '\0', strrchr(text, ')')) : NULL;
+    if (close_paren == NULL || close_paren[2] == 'Z' || close_paren[2] == 'X') run->awaited_tid = 0;
+    return run->awaited_tid != 0;
+}
+
+/* Waits until every thread of every child is blocked in a held notification
+ * or asleep, with nothing left in the notification queues: only then is the
+ * set of pending calls a function of the schedule so far. */
+static bool settle(struct exec_run *run, struct seccomp_notif *request, double deadline) {
+    struct pollfd pollers[EXEC_PROCS_MAX];
+    for (;;) {
+        reap(run);
+        bool busy = false;
+        for (int index = 0; index < run->proc_count && !busy; index++)
+            if (!run->procs[index].exited) busy = tree_busy(run->procs[index].pid, 0);
+        busy = busy || awaited_alive(run);
+        bool arrived = drain(run, request);
+        if (!busy && !arrived) {
+            /* Confirm: a second look after the queues were empty. */
+            reap(run);
+            bool again = false;
+            for (int index = 0; index < run->proc_count && !again; index++)
+                if (!run->procs[index].exited) again = tree_busy(run->procs[index].pid, 0);
+            if (!again && !drain(run, request)) return true;
+        }
+        if (seconds_now() > deadline || interrupted) return false;
+        int count = 0;
+        for (int index = 0; index < run->proc_count; index++)
+            if (run->procs[index].notify_fd >= 0)
+                pollers[count++] = (struct pollfd){.fd = run->procs[index].notify_fd, .events = POLLIN};
+        (void)poll(pollers, (nfds_t)count, busy ? 1 : 0);
+    }
+}
+
+/* ---- oracle ---------------------------------------------------------------- */
+
+static void violate(struct exec_run *run, enum sim_invariant invariant, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+static void violate(struct exec_run *run, enum sim_invariant invariant, const char *format, ...) {
+    if (run->violation != SIM_INVARIANT_NONE) return;
+    run->violation = invariant;
+    va_list list;
+    va_start(list, format);
+    vsnprintf(run->violation_text, sizeof run->violation_text, format, list);
+    va_end(list);
+}
+
+static int proc_of_pid(const struct exec_run *run, pid_t pid) {
+    for (int index = 0; index < run->task_count; index++)
+        if (run->tasks[index].pid == pid) return run->tasks[index].proc_index;
+    for (int index = 0; index < run->proc_count; index++)
+        if (run->procs[index].pid == pid) return index;
+    return -1;
+}
+
+/* The lease file as the controller reads it while every process is paused. */
+static void describe_lease(struct exec_run *run, char *text, size_t size) {
+    json_error_t error;
+    json_t *root = json_load_file(run->lease_path, 0, &error);
+    struct stat status;
+    if (lstat(run->lease_path, &status) != 0) {
+        snprintf(text, size, "absent");
+        return;
+    }
+    if (root == NULL || !json_is_object(root)) {
+        snprintf(text, size, "malformed (%lld bytes)", (long long)status.st_size);
+        json_decref(root);
+        return;
+    }
+    const char *owner = json_string_value(json_object_get(root, "owner"));
+    json_t *pid_value = json_object_get(root, "pid");
+    if (json_is_integer(pid_value)) {
+        bool known = false;
+        for (int index = 0; index < run->seen_holder_count; index++)
+            known = known || run->seen_holders[index] == (long)json_integer_value(pid_value);
+        if (!known && run->seen_holder_count < 64)
+            run->seen_holders[run->seen_holder_count++] = (long)json_integer_value(pid_value);
+    }
+    int proc = json_is_integer(pid_value) ? proc_of_pid(run, (pid_t)json_integer_value(pid_value)) : -1;
+    const char *expires = json_string_value(json_object_get(root, "expiresAt"));
+    char holder[32];
+    if (proc >= 0)
+        snprintf(holder, sizeof holder, "p%d", proc);
+    else
+        snprintf(holder, sizeof holder, "%s", json_is_integer(pid_value) ? "foreign" : "none");
+    snprintf(text, size, "holder=%s owner=%.64s expires=%s", holder, owner ? owner : "?", expires ? "set" : "none");
+    json_decref(root);
+}
+
+static void check_entrant(struct exec_run *run, int entrant);
+
+/* Exclusion from MAINTENANCE_LOG: after an enter, the next record must be the
+ * exit or crash of the same pid (file order is the real order: O_APPEND). */
+static void check_log(struct exec_run *run) {
+    FILE *file = fopen(run->log_path, "re");
+    if (file == NULL) return;
+    if (fseek(file, run->log_offset, SEEK_SET) != 0) {
+        fclose(file);
+        return;
+    }
+    char line[EXEC_LOG_LINE_MAX];
+    while (fgets(line, sizeof line, file) != NULL) {
+        if (strchr(line, '\n') == NULL) break; /* a record still being written */
+        run->log_offset += (long)strlen(line);
+        char kind[16], name[64];
+        int pid;
+        if (sscanf(line, "%15s %63s %d", kind, name, &pid) != 3) continue;
+        if (strcmp(kind, "enter") == 0) {
+            if (run->log_holder != 0) {
+                int holder = proc_of_pid(run, run->log_holder), entrant = proc_of_pid(run, pid);
+                violate(run, SIM_INVARIANT_EXCLUSION, "p%d %s entered its body while p%d %s runs its body", entrant,
+                        entrant >= 0 ? run->procs[entrant].program : name, holder,
+                        holder >= 0 ? run->procs[holder].program : "?");
+            }
+            run->log_holder = pid;
+            check_entrant(run, proc_of_pid(run, pid));
+        } else if ((strcmp(kind, "exit") == 0 || strcmp(kind, "crash") == 0) && pid == run->log_holder) {
+            run->log_holder = 0;
+        }
+    }
+    fclose(file);
+}
+
+/* No foreign release: the inode at the lease path may be removed or replaced
+ * only by its creator, or once its creator is gone (a stale lease). The
+ * controller keeps an O_PATH descriptor on the current inode so that its
+ * number cannot be reused by the next file while it is being compared. */
+static void check_inode(struct exec_run *run, int actor) {
+    struct stat now, held;
+    bool present = lstat(run->lease_path, &now) == 0;
+    bool had = run->lease_fd >= 0 && fstat(run->lease_fd, &held) == 0;
+    if (present == had && (!present || (now.st_ino == held.st_ino && now.st_dev == held.st_dev))) return;
+    if (had && run->lease_creator >= 0 && run->lease_creator != actor && !run->procs[run->lease_creator].exited)
+        violate(run, SIM_INVARIANT_FOREIGN_RELEASE, "p%d %s %s the lease of p%d %s, which is alive", actor,
+                run->procs[actor].program, present ? "replaced" : "removed", run->lease_creator,
+                run->procs[run->lease_creator].program);
+    if (run->lease_fd >= 0) close(run->lease_fd);
+    run->lease_fd = present ? open(run->lease_path, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
+    run->lease_creator = present ? actor : -1;
+}
+
+/* Double acquisition: when a body is entered, the lease file (unchanged since
+ * the last scheduled call) must name the entrant's process, not another live one. */
+static void check_entrant(struct exec_run *run, int entrant) {
+    json_error_t error;
+    json_t *root = json_load_file(run->lease_path, 0, &error);
+    json_t *pid_value = root != NULL ? json_object_get(root, "pid") : NULL;
+    int holder = json_is_integer(pid_value) ? proc_of_pid(run, (pid_t)json_integer_value(pid_value)) : -1;
+    json_decref(root);
+    if (entrant >= 0 && holder >= 0 && holder != entrant && !run->procs[holder].exited)
+        violate(run, SIM_INVARIANT_EXCLUSION, "p%d %s entered its body while the lease file names p%d %s (double acquisition)",
+                entrant, run->procs[entrant].program, holder, run->procs[holder].program);
+}
+
+/* ---- story, trace ---------------------------------------------------------- */
+
+static void story_add(struct exec_run *run, const char *line) {
+    if (run->story_count == run->story_capacity) {
+        run->story_capacity = run->story_capacity ? run->story_capacity * 2 : 256;
+        run->story = realloc(run->story, (size_t)run->story_capacity * sizeof *run->story);
+        if (run->story == NULL) abort();
+    }
+    run->story[run->story_count++] = strdup(line);
+}
+
+/* Path relative to the run directory, so logs of two runs compare equal. */
+static const char *short_path(const struct exec_run *run, const char *path, char *buffer, size_t size) {
+    size_t length = strlen(run->dir);
+    buffer[0] = '\0';
+    for (const char *cursor = path; *cursor != '\0';) {
+        const char *hit = strstr(cursor, run->dir);
+        if (hit == NULL) {
+            strncat(buffer, cursor, size - strlen(buffer) - 1);
+            break;
+        }
+        strncat(buffer, cursor, (size_t)(hit - cursor) < size - strlen(buffer) - 1 ? (size_t)(hit - cursor) : 0);
+        strncat(buffer, "$RUN", size - strlen(buffer) - 1);
+        cursor = hit + length;
+    }
+    return buffer;
+}
+
+/* ---- the schedule ---------------------------------------------------------- */
+
+static int proc_sort_key(const struct exec_run *run, const struct exec_call *call) {
+    const struct exec_task *task = NULL;
+    for (int index = 0; index < run->task_count; index++)
+        if (run->tasks[index].pid == thread_group_of((pid_t)call->request.pid)) task = &run->tasks[index];
+    return call->proc_index * 1000 + (task != NULL ? task->ordinal : 999);
+}
+
+/* Pending calls in an order independent of arrival: process, then ordinal in its tree, then call. */
+static void sort_pending(struct exec_run *run) {
+    for (int outer = 1; outer < run->pending_count; outer++)
+        for (int inner = outer; inner > 0; inner--) {
+            struct exec_call *left = &run->pending[inner - 1], *right = &run->pending[inner];
+            int left_key = proc_sort_key(run, left), right_key = proc_sort_key(run, right);
+            bool swap = left_key > right_key ||
+                        (left_key == right_key && (strcmp(left->name, right->name) > 0 ||
+                                                   (strcmp(left->name, right->name) == 0 &&
+                                                    strcmp(left->path, right->path) > 0)));
+            if (!swap) break;
+            struct exec_call held = *left;
+            *left = *right;
+            *right = held;
+        }
+}
+
+static int choose(struct exec_run *run) {
+    if (strcmp(run->options->strategy_name, "pct") != 0)
+        return (int)sim_prng_below(&run->prng, (uint64_t)run->pending_count);
+    int best = 0;
+    for (int index = 1; index < run->pending_count; index++)
+        if (run->pct_priority[run->pending[index].proc_index] > run->pct_priority[run->pending[best].proc_index])
+            best = index;
+    for (int change = 0; change < run->options->pct_depth - 1; change++)
+        if (run->pct_change_steps[change] == run->steps) run->pct_priority[run->pending[best].proc_index] = -change - 1;
+    /* A timed sleep is a yield (a retry loop waiting for another process):
+     * strict priorities would otherwise starve the process it waits for. */
+    if (strstr(run->pending[best].name, "sleep") != NULL) {
+        int lowest = run->pct_priority[0];
+        for (int index = 1; index < run->proc_count; index++)
+            if (run->pct_priority[index] < lowest) lowest = run->pct_priority[index];
+        run->pct_priority[run->pending[best].proc_index] = lowest - 1;
+    }
+    return best;
+}
+
+static void pct_setup(struct exec_run *run) {
+    int order[EXEC_PROCS_MAX];
+    for (int index = 0; index < run->proc_count; index++) order[index] = index;
+    for (int index = run->proc_count - 1; index > 0; index--) {
+        int other = (int)sim_prng_below(&run->prng, (uint64_t)index + 1);
+        int held = order[index];
+        order[index] = order[other];
+        order[other] = held;
+    }
+    for (int index = 0; index < run->proc_count; index++) run->pct_priority[order[index]] = 100 + index;
+    for (int change = 0; change < run->options->pct_depth - 1 && change < 8; change++)
+        run->pct_change_steps[change] = (int)sim_prng_below(&run->prng, EXEC_PCT_STEPS_ESTIMATE);
+}
+
+/* A torn write: the controller performs only a prefix of the caller's write on
+ * the caller's own open file description (pidfd_getfd), then kills the caller,
+ * whose call never runs. Returns the bytes written, or -1 when it cannot. */
+static ssize_t tear_write(const struct exec_call *call) {
+    const __u64 *args = call->request.data.args;
+    size_t length = (size_t)args[2];
+    if (length == 0) return -1;
+    size_t prefix = length / 2 > 0 ? length / 2 : 1;
+    char buffer[4096];
+    if (prefix > sizeof buffer) prefix = sizeof buffer;
+    struct iovec local = {.iov_base = buffer, .iov_len = prefix};
+    struct iovec remote = {.iov_base = (void *)(uintptr_t)args[1], .iov_len = prefix};
+    pid_t pid = (pid_t)call->request.pid;
+    if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)prefix) return -1;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) return -1;
+    int fd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)args[0], 0);
+    close(pidfd);
+    if (fd < 0) return -1;
+    ssize_t written = strcmp(call->name, "pwrite64") == 0 ? pwrite(fd, buffer, prefix, (off_t)args[3])
+                                                           : write(fd, buffer, prefix);
+    close(fd);
+    return written;
+}
+
+static void take_step(struct exec_run *run) {
+    sort_pending(run);
+    if (getenv("LEASESIM_EXEC_DEBUG") != NULL) {
+        fprintf(stderr, "step %d pending:", run->steps + 1);
+        for (int index = 0; index < run->pending_count; index++)
+            fprintf(stderr, " p%d:%s", run->pending[index].proc_index, run->pending[index].name);
+        fputc('\n', stderr);
+    }
+    int pick = choose(run);
+    struct exec_call call = run->pending[pick];
+    run->pending[pick] = run->pending[--run->pending_count];
+    struct exec_proc *proc = &run->procs[call.proc_index];
+    const char *result = "continued";
+    char fault[64];
+    bool writes = strcmp(call.name, "write") == 0 || strcmp(call.name, "pwrite64") == 0;
+    ssize_t torn = -1;
+    if (writes && sim_prng_permille(&run->prng, run->options->torn_permille) && (torn = tear_write(&call)) >= 0) {
+        kill((pid_t)call.request.pid, SIGKILL);
+        respond(run, proc->notify_fd, call.request.id, EINTR, false);
+        proc->killed = true;
+        snprintf(fault, sizeof fault, "torn: %zd of %llu bytes written, then SIGKILL", torn,
+                 (unsigned long long)call.request.data.args[2]);
+        result = fault;
+    } else if (sim_prng_permille(&run->prng, run->options->crash_permille)) {
+        /* Crash point: the call never runs. */
+        kill((pid_t)call.request.pid, SIGKILL);
+        respond(run, proc->notify_fd, call.request.id, EINTR, false);
+        proc->killed = true;
+        result = "SIGKILL (the call never ran)";
+    } else if (sim_prng_permille(&run->prng, run->options->errno_permille)) {
+        static const int errors[] = {ENOSPC, EIO, EACCES};
+        int error = errors[sim_prng_below(&run->prng, 3)];
+        respond(run, proc->notify_fd, call.request.id, error, false);
+        snprintf(fault, sizeof fault, "failed %s", error == ENOSPC ? "ENOSPC" : error == EIO ? "EIO" : "EACCES");
+        result = fault;
+    } else {
+        respond(run, proc->notify_fd, call.request.id, 0, true);
+        if (strstr(call.name, "sleep") != NULL) run->awaited_tid = (pid_t)call.request.pid;
+    }
+    run->steps++;
+    (void)call;
+    /* The rest of the step (lease state, oracle) happens once everything settled again. */
+    char path[PATH_MAX * 2 + 16];
+    short_path(run, call.path, path, sizeof path);
+    const struct exec_task *task = NULL;
+    for (int index = 0; index < run->task_count; index++)
+        if (run->tasks[index].pid == thread_group_of((pid_t)call.request.pid)) task = &run->tasks[index];
+    run->last.proc = call.proc_index;
+    run->last.ordinal = task != NULL ? task->ordinal : 0;
+    snprintf(run->last.name, sizeof run->last.name, "%s", call.name);
+    snprintf(run->last.path, sizeof run->last.path, "%s", path);
+    snprintf(run->last.result, sizeof run->last.result, "%s", result);
+    char line[PATH_MAX * 2 + 256];
+    snprintf(line, sizeof line, "  step=%-5d p%d.%d %-18s %-10s %s: %s", run->steps, call.proc_index,
+             task != NULL ? task->ordinal : 0, proc->program, call.name, path, result);
+    story_add(run, line);
+    run->story_count--; /* completed after settling, with the lease state */
+    free(run->story[run->story_count]);
+    run->story[run->story_count] = strdup(line);
+    run->story_count++;
+}
+
+/* ---- one run --------------------------------------------------------------- */
+
+static bool write_dead_lease(const struct exec_run *run) {
+    FILE *file = fopen(run->lease_path, "we");
+    if (file == NULL) return false;
+    /* A holder whose pid cannot exist (above pid_max's ceiling): stale by the pid check. */
+    fprintf(file, "{\"owner\":\"ghost\",\"reason\":\"manual-cli\",\"pid\":4194305,\"token\":\"dead\","
+                  "\"acquiredAt\":\"2020-01-01T00:00:00.000Z\",\"staleAfterMs\":21600000,"
+                  "\"expiresAt\":\"2020-01-01T06:00:00.000Z\"}\n");
+    return fclose(file) == 0;
+}
+
+static void remove_tree(const char *path) {
+    DIR *directory = opendir(path);
+    if (directory != NULL) {
+        for (struct dirent *entry; (entry = readdir(directory)) != NULL;) {
+            if (!strcmp(entry->d_name, ".") || !strcmp(entry->d_name, "..")) continue;
+            char child[PATH_MAX + 256];
+            snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+            if (entry->d_type == DT_DIR)
+                remove_tree(child);
+            else
+                unlink(child);
+        }
+        closedir(directory);
+    }
+    rmdir(path);
+}
+
+/* Honest deferral: a deferral line may only name a holder (by pid) that the
+ * lease file named at some step of the run. */
+static void check_deferrals(struct exec_run *run) {
+    for (int index = 0; index < run->proc_count && run->violation == SIM_INVARIANT_NONE; index++) {
+        char path[PATH_MAX + 16], line[1024];
+        snprintf(path, sizeof path, "%s/out.%d", run->dir, index);
+        FILE *file = fopen(path, "re");
+        if (file == NULL) continue;
+        while (fgets(line, sizeof line, file) != NULL) {
+            const char *mark = strstr(line, "Deferred: heavy-maintenance lease held by");
+            const char *pid_text = mark != NULL ? strstr(mark, ", pid=") : NULL;
+            if (pid_text == NULL) continue;
+            long pid = strtol(pid_text + 6, NULL, 10);
+            bool known = false;
+            for (int seen = 0; seen < run->seen_holder_count; seen++) known = known || run->seen_holders[seen] == pid;
+            if (!known) {
+                int holder = proc_of_pid(run, (pid_t)pid);
+                violate(run, SIM_INVARIANT_HONEST_DEFERRAL,
+                        "p%d %s deferred to a holder (pid of %s) that the lease file never named", index,
+                        run->procs[index].program, holder >= 0 ? run->procs[holder].program : "no process of the run");
+            }
+        }
+        fclose(file);
+    }
+}
+
+/* Runs the first program once more without the filter and reports whether it
+ * entered its body (a record in MAINTENANCE_LOG with its pid). */
+static bool wedge_probe(struct exec_run *run) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return true; /* cannot tell: not a verdict */
+    if (pid == 0) child_exec(run, 0, -1);
+    double deadline = seconds_now() + 20;
+    int status;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (seconds_now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        struct timespec pause_time = {.tv_sec = 0, .tv_nsec = 2000000};
+        nanosleep(&pause_time, NULL);
+    }
+    FILE *file = fopen(run->log_path, "re");
+    if (file == NULL) return false;
+    char line[EXEC_LOG_LINE_MAX], expected[64];
+    snprintf(expected, sizeof expected, "%d", (int)pid);
+    bool entered = false;
+    while (fgets(line, sizeof line, file) != NULL) {
+        char kind[16], name[64];
+        int record_pid;
+        if (sscanf(line, "%15s %63s %d", kind, name, &record_pid) == 3 && strcmp(kind, "enter") == 0 &&
+            record_pid == (int)pid)
+            entered = true;
+    }
+    fclose(file);
+    return entered;
+}
+
+/* Runs one seed; returns 0 ok, 1 violation, 69 refused, 70 internal error. */
+static int run_seed(struct exec_run *run) {
+    const struct exec_options *options = run->options;
+    sim_prng_seed(&run->prng, run->seed);
+    run->proc_count = options->program_count;
+    run->live_count = 0;
+    run->lease_creator = -1;
+    run->lease_fd = -1;
+    run->violation = SIM_INVARIANT_NONE;
+    if (strcmp(options->strategy_name, "pct") == 0) pct_setup(run);
+    const char *temporary = getenv("TMPDIR");
+    snprintf(run->dir, sizeof run->dir, "%s/leasesim-exec-XXXXXX", temporary && *temporary ? temporary : "/tmp");
+    if (mkdtemp(run->dir) == NULL) return 70;
+    char real[PATH_MAX];
+    if (realpath(run->dir, real) != NULL) snprintf(run->dir, sizeof run->dir, "%s", real);
+    snprintf(run->lease_dir, sizeof run->lease_dir, "%.2000s/lease", run->dir);
+    snprintf(run->lease_path, sizeof run->lease_path, "%.2000s/heavy-maintenance.json", run->lease_dir);
+    snprintf(run->log_path, sizeof run->log_path, "%.2000s/maintenance.log", run->dir);
+    if (mkdir(run->lease_dir, 0700) != 0) return 70;
+    int log_fd = open(run->log_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (log_fd >= 0) close(log_fd);
+    if (options->initial_dead) {
+        if (!write_dead_lease(run)) return 70;
+        run->lease_fd = open(run->lease_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        run->lease_creator = -2;
+    }
+    int refused = 0;
+    for (int index = 0; index < run->proc_count; index++) {
+        struct exec_proc *proc = &run->procs[index];
+        proc->program = options->programs[index];
+        proc->notify_fd = -1;
+        int sockets[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return 70;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) return 70;
+        if (pid == 0) {
+            close(sockets[0]);
+            for (int other = 0; other < index; other++) close(run->procs[other].notify_fd);
+            child_exec(run, index, sockets[1]);
+        }
+        close(sockets[1]);
+        proc->pid = pid;
+        run->live_count++;
+        int code = 0;
+        proc->notify_fd = receive_listener(sockets[0], &code);
+        close(sockets[0]);
+        if (proc->notify_fd < 0) {
+            refused = code != 0 ? -code : EPERM;
+            break;
+        }
+    }
+    if (refused != 0) {
+        for (int index = 0; index < run->proc_count; index++)
+            if (run->procs[index].pid > 0) kill(run->procs[index].pid, SIGKILL);
+        while (waitpid(-1, NULL, __WALL) > 0) {}
+        fprintf(stderr, "leasesim: the kernel or the sandbox refused the seccomp user-notification filter (%s); "
+                        "nothing was tested\n", strerror(refused));
+        remove_tree(run->dir);
+        return SIM_EXEC_EX_REFUSED;
+    }
+    struct seccomp_notif *request = NULL;
+    if (seccomp_notify_alloc(&request, &run->response) != 0) return 70;
+    double deadline = seconds_now() + EXEC_RUN_SECONDS_MAX;
+    char before[256];
+    describe_lease(run, before, sizeof before);
+    for (;;) {
+        bool settled = settle(run, request, deadline);
+        /* Complete the previous step's story line with the lease state now that all are paused. */
+        if (run->story_count > 0) {
+            char state[256], line[PATH_MAX * 2 + 512];
+            describe_lease(run, state, sizeof state);
+            snprintf(line, sizeof line, "%s -> lease %s", run->story[run->story_count - 1], state);
+            free(run->story[run->story_count - 1]);
+            run->story[run->story_count - 1] = strdup(line);
+            if (run->trace != NULL) {
+                char process[32];
+                snprintf(process, sizeof process, "p%d.%d", run->last.proc, run->last.ordinal);
+                json_t *record = json_pack("{s:I,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "seed", (json_int_t)run->seed, "step",
+                                           run->steps, "process", process, "program",
+                                           run->procs[run->last.proc].program, "syscall", run->last.name, "path",
+                                           run->last.path, "result", run->last.result, "lease", state);
+                json_dumpf(record, run->trace, JSON_COMPACT);
+                fputc('\n', run->trace);
+                json_decref(record);
+            }
+        }
+        check_log(run);
+        if (!settled) {
+            violate(run, SIM_INVARIANT_STEP_LIMIT, "no progress within %d s (a process neither exits nor calls)",
+                    EXEC_RUN_SECONDS_MAX);
+            break;
+        }
+        if (run->pending_count == 0) {
+            if (run->live_count == 0) break;
+            /* Everyone asleep (a timer, a pipe): wait for a notification or an exit. */
+            struct pollfd pollers[EXEC_PROCS_MAX * 2];
+            int count = 0;
+            for (int index = 0; index < run->proc_count; index++) {
+                if (run->procs[index].notify_fd >= 0)
+                    pollers[count++] = (struct pollfd){.fd = run->procs[index].notify_fd, .events = POLLIN};
+            }
+            (void)poll(pollers, (nfds_t)count, 5);
+            continue;
+        }
+        if (run->steps >= EXEC_STEPS_MAX) {
+            violate(run, SIM_INVARIANT_STEP_LIMIT, "more than %d lease syscalls", EXEC_STEPS_MAX);
+            break;
+        }
+        int actor_before = run->pending_count > 0 ? 0 : -1;
+        (void)actor_before;
+        take_step(run);
+        /* The inode check needs the actor, known from the step just taken. */
+        int actor = -1;
+        sscanf(run->story[run->story_count - 1], "  step=%*d p%d", &actor);
+        settle(run, request, deadline);
+        if (actor >= 0) check_inode(run, actor);
+        /* settled again at the top of the loop (no new arrivals meanwhile is fine) */
+    }
+    for (int index = 0; index < run->proc_count; index++)
+        if (!run->procs[index].exited) kill(run->procs[index].pid, SIGKILL);
+    for (int index = 0; index < run->pending_count; index++)
+        respond(run, run->procs[run->pending[index].proc_index].notify_fd, run->pending[index].request.id, EINTR,
+                false);
+    run->pending_count = 0;
+    while (waitpid(-1, NULL, __WALL) > 0) {}
+    for (int index = 0; index < run->proc_count; index++) {
+        if (run->procs[index].notify_fd >= 0) close(run->procs[index].notify_fd);
+        run->procs[index].notify_fd = -1;
+    }
+    check_log(run);
+    check_deferrals(run);
+    /* Bounded wedge: once every process has ended, whatever they left behind
+     * must not stop the next job: a fresh, unscheduled run of the first
+     * program must enter its body. */
+    struct stat status;
+    if (run->violation == SIM_INVARIANT_NONE && lstat(run->lease_path, &status) == 0) {
+        char state[256];
+        describe_lease(run, state, sizeof state);
+        if (!wedge_probe(run))
+            violate(run, SIM_INVARIANT_BOUNDED_WEDGE,
+                    "after every process ended, a new run of %s could not acquire the lease (%s)",
+                    run->procs[0].program, state);
+    }
+    if (run->lease_fd >= 0) close(run->lease_fd);
+    run->lease_fd = -1;
+    seccomp_notify_free(request, run->response);
+    run->response = NULL;
+    return run->violation == SIM_INVARIANT_NONE ? 0 : 1;
+}
+
+static void run_reset(struct exec_run *run) {
+    for (int index = 0; index < run->story_count; index++) free(run->story[index]);
+    free(run->story);
+    FILE *trace = run->trace;
+    const struct exec_options *options = run->options;
+    memset(run, 0, sizeof *run);
+    run->trace = trace;
+    run->options = options;
+}
+
+static void print_knobs(const struct exec_options *options, FILE *out) {
+    fprintf(out, "strategy=%s", options->strategy_name);
+    if (strcmp(options->strategy_name, "pct") == 0) fprintf(out, " pct-depth=%d", options->pct_depth);
+    fprintf(out, " programs=");
+    for (int index = 0; index < options->program_count; index++)
+        fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
+    fprintf(out, " initial=%s crash=%d/1000 errno=%d/1000 (ENOSPC|EIO|EACCES) torn=%d/1000 clock=real pid-reuse=off",
+            options->initial_dead ? "dead" : "none", options->crash_permille, options->errno_permille,
+            options->torn_permille);
+}
+
+static void print_replay(const struct exec_options *options, uint64_t seed, FILE *out) {
+    fprintf(out, "replay: %s --exec '%s' --programs ", options->argv0, options->template_text);
+    for (int index = 0; index < options->program_count; index++)
+        fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
+    fprintf(out, " --strategy %s", options->strategy_name);
+    if (strcmp(options->strategy_name, "pct") == 0) fprintf(out, " --pct-depth %d", options->pct_depth);
+    fprintf(out, " --initial %s --crash %d --errno %d --torn %d --seed %llu\n", options->initial_dead ? "dead" : "none",
+            options->crash_permille, options->errno_permille, options->torn_permille, (unsigned long long)seed);
+}
+
+/* The ordered log of scheduled lease syscalls of one seed, pids and paths normalised. */
+static int write_log(const struct exec_run *run, const char *path) {
+    FILE *file = fopen(path, "we");
+    if (file == NULL) return -1;
+    for (int index = 0; index < run->story_count; index++) fprintf(file, "%s\n", run->story[index]);
+    fprintf(file, "verdict %s\n", sim_invariant_name(run->violation));
+    return fclose(file) == 0 ? 0 : -1;
+}
+
+static uint64_t hash_story(const struct exec_run *run) {
+    uint64_t hash = 1469598103934665603ULL;
+    for (int index = 0; index < run->story_count; index++)
+        for (const char *cursor = run->story[index]; *cursor != '\0'; cursor++) hash = (hash ^ (uint8_t)*cursor) * 1099511628211ULL;
+    return hash ^ (uint64_t)run->violation;
+}
+
+int sim_exec_main(int argc, char **argv) {
+    static struct exec_options options = {.strategy_name = "random", .pct_depth = 3, .initial_dead = true};
+    options.programs[0] = "kbSync";
+    options.programs[1] = "backup";
+    options.program_count = 2;
+    options.argv0 = argv[0];
+    int status = parse_exec_arguments(&options, argc, argv);
+    if (status != 0) return status;
+    if (getcwd(options.repo_root, sizeof options.repo_root) == NULL) return EX_OSERR;
+    /* Grandchildren (an adapter's subprocesses) are reaped here, not by init. */
+    (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    static struct exec_run run;
+    run.options = &options;
+    if (options.trace_path != NULL) {
+        run.trace = fopen(options.trace_path, "we");
+        if (run.trace == NULL) {
+            fprintf(stderr, "leasesim: cannot write %s: %s\n", options.trace_path, strerror(errno));
+            return EX_CANTCREAT;
+        }
+    }
+    printf("leasesim: seeds %llu..%llu exec='%s' ", (unsigned long long)options.first,
+           (unsigned long long)options.last, options.template_text);
+    print_knobs(&options, stdout);
+    printf(" determinism=%s\n", options.determinism ? "5-runs" : "off");
+    fflush(stdout);
+    double started = seconds_now();
+    long total_steps = 0;
+    int violations = 0, exit_status = 0;
+    for (uint64_t seed = options.first;; seed++) {
+        run_reset(&run);
+        run.seed = seed;
+        int verdict = run_seed(&run);
+        if (verdict == SIM_EXEC_EX_REFUSED || verdict == 70) {
+            if (verdict == 70) fprintf(stderr, "leasesim: seed %llu: cannot set up the run: %s\n",
+                                       (unsigned long long)seed, strerror(errno));
+            exit_status = verdict == 70 ? EX_SOFTWARE : verdict;
+            break;
+        }
+        total_steps += run.steps;
+        if (options.determinism) {
+            uint64_t first_hash = hash_story(&run);
+            int same = 1;
+            struct exec_run *first_copy = NULL;
+            (void)first_copy;
+            char keep_dir[PATH_MAX];
+            snprintf(keep_dir, sizeof keep_dir, "%s", run.dir);
+            remove_tree(keep_dir);
+            for (int repeat = 1; repeat < 5; repeat++) {
+                run_reset(&run);
+                run.seed = seed;
+                if (run_seed(&run) > 1) return EX_SOFTWARE;
+                total_steps += run.steps;
+                if (hash_story(&run) == first_hash) same++;
+                remove_tree(run.dir);
+            }
+            printf("determinism seed=%llu same-log %d/5 steps=%d verdict=%s\n", (unsigned long long)seed, same,
+                   run.steps, sim_invariant_name(run.violation));
+            if (same != 5) {
+                violations++;
+                exit_status = 1;
+            }
+            if (seed == options.last) break;
+            continue;
+        }
+        if (options.log_path != NULL && write_log(&run, options.log_path) != 0) {
+            fprintf(stderr, "leasesim: cannot write %s: %s\n", options.log_path, strerror(errno));
+            return EX_CANTCREAT;
+        }
+        if (verdict == 1) {
+            violations++;
+            exit_status = 1;
+            printf("VIOLATION seed=%llu exec='%s' invariant=%s\n  %s\n", (unsigned long long)seed,
+                   options.template_text, sim_invariant_name(run.violation), run.violation_text);
+            printf("knobs (seed %llu): ", (unsigned long long)seed);
+            print_knobs(&options, stdout);
+            printf("\nsyscall sequence (not shrunk; %d lease syscalls):\n", run.story_count);
+            int first_line = run.story_count > 80 ? run.story_count - 80 : 0;
+            for (int index = first_line; index < run.story_count; index++) printf("%s\n", run.story[index]);
+            printf("  VIOLATION %s: %s\n", sim_invariant_name(run.violation), run.violation_text);
+            print_replay(&options, seed, stdout);
+            fflush(stdout);
+            remove_tree(run.dir);
+            break;
+        }
+        remove_tree(run.dir);
+        if (seed == options.last) break;
+    }
+    double elapsed = seconds_now() - started;
+    if (exit_status != SIM_EXEC_EX_REFUSED && exit_status != EX_SOFTWARE)
+        printf("leasesim: %llu seed(s) run, %ld lease syscalls scheduled, %d violation(s), %.2fs (%.0f syscalls/s)\n",
+               (unsigned long long)(run.seed - options.first + 1), total_steps, violations, elapsed,
+               elapsed > 0 ? (double)total_steps / elapsed : 0.0);
+    run_reset(&run);
+    if (run.trace != NULL && fclose(run.trace) != 0) {
+        fprintf(stderr, "leasesim: cannot write %s\n", options.trace_path);
+        return EX_CANTCREAT;
+    }
+    return exit_status;
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# test-exec.sh LEASESIM: a short real-process campaign under seccomp user
+# notification (docs/exec.md) and the determinism check. Each check names
+# what it asserts; the script fails on the first wrong verdict.
+set -u
+leasesim=$1
+programs='build/bin/{script}'
+racy='env LEASE_IMPLEMENTATION=neo-v2 build/bin/{script}'
+python='/usr/bin/python3 sim/exec/py_lease.py {script}'
+failures=0
+
+expect() { # expect STATUS DESCRIPTION COMMAND...
+    local want=$1 what=$2
+    shift 2
+    local output status
+    output=$("$@" 2>&1)
+    status=$?
+    if [ "$status" -eq 69 ]; then
+        echo "test-exec: FAIL $what: the seccomp filter was refused (exit 69)"
+        echo "$output" | tail -3
+        failures=$((failures + 1))
+    elif [ "$status" -ne "$want" ]; then
+        echo "test-exec: FAIL $what: exit $status, expected $want"
+        echo "$output" | tail -20
+        failures=$((failures + 1))
+    else
+        echo "test-exec: ok $what"
+    fi
+    LAST_OUTPUT=$output
+}
+
+expect 64 "usage: --exec without a seed is refused" "$leasesim" --exec "$programs"
+expect 64 "usage: an unknown option is refused" "$leasesim" --exec "$programs" --seed 1 --bogus x
+expect 0 "the project's programs hold every invariant (random, 15 seeds)" \
+    "$leasesim" --exec "$programs" --seeds 1..15 --quiet
+expect 0 "the project's programs hold every invariant (pct, 20 seeds)" \
+    "$leasesim" --exec "$programs" --strategy pct --seeds 1..20 --quiet
+expect 1 "the racy implementation (neo-v2) is caught" "$leasesim" --exec "$racy" --seeds 1..100
+case $LAST_OUTPUT in
+*"replay: "*"--exec"*) echo "test-exec: ok the violation prints its replay line" ;;
+*) echo "test-exec: FAIL no replay line"; failures=$((failures + 1)) ;;
+esac
+expect 0 "the locked Python adapter holds every invariant (10 seeds)" "$leasesim" --exec "$python" --seeds 1..10 --quiet
+expect 1 "the racy Python adapter is caught" env PY_LEASE_MODE=racy "$leasesim" --exec "$python" --seeds 1..100
+expect 0 "faults: the project's programs hold every invariant with crashes, errno failures and torn writes (20 seeds)" \
+    "$leasesim" --exec "$programs" --seeds 1..20 --crash 20 --errno 20 --torn 50 --quiet
+expect 1 "bounded wedge: an adapter that leaves an unrecoverable lease is caught" \
+    env PY_LEASE_MODE=wedge "$leasesim" --exec "$python" --seeds 1..5
+case $LAST_OUTPUT in
+*"invariant=bounded-wedge"*) echo "test-exec: ok the wedge is named bounded-wedge" ;;
+*) echo "test-exec: FAIL the wedge was not named bounded-wedge"; failures=$((failures + 1)) ;;
+esac
+expect 1 "honest deferral: an adapter that defers to a holder that never was is caught" \
+    env PY_LEASE_MODE=liar "$leasesim" --exec "$python" --seeds 1..2
+case $LAST_OUTPUT in
+*"invariant=honest-deferral"*) echo "test-exec: ok the lie is named honest-deferral" ;;
+*) echo "test-exec: FAIL the lie was not named honest-deferral"; failures=$((failures + 1)) ;;
+esac
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+    nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    expect 0 "unprivileged (uid 65534): the project's programs pass" \
+        "${nobody[@]}" "$leasesim" --exec "$programs" --seeds 1..3 --quiet
+    expect 1 "unprivileged (uid 65534): the racy implementation is caught" \
+        "${nobody[@]}" "$leasesim" --exec "$racy" --seeds 1..100
+fi
+expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (programs)" \
+    "$leasesim" --exec "$programs" --seeds 1..2 --determinism
+expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (racy)" \
+    "$leasesim" --exec "$racy" --seeds 1..2 --determinism
+expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (Python)" \
+    "$leasesim" --exec "$python" --seeds 1..2 --determinism
+
+trace=$(mktemp)
+expect 0 "--trace writes one JSON record per scheduled call" "$leasesim" --exec "$programs" --seed 1 --trace "$trace"
+if [ -s "$trace" ] && /usr/bin/python3 -c 'import json, sys; [json.loads(l)["syscall"] for l in open(sys.argv[1])]' "$trace"; then
+    echo "test-exec: ok the trace is JSON Lines with a syscall per record"
+else
+    echo "test-exec: FAIL the trace is empty or not JSON Lines"; failures=$((failures + 1))
+fi
+rm -f "$trace"
+expect 73 "an unwritable --trace is an error" "$leasesim" --exec "$programs" --seed 1 --trace /nonexistent/dir/t.jsonl
+
+# A refused filter: inside a run, a second listener is refused by the kernel
+# (one user-notification listener per filter chain), so a nested leasesim
+# must say so and exit 69, never pass.
+nested=$(mktemp)
+"$leasesim" --exec "sh -c '$leasesim --exec build/bin/kbSync --programs kbSync --seed 1 >$nested 2>&1; echo exit=\$? >>$nested'" \
+    --programs nested --initial none --seed 1 >/dev/null 2>&1
+if grep -q '^exit=69$' "$nested" && grep -q 'refused the seccomp user-notification filter' "$nested"; then
+    echo "test-exec: ok a refused filter gives one line and exit 69"
+else
+    echo "test-exec: FAIL a refused filter did not give exit 69"; cat "$nested"; failures=$((failures + 1))
+fi
+rm -f "$nested"
+
+if [ "$failures" -ne 0 ]; then
+    echo "test-exec: $failures check(s) failed"
+    exit 1
+fi
+echo "test-exec: all checks passed"
