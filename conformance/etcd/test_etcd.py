@@ -28,7 +28,7 @@ def run(etcd_url, bin_dir, tmp_path):
 
 def test_acquire_then_held_then_release(run):
     code, missing, _ = run("inspect")
-    assert (code, missing["status"]) == (0, "missing")
+    assert (code, missing["status"]) == (1, "missing")  # inspect exits by class: 1 missing
     code, ours, _ = run("acquire", "--owner", "first")
     assert (code, ours["status"]) == (0, "acquired")
     token = ours["lease"]["token"]

@@ -15,18 +15,18 @@ TEST_TARGETS += test-exec
 .PHONY: test-exec exec-determinism exec-figures exec-campaign
 
 # A short real-process campaign and the determinism check (docs/exec.md).
-test-exec: $(LEASESIM) all
+test-exec: $(LEASESIM) all ## real processes under leasesim --exec: a short campaign and the refusals
 	@bash sim/exec/test-exec.sh $(LEASESIM)
 
 # Same seed, same ordered log of lease syscalls (pids and paths normalised), five runs of five.
-exec-determinism: $(LEASESIM) all
+exec-determinism: $(LEASESIM) all ## leasesim --exec: the same seed gives the same syscall order
 	$(LEASESIM) --exec '$(BIN)/{script}' --seeds 1..3 --determinism
 	$(LEASESIM) --exec 'env LEASE_IMPLEMENTATION=neo-v2 $(BIN)/{script}' --seeds 1..3 --determinism
 	$(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
 	PY_LEASE_MODE=racy $(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
 
 # Figures: seeds to the first violation, replay identity, overhead (docs/exec.md).
-exec-figures: $(LEASESIM) all
+exec-figures: $(LEASESIM) all ## leasesim --exec figures: seeds to a violation, replay identity, overhead
 	@bash sim/exec/figures.sh $(LEASESIM)
 
 # The long campaign: the project's programs, crashes and errno failures on, 2,000 seeds.
