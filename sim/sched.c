@@ -306,7 +306,7 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
         world->frame_overflow = true;
         return choices[0];
     }
-    struct sim_frame *frame = &world->frames[world->frame_count];
+    struct sim_frame *frame = &world->frames[sim_checked_index(world->frame_count, SIM_FRAME_MAX)];
     if (world->frame_count >= world->frame_replay) {
         frame->choice_count = choice_count;
         frame->sleep_mask = world->child_sleep_mask;
@@ -320,6 +320,7 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
     }
     for (int index = 0; index < choice_count; index++) frame->done_mask = 0;
     world->frame_count++;
+    assert(frame->chosen >= 0 && frame->chosen < choice_count); /* a replayed frame offers the same choices */
     struct choice chosen = choices[frame->chosen];
     uint64_t sleep = frame->sleep_mask;
     for (int index = 0; index < frame->chosen; index++)
@@ -356,6 +357,10 @@ static struct choice choose(struct sim_world *world, const int *ready, int count
 }
 
 static void step_process(struct sim_world *world, struct sim_process *process) {
+    /* A crashed or finished process's coroutine is never resumed: its stack
+     * is abandoned and may be started afresh for a later process. */
+    assert(process->state != SIM_PROCESS_DEAD && process->state != SIM_PROCESS_FINISHED &&
+           process->state != SIM_PROCESS_FREE);
     if (process->state == SIM_PROCESS_BLOCKED || process->state == SIM_PROCESS_WAITING)
         process->state = SIM_PROCESS_RUNNABLE;
     running = process;

@@ -7,6 +7,14 @@
 #ifndef SIM_H
 #define SIM_H
 
+/* The simulator's assertions are its own checks on the world it models
+ * (index bounds, the fence, coroutines): a build without them would run
+ * seeds it can no longer vouch for. */
+#ifdef NDEBUG
+#error "the simulator is built with assertions: do not define NDEBUG"
+#endif
+
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +36,7 @@
 #define SIM_FRAME_MAX 2048
 #define SIM_STACK_BYTES (256 * 1024)
 #define SIM_FOREVER_MS INT64_MAX
+#define SIM_PID_SLOTS 1024
 #define SIM_EPOCH_MS 1778959620000LL /* 2026-05-16T19:27:00.000Z */
 
 /* ---- PRNG: xoshiro256**, seeded through splitmix64 ---- */
@@ -299,8 +308,8 @@ struct sim_world {
     int spec_process[SIM_SPEC_MAX];
     bool spec_fired[SIM_SPEC_MAX];
     int64_t next_pid;
-    uint64_t pid_generation[1024];
-    uint64_t pid_changed_step[1024];
+    uint64_t pid_generation[SIM_PID_SLOTS];
+    uint64_t pid_changed_step[SIM_PID_SLOTS];
     /* oracle */
     int history_count;
     struct sim_history history[SIM_HISTORY_MAX];
@@ -416,5 +425,13 @@ int sim_scenario_load(const char *path, struct sim_scenario *scenario, char *err
 
 
 
+
+
+/* An index into one of the world's tables (inodes, entries, fds, processes,
+ * pid slots): out of bounds is a simulator bug, never a simulated fault. */
+static inline int sim_checked_index(int64_t index, int bound) {
+    assert(index >= 0 && index < bound);
+    return (int)index;
+}
 
 #endif
