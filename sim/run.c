@@ -50,7 +50,11 @@ static void prepare(struct sim_world *world, const struct sim_request *request, 
     world->frames = frames;
     world->seed = seed;
     world->plan = *plan;
-    world->config = (struct sim_config){.ops = request->ops, .traits = request->traits, .strategy = request->strategy,
+    static const struct sim_hooks hooks = {.lease_changed = sim_oracle_lease_changed,
+                                           .pid_allocated = sim_oracle_pid_allocated,
+                                           .yield = sim_yield,
+                                           .program_main = sim_program_main};
+    world->config = (struct sim_config){.ops = request->ops, .hooks = hooks, .traits = request->traits, .strategy = request->strategy,
                                         .pct_depth = request->pct_depth, .trace = trace, .keep_story = keep_story,
                                         .step_limit = request->step_limit > 0 ? request->step_limit : 200000};
     sim_prng_seed(&world->schedule_rng, seed ^ 0x7363686564756c65ULL);

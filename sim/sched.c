@@ -174,7 +174,8 @@ struct sim_process *sim_spawn(struct sim_world *world, enum sim_role role, const
     process->state = SIM_PROCESS_RUNNABLE;
     struct sim_coroutine *coroutine = &pool[process->index];
     if (coroutine->stack == NULL && sim_coroutine_init(coroutine, SIM_STACK_BYTES) != 0) abort();
-    sim_coroutine_start(coroutine, sim_program_main, process);
+    assert(world->config.hooks.program_main != NULL);
+    sim_coroutine_start(coroutine, world->config.hooks.program_main, process);
     sim_story(world, SIM_STORY_SPAWN, process->index, "%s starts (pid %lld)", label, (long long)process->pid);
     return process;
 }
@@ -364,7 +365,9 @@ static void step_process(struct sim_world *world, struct sim_process *process) {
     if (process->state == SIM_PROCESS_BLOCKED || process->state == SIM_PROCESS_WAITING)
         process->state = SIM_PROCESS_RUNNABLE;
     running = process;
+    sim_alloc_charge(&process->allocations);
     sim_coroutine_resume(&pool[process->index]);
+    sim_alloc_charge(NULL);
     running = NULL;
     if (process->crash_requested) {
         sim_crash(world, process, "crashes");

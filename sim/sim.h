@@ -277,8 +277,24 @@ struct sim_frame {
     uint64_t done_mask;  /* processes explored from here */
 };
 
+struct sim_world;
+struct sim_process;
+/* How the layers above reach down without being named below: the world
+ * reports each change of the lease and each pid it hands out to the
+ * observer (the oracle; NULL: nobody watches), the environment hands each
+ * operation to the scheduler (yield), the scheduler starts each process on
+ * the workload's program. Set by the run layer for each seed. */
+struct sim_hooks {
+    void (*lease_changed)(struct sim_world *world, struct sim_process *actor, int removed_inode);
+    void (*pid_allocated)(struct sim_world *world, int64_t pid);
+    void (*yield)(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,
+                  int64_t pid);
+    void (*program_main)(void *argument);
+};
+
 struct sim_config {
     const struct lease_ops *ops;
+    struct sim_hooks hooks;
     struct sim_traits traits;
     enum sim_strategy strategy;
     int pct_depth;
@@ -404,6 +420,8 @@ int sim_svg_write(const struct sim_world *world, const char *path);
 /* alloc.c: jansson allocations tracked per simulated process */
 void sim_alloc_install(void);
 void sim_alloc_free_all(void **list);
+/* Later allocations go to list (a process's; NULL: the scheduler's own). */
+void sim_alloc_charge(void **list);
 
 /* scenario.c */
 #define SIM_EXPECT_MAX 16

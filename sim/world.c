@@ -22,6 +22,12 @@ int64_t sim_world_wall_ms(const struct sim_world *world) {
     return wall;
 }
 
+
+/* The world reports what changed; whoever watches (the oracle) registered
+ * in the hooks. The world itself never judges. */
+static void report_lease_changed(struct sim_world *world, struct sim_process *actor, int removed_inode) {
+    if (world->config.hooks.lease_changed != NULL) world->config.hooks.lease_changed(world, actor, removed_inode);
+}
 static size_t path_length(const char *path) {
     size_t length = strlen(path);
     while (length > 1 && path[length - 1] == '/') length--;
@@ -106,7 +112,7 @@ static int entry_set(struct sim_world *world, struct sim_process *actor, const c
     }
     if (strcmp(world->lease_path, path) == 0) {
         world->lease_inode = inode;
-        if (removed != inode) sim_oracle_lease_changed(world, actor, removed);
+        if (removed != inode) report_lease_changed(world, actor, removed);
     }
     if (removed >= 0 && removed != inode) inode_forget_if_unused(world, removed);
     return 0;
@@ -206,7 +212,7 @@ int sim_fs_write(struct sim_world *world, struct sim_process *process, int fd, c
     if (file == NULL || !file->writable) return -EBADF;
     int status = copy_in(world, &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, file->offset, done);
     file->offset += (int64_t)*done;
-    if (file->inode == world->lease_inode && *done > 0) sim_oracle_lease_changed(world, process, -1);
+    if (file->inode == world->lease_inode && *done > 0) report_lease_changed(world, process, -1);
     return status;
 }
 
@@ -222,7 +228,7 @@ int sim_fs_pwrite(struct sim_world *world, struct sim_process *process, int fd, 
     struct sim_fd *file = fd_get(process, fd);
     if (file == NULL || offset < 0) return file == NULL ? -EBADF : -EINVAL;
     int status = copy_in(world, &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, offset, done);
-    if (file->inode == world->lease_inode && *done > 0) sim_oracle_lease_changed(world, process, -1);
+    if (file->inode == world->lease_inode && *done > 0) report_lease_changed(world, process, -1);
     return status;
 }
 
@@ -403,7 +409,7 @@ int64_t sim_world_allocate_pid(struct sim_world *world, int64_t wanted) {
         world->pid_generation[sim_checked_index(pid - PID_BASE, SIM_PID_SLOTS)]++;
         world->pid_changed_step[sim_checked_index(pid - PID_BASE, SIM_PID_SLOTS)] = world->step;
     }
-    sim_oracle_pid_allocated(world, pid);
+    if (world->config.hooks.pid_allocated != NULL) world->config.hooks.pid_allocated(world, pid);
     return pid;
 }
 
