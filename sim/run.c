@@ -13,13 +13,6 @@ struct sim_world *sim_world_get(void) {
     return &world_storage;
 }
 
-struct sim_traits sim_traits_for(const char *name) {
-    if (strcmp(name, "neo-v1") == 0) return (struct sim_traits){false, false};
-    if (strcmp(name, "neo-v2") == 0) return (struct sim_traits){true, false};
-    if (strcmp(name, "lease") == 0 || strncmp(name, "zoo-", 4) == 0) return (struct sim_traits){true, true};
-    return (struct sim_traits){true, false};
-}
-
 /* "1,3,crashes,partial-writes": actors/events to drop and knobs to clear. */
 void sim_apply_drops(struct sim_plan *plan, const char *drops) {
     char copy[256];
