@@ -111,22 +111,13 @@ void sim_plan_exhaustive(struct sim_plan *plan) {
     }
 }
 
-static const char *initial_name(enum sim_initial initial) {
-    static const char *const names[] = {"none", "live", "dead", "torn", "reused"};
-    return names[initial];
-}
-
 void sim_plan_describe(const struct sim_plan *plan, char *buffer, size_t size) {
-    const struct sim_knobs *knobs = &plan->knobs;
     int counts[5] = {0};
     for (int index = 0; index < plan->spec_count; index++)
         if (!plan->specs[index].disabled) counts[plan->specs[index].kind]++;
-    snprintf(buffer, size,
-             "ttl=%lldms renew=%s initial=%s crash=%d/1000 wall-resolution=%lldms partial-writes=%s dir=%s "
-             "pid-space=%d lock-timeout=%lldms programs=%d orchestrators=%d kills=%d clock-jumps=%d pid-reuses=%d",
-             (long long)knobs->ttl_ms, knobs->renew ? "on" : "off", initial_name(knobs->initial),
-             knobs->crash_permille, (long long)knobs->wall_resolution_ms, knobs->partial_writes ? "on" : "off",
-             knobs->dir_exists ? "exists" : "missing", knobs->pid_space, (long long)knobs->lock_timeout_ms,
+    char knobs[384];
+    sim_knobs_describe(&plan->knobs, knobs, sizeof knobs);
+    snprintf(buffer, size, "%s programs=%d orchestrators=%d kills=%d clock-jumps=%d pid-reuses=%d", knobs,
              counts[SIM_SPEC_PROGRAM], counts[SIM_SPEC_ORCHESTRATOR], counts[SIM_SPEC_KILL],
              counts[SIM_SPEC_CLOCK_JUMP], counts[SIM_SPEC_REUSE_PID]);
 }

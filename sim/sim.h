@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "coroutine.h"
+#include "knobs.h"
 #include "lease_impl.h"
 
 #define SIM_PROCESS_MAX 48
@@ -83,18 +84,12 @@ struct sim_spec {
     int64_t jump_ms;
 };
 
+/* The knobs, one field per row of knobs.h's table. */
+#define SIM_KNOB_FIELD(field, type, kind, keyword, label, minimum, drop) type field;
 struct sim_knobs {
-    int64_t ttl_ms;
-    bool renew;
-    enum sim_initial initial;
-    int crash_permille;
-    int64_t wall_resolution_ms;
-    bool partial_writes;
-    bool dir_exists;
-    int pid_space; /* pids cycle through [300, 300 + pid_space) */
-    int64_t lock_timeout_ms;
-    int64_t horizon_ms;
+    SIM_KNOBS(SIM_KNOB_FIELD)
 };
+#undef SIM_KNOB_FIELD
 
 struct sim_plan {
     char name[64];
