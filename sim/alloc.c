@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "sim.h"
+#include "alloc.h"
 
 struct block {
     struct block *next;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "run.h"
+#include "scenario.h"
 #include "zoo.h"
 
 #define MERGE_FILES_MAX 64

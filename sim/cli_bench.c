@@ -11,6 +11,10 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "plan.h"
+#include "scenario.h"
+#include "trace.h"
+#include "traits.h"
 
 /* An implementation that only makes cheap environment calls: measures the
  * scheduler, the world and the trace hash without JSON work. */

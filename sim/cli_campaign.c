@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "plan.h"
+#include "trace.h"
 
 static int write_artifacts(const struct cli *cli, const struct sim_plan *plan, uint64_t seed) {
     FILE *trace = NULL;

@@ -10,6 +10,8 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "trace.h"
+#include "traits.h"
 
 static bool expectation_met(const struct sim_expectation *expect, enum sim_invariant got, const uint64_t *counters) {
     if (got != expect->verdict) return false;

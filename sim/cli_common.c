@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "trace.h"
 
 double seconds_now(void) {
     struct timespec now;

@@ -9,6 +9,8 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "plan.h"
+#include "trace.h"
 
 int sim_cli_exhaustive(struct cli *cli) {
     struct sim_plan plan;

@@ -9,6 +9,8 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "trace.h"
+#include "traits.h"
 
 int sim_cli_zoo(struct cli *cli) {
     uint64_t first = cli->has_seeds ? cli->first : 1, last = cli->has_seeds ? cli->last : 20000;

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "sim.h"
+#include "env.h"
+#include "trace.h"
+#include "world.h"
 
 #define LOCK_WAIT_ROUNDS_MAX 100000
 

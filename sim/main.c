@@ -9,6 +9,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "alloc.h"
+#include "plan.h"
+#include "scenario.h"
+#include "traits.h"
 
 int main(int argc, char **argv) {
     static struct cli cli = {.impl_name = "lease", .shard_index = 1, .shard_count = 1, .strategy_name = "random"};

@@ -11,6 +11,10 @@
 #include <string.h>
 
 #include "sim.h"
+#include "oracle.h"
+#include "sched.h"
+#include "trace.h"
+#include "world.h"
 
 void sim_violation(struct sim_world *world, enum sim_invariant invariant, const char *format, ...) {
     if (world->violation != SIM_INVARIANT_NONE) return;

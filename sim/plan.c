@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "plan.h"
 
 /* The four maintenance programs (src/programs/) a plan draws owners from. */
 static const char *const program_names[] = {"sandman", "kbSync", "backup", "syncGithubWorkflow"};

@@ -6,6 +6,12 @@
 #include <string.h>
 
 #include "run.h"
+#include "oracle.h"
+#include "plan.h"
+#include "sched.h"
+#include "trace.h"
+#include "workload.h"
+#include "world.h"
 
 static struct sim_world world_storage;
 

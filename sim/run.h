@@ -2,6 +2,7 @@
 #ifndef SIM_RUN_H
 #define SIM_RUN_H
 
+#include "scenario.h"
 #include "sim.h"
 #include "traits.h"
 

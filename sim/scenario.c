@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "sim.h"
+#include "scenario.h"
+#include "trace.h"
 
 #define WORDS_MAX 24
 #define LINES_MAX 1000

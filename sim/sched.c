@@ -10,6 +10,12 @@
 #include <string.h>
 
 #include "sim.h"
+#include "alloc.h"
+#include "coroutine.h"
+#include "env.h"
+#include "sched.h"
+#include "trace.h"
+#include "world.h"
 
 #define CHOICE_MAX 16
 

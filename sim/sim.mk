@@ -76,6 +76,6 @@ main-job: $(LEASESIM) ## what make run runs after building
 LAYER_TABLES := ci/check-layers.sim
 TEST_TARGETS += check-layers
 .PHONY: check-layers
-check-layers: $(SIM_OBJECTS)
+check-layers: $(SIM_OBJECTS) ## the layering from the objects' symbols: no file uses a higher layer, no circle
 	bash ci/check-layers.test.sh $(OBJ)
 	@for table in $(LAYER_TABLES); do /usr/bin/python3 ci/check-layers.py $$table $(OBJ) || exit 1; done

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "trace.h"
 
 #define LANE_HEIGHT 46
 #define LEFT_MARGIN 230

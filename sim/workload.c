@@ -9,6 +9,11 @@
 #include <string.h>
 
 #include "sim.h"
+#include "oracle.h"
+#include "sched.h"
+#include "trace.h"
+#include "workload.h"
+#include "world.h"
 
 #define BODY_ROUNDS_MAX 100000
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "world.h"
 
 #define PID_BASE 300
 
