@@ -51,6 +51,17 @@ def extract(path):
             if match and match[6] != "none found":
                 impl = match[1].replace("-", "_")
                 figures.append(f"sim_{impl}_{match[2]}_{match[4]}_to_first_violation {match[3]} {match[4]}")
+    return with_ratios(figures)
+
+
+def with_ratios(figures):
+    """Ratios of figures measured in one run, which a loaded machine leaves
+    alone where it halves the rates: the cost of a simulated step of the
+    project's implementation against the scheduler and world alone."""
+    values = {line.split()[0]: float(line.split()[1]) for line in figures}
+    lease, null = values.get("sim_lease_steps_per_second"), values.get("sim_null_steps_per_second")
+    if lease and null:
+        figures.append(f"sim_lease_vs_null_step_cost_ratio {null / lease:.3f} ratio")
     return figures
 
 

@@ -16,8 +16,8 @@
 CI_DIR := build/ci
 # test-install and test-deb link an example with plain `cc` through pkg-config: they check
 # packaging, not behaviour, and cannot link instrumented objects.
-CI_COV_SKIP ?= test-install test-deb test-storm test-docs
-CI_SAN_SKIP ?= test-install test-deb test-storm test-docs
+CI_COV_SKIP ?= test-install test-deb test-storm test-docs test-timeline
+CI_SAN_SKIP ?= test-install test-deb test-storm test-docs test-timeline
 CI_COV_SUITES = $(filter-out $(CI_COV_SKIP),$(TEST_TARGETS))
 CI_SAN_SUITES = $(filter-out $(CI_SAN_SKIP),$(TEST_TARGETS))
 

@@ -21,6 +21,7 @@ packages=(
     etcd-server etcd-client  # the etcd backend's suites start a real etcd on loopback
     python3-hypothesis # property-based cases in the pytest suites
     iproute2           # network namespaces for the multi-host test
+    chromium           # renders the simulator's HTML timeline and SVG pictures in a test
 )
 
 

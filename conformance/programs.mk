@@ -9,7 +9,7 @@ PROGRAMS_PYTEST := $(PYTHON) -m pytest conformance/pytest -p no:cacheprovider
 LEASE_IMPL ?= build/bin/{script}
 PROGRAMS_BROKEN_IMPL := fixtures/adapters/broken-release.sh {script}
 
-TEST_TARGETS += test-programs test-pytest test-broken-adapter
+TEST_TARGETS += test-programs test-pytest test-broken-adapter test-reference-adapter
 
 .PHONY: test-programs test-pytest conformance test-broken-adapter
 
@@ -29,6 +29,14 @@ test-pytest: $(PROGRAMS_BINARIES) ## the programs as real processes (pytest)
 conformance: $(PROGRAMS_BINARIES) ## the pytest suite against LEASE_IMPL='cmd ... {script}'
 	@mkdir -p $(PROGRAMS_REPORTS)
 	$(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(LEASE_IMPL)' --junitxml=$(PROGRAMS_REPORTS)/conformance-report.xml
+
+# The reference adapter (fixtures/adapters/correct_lease.py, Python) must pass
+# the whole suite: the example implementation authors start from.
+.PHONY: test-reference-adapter
+test-reference-adapter: ## the Python reference adapter passes the whole conformance suite
+	@mkdir -p $(PROGRAMS_REPORTS)
+	$(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(PYTHON) fixtures/adapters/correct_lease.py {script}' \
+		--junitxml=$(PROGRAMS_REPORTS)/pytest-reference-adapter.xml
 
 # Passes only when the suite fails against the broken adapter and its report
 # names the broken behaviour.

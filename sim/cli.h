@@ -22,9 +22,9 @@ struct cli {
     struct sim_scenario scenario;
     uint64_t first, last;
     bool has_seeds;
-    const char *trace_path, *svg_path, *summary_path;
+    const char *trace_path, *svg_path, *summary_path, *html_path;
     int shard_index, shard_count;
-    bool no_shrink, check, zoo, bench, determinism, list_impls, quiet;
+    bool no_shrink, check, zoo, bench, determinism, list_impls, quiet, merge;
     int merge_count;
     const char *merge_files[MERGE_FILES_MAX];
     struct sim_request request;

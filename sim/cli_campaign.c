@@ -31,6 +31,10 @@ static int write_artifacts(const struct cli *cli, const struct sim_plan *plan, u
         fprintf(stderr, "leasesim: cannot write --svg %s: %s\n", cli->svg_path, strerror(errno));
         return EX_CANTCREAT;
     }
+    if (cli->html_path != NULL && sim_html_write(sim_world_get(), cli->html_path) != 0) {
+        fprintf(stderr, "leasesim: cannot write --html %s: %s\n", cli->html_path, strerror(errno));
+        return EX_CANTCREAT;
+    }
     return 0;
 }
 
@@ -77,28 +81,29 @@ static void progress(const struct cli *cli, const struct campaign *campaign, uin
             (unsigned long long)campaign->violations, eta);
 }
 
+/* The shard summary, through jansson (strings escaped, nothing hand-built). */
 static int write_summary(const struct cli *cli, const struct campaign *campaign) {
-    FILE *out = fopen(cli->summary_path, "w");
-    if (out == NULL) {
-        fprintf(stderr, "leasesim: cannot write --summary %s: %s\n", cli->summary_path, strerror(errno));
-        return EX_CANTCREAT;
-    }
-    fprintf(out, "{\"impl\":\"%s\",\"strategy\":\"%s\",\"scenario\":\"%s\",\"seeds\":\"%llu..%llu\",\"shard\":\"%d/%d\",",
-            cli->impl_name, cli->strategy_name, cli->scenario_path ? cli->scenario_path : "",
-            (unsigned long long)cli->first, (unsigned long long)cli->last, cli->shard_index, cli->shard_count);
-    fprintf(out, "\"drops\":\"%s\",\"pct_depth\":%d,", cli->request.drops ? cli->request.drops : "",
-            cli->request.pct_depth);
-    fprintf(out, "\"seeds_run\":%llu,\"steps\":%llu,\"violations\":%llu,\"first_violation_seed\":%llu,"
-                 "\"first_invariant\":\"%s\",\"seconds\":%.3f,\"counters\":{",
-            (unsigned long long)campaign->seeds_run, (unsigned long long)campaign->steps,
-            (unsigned long long)campaign->violations, (unsigned long long)campaign->first_violation_seed,
-            sim_invariant_name(campaign->first_invariant), campaign->seconds);
+    char seeds[64], shard[32];
+    snprintf(seeds, sizeof seeds, "%llu..%llu", (unsigned long long)cli->first, (unsigned long long)cli->last);
+    snprintf(shard, sizeof shard, "%d/%d", cli->shard_index, cli->shard_count);
+    json_t *counters = json_object();
     for (int index = 0; index < SIM_COUNTER_COUNT; index++)
-        fprintf(out, "%s\"%s\":%llu", index ? "," : "", sim_counter_name(index), (unsigned long long)campaign->counters[index]);
-    fputs("}}\n", out);
-    if ((ferror(out) | fclose(out)) != 0) {
-        fprintf(stderr, "leasesim: writing --summary %s failed\n", cli->summary_path);
-        return EX_IOERR;
+        json_object_set_new(counters, sim_counter_name(index), json_integer((json_int_t)campaign->counters[index]));
+    json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:s, s:f, s:o}", "impl",
+                             cli->impl_name, "strategy", cli->strategy_name, "scenario",
+                             cli->scenario_path ? cli->scenario_path : "", "seeds", seeds, "shard", shard, "drops",
+                             cli->request.drops ? cli->request.drops : "", "pct_depth", cli->request.pct_depth,
+                             "seeds_run", (json_int_t)campaign->seeds_run, "steps", (json_int_t)campaign->steps,
+                             "violations", (json_int_t)campaign->violations, "first_violation_seed",
+                             (json_int_t)campaign->first_violation_seed, "first_invariant",
+                             sim_invariant_name(campaign->first_invariant), "seconds", campaign->seconds, "counters",
+                             counters);
+    int status = root != NULL ? json_dump_file(root, cli->summary_path, JSON_COMPACT | JSON_PRESERVE_ORDER) : -1;
+    json_decref(root);
+    if (status != 0) {
+        fprintf(stderr, "leasesim: cannot write --summary %s: %s\n", cli->summary_path,
+                root == NULL ? "could not build the summary" : strerror(errno));
+        return EX_CANTCREAT;
     }
     return 0;
 }

@@ -29,7 +29,8 @@ mask() {
 # run NAME ARGS...: stdout and stderr (masked) and the exit status into NAME.out
 run() {
     local name=$1; shift
-    { "$leasesim" "$@" 2>&1; echo "exit $?"; } | mask > "$out/$name.out"
+    # The replay lines name the binary: the same name whichever build ran.
+    { "$leasesim" "$@" 2>&1; echo "exit $?"; } | sed "s#$leasesim#LEASESIM#g" | mask > "$out/$name.out"
 }
 
 out=$dir
@@ -39,6 +40,9 @@ if [ "$mode" = compare ]; then
 fi
 mkdir -p "$out/traces"
 
+# --html (the interactive timeline) where the build has it.
+with_html=
+"$leasesim" --help 2>&1 | grep -q -- --html && with_html=1
 impls=$("$leasesim" --list-impls | awk '{print $1}')
 "$leasesim" --list-impls > "$out/list-impls.out"
 
@@ -48,7 +52,7 @@ for impl in $impls; do
     # A single seed with a trace: the trace bytes themselves are the evidence.
     for seed in 1 2 3 7 42 1001; do
         "$leasesim" --impl "$impl" --seed "$seed" --trace "$out/traces/$impl-$seed.jsonl" \
-            --svg "$out/traces/$impl-$seed.svg" > /dev/null 2>&1
+            --svg "$out/traces/$impl-$seed.svg" ${with_html:+--html "$out/traces/$impl-$seed.html"} > /dev/null 2>&1
         echo "exit $?" >> "$out/traces/$impl-$seed.exit"
     done
     for scenario in fixtures/scenarios/*.scn; do

@@ -44,12 +44,14 @@ int main(int argc, char **argv) {
     if (!cli.has_seeds) return usage_error("give --seed N or --seeds A..B", NULL);
     cli.request.first_seed = cli.first;
     if (cli.determinism) return run_determinism(&cli);
-    if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE && (cli.trace_path != NULL || cli.svg_path != NULL))
-        return usage_error("--trace and --svg are not written in exhaustive mode (replay a seed of another strategy)",
-                           NULL);
+    if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE &&
+        (cli.trace_path != NULL || cli.svg_path != NULL || cli.html_path != NULL))
+        return usage_error("--trace, --svg and --html are not written in exhaustive mode (replay a seed of another "
+                           "strategy)", NULL);
     int unwritable = check_output("--trace", cli.trace_path);
     if (unwritable == 0) unwritable = check_output("--svg", cli.svg_path);
     if (unwritable == 0) unwritable = check_output("--summary", cli.summary_path);
+    if (unwritable == 0) unwritable = check_output("--html", cli.html_path);
     if (unwritable != 0) return unwritable;
     if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE) return sim_cli_exhaustive(&cli);
     if (cli.first != cli.last) {

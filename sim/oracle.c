@@ -75,7 +75,8 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
                           actor->phase == SIM_PHASE_RELEASING ? "releasing" : "renewing",
                           writer >= 0 ? world->processes[writer].label : "nobody");
     }
-    struct sim_history entry = {.step = world->step, .wall_ms = sim_world_wall_ms(world), .writer = -1,
+    struct sim_history entry = {.step = world->step, .at_ms = world->now_ms, .wall_ms = sim_world_wall_ms(world),
+                                .writer = -1,
                                 .inode = world->lease_inode, .expires_ms = INT64_MAX};
     if (world->lease_inode >= 0) {
         const struct sim_inode *inode = &world->inodes[world->lease_inode];

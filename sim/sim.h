@@ -214,6 +214,7 @@ struct sim_process {
 /* A version of the lease path: which token sits there from step on. */
 struct sim_history {
     uint64_t step;
+    int64_t at_ms;      /* true time of the change (the pictures' axis) */
     int64_t wall_ms;
     int writer;
     int inode;

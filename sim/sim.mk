@@ -8,7 +8,7 @@ SIM_LIBRARY_OBJECTS := $(filter-out $(OBJ)/sim/main.o,$(SIM_OBJECTS))
 LEASESIM := $(BIN)/leasesim
 
 PROGRAMS += $(LEASESIM)
-TEST_TARGETS += test-sim
+TEST_TARGETS += test-sim test-timeline
 
 $(OBJ)/sim/%.o: ALL_CFLAGS += -Iconformance/zoo -Isim
 $(OBJ)/conformance/zoo/%.o: ALL_CFLAGS += -Iconformance/zoo
@@ -21,7 +21,7 @@ $(O)/tests/test_sim_world: $(OBJ)/sim/test_world.o $(SIM_LIBRARY_OBJECTS) $(LIB_
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka -lm
 
-.PHONY: test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
+.PHONY: test-timeline test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
 	zoo bench-sim sim-million main-job
 
 test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-tool zoo ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
@@ -36,6 +36,10 @@ test-sim-scenarios: $(LEASESIM)
 # Seeds that once found a bug: "IMPL SEED [EXPECTED-INVARIANT]" per line.
 test-sim-seeds: $(LEASESIM)
 	@bash sim/replay-seeds.sh $(LEASESIM) fixtures/seeds
+
+# The pictures as a person sees them: SVG and HTML rendered in headless Chromium.
+test-timeline: $(LEASESIM) ## the SVG pictures and the HTML timeline rendered in headless Chromium
+	@bash sim/check-timeline.sh $(LEASESIM) $(O)/timeline
 
 # leasesim as a tool: unwritable outputs, exhaustive refusals, --merge checks, heartbeat.
 test-sim-tool: $(LEASESIM)
@@ -64,11 +68,11 @@ sim-million: $(LEASESIM) ## a million seeds of lease over two shards
 
 main-job: $(LEASESIM) ## what make run runs after building
 	$(LEASESIM) --impl lease --seeds 1..100000
-	$(LEASESIM) --impl lease --scenario fixtures/scenarios/original-wedge.scn --seed 1 --svg $(O)/wedge.svg --trace $(O)/wedge.trace.jsonl
-	$(LEASESIM) --impl neo-v1 --scenario fixtures/scenarios/original-wedge.scn --seed 1 --svg $(O)/wedge-neo-v1.svg --trace $(O)/wedge-neo-v1.trace.jsonl
+	$(LEASESIM) --impl lease --scenario fixtures/scenarios/original-wedge.scn --seed 1 --svg $(O)/wedge.svg --html $(O)/wedge.html --trace $(O)/wedge.trace.jsonl
+	$(LEASESIM) --impl neo-v1 --scenario fixtures/scenarios/original-wedge.scn --seed 1 --svg $(O)/wedge-neo-v1.svg --html $(O)/wedge-neo-v1.html --trace $(O)/wedge-neo-v1.trace.jsonl
 	$(LEASESIM) --scenario fixtures/scenarios/original-wedge.scn --check
 	@echo "wedge timelines: $(O)/wedge.svg (lease: recovered at once), $(O)/wedge-neo-v1.svg (the original: wedged until the TTL)"
-	@echo "traces: $(O)/wedge.trace.jsonl $(O)/wedge-neo-v1.trace.jsonl"
+	@echo "interactive timelines: $(O)/wedge.html $(O)/wedge-neo-v1.html; traces: $(O)/wedge.trace.jsonl $(O)/wedge-neo-v1.trace.jsonl"
 
 # The layering, proven from the objects' symbol tables (ci/check-layers.py):
 # each table lists a tree's layers bottom first. src/ can be added here with

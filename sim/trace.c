@@ -3,6 +3,7 @@
  * running hash of the same events for the determinism check) and the story
  * (the few events a person needs: starts, results, bodies, crashes).
  */
+#include <jansson.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -66,28 +67,35 @@ static uint64_t mix(uint64_t hash, uint64_t value) {
     return hash * 0x100000001b3ULL;
 }
 
-static void write_json_string(FILE *out, const char *text) {
-    fputc('"', out);
-    for (const unsigned char *cursor = (const unsigned char *)text; *cursor != '\0'; cursor++) {
-        if (*cursor == '"' || *cursor == '\\') fprintf(out, "\\%c", *cursor);
-        else if (*cursor < 0x20) fprintf(out, "\\u%04x", *cursor);
-        else fputc(*cursor, out);
-    }
-    fputc('"', out);
+/* A JSON string for text that should be UTF-8; anything else is written
+ * escaped byte by byte, never dropped. */
+static json_t *text_value(const char *text) {
+    json_t *value = json_string(text);
+    if (value != NULL) return value;
+    char escaped[1024];
+    lease_escape_text(text, escaped, sizeof escaped);
+    return json_string(escaped);
+}
+
+/* One record, one line, keys in the order they were set. */
+static void write_record(FILE *out, json_t *record) {
+    json_dumpf(record, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    fputc('\n', out);
+    json_decref(record);
 }
 
 void sim_trace_header(struct sim_world *world, uint64_t seed) {
-    FILE *out = world->config.trace;
     char knobs[512];
     sim_plan_describe(&world->plan, knobs, sizeof knobs);
-    fprintf(out, "{\"type\":\"header\",\"schema\":1,\"version\":\"%s\",\"seed\":%llu,\"impl\":", LEASE_VERSION_STRING,
-            (unsigned long long)seed);
-    write_json_string(out, lease_impl_name(world->config.ops));
-    fputs(",\"plan\":", out);
-    write_json_string(out, world->plan.name);
-    fputs(",\"knobs\":", out);
-    write_json_string(out, knobs);
-    fputs("}\n", out);
+    json_t *record = json_object();
+    json_object_set_new(record, "type", json_string("header"));
+    json_object_set_new(record, "schema", json_integer(1));
+    json_object_set_new(record, "version", json_string(LEASE_VERSION_STRING));
+    json_object_set_new(record, "seed", json_integer((json_int_t)seed));
+    json_object_set_new(record, "impl", text_value(lease_impl_name(world->config.ops)));
+    json_object_set_new(record, "plan", text_value(world->plan.name));
+    json_object_set_new(record, "knobs", text_value(knobs));
+    write_record(world->config.trace, record);
 }
 
 void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path, int status, int64_t value) {
@@ -100,19 +108,20 @@ void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path,
     for (const char *cursor = path; cursor != NULL && *cursor != '\0'; cursor++) hash = mix(hash, (uint64_t)*cursor);
     world->hash = hash;
     if (world->config.trace == NULL) return;
-    FILE *out = world->config.trace;
-    fprintf(out, "{\"step\":%llu,\"t\":%lld,\"wall\":%lld,\"proc\":", (unsigned long long)world->step,
-            (long long)world->now_ms, (long long)sim_world_wall_ms(world));
-    write_json_string(out, process->label);
-    fprintf(out, ",\"pid\":%lld,\"op\":\"%s\"", (long long)process->pid, sim_op_name(op));
-    if (path != NULL) {
-        fputs(",\"arg\":", out);
-        write_json_string(out, path);
-    }
-    fprintf(out, ",\"rc\":%d", status);
+    json_t *record = json_object();
+    json_object_set_new(record, "step", json_integer((json_int_t)world->step));
+    json_object_set_new(record, "t", json_integer(world->now_ms));
+    json_object_set_new(record, "wall", json_integer(sim_world_wall_ms(world)));
+    json_object_set_new(record, "proc", text_value(process->label));
+    json_object_set_new(record, "pid", json_integer(process->pid));
+    json_object_set_new(record, "op", json_string(sim_op_name(op)));
+    if (path != NULL) json_object_set_new(record, "arg", text_value(path));
+    json_object_set_new(record, "rc", json_integer(status));
     /* rc < 0 is -errno: named, so a reader need not know the numbers. */
-    if (status < 0 && strerrorname_np(-status) != NULL) fprintf(out, ",\"errno\":\"%s\"", strerrorname_np(-status));
-    fprintf(out, ",\"value\":%lld}\n", (long long)value);
+    if (status < 0 && strerrorname_np(-status) != NULL)
+        json_object_set_new(record, "errno", json_string(strerrorname_np(-status)));
+    json_object_set_new(record, "value", json_integer(value));
+    write_record(world->config.trace, record);
 }
 
 static const char *const story_names[] = {"spawn", "result", "body-enter", "body-exit", "crash", "kill",
@@ -129,16 +138,16 @@ void sim_story(struct sim_world *world, enum sim_story_kind kind, int process, c
         va_start(arguments, format);
         vsnprintf(text, sizeof text, format, arguments);
         va_end(arguments);
-        fprintf(world->config.trace, "{\"step\":%llu,\"t\":%lld,\"story\":\"%s\",",
-                (unsigned long long)world->step, (long long)world->now_ms, story_names[kind]);
+        json_t *record = json_object();
+        json_object_set_new(record, "step", json_integer((json_int_t)world->step));
+        json_object_set_new(record, "t", json_integer(world->now_ms));
+        json_object_set_new(record, "story", json_string(story_names[kind]));
         if (process >= 0 && process < world->process_count) {
-            fputs("\"proc\":", world->config.trace);
-            write_json_string(world->config.trace, world->processes[process].label);
-            fprintf(world->config.trace, ",\"pid\":%lld,", (long long)world->processes[process].pid);
+            json_object_set_new(record, "proc", text_value(world->processes[process].label));
+            json_object_set_new(record, "pid", json_integer(world->processes[process].pid));
         }
-        fputs("\"text\":", world->config.trace);
-        write_json_string(world->config.trace, text);
-        fputs("}\n", world->config.trace);
+        json_object_set_new(record, "text", text_value(text));
+        write_record(world->config.trace, record);
     }
     if (!world->config.keep_story || world->story_count >= SIM_STORY_MAX) return;
     struct sim_story *story = &world->story[world->story_count++];

@@ -15,5 +15,11 @@ void sim_story(struct sim_world *world, enum sim_story_kind kind, int process, c
 const char *sim_story_kind_name(enum sim_story_kind kind);
 void sim_story_print(const struct sim_world *world, FILE *out, int limit);
 int sim_svg_write(const struct sim_world *world, const char *path);
+/* The same picture into an open stream (the HTML timeline embeds it). */
+void sim_svg_emit(const struct sim_world *world, FILE *out);
+/* The time axis the picture uses: x of a true time (ms). */
+double sim_svg_x(const struct sim_world *world, int64_t at_ms);
+/* An interactive, self-contained HTML timeline (sim/html.c). */
+int sim_html_write(const struct sim_world *world, const char *path);
 
 #endif

@@ -127,9 +127,13 @@ static int read_whole(const struct lease_env *env, int fd, int64_t size_hint, ch
     char *buffer = allocate(capacity);
     size_t used = 0;
     if (buffer == NULL) return -ENOMEM;
-    for (int round = 0; round < 4096; round++) {
+    bool finished = false; /* end of file, or more than the size limit: a whole answer */
+    for (int round = 0; round < 4096 && !finished; round++) {
         if (used == capacity) {
-            if (capacity > LEASE_FILE_SIZE_MAX) break;
+            if (capacity > LEASE_FILE_SIZE_MAX) {
+                finished = true;
+                break;
+            }
             size_t bigger = capacity * 2;
             char *grown = allocate(bigger);
             if (grown == NULL) {
@@ -148,8 +152,18 @@ static int read_whole(const struct lease_env *env, int fd, int64_t size_hint, ch
             release(buffer);
             return status;
         }
-        if (done == 0) break;
+        if (done == 0) {
+            finished = true;
+            break;
+        }
         used += done;
+    }
+    /* Out of rounds (a read interrupted again and again): what was read is
+     * not the file. Never judge a part as the whole: a live lease read as
+     * empty would be taken over as malformed. */
+    if (!finished) {
+        release(buffer);
+        return -EIO;
     }
     *bytes = buffer;
     *size = used;

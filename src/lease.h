@@ -118,7 +118,7 @@ struct lease_result {
     enum lease_status previous_status;
     bool has_lease;             /* lease below is filled */
     struct lease_holder lease;  /* holder (held/active/stale) or ours (acquired) */
-    char *payload_json;         /* the payload as stored, compact JSON, or NULL */
+    char *payload_json;         /* the payload as stored (the file's JSON text, NUL-terminated), or NULL */
     int error_number;           /* errno for ERROR and UNREADABLE, else 0 */
     const char *error_operation; /* static: "open", "link", "lock", ... or NULL */
     char error_path[LEASE_PATH_MAX];

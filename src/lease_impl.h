@@ -137,7 +137,7 @@ enum lease_parse_outcome {
     LEASE_PARSE_MALFORMED, /* empty, not JSON, not an object, owner missing or not a string, too big */
 };
 
-/* Parses bytes into holder (and a compact copy into *payload_json when not
+/* Parses bytes into holder (and a copy of the bytes into *payload_json when not
  * NULL; the caller frees it with lease_free). detail gets a reason when
  * malformed. */
 enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, struct lease_holder *holder,

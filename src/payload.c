@@ -171,6 +171,19 @@ static char *without_lone_surrogates(const char *bytes, size_t size) {
     return copy;
 }
 
+/* A NUL-terminated copy from jansson's allocator (the caller frees it with
+ * lease_free), or NULL when out of memory. */
+static char *copy_bytes(const char *bytes, size_t size) {
+    json_malloc_t allocate;
+    json_free_t release;
+    json_get_alloc_funcs(&allocate, &release);
+    char *copy = allocate(size + 1);
+    if (copy == NULL) return NULL;
+    memcpy(copy, bytes, size);
+    copy[size] = '\0';
+    return copy;
+}
+
 enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, struct lease_holder *holder,
                                              char **payload_json, char *detail, size_t detail_size) {
     json_error_t error;
@@ -185,9 +198,9 @@ enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, str
         return LEASE_PARSE_MALFORMED;
     }
     char *repaired = without_lone_surrogates(bytes, size);
+    const char *text = repaired != NULL ? repaired : bytes;
     /* JSON_ALLOW_NUL: "\u0000" is valid JSON and the original may write it. */
-    json_t *root = json_loadb(repaired != NULL ? repaired : bytes, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
-    lease_free(repaired);
+    json_t *root = json_loadb(text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
     if (root == NULL) {
         snprintf(detail, detail_size, "not JSON: %s (line %d, column %d)", error.text, error.line, error.column);
         return LEASE_PARSE_MALFORMED;
@@ -208,10 +221,14 @@ enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, str
         holder->has_stale_after_ms = json_as_integer(json_object_get(root, "staleAfterMs"), &holder->stale_after_ms);
         cut |= read_metadata(json_object_get(root, "metadata"), holder);
         holder->truncated = cut;
-        if (payload_json != NULL) *payload_json = json_dumps(root, JSON_COMPACT);
+        /* The payload as stored: the bytes themselves (lone surrogates
+         * repaired), not a second serialisation that only `lease --json`
+         * would read. */
+        if (payload_json != NULL) *payload_json = copy_bytes(text, size);
         outcome = LEASE_PARSE_OK;
     }
     json_decref(root);
+    lease_free(repaired);
     return outcome;
 }
 
@@ -264,15 +281,9 @@ char *lease_payload_format(const struct lease_holder *holder, bool with_metadata
 
 void lease_result_set_holder(struct lease_result *result, const struct lease_holder *holder, bool with_metadata) {
     size_t length = 0;
-    char *text = lease_payload_format(holder, with_metadata, &length);
     lease_free(result->payload_json);
-    result->payload_json = NULL;
-    if (text != NULL) {
-        struct lease_holder parsed;
-        char ignored[8];
-        lease_payload_parse(text, length, &parsed, &result->payload_json, ignored, sizeof ignored);
-        lease_free(text);
-    }
+    /* The file's text is the payload as stored: no parse and dump again. */
+    result->payload_json = lease_payload_format(holder, with_metadata, &length);
     result->lease = *holder;
     result->has_lease = true;
 }

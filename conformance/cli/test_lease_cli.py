@@ -545,3 +545,11 @@ def test_default_path_in_a_directory_without_a_lease_directory_warns_once(tmp_pa
     done = subprocess.run([LEASE_BIN, "run", "--owner", "x", "--", "true"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
     assert done.returncode == 0 and done.stderr == ""
+
+
+def test_nonblock_defers_at_once_and_excludes_wait(lease):
+    lease.acquire("holder")
+    done = lease.run("run", "-n", "--owner", "x", "--", "true")
+    assert done.returncode == 0 and "Deferred" in done.stdout
+    done = lease.run("acquire", "-n", "-w", "5", "--owner", "x")
+    assert done.returncode == 64 and "exclude each other" in done.stderr

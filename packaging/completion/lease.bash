@@ -20,8 +20,8 @@ _lease() {
     esac
     local options=$common
     case ${COMP_WORDS[1]} in
-        run) options+=" --owner --reason --ttl-ms --held-exit --quiet --wait --result --json-fd --" ;;
-        acquire) options+=" --owner --reason --ttl-ms --pid --wait" ;;
+        run) options+=" --owner --reason --ttl-ms --held-exit --quiet --wait --nonblock --result --json-fd --" ;;
+        acquire) options+=" --owner --reason --ttl-ms --pid --wait --nonblock" ;;
         release) options+=" --token" ;;
         renew) options+=" --token --ttl-ms" ;;
     esac

@@ -48,6 +48,7 @@ struct lease_cli_args {
     bool json; /* set even when parsing fails, if --json appeared before `--` */
     bool quiet; /* run: no deferral lines when held */
     int64_t wait_ms; /* run/acquire --wait: 0 none, -1 forever, else milliseconds */
+    bool nonblock;   /* run/acquire --nonblock/-n: no wait (the default, said explicitly) */
     const char *result_path; /* run --result FILE: the JSON result goes there (implies json) */
     bool has_json_fd;
     int json_fd;             /* run --json-fd N: the JSON result goes to descriptor N */

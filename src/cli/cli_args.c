@@ -23,6 +23,7 @@ enum option_id {
     OPTION_JSON,
     OPTION_QUIET,
     OPTION_WAIT,
+    OPTION_NONBLOCK,
     OPTION_RESULT,
     OPTION_JSON_FD,
     OPTION_HELP,
@@ -56,6 +57,7 @@ static const struct option_spec option_specs[OPTION_COUNT] = {
     {"json", OPTION_JSON, false, ALL_COMMANDS},
     {"quiet", OPTION_QUIET, false, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
     {"wait", OPTION_WAIT, true, ACQUIRING_COMMANDS},
+    {"nonblock", OPTION_NONBLOCK, false, ACQUIRING_COMMANDS},
     {"result", OPTION_RESULT, true, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
     {"json-fd", OPTION_JSON_FD, true, COMMAND_BIT(LEASE_CLI_COMMAND_RUN)},
     {"help", OPTION_HELP, false, ALL_COMMANDS},
@@ -107,6 +109,7 @@ static const char *const usage_texts[] = {
         "  --quiet, -q     print no deferral lines when held (the exit status still says it)\n"
         "  --wait S, -w S  when held, wait up to S seconds (or 'forever') for the lease, woken by its\n"
         "                  release, its holder's exit or its expiry\n"
+        "  --nonblock, -n  do not wait when held (the default, as flock -n)\n"
         "  --result FILE   write the JSON result to FILE, not stdout (CMD keeps stdout)\n"
         "  --json-fd N     write the JSON result to descriptor N, not stdout\n" COMMON_OPTIONS_HELP,
     [LEASE_CLI_COMMAND_ACQUIRE] =
@@ -341,7 +344,15 @@ static int store_option(const struct option_spec *spec, const char *value, struc
         args->quiet = true;
         return 0;
     case OPTION_WAIT:
+        if (args->nonblock)
+            return usage_error(message, message_size, "--wait and --nonblock (-n) exclude each other");
         return parse_wait(value, args, message, message_size);
+    case OPTION_NONBLOCK:
+        /* flock -n: do not wait; already the default, said explicitly. */
+        if (args->wait_ms != 0)
+            return usage_error(message, message_size, "--wait and --nonblock (-n) exclude each other");
+        args->nonblock = true;
+        return 0;
     case OPTION_RESULT:
         args->result_path = value;
         args->json = true;
@@ -369,7 +380,7 @@ static int store_option(const struct option_spec *spec, const char *value, struc
 static const struct {
     const char *short_form;
     const char *long_name;
-} short_options[] = {{"-q", "quiet"}, {"-E", "held-exit"}, {"-w", "wait"}};
+} short_options[] = {{"-q", "quiet"}, {"-E", "held-exit"}, {"-w", "wait"}, {"-n", "nonblock"}};
 
 static const char *long_name_of(const char *argument)
 {
