@@ -58,6 +58,7 @@ void print_counters(const uint64_t *counters, FILE *out);
 struct first_hit first_violation(const struct sim_request *request, uint64_t first, uint64_t last);
 /* The modes: each returns leasesim's exit status. */
 int run_campaign(const struct cli *cli);
+int sim_cli_campaign(const struct cli *cli); /* first line, then run_campaign */
 int run_merge(const struct cli *cli);
 int run_determinism(const struct cli *cli);
 int sim_cli_exhaustive(struct cli *cli);

@@ -54,23 +54,5 @@ int main(int argc, char **argv) {
     if (unwritable == 0) unwritable = check_output("--html", cli.html_path);
     if (unwritable != 0) return unwritable;
     if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE) return sim_cli_exhaustive(&cli);
-    if (cli.first != cli.last) {
-        printf("leasesim: seeds %llu..%llu shard %d/%d impl=%s strategy=%s scenario=%s knobs: ",
-               (unsigned long long)cli.first, (unsigned long long)cli.last, cli.shard_index, cli.shard_count,
-               cli.impl_name, cli.strategy_name, cli.scenario_path ? cli.scenario_path : "-");
-        if (cli.scenario_path != NULL) {
-            char description[512];
-            struct sim_plan plan;
-            sim_make_plan(&cli.request, cli.first, &plan);
-            sim_plan_describe(&plan, description, sizeof description);
-            printf("%s\n", description);
-        } else {
-            printf("drawn per seed: ttl {1000,3000,10000,60000}ms, renew 60%%, initial {none,dead,live,torn,reused}, "
-                   "crash {0,1,3,10}/1000 per step, wall-resolution {1,1000}ms, partial-writes 50%%, pid-space "
-                   "{8,1000}, lock-timeout {50,10000}ms, programs 2..6 (hang 6%%, crash-in-body 15%%, pid-reuse "
-                   "40%% of those), orchestrator 30%%, clock-jump 15%%%s%s\n",
-                   cli.request.drops ? ", drop " : "", cli.request.drops ? cli.request.drops : "");
-        }
-    }
-    return run_campaign(&cli);
+    return sim_cli_campaign(&cli);
 }
