@@ -2,13 +2,16 @@
  * alloc.c: jansson's allocator, tracked per simulated process. A crashed
  * process is never resumed, so whatever it had allocated would leak; each
  * block carries a list header so the scheduler can free a dead process's
- * blocks and ASan/valgrind stay clean.
+ * blocks and ASan/valgrind stay clean. The scheduler says whose blocks
+ * these are (sim_alloc_charge) before it resumes a process: the allocator
+ * never asks who runs.
  */
 #include <jansson.h>
 #include <stdalign.h>
 #include <stdlib.h>
 
 #include "sim.h"
+#include "alloc.h"
 
 struct block {
     struct block *next;
@@ -18,10 +21,14 @@ struct block {
 };
 
 static void *outside_list; /* allocations made by the scheduler itself */
+static void **charged_list = &outside_list;
+
+void sim_alloc_charge(void **list) {
+    charged_list = list != NULL ? list : &outside_list;
+}
 
 static void **current_list(void) {
-    struct sim_process *process = sim_current();
-    return process != NULL ? &process->allocations : &outside_list;
+    return charged_list;
 }
 
 static void *tracked_malloc(size_t size) {

@@ -8,16 +8,27 @@
 #include <string.h>
 
 #include "sim.h"
+#include "env.h"
+#include "trace.h"
+#include "world.h"
 
 #define LOCK_WAIT_ROUNDS_MAX 100000
 
+
+/* Each operation is one step: the scheduler (registered in the hooks) may
+ * switch to another process or crash this one here. */
+static void yield(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,
+                  int64_t pid) {
+    assert(process->world->config.hooks.yield != NULL);
+    process->world->config.hooks.yield(process, op, path, path2, fd, pid);
+}
 static struct sim_process *self(void *context) {
     return context;
 }
 
 static int env_open_read(void *context, const char *path, int *fd) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_OPEN_READ, path, NULL, -1, 0);
+    yield(process, SIM_OP_OPEN_READ, path, NULL, -1, 0);
     int status = sim_fs_open_read(process->world, process, path, fd);
     sim_trace_op(process, SIM_OP_OPEN_READ, path, status, status == 0 ? *fd : -1);
     return status;
@@ -25,7 +36,7 @@ static int env_open_read(void *context, const char *path, int *fd) {
 
 static int env_create_exclusive(void *context, const char *path, int *fd) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_CREATE_EXCLUSIVE, path, NULL, -1, 0);
+    yield(process, SIM_OP_CREATE_EXCLUSIVE, path, NULL, -1, 0);
     int status = sim_fs_create_exclusive(process->world, process, path, fd);
     sim_trace_op(process, SIM_OP_CREATE_EXCLUSIVE, path, status, status == 0 ? *fd : -1);
     return status;
@@ -33,7 +44,7 @@ static int env_create_exclusive(void *context, const char *path, int *fd) {
 
 static int env_read(void *context, int fd, void *buffer, size_t size, size_t *done) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_READ, NULL, NULL, fd, 0);
+    yield(process, SIM_OP_READ, NULL, NULL, fd, 0);
     int status = sim_fs_read(process->world, process, fd, buffer, size, done);
     sim_trace_op(process, SIM_OP_READ, NULL, status, (int64_t)*done);
     return status;
@@ -43,7 +54,7 @@ static int env_read(void *context, int fd, void *buffer, size_t size, size_t *do
  * between the create and the last byte. */
 static int env_write(void *context, int fd, const void *buffer, size_t size, size_t *done) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_WRITE, NULL, NULL, fd, 0);
+    yield(process, SIM_OP_WRITE, NULL, NULL, fd, 0);
     size_t chunk = size;
     if (process->world->plan.knobs.partial_writes && size > 1)
         chunk = 1 + (size_t)sim_prng_below(&process->world->world_rng, size);
@@ -54,7 +65,7 @@ static int env_write(void *context, int fd, const void *buffer, size_t size, siz
 
 static int env_fsync(void *context, int fd) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_FSYNC, NULL, NULL, fd, 0);
+    yield(process, SIM_OP_FSYNC, NULL, NULL, fd, 0);
     int status = sim_fs_fd_inode(process, fd) >= 0 ? 0 : -EBADF;
     sim_trace_op(process, SIM_OP_FSYNC, NULL, status, fd);
     return status;
@@ -62,7 +73,7 @@ static int env_fsync(void *context, int fd) {
 
 static int env_fstat(void *context, int fd, struct lease_stat *stat) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_FSTAT, NULL, NULL, fd, 0);
+    yield(process, SIM_OP_FSTAT, NULL, NULL, fd, 0);
     int status = sim_fs_fstat(process->world, process, fd, stat);
     sim_trace_op(process, SIM_OP_FSTAT, NULL, status, status == 0 ? stat->size_bytes : -1);
     return status;
@@ -70,7 +81,7 @@ static int env_fstat(void *context, int fd, struct lease_stat *stat) {
 
 static int env_lstat(void *context, const char *path, struct lease_stat *stat) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_LSTAT, path, NULL, -1, 0);
+    yield(process, SIM_OP_LSTAT, path, NULL, -1, 0);
     int status = sim_fs_lstat(process->world, path, stat);
     sim_trace_op(process, SIM_OP_LSTAT, path, status, status == 0 ? (int64_t)stat->inode : -1);
     return status;
@@ -78,7 +89,7 @@ static int env_lstat(void *context, const char *path, struct lease_stat *stat) {
 
 static int env_close(void *context, int fd) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_CLOSE, NULL, NULL, fd, 0);
+    yield(process, SIM_OP_CLOSE, NULL, NULL, fd, 0);
     int status = sim_fs_close(process->world, process, fd);
     sim_trace_op(process, SIM_OP_CLOSE, NULL, status, fd);
     return status;
@@ -86,7 +97,7 @@ static int env_close(void *context, int fd) {
 
 static int env_link(void *context, const char *from, const char *to) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_LINK, from, to, -1, 0);
+    yield(process, SIM_OP_LINK, from, to, -1, 0);
     int status = sim_fs_link(process->world, process, from, to);
     sim_trace_op(process, SIM_OP_LINK, to, status, 0);
     return status;
@@ -94,7 +105,7 @@ static int env_link(void *context, const char *from, const char *to) {
 
 static int env_rename(void *context, const char *from, const char *to) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_RENAME, from, to, -1, 0);
+    yield(process, SIM_OP_RENAME, from, to, -1, 0);
     int status = sim_fs_rename(process->world, process, from, to);
     sim_trace_op(process, SIM_OP_RENAME, to, status, 0);
     return status;
@@ -102,7 +113,7 @@ static int env_rename(void *context, const char *from, const char *to) {
 
 static int env_unlink(void *context, const char *path) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_UNLINK, path, NULL, -1, 0);
+    yield(process, SIM_OP_UNLINK, path, NULL, -1, 0);
     int status = sim_fs_unlink(process->world, process, path);
     sim_trace_op(process, SIM_OP_UNLINK, path, status, 0);
     return status;
@@ -110,7 +121,7 @@ static int env_unlink(void *context, const char *path) {
 
 static int env_mkdir(void *context, const char *path) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_MKDIR, path, NULL, -1, 0);
+    yield(process, SIM_OP_MKDIR, path, NULL, -1, 0);
     int status = sim_fs_mkdir(process->world, path);
     sim_trace_op(process, SIM_OP_MKDIR, path, status, 0);
     return status;
@@ -121,7 +132,7 @@ static int env_mkdir(void *context, const char *path) {
 static int env_lock(void *context, const char *path, int64_t timeout_ms, int *fd) {
     struct sim_process *process = self(context);
     struct sim_world *world = process->world;
-    sim_yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
+    yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
     int64_t deadline_ms = world->now_ms + (timeout_ms > 0 ? timeout_ms : 0);
     int status = -EWOULDBLOCK;
     for (int round = 0; round < LOCK_WAIT_ROUNDS_MAX; round++) {
@@ -131,7 +142,7 @@ static int env_lock(void *context, const char *path, int64_t timeout_ms, int *fd
         process->state = SIM_PROCESS_BLOCKED;
         process->blocked_inode = inode;
         process->wake_ms = deadline_ms;
-        sim_yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
+        yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
     }
     sim_trace_op(process, SIM_OP_LOCK, path, status, status == 0 ? *fd : -1);
     return status;
@@ -139,7 +150,7 @@ static int env_lock(void *context, const char *path, int64_t timeout_ms, int *fd
 
 static int env_unlock(void *context, int fd) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_UNLOCK, NULL, NULL, fd, 0);
+    yield(process, SIM_OP_UNLOCK, NULL, NULL, fd, 0);
     int status = sim_fs_unlock(process->world, process, fd);
     sim_trace_op(process, SIM_OP_UNLOCK, NULL, status, fd);
     return status;
@@ -147,7 +158,7 @@ static int env_unlock(void *context, int fd) {
 
 static int env_pread(void *context, int fd, void *buffer, size_t size, int64_t offset, size_t *done) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_PREAD, NULL, NULL, fd, 0);
+    yield(process, SIM_OP_PREAD, NULL, NULL, fd, 0);
     int status = sim_fs_pread(process->world, process, fd, buffer, size, offset, done);
     sim_trace_op(process, SIM_OP_PREAD, NULL, status, (int64_t)*done);
     return status;
@@ -155,7 +166,7 @@ static int env_pread(void *context, int fd, void *buffer, size_t size, int64_t o
 
 static int env_pwrite(void *context, int fd, const void *buffer, size_t size, int64_t offset, size_t *done) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_PWRITE, NULL, NULL, fd, 0);
+    yield(process, SIM_OP_PWRITE, NULL, NULL, fd, 0);
     int status = sim_fs_pwrite(process->world, process, fd, buffer, size, offset, done);
     sim_trace_op(process, SIM_OP_PWRITE, NULL, status, (int64_t)*done);
     return status;
@@ -163,7 +174,7 @@ static int env_pwrite(void *context, int fd, const void *buffer, size_t size, in
 
 static int64_t env_wall_clock_ms(void *context) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_WALL_CLOCK, NULL, NULL, -1, 0);
+    yield(process, SIM_OP_WALL_CLOCK, NULL, NULL, -1, 0);
     int64_t wall_ms = sim_world_wall_ms(process->world);
     sim_trace_op(process, SIM_OP_WALL_CLOCK, NULL, 0, wall_ms);
     return wall_ms;
@@ -171,7 +182,7 @@ static int64_t env_wall_clock_ms(void *context) {
 
 static int64_t env_monotonic_ms(void *context) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_MONOTONIC, NULL, NULL, -1, 0);
+    yield(process, SIM_OP_MONOTONIC, NULL, NULL, -1, 0);
     sim_trace_op(process, SIM_OP_MONOTONIC, NULL, 0, process->world->now_ms);
     return process->world->now_ms;
 }
@@ -182,20 +193,20 @@ static int env_sleep_ms(void *context, int64_t duration_ms) {
     int64_t until_ms = duration_ms >= SIM_FOREVER_MS - world->now_ms ? SIM_FOREVER_MS : world->now_ms + duration_ms;
     sim_trace_op(process, SIM_OP_SLEEP, NULL, 0, duration_ms);
     process->wake_ms = until_ms < world->now_ms ? world->now_ms : until_ms;
-    sim_yield(process, SIM_OP_SLEEP, NULL, NULL, -1, 0);
+    yield(process, SIM_OP_SLEEP, NULL, NULL, -1, 0);
     return 0;
 }
 
 static int64_t env_self_pid(void *context) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_SELF_PID, NULL, NULL, -1, 0);
+    yield(process, SIM_OP_SELF_PID, NULL, NULL, -1, 0);
     sim_trace_op(process, SIM_OP_SELF_PID, NULL, 0, process->pid);
     return process->pid;
 }
 
 static int env_pid_probe(void *context, int64_t pid) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_PID_PROBE, NULL, NULL, -1, pid);
+    yield(process, SIM_OP_PID_PROBE, NULL, NULL, -1, pid);
     int status = sim_world_pid_probe(process->world, pid);
     sim_trace_op(process, SIM_OP_PID_PROBE, NULL, status, pid);
     return status;
@@ -205,7 +216,7 @@ static int env_pid_probe(void *context, int64_t pid) {
  * the traces of every other seed are unchanged. */
 static int env_group_probe(void *context, int64_t group) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_PID_PROBE, NULL, NULL, -1, group);
+    yield(process, SIM_OP_PID_PROBE, NULL, NULL, -1, group);
     int status = sim_world_group_probe(process->world, group);
     sim_trace_op(process, SIM_OP_PID_PROBE, "group", status, group);
     return status;
@@ -213,7 +224,7 @@ static int env_group_probe(void *context, int64_t group) {
 
 static int env_pid_start_time(void *context, int64_t pid, uint64_t *start_time) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_PID_START_TIME, NULL, NULL, -1, pid);
+    yield(process, SIM_OP_PID_START_TIME, NULL, NULL, -1, pid);
     int status = sim_world_pid_start_time(process->world, pid, start_time);
     sim_trace_op(process, SIM_OP_PID_START_TIME, NULL, status, status == 0 ? (int64_t)*start_time : pid);
     return status;
@@ -221,7 +232,7 @@ static int env_pid_start_time(void *context, int64_t pid, uint64_t *start_time) 
 
 static int env_boot_id(void *context, char *buffer, size_t size) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_BOOT_ID, NULL, NULL, -1, 0);
+    yield(process, SIM_OP_BOOT_ID, NULL, NULL, -1, 0);
     size_t length = strlen(process->world->boot_id);
     int status = length < size ? 0 : -ERANGE;
     if (status == 0) memcpy(buffer, process->world->boot_id, length + 1);
@@ -231,7 +242,7 @@ static int env_boot_id(void *context, char *buffer, size_t size) {
 
 static int env_random_bytes(void *context, void *buffer, size_t size) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_RANDOM, NULL, NULL, -1, 0);
+    yield(process, SIM_OP_RANDOM, NULL, NULL, -1, 0);
     unsigned char *bytes = buffer;
     for (size_t index = 0; index < size; index += 8) {
         uint64_t value = sim_prng_next(&process->world->world_rng);
@@ -244,7 +255,7 @@ static int env_random_bytes(void *context, void *buffer, size_t size) {
 
 static const char *env_getenv(void *context, const char *name) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_GETENV, NULL, NULL, -1, 0);
+    yield(process, SIM_OP_GETENV, NULL, NULL, -1, 0);
     const char *value = NULL;
     if (strcmp(name, LEASE_INHERITED_TOKEN_ENV) == 0 && process->inherited_token[0] != '\0')
         value = process->inherited_token;
@@ -254,7 +265,7 @@ static const char *env_getenv(void *context, const char *name) {
 
 static void env_warn(void *context, const char *line) {
     struct sim_process *process = self(context);
-    sim_yield(process, SIM_OP_WARN, NULL, NULL, -1, 0);
+    yield(process, SIM_OP_WARN, NULL, NULL, -1, 0);
     if (strstr(line, "not-owner") != NULL) process->world->counters[SIM_COUNTER_NOT_OWNER_RELEASE]++;
     sim_trace_op(process, SIM_OP_WARN, line, 0, 0);
     sim_story(process->world, SIM_STORY_RESULT, process->index, "warn: %.150s", line);

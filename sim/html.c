@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "trace.h"
 
 /* A JSON string for a script element: quotes, backslashes, controls and "<"
  * (so "</script>" can never close the element) escaped. */

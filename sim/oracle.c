@@ -11,6 +11,10 @@
 #include <string.h>
 
 #include "sim.h"
+#include "oracle.h"
+#include "sched.h"
+#include "trace.h"
+#include "world.h"
 
 void sim_violation(struct sim_world *world, enum sim_invariant invariant, const char *format, ...) {
     if (world->violation != SIM_INVARIANT_NONE) return;
@@ -134,7 +138,6 @@ static void check_others(struct sim_process *process, const char *what) {
 }
 
 void sim_oracle_body_enter(struct sim_process *process, const struct lease_result *lease) {
-    sim_yield(process, SIM_OP_BODY_ENTER, NULL, NULL, -1, 0);
     process->in_body = true;
     process->ttl_counted = false;
     process->body_start_ms = process->world->now_ms;

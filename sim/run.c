@@ -6,6 +6,12 @@
 #include <string.h>
 
 #include "run.h"
+#include "oracle.h"
+#include "plan.h"
+#include "sched.h"
+#include "trace.h"
+#include "workload.h"
+#include "world.h"
 
 static struct sim_world world_storage;
 
@@ -13,21 +19,17 @@ struct sim_world *sim_world_get(void) {
     return &world_storage;
 }
 
-struct sim_traits sim_traits_for(const char *name) {
-    if (strcmp(name, "neo-v1") == 0) return (struct sim_traits){false, false};
-    if (strcmp(name, "neo-v2") == 0) return (struct sim_traits){true, false};
-    if (strcmp(name, "lease") == 0 || strncmp(name, "zoo-", 4) == 0) return (struct sim_traits){true, true};
-    return (struct sim_traits){true, false};
-}
-
 /* "1,3,crashes,partial-writes": actors/events to drop and knobs to clear. */
 void sim_apply_drops(struct sim_plan *plan, const char *drops) {
     char copy[256];
     lease_copy_text(copy, sizeof copy, drops != NULL ? drops : "");
     for (char *word = strtok(copy, ","); word != NULL; word = strtok(NULL, ",")) {
-        if (strcmp(word, "crashes") == 0) plan->knobs.crash_permille = 0;
-        else if (strcmp(word, "partial-writes") == 0) plan->knobs.partial_writes = false;
-        else {
+        bool knob = false;
+        for (size_t index = 0; index < sim_knob_count() && !knob; index++) {
+            const struct sim_knob *row = sim_knob_at(index);
+            if (row->drop != NULL && strcmp(word, row->drop) == 0) sim_knob_clear(&plan->knobs, row), knob = true;
+        }
+        if (!knob) {
             int index = atoi(word);
             if (index >= 0 && index < plan->spec_count) plan->specs[index].disabled = true;
         }
@@ -50,7 +52,11 @@ static void prepare(struct sim_world *world, const struct sim_request *request, 
     world->frames = frames;
     world->seed = seed;
     world->plan = *plan;
-    world->config = (struct sim_config){.ops = request->ops, .traits = request->traits, .strategy = request->strategy,
+    static const struct sim_hooks hooks = {.lease_changed = sim_oracle_lease_changed,
+                                           .pid_allocated = sim_oracle_pid_allocated,
+                                           .yield = sim_yield,
+                                           .program_main = sim_program_main};
+    world->config = (struct sim_config){.ops = request->ops, .hooks = hooks, .traits = request->traits, .strategy = request->strategy,
                                         .pct_depth = request->pct_depth, .trace = trace, .keep_story = keep_story,
                                         .step_limit = request->step_limit > 0 ? request->step_limit : 200000};
     sim_prng_seed(&world->schedule_rng, seed ^ 0x7363686564756c65ULL);
@@ -132,20 +138,23 @@ void sim_shrink(const struct sim_request *request, uint64_t seed, enum sim_invar
             else plan.specs[index].disabled = false;
         }
     }
-    struct sim_plan trial = plan;
-    trial.knobs.crash_permille = 0;
-    bool no_crashes = plan.knobs.crash_permille != 0 && still_violates(request, &trial, seed, invariant);
-    if (no_crashes) plan = trial;
-    trial = plan;
-    trial.knobs.partial_writes = false;
-    bool no_partial = plan.knobs.partial_writes && still_violates(request, &trial, seed, invariant);
+    bool cleared[SIM_KNOB_TABLE_MAX] = {false};
+    assert(sim_knob_count() <= SIM_KNOB_TABLE_MAX);
+    for (size_t index = 0; index < sim_knob_count(); index++) {
+        const struct sim_knob *knob = sim_knob_at(index);
+        if (knob->drop == NULL || !sim_knob_is_set(&plan.knobs, knob)) continue;
+        struct sim_plan trial = plan;
+        sim_knob_clear(&trial.knobs, knob);
+        cleared[index] = still_violates(request, &trial, seed, invariant);
+        if (cleared[index]) plan = trial;
+    }
     size_t used = 0;
     drops[0] = '\0';
     if (request->drops != NULL && request->drops[0] != '\0')
         used += (size_t)snprintf(drops + used, size - used, "%s,", request->drops);
     for (int index = 0; index < plan.spec_count && used < size; index++)
         if (plan.specs[index].disabled) used += (size_t)snprintf(drops + used, size - used, "%d,", index);
-    if (no_crashes && used < size) used += (size_t)snprintf(drops + used, size - used, "crashes,");
-    if (no_partial && used < size) used += (size_t)snprintf(drops + used, size - used, "partial-writes,");
+    for (size_t index = 0; index < sim_knob_count() && used < size; index++)
+        if (cleared[index]) used += (size_t)snprintf(drops + used, size - used, "%s,", sim_knob_at(index)->drop);
     if (used > 0 && used < size) drops[used - 1] = '\0';
 }

@@ -2,7 +2,9 @@
 #ifndef SIM_RUN_H
 #define SIM_RUN_H
 
+#include "scenario.h"
 #include "sim.h"
+#include "traits.h"
 
 struct sim_request {
     const struct lease_ops *ops;
@@ -24,7 +26,6 @@ struct sim_exploration {
 };
 
 struct sim_world *sim_world_get(void);
-struct sim_traits sim_traits_for(const char *name);
 void sim_apply_drops(struct sim_plan *plan, const char *drops);
 void sim_make_plan(const struct sim_request *request, uint64_t seed, struct sim_plan *plan);
 void sim_run_seed(const struct sim_request *request, const struct sim_plan *plan, uint64_t seed, FILE *trace,

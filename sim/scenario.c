@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "sim.h"
+#include "scenario.h"
+#include "trace.h"
 
 #define WORDS_MAX 24
 #define LINES_MAX 1000
@@ -19,23 +21,6 @@ static bool parse_int(const char *text, int64_t *value) {
     if (errno != 0 || end == text || *end != '\0') return false;
     *value = parsed;
     return true;
-}
-
-static bool parse_on_off(const char *text, bool *value) {
-    if (strcmp(text, "on") == 0 || strcmp(text, "exists") == 0) *value = true;
-    else if (strcmp(text, "off") == 0 || strcmp(text, "missing") == 0) *value = false;
-    else return false;
-    return true;
-}
-
-static bool parse_initial(const char *text, enum sim_initial *initial) {
-    static const char *const names[] = {"none", "live", "dead", "torn", "reused"};
-    for (int index = 0; index < 5; index++)
-        if (strcmp(text, names[index]) == 0) {
-            *initial = (enum sim_initial)index;
-            return true;
-        }
-    return false;
 }
 
 static struct sim_spec *new_spec(struct sim_plan *plan, enum sim_spec_kind kind, const char *label) {
@@ -103,19 +88,9 @@ static bool parse_knob(struct sim_scenario *scenario, char **words, int count) {
     struct sim_knobs *knobs = &scenario->plan.knobs;
     if (count != 2) return false;
     const char *key = words[0], *value = words[1];
-    int64_t number = 0;
-    bool numeric = parse_int(value, &number);
+    int knob = sim_knob_parse(knobs, key, value);
+    if (knob >= 0) return knob == 1;
     if (strcmp(key, "name") == 0) lease_copy_text(scenario->plan.name, sizeof scenario->plan.name, value);
-    else if (strcmp(key, "ttl") == 0 && numeric && number > 0) knobs->ttl_ms = number;
-    else if (strcmp(key, "renew") == 0) return parse_on_off(value, &knobs->renew);
-    else if (strcmp(key, "partial-writes") == 0) return parse_on_off(value, &knobs->partial_writes);
-    else if (strcmp(key, "dir") == 0) return parse_on_off(value, &knobs->dir_exists);
-    else if (strcmp(key, "initial") == 0) return parse_initial(value, &knobs->initial);
-    else if (strcmp(key, "crash-permille") == 0 && numeric) knobs->crash_permille = (int)number;
-    else if (strcmp(key, "wall-resolution") == 0 && numeric && number > 0) knobs->wall_resolution_ms = number;
-    else if (strcmp(key, "pid-space") == 0 && numeric && number > 0) knobs->pid_space = (int)number;
-    else if (strcmp(key, "lock-timeout") == 0 && numeric) knobs->lock_timeout_ms = number;
-    else if (strcmp(key, "horizon") == 0 && numeric) knobs->horizon_ms = number;
     else if (strcmp(key, "seeds") == 0) {
         char *dots = strstr(value, "..");
         if (dots == NULL) return false;

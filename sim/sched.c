@@ -10,6 +10,12 @@
 #include <string.h>
 
 #include "sim.h"
+#include "alloc.h"
+#include "coroutine.h"
+#include "env.h"
+#include "sched.h"
+#include "trace.h"
+#include "world.h"
 
 #define CHOICE_MAX 16
 
@@ -174,7 +180,8 @@ struct sim_process *sim_spawn(struct sim_world *world, enum sim_role role, const
     process->state = SIM_PROCESS_RUNNABLE;
     struct sim_coroutine *coroutine = &pool[process->index];
     if (coroutine->stack == NULL && sim_coroutine_init(coroutine, SIM_STACK_BYTES) != 0) abort();
-    sim_coroutine_start(coroutine, sim_program_main, process);
+    assert(world->config.hooks.program_main != NULL);
+    sim_coroutine_start(coroutine, world->config.hooks.program_main, process);
     sim_story(world, SIM_STORY_SPAWN, process->index, "%s starts (pid %lld)", label, (long long)process->pid);
     return process;
 }
@@ -306,7 +313,7 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
         world->frame_overflow = true;
         return choices[0];
     }
-    struct sim_frame *frame = &world->frames[world->frame_count];
+    struct sim_frame *frame = &world->frames[sim_checked_index(world->frame_count, SIM_FRAME_MAX)];
     if (world->frame_count >= world->frame_replay) {
         frame->choice_count = choice_count;
         frame->sleep_mask = world->child_sleep_mask;
@@ -320,6 +327,7 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
     }
     for (int index = 0; index < choice_count; index++) frame->done_mask = 0;
     world->frame_count++;
+    assert(frame->chosen >= 0 && frame->chosen < choice_count); /* a replayed frame offers the same choices */
     struct choice chosen = choices[frame->chosen];
     uint64_t sleep = frame->sleep_mask;
     for (int index = 0; index < frame->chosen; index++)
@@ -356,10 +364,16 @@ static struct choice choose(struct sim_world *world, const int *ready, int count
 }
 
 static void step_process(struct sim_world *world, struct sim_process *process) {
+    /* A crashed or finished process's coroutine is never resumed: its stack
+     * is abandoned and may be started afresh for a later process. */
+    assert(process->state != SIM_PROCESS_DEAD && process->state != SIM_PROCESS_FINISHED &&
+           process->state != SIM_PROCESS_FREE);
     if (process->state == SIM_PROCESS_BLOCKED || process->state == SIM_PROCESS_WAITING)
         process->state = SIM_PROCESS_RUNNABLE;
     running = process;
+    sim_alloc_charge(&process->allocations);
     sim_coroutine_resume(&pool[process->index]);
+    sim_alloc_charge(NULL);
     running = NULL;
     if (process->crash_requested) {
         sim_crash(world, process, "crashes");

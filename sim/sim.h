@@ -1,17 +1,27 @@
 /*
- * sim.h: the deterministic simulator's internal types. One seed drives a
- * plan (the workload and fault knobs), a world (file system, lock table,
- * process table, clocks) and a scheduler that runs each simulated process's
- * real lease code on its own coroutine, one environment call per step.
+ * sim.h: the deterministic simulator's data model, shared by its layers:
+ * the PRNG, the plan (workload and fault knobs), the world (file system,
+ * lock table, process table, clocks), the trace records and the hooks
+ * through which the layers above reach down. Each layer's functions are
+ * declared in its own header (world.h, env.h, sched.h, oracle.h, ...).
  */
 #ifndef SIM_H
 #define SIM_H
 
+/* The simulator's assertions are its own checks on the world it models
+ * (index bounds, the fence, coroutines): a build without them would run
+ * seeds it can no longer vouch for. */
+#ifdef NDEBUG
+#error "the simulator is built with assertions: do not define NDEBUG"
+#endif
+
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "coroutine.h"
+#include "knobs.h"
 #include "lease_impl.h"
 
 #define SIM_PROCESS_MAX 48
@@ -28,6 +38,7 @@
 #define SIM_FRAME_MAX 2048
 #define SIM_STACK_BYTES (256 * 1024)
 #define SIM_FOREVER_MS INT64_MAX
+#define SIM_PID_SLOTS 1024
 #define SIM_EPOCH_MS 1778959620000LL /* 2026-05-16T19:27:00.000Z */
 
 /* ---- PRNG: xoshiro256**, seeded through splitmix64 ---- */
@@ -74,18 +85,12 @@ struct sim_spec {
     int64_t jump_ms;
 };
 
+/* The knobs, one field per row of knobs.h's table. */
+#define SIM_KNOB_FIELD(field, type, kind, keyword, label, minimum, drop) type field;
 struct sim_knobs {
-    int64_t ttl_ms;
-    bool renew;
-    enum sim_initial initial;
-    int crash_permille;
-    int64_t wall_resolution_ms;
-    bool partial_writes;
-    bool dir_exists;
-    int pid_space; /* pids cycle through [300, 300 + pid_space) */
-    int64_t lock_timeout_ms;
-    int64_t horizon_ms;
+    SIM_KNOBS(SIM_KNOB_FIELD)
 };
+#undef SIM_KNOB_FIELD
 
 struct sim_plan {
     char name[64];
@@ -260,6 +265,7 @@ bool sim_counter_from_name(const char *name, enum sim_counter *counter);
 struct sim_traits {
     bool detects_death;
     bool detects_reuse;
+    bool outside_the_world; /* keeps the lease elsewhere (etcd), not through the environment's files */
 };
 
 struct sim_frame {
@@ -269,8 +275,24 @@ struct sim_frame {
     uint64_t done_mask;  /* processes explored from here */
 };
 
+struct sim_world;
+struct sim_process;
+/* How the layers above reach down without being named below: the world
+ * reports each change of the lease and each pid it hands out to the
+ * observer (the oracle; NULL: nobody watches), the environment hands each
+ * operation to the scheduler (yield), the scheduler starts each process on
+ * the workload's program. Set by the run layer for each seed. */
+struct sim_hooks {
+    void (*lease_changed)(struct sim_world *world, struct sim_process *actor, int removed_inode);
+    void (*pid_allocated)(struct sim_world *world, int64_t pid);
+    void (*yield)(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,
+                  int64_t pid);
+    void (*program_main)(void *argument);
+};
+
 struct sim_config {
     const struct lease_ops *ops;
+    struct sim_hooks hooks;
     struct sim_traits traits;
     enum sim_strategy strategy;
     int pct_depth;
@@ -300,8 +322,8 @@ struct sim_world {
     int spec_process[SIM_SPEC_MAX];
     bool spec_fired[SIM_SPEC_MAX];
     int64_t next_pid;
-    uint64_t pid_generation[1024];
-    uint64_t pid_changed_step[1024];
+    uint64_t pid_generation[SIM_PID_SLOTS];
+    uint64_t pid_changed_step[SIM_PID_SLOTS];
     /* oracle */
     int history_count;
     struct sim_history history[SIM_HISTORY_MAX];
@@ -324,104 +346,11 @@ struct sim_world {
     int pct_changes_done;
 };
 
-/* world.c: the file system, locks, pids, clocks */
-void sim_world_reset(struct sim_world *world);
-int64_t sim_world_wall_ms(const struct sim_world *world);
-int sim_fs_open_read(struct sim_world *world, struct sim_process *process, const char *path, int *fd);
-int sim_fs_create_exclusive(struct sim_world *world, struct sim_process *process, const char *path, int *fd);
-int sim_fs_read(struct sim_world *world, struct sim_process *process, int fd, void *buffer, size_t size, size_t *done);
-int sim_fs_write(struct sim_world *world, struct sim_process *process, int fd, const void *buffer, size_t size, size_t *done);
-int sim_fs_pread(struct sim_world *world, struct sim_process *process, int fd, void *buffer, size_t size, int64_t offset, size_t *done);
-int sim_fs_pwrite(struct sim_world *world, struct sim_process *process, int fd, const void *buffer, size_t size, int64_t offset, size_t *done);
-int sim_fs_fstat(struct sim_world *world, struct sim_process *process, int fd, struct lease_stat *stat);
-int sim_fs_lstat(struct sim_world *world, const char *path, struct lease_stat *stat);
-int sim_fs_close(struct sim_world *world, struct sim_process *process, int fd);
-int sim_fs_link(struct sim_world *world, struct sim_process *process, const char *from, const char *to);
-int sim_fs_rename(struct sim_world *world, struct sim_process *process, const char *from, const char *to);
-int sim_fs_unlink(struct sim_world *world, struct sim_process *process, const char *path);
-int sim_fs_mkdir(struct sim_world *world, const char *path);
-int sim_fs_lock_try(struct sim_world *world, struct sim_process *process, const char *path, int *fd, int *inode);
-int sim_fs_unlock(struct sim_world *world, struct sim_process *process, int fd);
-bool sim_fs_lock_busy(const struct sim_world *world, int inode);
-void sim_fs_drop_process(struct sim_world *world, struct sim_process *process);
-int sim_fs_lookup(const struct sim_world *world, const char *path); /* inode or -1 */
-int sim_fs_put_file(struct sim_world *world, const char *path, const char *bytes, size_t size, int writer);
-int sim_fs_fd_inode(const struct sim_process *process, int fd);
-int sim_world_pid_probe(const struct sim_world *world, int64_t pid);
-int sim_world_group_probe(const struct sim_world *world, int64_t group); /* 0: a member lives, -ESRCH */
-int sim_world_pid_start_time(const struct sim_world *world, int64_t pid, uint64_t *start_time);
-struct sim_process *sim_world_pid_owner(struct sim_world *world, int64_t pid);
-int64_t sim_world_allocate_pid(struct sim_world *world, int64_t wanted);
-
-/* env.c: the struct lease_env over the world */
-void sim_env_bind(struct sim_process *process);
-
-/* sched.c: processes, steps, strategies */
-void sim_yield(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd, int64_t pid);
-struct sim_process *sim_spawn(struct sim_world *world, enum sim_role role, const char *label, int spec, int64_t pid);
-void sim_crash(struct sim_world *world, struct sim_process *process, const char *why);
-void sim_wait_child(struct sim_process *process, int child);
-void sim_run(struct sim_world *world);
-struct sim_process *sim_current(void);
-
-/* workload.c: the plan drawn from a seed, and the programs */
-void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy strategy);
-void sim_plan_exhaustive(struct sim_plan *plan);
-void sim_plan_describe(const struct sim_plan *plan, char *buffer, size_t size);
-void sim_program_main(void *argument);
-void sim_setup_initial(struct sim_world *world);
-
-/* oracle.c */
-void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor, int removed_inode);
-void sim_oracle_body_enter(struct sim_process *process, const struct lease_result *lease);
-void sim_oracle_body_exit(struct sim_process *process);
-void sim_oracle_renewed(struct sim_process *process, const struct lease_result *result);
-void sim_oracle_call_start(struct sim_process *process);
-void sim_oracle_acquire_result(struct sim_process *process, const struct lease_result *result);
-void sim_oracle_pid_allocated(struct sim_world *world, int64_t pid);
-void sim_violation(struct sim_world *world, enum sim_invariant invariant, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-const struct sim_history *sim_history_at(const struct sim_world *world, uint64_t step);
-
-/* trace.c */
-void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path, int status, int64_t value);
-/* The trace's first record: what produced it (sim/README.md, "Trace schema"). */
-void sim_trace_header(struct sim_world *world, uint64_t seed);
-void sim_story(struct sim_world *world, enum sim_story_kind kind, int process, const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
-const char *sim_story_kind_name(enum sim_story_kind kind);
-void sim_story_print(const struct sim_world *world, FILE *out, int limit);
-int sim_svg_write(const struct sim_world *world, const char *path);
-/* The same picture into an open stream (the HTML timeline embeds it). */
-void sim_svg_emit(const struct sim_world *world, FILE *out);
-/* The time axis the picture uses: x of a true time (ms). */
-double sim_svg_x(const struct sim_world *world, int64_t at_ms);
-/* An interactive, self-contained HTML timeline (sim/html.c). */
-int sim_html_write(const struct sim_world *world, const char *path);
-
-/* alloc.c: jansson allocations tracked per simulated process */
-void sim_alloc_install(void);
-void sim_alloc_free_all(void **list);
-
-/* scenario.c */
-#define SIM_EXPECT_MAX 16
-struct sim_expectation {
-    char impl[32];             /* "*" for every implementation */
-    enum sim_invariant verdict; /* NONE: pass */
-    int reached_count;
-    enum sim_counter reached[SIM_COUNTER_COUNT];
-};
-struct sim_scenario {
-    struct sim_plan plan;
-    uint64_t seed_first, seed_last;
-    int expectation_count;
-    struct sim_expectation expectations[SIM_EXPECT_MAX];
-};
-int sim_scenario_load(const char *path, struct sim_scenario *scenario, char *error, size_t error_size);
-
-/* zoo (conformance/zoo): deliberately broken implementations */
-
-
-
+/* An index into one of the world's tables (inodes, entries, fds, processes,
+ * pid slots): out of bounds is a simulator bug, never a simulated fault. */
+static inline int sim_checked_index(int64_t index, int bound) {
+    assert(index >= 0 && index < bound);
+    return (int)index;
+}
 
 #endif

@@ -73,3 +73,13 @@ main-job: $(LEASESIM) ## what make run runs after building
 	$(LEASESIM) --scenario fixtures/scenarios/original-wedge.scn --check
 	@echo "wedge timelines: $(O)/wedge.svg (lease: recovered at once), $(O)/wedge-neo-v1.svg (the original: wedged until the TTL)"
 	@echo "interactive timelines: $(O)/wedge.html $(O)/wedge-neo-v1.html; traces: $(O)/wedge.trace.jsonl $(O)/wedge-neo-v1.trace.jsonl"
+
+# The layering, proven from the objects' symbol tables (ci/check-layers.py):
+# each table lists a tree's layers bottom first. src/ can be added here with
+# its own table once it is layered.
+LAYER_TABLES := ci/check-layers.sim
+TEST_TARGETS += check-layers
+.PHONY: check-layers
+check-layers: $(SIM_OBJECTS) ## the layering from the objects' symbols: no file uses a higher layer, no circle
+	bash ci/check-layers.test.sh $(OBJ)
+	@for table in $(LAYER_TABLES); do /usr/bin/python3 ci/check-layers.py $$table $(OBJ) || exit 1; done

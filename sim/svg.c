@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "trace.h"
 
 #define LANE_HEIGHT 44
 #define FILE_LANE_HEIGHT 58

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "sim.h"
+#include "world.h"
 
 static struct sim_world world;
 

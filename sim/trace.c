@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "sim.h"
+#include "plan.h"
+#include "trace.h"
+#include "world.h"
 
 static const char *const op_names[] = {
 #define SIM_OP_NAME(name, string, visible) string,

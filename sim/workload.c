@@ -1,6 +1,6 @@
 /*
- * workload.c: what the simulated processes do, and the plan drawn from a
- * seed. The four programs wrap a body in the lease exactly as the real ones
+ * workload.c: what the simulated processes do (the plan they follow is
+ * drawn in plan.c). The four programs wrap a body in the lease exactly as the real ones
  * do (owner = program name, reason "manual-cli"); an orchestrator runs them
  * as children, lending its lease through the inherited-token variable.
  */
@@ -9,10 +9,20 @@
 #include <string.h>
 
 #include "sim.h"
+#include "oracle.h"
+#include "sched.h"
+#include "trace.h"
+#include "workload.h"
+#include "world.h"
 
 #define BODY_ROUNDS_MAX 100000
 
-static const char *const program_names[] = {"sandman", "kbSync", "backup", "syncGithubWorkflow"};
+/* Entering the body is a step of its own (the scheduler may switch here);
+ * the oracle only watches the entry, it never yields. */
+static void enter_body(struct sim_process *process, const struct lease_result *lease) {
+    sim_yield(process, SIM_OP_BODY_ENTER, NULL, NULL, -1, 0);
+    sim_oracle_body_enter(process, lease);
+}
 
 static struct lease_options program_options(const struct sim_process *process, const char *owner) {
     const struct sim_knobs *knobs = &process->world->plan.knobs;
@@ -64,7 +74,7 @@ static void run_body_child(struct sim_process *process) {
     lease_copy_text(lease.lease.token, sizeof lease.lease.token, process->body_token);
     lease_copy_text(lease.lease.expires_at, sizeof lease.lease.expires_at, process->inherited_token);
     process->phase = SIM_PHASE_BODY;
-    sim_oracle_body_enter(process, &lease);
+    enter_body(process, &lease);
     sleep_for(process, process->child.body_ms);
     sim_oracle_body_exit(process);
 }
@@ -90,7 +100,7 @@ static int run_body(struct sim_process *process, const struct lease_result *leas
     lease_copy_text(token, sizeof token, lease->lease.token);
     bool renew = knobs->renew && process->world->config.ops->renew != NULL && lease_status_is_acquired(lease->status);
     process->phase = SIM_PHASE_BODY;
-    sim_oracle_body_enter(process, lease);
+    enter_body(process, lease);
     struct sim_process *body_child = tree_ms_of(process) > 0 ? start_body_child(process, lease) : NULL;
     if (shape.hang) sleep_for(process, SIM_FOREVER_MS);
     int64_t chunk_ms = renew ? (knobs->ttl_ms / 3 > 0 ? knobs->ttl_ms / 3 : 1) : shape.body_ms;
@@ -167,7 +177,7 @@ static int orchestrator_body(void *argument, const struct lease_result *lease) {
     if (lease != NULL) {
         sim_oracle_acquire_result(process, lease);
         process->phase = SIM_PHASE_BODY;
-        sim_oracle_body_enter(process, lease);
+        enter_body(process, lease);
     }
     for (int index = 0; index < spec->child_count && index < SIM_CHILD_MAX; index++) {
         char label[SIM_LABEL_MAX];
@@ -274,126 +284,4 @@ void sim_setup_initial(struct sim_world *world) {
             sim_story(world, SIM_STORY_PID_REUSE, bystander->index, "reuser takes pid %lld of ghost",
                       (long long)bystander->pid);
     }
-}
-
-/* ---- plans ---- */
-
-static struct sim_spec *add_spec(struct sim_plan *plan, enum sim_spec_kind kind, const char *label, int64_t at_ms) {
-    if (plan->spec_count >= SIM_SPEC_MAX) return NULL;
-    struct sim_spec *spec = &plan->specs[plan->spec_count++];
-    memset(spec, 0, sizeof *spec);
-    spec->kind = kind;
-    spec->at_ms = at_ms;
-    spec->crash_after_ms = -1;
-    lease_copy_text(spec->label, sizeof spec->label, label);
-    return spec;
-}
-
-static void random_programs(struct sim_plan *plan, struct sim_prng *rng, int64_t spread_ms) {
-    int64_t ttl_ms = plan->knobs.ttl_ms;
-    int count = (int)sim_prng_range(rng, 2, 6);
-    for (int index = 0; index < count; index++) {
-        const char *owner = program_names[sim_prng_below(rng, 4)];
-        char label[SIM_LABEL_MAX];
-        snprintf(label, sizeof label, "%.18s#%d", owner, index + 1);
-        struct sim_spec *spec = add_spec(plan, SIM_SPEC_PROGRAM, label, sim_prng_range(rng, 0, spread_ms) / 10 * 10);
-        if (spec == NULL) return;
-        lease_copy_text(spec->owner, sizeof spec->owner, owner);
-        spec->body_ms = sim_prng_permille(rng, 300) ? sim_prng_range(rng, ttl_ms, ttl_ms * 2) : sim_prng_range(rng, 1, ttl_ms / 2);
-        spec->fail = sim_prng_permille(rng, 50);
-        if (sim_prng_permille(rng, 60)) {
-            spec->hang = true;
-            struct sim_spec *kill = add_spec(plan, SIM_SPEC_KILL, "kill", spec->at_ms + sim_prng_range(rng, 1, ttl_ms * 2));
-            if (kill != NULL) lease_copy_text(kill->target, sizeof kill->target, label);
-        } else if (sim_prng_permille(rng, 150)) {
-            spec->crash_after_ms = sim_prng_range(rng, 0, spec->body_ms);
-            if (sim_prng_permille(rng, 400)) {
-                struct sim_spec *reuse = add_spec(plan, SIM_SPEC_REUSE_PID, "reuser",
-                                                  spec->at_ms + spec->crash_after_ms + sim_prng_range(rng, 1, 100));
-                if (reuse != NULL) lease_copy_text(reuse->target, sizeof reuse->target, label);
-            }
-        }
-    }
-}
-
-static void random_orchestrator(struct sim_plan *plan, struct sim_prng *rng, int64_t spread_ms) {
-    struct sim_spec *spec = add_spec(plan, SIM_SPEC_ORCHESTRATOR, "orch", sim_prng_range(rng, 0, spread_ms) / 10 * 10);
-    if (spec == NULL) return;
-    lease_copy_text(spec->owner, sizeof spec->owner, "orchestrator");
-    spec->hold = sim_prng_permille(rng, 700);
-    spec->child_count = (int)sim_prng_range(rng, 1, 3);
-    for (int index = 0; index < spec->child_count; index++) {
-        struct sim_child *child = &spec->children[index];
-        lease_copy_text(child->owner, sizeof child->owner, program_names[sim_prng_below(rng, 4)]);
-        child->body_ms = sim_prng_range(rng, 1, plan->knobs.ttl_ms / 2);
-    }
-}
-
-void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy strategy) {
-    static const int64_t ttls_ms[] = {1000, 3000, 10000, 60000};
-    static const int crash_permilles[] = {0, 0, 1, 3, 10};
-    static const enum sim_initial initials[] = {SIM_INITIAL_NONE, SIM_INITIAL_NONE, SIM_INITIAL_NONE, SIM_INITIAL_DEAD,
-                                                SIM_INITIAL_DEAD, SIM_INITIAL_LIVE, SIM_INITIAL_TORN, SIM_INITIAL_REUSED};
-    struct sim_prng rng;
-    sim_prng_seed(&rng, seed ^ 0x706c616e706c616eULL);
-    memset(plan, 0, sizeof *plan);
-    snprintf(plan->name, sizeof plan->name, "random");
-    struct sim_knobs *knobs = &plan->knobs;
-    knobs->ttl_ms = ttls_ms[sim_prng_below(&rng, 4)];
-    knobs->renew = sim_prng_permille(&rng, 600);
-    knobs->initial = initials[sim_prng_below(&rng, 8)];
-    knobs->crash_permille = crash_permilles[sim_prng_below(&rng, 5)];
-    knobs->wall_resolution_ms = sim_prng_permille(&rng, 300) ? 1000 : 1;
-    knobs->partial_writes = sim_prng_permille(&rng, 500);
-    knobs->dir_exists = sim_prng_permille(&rng, 700);
-    knobs->pid_space = sim_prng_permille(&rng, 300) ? 8 : 1000;
-    knobs->lock_timeout_ms = sim_prng_permille(&rng, 200) ? 50 : 10000;
-    knobs->horizon_ms = knobs->ttl_ms * 8 + 60000;
-    int64_t spreads_ms[] = {0, 50, knobs->ttl_ms, knobs->ttl_ms * 3};
-    int64_t spread_ms = spreads_ms[sim_prng_below(&rng, 4)];
-    random_programs(plan, &rng, spread_ms);
-    if (sim_prng_permille(&rng, 300)) random_orchestrator(plan, &rng, spread_ms);
-    if (sim_prng_permille(&rng, 150)) {
-        struct sim_spec *jump = add_spec(plan, SIM_SPEC_CLOCK_JUMP, "clock", sim_prng_range(&rng, 0, spread_ms + knobs->ttl_ms));
-        if (jump != NULL) jump->jump_ms = sim_prng_range(&rng, -2 * knobs->ttl_ms, 2 * knobs->ttl_ms);
-    }
-    (void)strategy;
-}
-
-/* Two contenders and a holder that the search crashes at every point. */
-void sim_plan_exhaustive(struct sim_plan *plan) {
-    memset(plan, 0, sizeof *plan);
-    snprintf(plan->name, sizeof plan->name, "exhaustive-2+1");
-    plan->knobs = (struct sim_knobs){.ttl_ms = 60000, .renew = false, .initial = SIM_INITIAL_NONE,
-                                     .crash_permille = 0, .wall_resolution_ms = 1, .partial_writes = false,
-                                     .dir_exists = true, .pid_space = 1000, .lock_timeout_ms = 10000,
-                                     .horizon_ms = 600000};
-    const char *labels[] = {"holder", "kbSync", "backup"};
-    const char *owners[] = {"sandman", "kbSync", "backup"};
-    for (int index = 0; index < 3; index++) {
-        struct sim_spec *spec = add_spec(plan, SIM_SPEC_PROGRAM, labels[index], 0);
-        lease_copy_text(spec->owner, sizeof spec->owner, owners[index]);
-        spec->body_ms = 100;
-        spec->crash_anywhere = index == 0;
-    }
-}
-
-static const char *initial_name(enum sim_initial initial) {
-    static const char *const names[] = {"none", "live", "dead", "torn", "reused"};
-    return names[initial];
-}
-
-void sim_plan_describe(const struct sim_plan *plan, char *buffer, size_t size) {
-    const struct sim_knobs *knobs = &plan->knobs;
-    int counts[5] = {0};
-    for (int index = 0; index < plan->spec_count; index++)
-        if (!plan->specs[index].disabled) counts[plan->specs[index].kind]++;
-    snprintf(buffer, size,
-             "ttl=%lldms renew=%s initial=%s crash=%d/1000 wall-resolution=%lldms partial-writes=%s dir=%s "
-             "pid-space=%d lock-timeout=%lldms programs=%d orchestrators=%d kills=%d clock-jumps=%d pid-reuses=%d",
-             (long long)knobs->ttl_ms, knobs->renew ? "on" : "off", initial_name(knobs->initial),
-             knobs->crash_permille, (long long)knobs->wall_resolution_ms, knobs->partial_writes ? "on" : "off",
-             knobs->dir_exists ? "exists" : "missing", knobs->pid_space, (long long)knobs->lock_timeout_ms,
-             counts[SIM_SPEC_PROGRAM], counts[SIM_SPEC_ORCHESTRATOR], counts[SIM_SPEC_KILL],
-             counts[SIM_SPEC_CLOCK_JUMP], counts[SIM_SPEC_REUSE_PID]);
 }

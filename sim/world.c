@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "world.h"
 
 #define PID_BASE 300
 
@@ -22,6 +23,12 @@ int64_t sim_world_wall_ms(const struct sim_world *world) {
     return wall;
 }
 
+
+/* The world reports what changed; whoever watches (the oracle) registered
+ * in the hooks. The world itself never judges. */
+static void report_lease_changed(struct sim_world *world, struct sim_process *actor, int removed_inode) {
+    if (world->config.hooks.lease_changed != NULL) world->config.hooks.lease_changed(world, actor, removed_inode);
+}
 static size_t path_length(const char *path) {
     size_t length = strlen(path);
     while (length > 1 && path[length - 1] == '/') length--;
@@ -31,7 +38,7 @@ static size_t path_length(const char *path) {
 static int find_entry(const struct sim_world *world, const char *path) {
     size_t length = path_length(path);
     for (int index = 0; index < SIM_ENTRY_MAX; index++) {
-        const struct sim_entry *entry = &world->entries[index];
+        const struct sim_entry *entry = &world->entries[sim_checked_index(index, SIM_ENTRY_MAX)];
         if (entry->used && strncmp(entry->path, path, length) == 0 && entry->path[length] == '\0') return index;
     }
     return -1;
@@ -39,7 +46,7 @@ static int find_entry(const struct sim_world *world, const char *path) {
 
 int sim_fs_lookup(const struct sim_world *world, const char *path) {
     int entry = find_entry(world, path);
-    return entry < 0 ? -1 : world->entries[entry].inode;
+    return entry < 0 ? -1 : world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].inode;
 }
 
 /* 0 when the parent directory exists, else -ENOENT (or -ENOTDIR). */
@@ -54,12 +61,12 @@ static int check_parent(const struct sim_world *world, const char *path) {
     parent[slash - 1] = '\0';
     int inode = sim_fs_lookup(world, parent);
     if (inode < 0) return -ENOENT;
-    return world->inodes[inode].is_directory ? 0 : -ENOTDIR;
+    return world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].is_directory ? 0 : -ENOTDIR;
 }
 
 static int inode_new(struct sim_world *world, int writer, bool is_directory) {
     for (int index = 0; index < SIM_INODE_MAX; index++) {
-        struct sim_inode *inode = &world->inodes[index];
+        struct sim_inode *inode = &world->inodes[sim_checked_index(index, SIM_INODE_MAX)];
         if (inode->used) continue;
         free(inode->data);
         memset(inode, 0, sizeof *inode);
@@ -75,7 +82,7 @@ static int inode_new(struct sim_world *world, int writer, bool is_directory) {
 }
 
 static void inode_forget_if_unused(struct sim_world *world, int index) {
-    struct sim_inode *inode = &world->inodes[index];
+    struct sim_inode *inode = &world->inodes[sim_checked_index(index, SIM_INODE_MAX)];
     if (inode->link_count > 0 || inode->open_count > 0) return;
     free(inode->data);
     inode->data = NULL;
@@ -88,25 +95,25 @@ static int entry_set(struct sim_world *world, struct sim_process *actor, const c
     int entry = find_entry(world, path);
     int removed = -1;
     if (entry >= 0) {
-        removed = world->entries[entry].inode;
-        world->inodes[removed].link_count--;
-        if (inode < 0) world->entries[entry].used = false;
+        removed = world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].inode;
+        world->inodes[sim_checked_index(removed, SIM_INODE_MAX)].link_count--;
+        if (inode < 0) world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].used = false;
     } else if (inode >= 0) {
-        for (entry = 0; entry < SIM_ENTRY_MAX && world->entries[entry].used; entry++) continue;
+        for (entry = 0; entry < SIM_ENTRY_MAX && world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].used; entry++) continue;
         if (entry == SIM_ENTRY_MAX) return -ENOSPC;
         size_t length = path_length(path);
         if (length >= SIM_PATH_MAX) return -ENAMETOOLONG;
-        world->entries[entry].used = true;
-        memcpy(world->entries[entry].path, path, length);
-        world->entries[entry].path[length] = '\0';
+        world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].used = true;
+        memcpy(world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].path, path, length);
+        world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].path[length] = '\0';
     }
     if (inode >= 0) {
-        world->entries[entry].inode = inode;
-        world->inodes[inode].link_count++;
+        world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].inode = inode;
+        world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].link_count++;
     }
     if (strcmp(world->lease_path, path) == 0) {
         world->lease_inode = inode;
-        if (removed != inode) sim_oracle_lease_changed(world, actor, removed);
+        if (removed != inode) report_lease_changed(world, actor, removed);
     }
     if (removed >= 0 && removed != inode) inode_forget_if_unused(world, removed);
     return 0;
@@ -114,23 +121,23 @@ static int entry_set(struct sim_world *world, struct sim_process *actor, const c
 
 static int fd_new(struct sim_process *process, int inode, bool writable, bool is_lock) {
     for (int index = 0; index < SIM_FD_MAX; index++) {
-        struct sim_fd *fd = &process->fds[index];
+        struct sim_fd *fd = &process->fds[sim_checked_index(index, SIM_FD_MAX)];
         if (fd->used) continue;
         *fd = (struct sim_fd){.used = true, .writable = writable, .is_lock = is_lock, .inode = inode, .offset = 0};
-        process->world->inodes[inode].open_count++;
+        process->world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].open_count++;
         return index + 3;
     }
     return -EMFILE;
 }
 
 static struct sim_fd *fd_get(struct sim_process *process, int fd) {
-    if (fd < 3 || fd >= SIM_FD_MAX + 3 || !process->fds[fd - 3].used) return NULL;
-    return &process->fds[fd - 3];
+    if (fd < 3 || fd >= SIM_FD_MAX + 3 || !process->fds[sim_checked_index(fd - 3, SIM_FD_MAX)].used) return NULL;
+    return &process->fds[sim_checked_index(fd - 3, SIM_FD_MAX)];
 }
 
 int sim_fs_fd_inode(const struct sim_process *process, int fd) {
-    if (fd < 3 || fd >= SIM_FD_MAX + 3 || !process->fds[fd - 3].used) return -1;
-    return process->fds[fd - 3].inode;
+    if (fd < 3 || fd >= SIM_FD_MAX + 3 || !process->fds[sim_checked_index(fd - 3, SIM_FD_MAX)].used) return -1;
+    return process->fds[sim_checked_index(fd - 3, SIM_FD_MAX)].inode;
 }
 
 int sim_fs_open_read(struct sim_world *world, struct sim_process *process, const char *path, int *fd) {
@@ -195,7 +202,7 @@ static int copy_in(struct sim_world *world, struct sim_inode *inode, const void 
 int sim_fs_read(struct sim_world *world, struct sim_process *process, int fd, void *buffer, size_t size, size_t *done) {
     struct sim_fd *file = fd_get(process, fd);
     if (file == NULL) return -EBADF;
-    int status = copy_out(&world->inodes[file->inode], buffer, size, file->offset, done);
+    int status = copy_out(&world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, file->offset, done);
     file->offset += (int64_t)*done;
     return status;
 }
@@ -204,9 +211,9 @@ int sim_fs_write(struct sim_world *world, struct sim_process *process, int fd, c
                  size_t *done) {
     struct sim_fd *file = fd_get(process, fd);
     if (file == NULL || !file->writable) return -EBADF;
-    int status = copy_in(world, &world->inodes[file->inode], buffer, size, file->offset, done);
+    int status = copy_in(world, &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, file->offset, done);
     file->offset += (int64_t)*done;
-    if (file->inode == world->lease_inode && *done > 0) sim_oracle_lease_changed(world, process, -1);
+    if (file->inode == world->lease_inode && *done > 0) report_lease_changed(world, process, -1);
     return status;
 }
 
@@ -214,15 +221,15 @@ int sim_fs_pread(struct sim_world *world, struct sim_process *process, int fd, v
                  int64_t offset, size_t *done) {
     struct sim_fd *file = fd_get(process, fd);
     if (file == NULL || offset < 0) return file == NULL ? -EBADF : -EINVAL;
-    return copy_out(&world->inodes[file->inode], buffer, size, offset, done);
+    return copy_out(&world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, offset, done);
 }
 
 int sim_fs_pwrite(struct sim_world *world, struct sim_process *process, int fd, const void *buffer, size_t size,
                   int64_t offset, size_t *done) {
     struct sim_fd *file = fd_get(process, fd);
     if (file == NULL || offset < 0) return file == NULL ? -EBADF : -EINVAL;
-    int status = copy_in(world, &world->inodes[file->inode], buffer, size, offset, done);
-    if (file->inode == world->lease_inode && *done > 0) sim_oracle_lease_changed(world, process, -1);
+    int status = copy_in(world, &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, offset, done);
+    if (file->inode == world->lease_inode && *done > 0) report_lease_changed(world, process, -1);
     return status;
 }
 
@@ -235,7 +242,7 @@ static void fill_stat(const struct sim_inode *inode, struct lease_stat *stat) {
 int sim_fs_fstat(struct sim_world *world, struct sim_process *process, int fd, struct lease_stat *stat) {
     struct sim_fd *file = fd_get(process, fd);
     if (file == NULL) return -EBADF;
-    fill_stat(&world->inodes[file->inode], stat);
+    fill_stat(&world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], stat);
     return 0;
 }
 
@@ -244,14 +251,14 @@ int sim_fs_lstat(struct sim_world *world, const char *path, struct lease_stat *s
     if (parent != 0) return parent;
     int inode = sim_fs_lookup(world, path);
     if (inode < 0) return -ENOENT;
-    fill_stat(&world->inodes[inode], stat);
+    fill_stat(&world->inodes[sim_checked_index(inode, SIM_INODE_MAX)], stat);
     return 0;
 }
 
 int sim_fs_close(struct sim_world *world, struct sim_process *process, int fd) {
     struct sim_fd *file = fd_get(process, fd);
     if (file == NULL) return -EBADF;
-    struct sim_inode *inode = &world->inodes[file->inode];
+    struct sim_inode *inode = &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)];
     if (file->is_lock && inode->lock_holder == process->index) inode->lock_holder = -1;
     inode->open_count--;
     file->used = false;
@@ -265,7 +272,7 @@ int sim_fs_link(struct sim_world *world, struct sim_process *process, const char
     if (status != 0) return status;
     int inode = sim_fs_lookup(world, from);
     if (inode < 0) return -ENOENT;
-    if (world->inodes[inode].is_directory) return -EPERM;
+    if (world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].is_directory) return -EPERM;
     if (sim_fs_lookup(world, to) >= 0) return -EEXIST;
     return entry_set(world, process, to, inode);
 }
@@ -278,11 +285,11 @@ int sim_fs_rename(struct sim_world *world, struct sim_process *process, const ch
     if (inode < 0) return -ENOENT;
     int target = sim_fs_lookup(world, to);
     if (target == inode) return 0;
-    if (target >= 0 && world->inodes[target].is_directory) return -EISDIR;
-    world->inodes[inode].open_count++; /* keep it alive between the two halves */
+    if (target >= 0 && world->inodes[sim_checked_index(target, SIM_INODE_MAX)].is_directory) return -EISDIR;
+    world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].open_count++; /* keep it alive between the two halves */
     status = entry_set(world, process, to, inode);
     if (status == 0) status = entry_set(world, process, from, -1);
-    world->inodes[inode].open_count--;
+    world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].open_count--;
     return status;
 }
 
@@ -291,7 +298,7 @@ int sim_fs_unlink(struct sim_world *world, struct sim_process *process, const ch
     if (parent != 0) return parent;
     int inode = sim_fs_lookup(world, path);
     if (inode < 0) return -ENOENT;
-    if (world->inodes[inode].is_directory) return -EISDIR;
+    if (world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].is_directory) return -EISDIR;
     return entry_set(world, process, path, -1);
 }
 
@@ -308,7 +315,7 @@ int sim_fs_put_file(struct sim_world *world, const char *path, const char *bytes
     int inode = inode_new(world, writer, false);
     if (inode < 0) return inode;
     size_t done;
-    int status = copy_in(world, &world->inodes[inode], bytes, size, 0, &done);
+    int status = copy_in(world, &world->inodes[sim_checked_index(inode, SIM_INODE_MAX)], bytes, size, 0, &done);
     if (status == 0) status = entry_set(world, NULL, path, inode);
     return status;
 }
@@ -325,18 +332,18 @@ int sim_fs_lock_try(struct sim_world *world, struct sim_process *process, const 
         int status = entry_set(world, process, path, found);
         if (status != 0) return status;
     }
-    if (world->inodes[found].is_directory) return -EISDIR;
+    if (world->inodes[sim_checked_index(found, SIM_INODE_MAX)].is_directory) return -EISDIR;
     *inode = found;
-    if (world->inodes[found].lock_holder >= 0) return -EWOULDBLOCK;
+    if (world->inodes[sim_checked_index(found, SIM_INODE_MAX)].lock_holder >= 0) return -EWOULDBLOCK;
     int opened = fd_new(process, found, true, true);
     if (opened < 0) return opened;
-    world->inodes[found].lock_holder = process->index;
+    world->inodes[sim_checked_index(found, SIM_INODE_MAX)].lock_holder = process->index;
     *fd = opened;
     return 0;
 }
 
 bool sim_fs_lock_busy(const struct sim_world *world, int inode) {
-    return inode >= 0 && world->inodes[inode].used && world->inodes[inode].lock_holder >= 0;
+    return inode >= 0 && world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].used && world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].lock_holder >= 0;
 }
 
 int sim_fs_unlock(struct sim_world *world, struct sim_process *process, int fd) {
@@ -349,7 +356,7 @@ int sim_fs_unlock(struct sim_world *world, struct sim_process *process, int fd) 
  * lock it held released. */
 void sim_fs_drop_process(struct sim_world *world, struct sim_process *process) {
     for (int index = 0; index < SIM_FD_MAX; index++)
-        if (process->fds[index].used) sim_fs_close(world, process, index + 3);
+        if (process->fds[sim_checked_index(index, SIM_FD_MAX)].used) sim_fs_close(world, process, index + 3);
 }
 
 static bool process_alive(const struct sim_process *process) {
@@ -359,7 +366,7 @@ static bool process_alive(const struct sim_process *process) {
 
 struct sim_process *sim_world_pid_owner(struct sim_world *world, int64_t pid) {
     for (int index = 0; index < world->process_count; index++) {
-        struct sim_process *process = &world->processes[index];
+        struct sim_process *process = &world->processes[sim_checked_index(index, SIM_PROCESS_MAX)];
         if (process->pid == pid && process_alive(process)) return process;
     }
     return NULL;
@@ -371,7 +378,7 @@ int sim_world_pid_probe(const struct sim_world *world, int64_t pid) {
 
 int sim_world_group_probe(const struct sim_world *world, int64_t group) {
     for (int index = 0; index < world->process_count; index++)
-        if (group > 0 && world->processes[index].group == group && process_alive(&world->processes[index])) return 0;
+        if (group > 0 && world->processes[sim_checked_index(index, SIM_PROCESS_MAX)].group == group && process_alive(&world->processes[sim_checked_index(index, SIM_PROCESS_MAX)])) return 0;
     return -ESRCH;
 }
 
@@ -399,19 +406,19 @@ int64_t sim_world_allocate_pid(struct sim_world *world, int64_t wanted) {
         if (sim_world_pid_owner(world, PID_BASE + round) == NULL) pid = PID_BASE + round;
     if (pid < 0) return -EAGAIN;
     if (wanted <= 0) world->next_pid = PID_BASE + (pid - PID_BASE + 1) % space;
-    if (pid - PID_BASE >= 0 && pid - PID_BASE < 1024) {
-        world->pid_generation[pid - PID_BASE]++;
-        world->pid_changed_step[pid - PID_BASE] = world->step;
+    if (pid - PID_BASE >= 0 && pid - PID_BASE < SIM_PID_SLOTS) {
+        world->pid_generation[sim_checked_index(pid - PID_BASE, SIM_PID_SLOTS)]++;
+        world->pid_changed_step[sim_checked_index(pid - PID_BASE, SIM_PID_SLOTS)] = world->step;
     }
-    sim_oracle_pid_allocated(world, pid);
+    if (world->config.hooks.pid_allocated != NULL) world->config.hooks.pid_allocated(world, pid);
     return pid;
 }
 
 void sim_world_reset(struct sim_world *world) {
     for (int index = 0; index < SIM_INODE_MAX; index++) {
-        free(world->inodes[index].data);
-        world->inodes[index].data = NULL;
-        world->inodes[index].used = false;
+        free(world->inodes[sim_checked_index(index, SIM_INODE_MAX)].data);
+        world->inodes[sim_checked_index(index, SIM_INODE_MAX)].data = NULL;
+        world->inodes[sim_checked_index(index, SIM_INODE_MAX)].used = false;
     }
     memset(world->entries, 0, sizeof world->entries);
     memset(world->pid_generation, 0, sizeof world->pid_generation);

@@ -1,0 +1,179 @@
+/*
+ * cli_args.c: leasesim's arguments: usage, strict parsing of seeds, shards
+ * and strategies, outputs checked before any work.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *const usage_text =
+    "usage: leasesim [--impl NAME] [--scenario FILE] (--seed N | --seeds A..B) [--trace FILE] [--svg FILE]\n"
+    "                [--html FILE]\n"
+    "                [--strategy random|pct|exhaustive] [--pct-depth D] [--shard K/N] [--summary FILE]\n"
+    "                [--drop LIST] [--no-shrink] [--quiet]\n"
+    "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench | --version\n"
+    "       leasesim --scenario FILE --check        (verdicts the scenario expects, per implementation)\n"
+    "       leasesim --seeds A..B --determinism     (each seed twice; trace hashes must match)\n"
+    "--trace, --svg and --html (an interactive timeline) are written for a single --seed, or for the\n"
+    "first violating seed of a campaign\n"
+    "(a clean campaign writes none: replay one seed to draw it); exhaustive mode writes neither.\n"
+    "When stderr is not a terminal, a progress line every $LEASESIM_HEARTBEAT_SECONDS (5) seconds.\n"
+    "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
+    "65 --merge of summaries that do not make one whole campaign; 66 --bench away from the source tree (it reads\n"
+    "fixtures/scenarios/two-reclaimers.scn); 73 an output file cannot be written.\n";
+
+/* An output file that cannot be written is an error, found before any
+ * work: the directory must exist and be writable, and so must the file if
+ * it exists. */
+int check_output(const char *flag, const char *path) {
+    if (path == NULL) return 0;
+    char directory[4096];
+    snprintf(directory, sizeof directory, "%s", path);
+    char *slash = strrchr(directory, '/');
+    if (slash == NULL) snprintf(directory, sizeof directory, ".");
+    else if (slash == directory) slash[1] = '\0';
+    else *slash = '\0';
+    int error_number = 0;
+    if (access(directory, W_OK | X_OK) != 0) error_number = errno;
+    else if (access(path, F_OK) == 0 && access(path, W_OK) != 0) error_number = errno;
+    if (error_number == 0) return 0;
+    fprintf(stderr, "leasesim: cannot write %s %s: %s\n", flag, path, strerror(error_number));
+    return EX_CANTCREAT;
+}
+
+int usage_error(const char *message, const char *argument) {
+    fprintf(stderr, "leasesim: %s%s%s (try --help)\n", message, argument ? ": " : "", argument ? argument : "");
+    return EX_USAGE;
+}
+
+/* A decimal number with no sign and no overflow; *end is where it stopped. */
+static bool parse_unsigned(const char *text, uint64_t *value, char **end) {
+    if (*text < '0' || *text > '9') return false;
+    errno = 0;
+    *value = strtoull(text, end, 10);
+    return errno == 0;
+}
+
+static bool parse_seed_range(const char *text, uint64_t *first, uint64_t *last) {
+    char *end = NULL;
+    if (!parse_unsigned(text, first, &end)) return false;
+    if (*end == '\0') {
+        *last = *first;
+        return true;
+    }
+    if (strncmp(end, "..", 2) != 0) return false;
+    const char *rest = end + 2;
+    if (!parse_unsigned(rest, last, &end)) return false;
+    return *end == '\0' && *first <= *last;
+}
+
+int parse_strategy(const char *text, enum sim_strategy *strategy) {
+    if (strcmp(text, "random") == 0) *strategy = SIM_STRATEGY_RANDOM;
+    else if (strcmp(text, "pct") == 0) *strategy = SIM_STRATEGY_PCT;
+    else if (strcmp(text, "exhaustive") == 0) *strategy = SIM_STRATEGY_EXHAUSTIVE;
+    else return -1;
+    return 0;
+}
+
+/* The options, for getopt_long: long only (but -h and -V), as the flags a
+ * campaign line is written with. */
+enum option_id {
+    OPTION_IMPL = 256, OPTION_SCENARIO, OPTION_TRACE, OPTION_SVG, OPTION_HTML, OPTION_SUMMARY, OPTION_DROP,
+    OPTION_SEED, OPTION_SEEDS, OPTION_PCT_DEPTH, OPTION_STRATEGY, OPTION_SHARD, OPTION_MERGE, OPTION_LIST_IMPLS,
+    OPTION_NO_SHRINK, OPTION_CHECK, OPTION_ZOO, OPTION_BENCH, OPTION_QUIET, OPTION_DETERMINISM,
+};
+
+static const struct option long_options[] = {
+    {"impl", required_argument, NULL, OPTION_IMPL},
+    {"scenario", required_argument, NULL, OPTION_SCENARIO},
+    {"trace", required_argument, NULL, OPTION_TRACE},
+    {"svg", required_argument, NULL, OPTION_SVG},
+    {"html", required_argument, NULL, OPTION_HTML},
+    {"summary", required_argument, NULL, OPTION_SUMMARY},
+    {"drop", required_argument, NULL, OPTION_DROP},
+    {"seed", required_argument, NULL, OPTION_SEED},
+    {"seeds", required_argument, NULL, OPTION_SEEDS},
+    {"pct-depth", required_argument, NULL, OPTION_PCT_DEPTH},
+    {"strategy", required_argument, NULL, OPTION_STRATEGY},
+    {"shard", required_argument, NULL, OPTION_SHARD},
+    {"merge", no_argument, NULL, OPTION_MERGE},
+    {"list-impls", no_argument, NULL, OPTION_LIST_IMPLS},
+    {"no-shrink", no_argument, NULL, OPTION_NO_SHRINK},
+    {"check", no_argument, NULL, OPTION_CHECK},
+    {"zoo", no_argument, NULL, OPTION_ZOO},
+    {"bench", no_argument, NULL, OPTION_BENCH},
+    {"quiet", no_argument, NULL, OPTION_QUIET},
+    {"determinism", no_argument, NULL, OPTION_DETERMINISM},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option's value into cli; 0 or the exit status of a usage error. */
+static int store_option(struct cli *cli, int option, const char *value) {
+    uint64_t depth = 0;
+    char *end = NULL;
+    switch (option) {
+    case 'h': fputs(usage_text, stdout); exit(0);
+    case 'V': printf("leasesim %s\n", LEASE_VERSION_STRING); exit(0);
+    case OPTION_IMPL: cli->impl_name = value; return 0;
+    case OPTION_SCENARIO: cli->scenario_path = value; return 0;
+    case OPTION_TRACE: cli->trace_path = value; return 0;
+    case OPTION_SVG: cli->svg_path = value; return 0;
+    case OPTION_HTML: cli->html_path = value; return 0;
+    case OPTION_SUMMARY: cli->summary_path = value; return 0;
+    case OPTION_DROP: cli->request.drops = value; return 0;
+    case OPTION_LIST_IMPLS: cli->list_impls = true; return 0;
+    case OPTION_NO_SHRINK: cli->no_shrink = true; return 0;
+    case OPTION_CHECK: cli->check = true; return 0;
+    case OPTION_ZOO: cli->zoo = true; return 0;
+    case OPTION_BENCH: cli->bench = true; return 0;
+    case OPTION_QUIET: cli->quiet = true; return 0;
+    case OPTION_DETERMINISM: cli->determinism = true; return 0;
+    case OPTION_MERGE: cli->merge = true; return 0;
+    case OPTION_PCT_DEPTH:
+        if (!parse_unsigned(value, &depth, &end) || *end != '\0' || depth < 1 || depth > 64)
+            return usage_error("--pct-depth must be a number from 1 to 64", value);
+        cli->request.pct_depth = (int)depth;
+        return 0;
+    case OPTION_SEED:
+    case OPTION_SEEDS:
+        if (!parse_seed_range(value, &cli->first, &cli->last)) return usage_error("bad seed or range", value);
+        cli->has_seeds = true;
+        return 0;
+    case OPTION_STRATEGY:
+        if (parse_strategy(value, &cli->request.strategy) != 0) return usage_error("unknown strategy", value);
+        cli->strategy_name = value;
+        return 0;
+    case OPTION_SHARD:
+        if (sscanf(value, "%d/%d", &cli->shard_index, &cli->shard_count) != 2 || cli->shard_count < 1 ||
+            cli->shard_index < 1 || cli->shard_index > cli->shard_count)
+            return usage_error("bad shard (K/N with 1 <= K <= N)", value);
+        return 0;
+    default: return usage_error("unknown option", NULL);
+    }
+}
+
+int parse_arguments(struct cli *cli, int argc, char **argv) {
+    opterr = 0; /* our own one-line messages */
+    int option;
+    while ((option = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
+        if (option == '?') return usage_error("unknown option", argv[optind - 1]);
+        if (option == ':') return usage_error("missing value for", argv[optind - 1]);
+        int status = store_option(cli, option, optarg);
+        if (status != 0) return status;
+    }
+    /* What is left are the summaries of --merge; nothing else takes operands. */
+    for (int index = optind; index < argc && cli->merge_count < MERGE_FILES_MAX; index++)
+        cli->merge_files[cli->merge_count++] = argv[index];
+    if (cli->merge && cli->merge_count == 0) return usage_error("--merge needs summary files", NULL);
+    if (!cli->merge && cli->merge_count > 0) return usage_error("unexpected argument", argv[optind]);
+    return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * cli_bench.c: --bench: rates of the scheduler and of a campaign, time to
+ * the first violation of the two-reclaimers race per strategy, and the
+ * exhaustive proof for lease.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "plan.h"
+#include "scenario.h"
+#include "trace.h"
+#include "traits.h"
+
+/* An implementation that only makes cheap environment calls: measures the
+ * scheduler, the world and the trace hash without JSON work. */
+static enum lease_status null_acquire(const struct lease_env *env, const struct lease_options *options,
+                                      struct lease_result *result) {
+    (void)options;
+    for (int index = 0; index < 64; index++) env->monotonic_ms(env->context);
+    result->status = LEASE_STATUS_ERROR;
+    return LEASE_STATUS_ERROR;
+}
+
+/* The race the bench times is the scenario file's (one plan, two sources
+ * would drift); the bench runs from the top of the tree, as make does. */
+#define BENCH_SCENARIO "fixtures/scenarios/two-reclaimers.scn"
+
+static void bench_rates(struct cli *cli, const char *title, const struct lease_ops *ops, uint64_t seeds) {
+    struct sim_request request = cli->request;
+    request.ops = ops;
+    request.traits = sim_traits_for(ops->name);
+    request.scenario = NULL;
+    request.strategy = SIM_STRATEGY_RANDOM;
+    uint64_t steps = 0;
+    double started = seconds_now();
+    for (uint64_t seed = 1; seed <= seeds; seed++) {
+        struct sim_plan plan;
+        sim_make_plan(&request, seed, &plan);
+        sim_run_seed(&request, &plan, seed, NULL, false);
+        steps += sim_world_get()->step;
+    }
+    double elapsed = seconds_now() - started;
+    printf("%-44s %10.0f steps/s  %8.0f seeds/s  (%llu seeds, %llu steps, %.2fs)\n", title, (double)steps / elapsed,
+           (double)seeds / elapsed, (unsigned long long)seeds, (unsigned long long)steps, elapsed);
+}
+
+int sim_cli_bench(struct cli *cli) {
+    static const struct lease_ops null_ops = {.version = LEASE_OPS_VERSION, .name = "null", .impl_version = "0",
+                                              .description = "environment calls only", .acquire = null_acquire};
+    static struct sim_scenario scenario;
+    char error[512];
+    if (sim_scenario_load(BENCH_SCENARIO, &scenario, error, sizeof error) != 0) {
+        fprintf(stderr, "leasesim: --bench needs %s (run it from the top of the source tree): %s\n", BENCH_SCENARIO,
+                error);
+        return EX_NOINPUT;
+    }
+    scenario.seed_first = scenario.seed_last = 1;
+    struct sim_plan plan = scenario.plan;
+    printf("leasesim bench (one core)\n");
+    bench_rates(cli, "scheduler+world only (null impl, 64 calls)", &null_ops, 20000);
+    bench_rates(cli, "default campaign, impl lease", find_impl("lease"), 5000);
+    const char *impls[] = {"neo-v1", "neo-v2"};
+    const char *strategies[] = {"random", "pct", "exhaustive"};
+    printf("time to the first exclusion violation, two-reclaimers race:\n");
+    for (int impl = 0; impl < 2; impl++)
+        for (int strategy = 0; strategy < 3; strategy++) {
+            struct sim_request request = cli->request;
+            request.ops = find_impl(impls[impl]);
+            request.traits = sim_traits_for(impls[impl]);
+            request.scenario = &scenario;
+            parse_strategy(strategies[strategy], &request.strategy);
+            request.first_seed = 1;
+            if (request.strategy == SIM_STRATEGY_EXHAUSTIVE) {
+                double started = seconds_now();
+                struct sim_exploration result = sim_explore(&request, &plan, 1000000);
+                printf("  %-7s %-10s %8llu schedules %8.3fs  %s\n", impls[impl], strategies[strategy],
+                       (unsigned long long)result.schedules, seconds_now() - started,
+                       result.violation ? sim_invariant_name(result.violation) : "none found");
+            } else {
+                struct first_hit hit = first_violation(&request, 1, 1000000);
+                printf("  %-7s %-10s %8llu seeds     %8.3fs  %s\n", impls[impl], strategies[strategy],
+                       (unsigned long long)hit.seeds, hit.seconds,
+                       hit.invariant ? sim_invariant_name(hit.invariant) : "none found");
+            }
+        }
+    struct sim_request request = cli->request;
+    request.ops = find_impl("lease");
+    request.traits = sim_traits_for("lease");
+    request.scenario = NULL;
+    request.strategy = SIM_STRATEGY_EXHAUSTIVE;
+    sim_plan_exhaustive(&plan);
+    double started = seconds_now();
+    struct sim_exploration result = sim_explore(&request, &plan, 50000000);
+    printf("exhaustive, impl lease, 2 contenders + 1 holder crashed at every point: %llu schedules, %llu steps, "
+           "%.2fs, %s\n",
+           (unsigned long long)result.schedules, (unsigned long long)result.steps, seconds_now() - started,
+           result.violation ? sim_invariant_name(result.violation) : result.complete ? "proven (complete)" : "incomplete");
+    return 0;
+}

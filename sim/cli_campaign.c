@@ -1,0 +1,302 @@
+/*
+ * cli_campaign.c: campaigns over seeds (progress, violations with their
+ * shrunk story and replay line, artifacts), shard summaries and their merge,
+ * the determinism check.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <jansson.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "plan.h"
+#include "trace.h"
+
+static int write_artifacts(const struct cli *cli, const struct sim_plan *plan, uint64_t seed) {
+    FILE *trace = NULL;
+    if (cli->trace_path != NULL && (trace = fopen(cli->trace_path, "w")) == NULL) {
+        fprintf(stderr, "leasesim: cannot write --trace %s: %s\n", cli->trace_path, strerror(errno));
+        return EX_CANTCREAT;
+    }
+    sim_run_seed(&cli->request, plan, seed, trace, true);
+    if (trace != NULL && (ferror(trace) | fclose(trace)) != 0) {
+        fprintf(stderr, "leasesim: writing --trace %s failed\n", cli->trace_path);
+        return EX_IOERR;
+    }
+    if (cli->svg_path != NULL && sim_svg_write(sim_world_get(), cli->svg_path) != 0) {
+        fprintf(stderr, "leasesim: cannot write --svg %s: %s\n", cli->svg_path, strerror(errno));
+        return EX_CANTCREAT;
+    }
+    if (cli->html_path != NULL && sim_html_write(sim_world_get(), cli->html_path) != 0) {
+        fprintf(stderr, "leasesim: cannot write --html %s: %s\n", cli->html_path, strerror(errno));
+        return EX_CANTCREAT;
+    }
+    return 0;
+}
+
+/* The verdict for a violating seed: invariant, shrunk story, replay. */
+static void report_violation(const struct cli *cli, uint64_t seed) {
+    struct sim_world *world = sim_world_get();
+    enum sim_invariant invariant = world->violation;
+    char description[512];
+    sim_plan_describe(&world->plan, description, sizeof description);
+    printf("VIOLATION seed=%llu impl=%s invariant=%s\n  %s\n", (unsigned long long)seed, cli->impl_name,
+           sim_invariant_name(invariant), world->violation_text);
+    printf("knobs (seed %llu): %s\n", (unsigned long long)seed, description);
+    char drops[256] = "";
+    if (!cli->no_shrink && cli->request.strategy != SIM_STRATEGY_EXHAUSTIVE)
+        sim_shrink(&cli->request, seed, invariant, drops, sizeof drops);
+    struct sim_request shrunk = cli->request;
+    shrunk.drops = drops;
+    struct sim_plan plan;
+    sim_make_plan(&shrunk, seed, &plan);
+    sim_run_seed(&shrunk, &plan, seed, NULL, true);
+    printf("shrunk event sequence (dropped: %s):\n", drops[0] ? drops : "nothing");
+    sim_story_print(world, stdout, 120);
+    printf("replay: ");
+    print_replay(cli, stdout, seed, cli->request.drops);
+    if (drops[0] != '\0' && (cli->request.drops == NULL || strcmp(drops, cli->request.drops) != 0)) {
+        printf("replay shrunk: ");
+        print_replay(cli, stdout, seed, drops);
+    }
+}
+
+struct campaign {
+    uint64_t seeds_run, steps, violations, first_violation_seed;
+    enum sim_invariant first_invariant;
+    uint64_t counters[SIM_COUNTER_COUNT];
+    double seconds;
+};
+
+static void progress(const struct cli *cli, const struct campaign *campaign, uint64_t total, double started) {
+    double elapsed = seconds_now() - started;
+    double rate = elapsed > 0 ? (double)campaign->seeds_run / elapsed : 0;
+    double eta = rate > 0 ? (double)(total - campaign->seeds_run) / rate : 0;
+    fprintf(stderr, "\r%s: seeds %llu/%llu  %.0f/s  violations %llu  ETA %.0fs   ", cli->impl_name,
+            (unsigned long long)campaign->seeds_run, (unsigned long long)total, rate,
+            (unsigned long long)campaign->violations, eta);
+}
+
+/* The shard summary, through jansson (strings escaped, nothing hand-built). */
+static int write_summary(const struct cli *cli, const struct campaign *campaign) {
+    char seeds[64], shard[32];
+    snprintf(seeds, sizeof seeds, "%llu..%llu", (unsigned long long)cli->first, (unsigned long long)cli->last);
+    snprintf(shard, sizeof shard, "%d/%d", cli->shard_index, cli->shard_count);
+    json_t *counters = json_object();
+    for (int index = 0; index < SIM_COUNTER_COUNT; index++)
+        json_object_set_new(counters, sim_counter_name(index), json_integer((json_int_t)campaign->counters[index]));
+    json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:s, s:f, s:o}", "impl",
+                             cli->impl_name, "strategy", cli->strategy_name, "scenario",
+                             cli->scenario_path ? cli->scenario_path : "", "seeds", seeds, "shard", shard, "drops",
+                             cli->request.drops ? cli->request.drops : "", "pct_depth", cli->request.pct_depth,
+                             "seeds_run", (json_int_t)campaign->seeds_run, "steps", (json_int_t)campaign->steps,
+                             "violations", (json_int_t)campaign->violations, "first_violation_seed",
+                             (json_int_t)campaign->first_violation_seed, "first_invariant",
+                             sim_invariant_name(campaign->first_invariant), "seconds", campaign->seconds, "counters",
+                             counters);
+    int status = root != NULL ? json_dump_file(root, cli->summary_path, JSON_COMPACT | JSON_PRESERVE_ORDER) : -1;
+    json_decref(root);
+    if (status != 0) {
+        fprintf(stderr, "leasesim: cannot write --summary %s: %s\n", cli->summary_path,
+                root == NULL ? "could not build the summary" : strerror(errno));
+        return EX_CANTCREAT;
+    }
+    return 0;
+}
+
+int run_campaign(const struct cli *cli) {
+    struct campaign campaign = {0};
+    bool single = cli->first == cli->last;
+    bool show_progress = !single && isatty(STDERR_FILENO) && !cli->quiet;
+    /* Not a terminal (a CI log): a heartbeat line every few seconds instead
+     * of nothing until the end. Wall time only paces the printing. */
+    bool heartbeat = !single && !isatty(STDERR_FILENO) && !cli->quiet;
+    const char *heartbeat_text = getenv("LEASESIM_HEARTBEAT_SECONDS");
+    double heartbeat_s = heartbeat_text != NULL ? strtod(heartbeat_text, NULL) : 5.0;
+    int artifacts = 0;
+    double started = seconds_now(), last_print = started;
+    uint64_t total = (cli->last - cli->first + 1) / (uint64_t)cli->shard_count;
+    for (uint64_t seed = cli->first; seed <= cli->last && seed >= cli->first; seed++) {
+        if ((seed - cli->first) % (uint64_t)cli->shard_count != (uint64_t)(cli->shard_index - 1)) continue;
+        struct sim_plan plan;
+        sim_make_plan(&cli->request, seed, &plan);
+        if (single) {
+            char description[512];
+            sim_plan_describe(&plan, description, sizeof description);
+            printf("leasesim: seed %llu impl=%s strategy=%s scenario=%s %s\n", (unsigned long long)seed, cli->impl_name,
+                   cli->strategy_name, cli->scenario_path ? cli->scenario_path : "-", description);
+            artifacts = write_artifacts(cli, &plan, seed);
+        } else {
+            sim_run_seed(&cli->request, &plan, seed, NULL, false);
+        }
+        struct sim_world *world = sim_world_get();
+        campaign.seeds_run++;
+        campaign.steps += world->step;
+        for (int index = 0; index < SIM_COUNTER_COUNT; index++) campaign.counters[index] += world->counters[index];
+        if (world->violation != SIM_INVARIANT_NONE) {
+            campaign.violations++;
+            campaign.first_violation_seed = seed;
+            campaign.first_invariant = world->violation;
+            if (show_progress) fputc('\n', stderr);
+            if (!single) artifacts = write_artifacts(cli, &plan, seed);
+            sim_run_seed(&cli->request, &plan, seed, NULL, false);
+            report_violation(cli, seed);
+            break;
+        }
+        if (show_progress && (campaign.seeds_run & 255) == 0 && seconds_now() - last_print > 0.5) {
+            last_print = seconds_now();
+            progress(cli, &campaign, total, started);
+        }
+        if (heartbeat && (campaign.seeds_run & 255) == 0 && seconds_now() - last_print >= heartbeat_s) {
+            last_print = seconds_now();
+            double elapsed = last_print - started;
+            fprintf(stderr, "leasesim: %s: seeds %llu/%llu, %.0f seeds/s, violations %llu\n", cli->impl_name,
+                    (unsigned long long)campaign.seeds_run, (unsigned long long)total,
+                    elapsed > 0 ? (double)campaign.seeds_run / elapsed : 0.0, (unsigned long long)campaign.violations);
+        }
+    }
+    campaign.seconds = seconds_now() - started;
+    if (show_progress) fputc('\n', stderr);
+    printf("leasesim: %llu seed(s), %llu steps, %llu violation(s), %.2fs (%.0f steps/s)\n",
+           (unsigned long long)campaign.seeds_run, (unsigned long long)campaign.steps,
+           (unsigned long long)campaign.violations, campaign.seconds,
+           campaign.seconds > 0 ? (double)campaign.steps / campaign.seconds : 0.0);
+    print_counters(campaign.counters, stdout);
+    int summary = cli->summary_path != NULL ? write_summary(cli, &campaign) : 0;
+    if (artifacts != 0) return artifacts;
+    if (summary != 0) return summary;
+    return campaign.violations > 0 ? 1 : 0;
+}
+
+/* A shard summary belongs to the campaign of the first one: the same
+ * implementation, strategy, scenario, seed range, drops, PCT depth and shard
+ * count; its shard number K of N not seen before. Returns its K, or 0 with a
+ * message. */
+static int shard_of(const json_t *root, const json_t *first, const char *path, const bool *seen, int *count) {
+    static const char *const same[] = {"impl", "strategy", "scenario", "seeds", "drops"};
+    for (size_t index = 0; index < sizeof same / sizeof same[0]; index++) {
+        const char *mine = json_string_value(json_object_get(root, same[index]));
+        const char *theirs = json_string_value(json_object_get(first, same[index]));
+        if (mine == NULL || theirs == NULL || strcmp(mine, theirs) != 0) {
+            fprintf(stderr, "leasesim: --merge: %s has %s '%s', the first summary '%s': not one campaign\n", path,
+                    same[index], mine ? mine : "(none)", theirs ? theirs : "(none)");
+            return 0;
+        }
+    }
+    if (json_integer_value(json_object_get(root, "pct_depth")) != json_integer_value(json_object_get(first, "pct_depth"))) {
+        fprintf(stderr, "leasesim: --merge: %s has another --pct-depth than the first summary\n", path);
+        return 0;
+    }
+    int shard = 0, shards = 0, first_shards = 0, unused = 0;
+    const char *text = json_string_value(json_object_get(root, "shard"));
+    const char *first_text = json_string_value(json_object_get(first, "shard"));
+    if (text == NULL || first_text == NULL || sscanf(text, "%d/%d", &shard, &shards) != 2 ||
+        sscanf(first_text, "%d/%d", &unused, &first_shards) != 2 || shards != first_shards || shard < 1 ||
+        shard > shards || shards > 4096) {
+        fprintf(stderr, "leasesim: --merge: %s has shard '%s', not one of the first summary's %s\n", path,
+                text ? text : "(none)", first_text ? first_text : "(none)");
+        return 0;
+    }
+    if (seen[shard]) {
+        fprintf(stderr, "leasesim: --merge: shard %d/%d given twice (%s)\n", shard, shards, path);
+        return 0;
+    }
+    *count = shards;
+    return shard;
+}
+
+int run_merge(const struct cli *cli) {
+    struct campaign total = {0};
+    static bool seen[4097];
+    json_t *first = NULL;
+    int shards = 0;
+    for (int file = 0; file < cli->merge_count; file++) {
+        json_error_t error;
+        json_t *root = json_load_file(cli->merge_files[file], 0, &error);
+        if (root == NULL) {
+            fprintf(stderr, "leasesim: %s: %s\n", cli->merge_files[file], error.text);
+            json_decref(first);
+            return EX_DATAERR;
+        }
+        int shard = shard_of(root, first != NULL ? first : root, cli->merge_files[file], seen, &shards);
+        if (shard == 0) {
+            json_decref(root);
+            json_decref(first);
+            return EX_DATAERR;
+        }
+        seen[shard] = true;
+        total.seeds_run += (uint64_t)json_integer_value(json_object_get(root, "seeds_run"));
+        total.steps += (uint64_t)json_integer_value(json_object_get(root, "steps"));
+        uint64_t violations = (uint64_t)json_integer_value(json_object_get(root, "violations"));
+        if (violations > 0 && total.violations == 0)
+            total.first_violation_seed = (uint64_t)json_integer_value(json_object_get(root, "first_violation_seed"));
+        total.violations += violations;
+        double seconds = json_real_value(json_object_get(root, "seconds"));
+        if (seconds > total.seconds) total.seconds = seconds;
+        json_t *counters = json_object_get(root, "counters");
+        for (int index = 0; index < SIM_COUNTER_COUNT; index++)
+            total.counters[index] += (uint64_t)json_integer_value(json_object_get(counters, sim_counter_name(index)));
+        if (first == NULL) first = root;
+        else json_decref(root);
+    }
+    json_decref(first);
+    for (int shard = 1; shard <= shards; shard++) {
+        if (!seen[shard]) {
+            fprintf(stderr, "leasesim: --merge: shard %d/%d is missing: the summaries do not cover the campaign\n",
+                    shard, shards);
+            return EX_DATAERR;
+        }
+    }
+    printf("merged %d summaries: %llu seeds, %llu steps, %llu violation(s)", cli->merge_count,
+           (unsigned long long)total.seeds_run, (unsigned long long)total.steps, (unsigned long long)total.violations);
+    if (total.violations > 0) printf(" (first at seed %llu)", (unsigned long long)total.first_violation_seed);
+    printf(", slowest shard %.1fs\n", total.seconds);
+    print_counters(total.counters, stdout);
+    return total.violations > 0 ? 1 : 0;
+}
+
+int run_determinism(const struct cli *cli) {
+    int mismatches = 0;
+    for (uint64_t seed = cli->first; seed <= cli->last && seed >= cli->first; seed++) {
+        struct sim_plan plan;
+        sim_make_plan(&cli->request, seed, &plan);
+        sim_run_seed(&cli->request, &plan, seed, NULL, false);
+        uint64_t first_hash = sim_world_get()->hash;
+        sim_run_seed(&cli->request, &plan, seed, NULL, false);
+        if (sim_world_get()->hash != first_hash) {
+            printf("determinism: seed %llu gave two different traces\n", (unsigned long long)seed);
+            mismatches++;
+        }
+    }
+    printf("determinism: %llu seeds run twice, %d mismatch(es)\n", (unsigned long long)(cli->last - cli->first + 1),
+           mismatches);
+    return mismatches > 0 ? 1 : 0;
+}
+
+/* The campaign's first line (what is run, and the knobs: the scenario's, or
+ * the distribution they are drawn from), then the campaign. */
+int sim_cli_campaign(const struct cli *cli) {
+    if (cli->first != cli->last) {
+        printf("leasesim: seeds %llu..%llu shard %d/%d impl=%s strategy=%s scenario=%s knobs: ",
+               (unsigned long long)cli->first, (unsigned long long)cli->last, cli->shard_index, cli->shard_count,
+               cli->impl_name, cli->strategy_name, cli->scenario_path ? cli->scenario_path : "-");
+        if (cli->scenario_path != NULL) {
+            char description[512];
+            struct sim_plan plan;
+            sim_make_plan(&cli->request, cli->first, &plan);
+            sim_plan_describe(&plan, description, sizeof description);
+            printf("%s\n", description);
+        } else {
+            printf("drawn per seed: ttl {1000,3000,10000,60000}ms, renew 60%%, initial {none,dead,live,torn,reused}, "
+                   "crash {0,1,3,10}/1000 per step, wall-resolution {1,1000}ms, partial-writes 50%%, pid-space "
+                   "{8,1000}, lock-timeout {50,10000}ms, programs 2..6 (hang 6%%, crash-in-body 15%%, pid-reuse "
+                   "40%% of those), orchestrator 30%%, clock-jump 15%%%s%s\n",
+                   cli->request.drops ? ", drop " : "", cli->request.drops ? cli->request.drops : "");
+        }
+    }
+    return run_campaign(cli);
+}
