@@ -48,7 +48,11 @@ check_install() {
     # shellcheck disable=SC2086
     cc -o "$out/example-static" "$example" $cflags "$root/lib/liblease.a" ${static_libs//-llease/} \
         || { fail "$label: static build"; return; }
-    ldd "$out/example-shared" | grep -q "liblease.so.1 => $root/lib/" || { fail "$label: not linked to $root/lib"; return; }
+    # Captured first: grep -q closing the pipe early would SIGPIPE ldd, and
+    # pipefail would then call a match a failure (a flake seen under load).
+    local linked
+    linked=$(ldd "$out/example-shared")
+    grep -q "liblease.so.1 => $root/lib/" <<< "$linked" || { fail "$label: not linked to $root/lib"; return; }
     local variant
     for variant in shared static; do
         local lease_file=$out/lease-$variant.json text
