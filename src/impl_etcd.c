@@ -116,7 +116,7 @@ static enum lease_status classify_kv(const json_t *kvs, struct etcd_entry *entry
     free(bytes);
     if (outcome != LEASE_PARSE_OK) {
         result->status = LEASE_STATUS_MALFORMED;
-        snprintf(result->detail, sizeof result->detail, "the etcd value is not a lease: %s", detail);
+        snprintf(result->detail, sizeof result->detail, "the etcd value is not a lease: %.400s", detail);
         return LEASE_STATUS_MALFORMED;
     }
     holder.has_fence = true;
