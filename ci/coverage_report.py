@@ -10,7 +10,10 @@ import os
 import re
 import sys
 
-LIBRARY = re.compile(r"^src/[^/]+\.c$")
+LIBRARY = re.compile(r"^src/(?!etcd_client\.c$|impl_etcd\.c$)[^/]+\.c$")
+# The etcd backend (issue 14, still open) is reported beside the gate, not in
+# it, until its suites cover it (docs/ci.md).
+ETCD_BACKEND = re.compile(r"^src/(etcd_client|impl_etcd)\.c$")
 
 
 def percent(covered, total):
@@ -101,6 +104,12 @@ def main():
         if missing_lines or missing_branches:
             print(f"  {name}: lines {ranges(missing_lines) or '-'} | branches at {ranges(missing_branches) or '-'}")
 
+    etcd = [lcov[name] for name in lcov if ETCD_BACKEND.match(name)]
+    if etcd:
+        lines = [hits for data in etcd for hits in data["lines"].values()]
+        branches = [taken for data in etcd for _, taken in data["branches"]]
+        print(f"etcd backend (reported, not gated): lines {percent(sum(1 for h in lines if h > 0), len(lines)):.1f}%, "
+              f"branches {percent(sum(1 for t in branches if t > 0), len(branches)):.1f}%")
     print(f"library: lines {line_percent:.1f}% ({lines_covered}/{lines_total}), "
           f"branches {branch_percent:.1f}% ({branches_covered}/{branches_total})")
     failures = []
