@@ -202,6 +202,7 @@ enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, str
     /* JSON_ALLOW_NUL: "\u0000" is valid JSON and the original may write it. */
     json_t *root = json_loadb(text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
     if (root == NULL) {
+        lease_free(repaired);
         snprintf(detail, detail_size, "not JSON: %s (line %d, column %d)", error.text, error.line, error.column);
         return LEASE_PARSE_MALFORMED;
     }
