@@ -225,7 +225,10 @@ enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, str
         /* The payload as stored: the bytes themselves (lone surrogates
          * repaired), not a second serialisation that only `lease --json`
          * would read. */
-        if (payload_json != NULL) *payload_json = copy_bytes(text, size);
+        if (payload_json != NULL)
+            /* A NUL byte inside the bytes would cut the C string: serialise
+             * those (rare) files instead of copying them. */
+            *payload_json = memchr(text, '\0', size) == NULL ? copy_bytes(text, size) : json_dumps(root, JSON_COMPACT);
         outcome = LEASE_PARSE_OK;
     }
     json_decref(root);
