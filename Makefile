@@ -95,7 +95,7 @@ include conformance/hostile/hostile.mk
 include sim/exec/exec.mk
 include ci/ci.mk
 
-.PHONY: all lib deps run test test-run install uninstall clean help
+.PHONY: all lib deps run test test-run install uninstall clean help format format-check
 
 all: lib $(PROGRAMS) ## build the library and every program into build/
 lib: $(LIB_STATIC) $(LIB_SHARED_LINK) ## build liblease (static and shared)
@@ -104,6 +104,13 @@ lib: $(LIB_STATIC) $(LIB_SHARED_LINK) ## build liblease (static and shared)
 help: ## list the targets a person types
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort -u \
 		| sed -E 's/^([a-zA-Z0-9_.-]+):.*## (.*)/\1\t\2/' | awk -F'\t' '{printf "  make %-22s %s\n", $$1, $$2}'
+
+# The house style (.clang-format), applied to every tracked C file.
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format: ## apply the house style (.clang-format) to every C file
+	@clang-format -i $(FORMAT_FILES)
+format-check: ## fail when a C file drifts from the house style
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files in the house style"
 
 # Installs the Debian packages the project needs when they are missing.
 deps: ## install the Debian packages the project needs (ci/deps.sh)

@@ -13,6 +13,7 @@ packages=(
     python3-pytest     # program integration suite (Debian's python3)
     lcov gcovr         # coverage reports
     clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes
+    clang-format              # make format, make format-check (the house style)
     util-linux         # flock(1), the benchmark's yardstick
     valgrind
     libseccomp-dev     # leasesim --exec: seccomp user notification for real processes

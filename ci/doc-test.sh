@@ -23,6 +23,7 @@ check "completion of a command" test "$(completion lease ru)" = run
 check "completion of a run option" test "$(completion lease run --qu)" = --quiet
 check "completion after -- is a command" bash -c "[[ ' $(completion lease run --owner x -- ech) ' == *' echo '* ]]"
 check "completion of a strategy" test "$(completion leasesim --strategy ex)" = exhaustive
+check "every C file is in the house style (make format-check)" make --no-print-directory format-check
 help=$(make --no-print-directory help)
 for target in $(make --no-print-directory -pn test-run 2>/dev/null | sed -n 's/^TEST_TARGETS :*= //p' | head -n 1); do
     check "make help lists $target" grep -q "make $target " <<< "$help"

@@ -46,8 +46,10 @@ static void *tracked_malloc(size_t size) {
 static void tracked_free(void *pointer) {
     if (pointer == NULL) return;
     struct block *block = (struct block *)((unsigned char *)pointer - offsetof(struct block, payload));
-    if (block->previous != NULL) block->previous->next = block->next;
-    else *block->list = block->next;
+    if (block->previous != NULL)
+        block->previous->next = block->next;
+    else
+        *block->list = block->next;
     if (block->next != NULL) block->next->previous = block->previous;
     free(block);
 }

@@ -37,12 +37,17 @@ int check_output(const char *flag, const char *path) {
     char directory[4096];
     snprintf(directory, sizeof directory, "%s", path);
     char *slash = strrchr(directory, '/');
-    if (slash == NULL) snprintf(directory, sizeof directory, ".");
-    else if (slash == directory) slash[1] = '\0';
-    else *slash = '\0';
+    if (slash == NULL)
+        snprintf(directory, sizeof directory, ".");
+    else if (slash == directory)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
     int error_number = 0;
-    if (access(directory, W_OK | X_OK) != 0) error_number = errno;
-    else if (access(path, F_OK) == 0 && access(path, W_OK) != 0) error_number = errno;
+    if (access(directory, W_OK | X_OK) != 0)
+        error_number = errno;
+    else if (access(path, F_OK) == 0 && access(path, W_OK) != 0)
+        error_number = errno;
     if (error_number == 0) return 0;
     fprintf(stderr, "leasesim: cannot write %s %s: %s\n", flag, path, strerror(error_number));
     return EX_CANTCREAT;
@@ -75,19 +80,40 @@ static bool parse_seed_range(const char *text, uint64_t *first, uint64_t *last) 
 }
 
 int parse_strategy(const char *text, enum sim_strategy *strategy) {
-    if (strcmp(text, "random") == 0) *strategy = SIM_STRATEGY_RANDOM;
-    else if (strcmp(text, "pct") == 0) *strategy = SIM_STRATEGY_PCT;
-    else if (strcmp(text, "exhaustive") == 0) *strategy = SIM_STRATEGY_EXHAUSTIVE;
-    else return -1;
+    if (strcmp(text, "random") == 0)
+        *strategy = SIM_STRATEGY_RANDOM;
+    else if (strcmp(text, "pct") == 0)
+        *strategy = SIM_STRATEGY_PCT;
+    else if (strcmp(text, "exhaustive") == 0)
+        *strategy = SIM_STRATEGY_EXHAUSTIVE;
+    else
+        return -1;
     return 0;
 }
 
 /* The options, for getopt_long: long only (but -h and -V), as the flags a
  * campaign line is written with. */
 enum option_id {
-    OPTION_IMPL = 256, OPTION_SCENARIO, OPTION_TRACE, OPTION_SVG, OPTION_HTML, OPTION_SUMMARY, OPTION_DROP,
-    OPTION_SEED, OPTION_SEEDS, OPTION_PCT_DEPTH, OPTION_STRATEGY, OPTION_SHARD, OPTION_MERGE, OPTION_LIST_IMPLS,
-    OPTION_NO_SHRINK, OPTION_CHECK, OPTION_ZOO, OPTION_BENCH, OPTION_QUIET, OPTION_DETERMINISM,
+    OPTION_IMPL = 256,
+    OPTION_SCENARIO,
+    OPTION_TRACE,
+    OPTION_SVG,
+    OPTION_HTML,
+    OPTION_SUMMARY,
+    OPTION_DROP,
+    OPTION_SEED,
+    OPTION_SEEDS,
+    OPTION_PCT_DEPTH,
+    OPTION_STRATEGY,
+    OPTION_SHARD,
+    OPTION_MERGE,
+    OPTION_LIST_IMPLS,
+    OPTION_NO_SHRINK,
+    OPTION_CHECK,
+    OPTION_ZOO,
+    OPTION_BENCH,
+    OPTION_QUIET,
+    OPTION_DETERMINISM,
 };
 
 static const struct option long_options[] = {

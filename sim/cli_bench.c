@@ -50,8 +50,11 @@ static void bench_rates(struct cli *cli, const char *title, const struct lease_o
 }
 
 int sim_cli_bench(struct cli *cli) {
-    static const struct lease_ops null_ops = {.version = LEASE_OPS_VERSION, .name = "null", .impl_version = "0",
-                                              .description = "environment calls only", .acquire = null_acquire};
+    static const struct lease_ops null_ops = {.version = LEASE_OPS_VERSION,
+                                              .name = "null",
+                                              .impl_version = "0",
+                                              .description = "environment calls only",
+                                              .acquire = null_acquire};
     static struct sim_scenario scenario;
     char error[512];
     if (sim_scenario_load(BENCH_SCENARIO, &scenario, error, sizeof error) != 0) {
@@ -99,6 +102,8 @@ int sim_cli_bench(struct cli *cli) {
     printf("exhaustive, impl lease, 2 contenders + 1 holder crashed at every point: %llu schedules, %llu steps, "
            "%.2fs, %s\n",
            (unsigned long long)result.schedules, (unsigned long long)result.steps, seconds_now() - started,
-           result.violation ? sim_invariant_name(result.violation) : result.complete ? "proven (complete)" : "incomplete");
+           result.violation  ? sim_invariant_name(result.violation)
+           : result.complete ? "proven (complete)"
+                             : "incomplete");
     return 0;
 }

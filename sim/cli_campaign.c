@@ -89,15 +89,14 @@ static int write_summary(const struct cli *cli, const struct campaign *campaign)
     json_t *counters = json_object();
     for (int index = 0; index < SIM_COUNTER_COUNT; index++)
         json_object_set_new(counters, sim_counter_name(index), json_integer((json_int_t)campaign->counters[index]));
-    json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:s, s:f, s:o}", "impl",
-                             cli->impl_name, "strategy", cli->strategy_name, "scenario",
-                             cli->scenario_path ? cli->scenario_path : "", "seeds", seeds, "shard", shard, "drops",
-                             cli->request.drops ? cli->request.drops : "", "pct_depth", cli->request.pct_depth,
-                             "seeds_run", (json_int_t)campaign->seeds_run, "steps", (json_int_t)campaign->steps,
-                             "violations", (json_int_t)campaign->violations, "first_violation_seed",
-                             (json_int_t)campaign->first_violation_seed, "first_invariant",
-                             sim_invariant_name(campaign->first_invariant), "seconds", campaign->seconds, "counters",
-                             counters);
+    json_t *root =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:s, s:f, s:o}", "impl", cli->impl_name,
+                  "strategy", cli->strategy_name, "scenario", cli->scenario_path ? cli->scenario_path : "", "seeds",
+                  seeds, "shard", shard, "drops", cli->request.drops ? cli->request.drops : "", "pct_depth",
+                  cli->request.pct_depth, "seeds_run", (json_int_t)campaign->seeds_run, "steps",
+                  (json_int_t)campaign->steps, "violations", (json_int_t)campaign->violations, "first_violation_seed",
+                  (json_int_t)campaign->first_violation_seed, "first_invariant",
+                  sim_invariant_name(campaign->first_invariant), "seconds", campaign->seconds, "counters", counters);
     int status = root != NULL ? json_dump_file(root, cli->summary_path, JSON_COMPACT | JSON_PRESERVE_ORDER) : -1;
     json_decref(root);
     if (status != 0) {
@@ -187,7 +186,8 @@ static int shard_of(const json_t *root, const json_t *first, const char *path, c
             return 0;
         }
     }
-    if (json_integer_value(json_object_get(root, "pct_depth")) != json_integer_value(json_object_get(first, "pct_depth"))) {
+    if (json_integer_value(json_object_get(root, "pct_depth")) !=
+        json_integer_value(json_object_get(first, "pct_depth"))) {
         fprintf(stderr, "leasesim: --merge: %s has another --pct-depth than the first summary\n", path);
         return 0;
     }
@@ -240,8 +240,10 @@ int run_merge(const struct cli *cli) {
         json_t *counters = json_object_get(root, "counters");
         for (int index = 0; index < SIM_COUNTER_COUNT; index++)
             total.counters[index] += (uint64_t)json_integer_value(json_object_get(counters, sim_counter_name(index)));
-        if (first == NULL) first = root;
-        else json_decref(root);
+        if (first == NULL)
+            first = root;
+        else
+            json_decref(root);
     }
     json_decref(first);
     for (int shard = 1; shard <= shards; shard++) {

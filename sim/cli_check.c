@@ -50,7 +50,8 @@ static int check_one(struct cli *cli, const struct sim_expectation *expect, cons
            expect->verdict ? sim_invariant_name(expect->verdict) : "pass", got ? sim_invariant_name(got) : "pass");
     if (got != SIM_INVARIANT_NONE) printf(" (seed %llu)", (unsigned long long)seed);
     for (int index = 0; index < expect->reached_count; index++)
-        printf(" %s=%llu", sim_counter_name(expect->reached[index]), (unsigned long long)counters[expect->reached[index]]);
+        printf(" %s=%llu", sim_counter_name(expect->reached[index]),
+               (unsigned long long)counters[expect->reached[index]]);
     putchar('\n');
     if (!ok && got != SIM_INVARIANT_NONE) printf("     %s\n", sim_world_get()->violation_text);
     return ok ? 0 : 1;

@@ -26,7 +26,9 @@ int sim_cli_exhaustive(struct cli *cli) {
     double elapsed = seconds_now() - started;
     printf("exhaustive: %llu schedules, %llu steps, %.2fs, %s\n", (unsigned long long)result.schedules,
            (unsigned long long)result.steps, elapsed,
-           result.violation != SIM_INVARIANT_NONE ? "VIOLATION" : result.complete ? "complete: no violation" : "incomplete");
+           result.violation != SIM_INVARIANT_NONE ? "VIOLATION"
+           : result.complete                      ? "complete: no violation"
+                                                  : "incomplete");
     if (result.violation != SIM_INVARIANT_NONE) {
         struct sim_world *world = sim_world_get();
         printf("VIOLATION impl=%s invariant=%s (schedule %llu)\n  %s\nreplay: ", cli->impl_name,

@@ -14,7 +14,6 @@
 
 #define LOCK_WAIT_ROUNDS_MAX 100000
 
-
 /* Each operation is one step: the scheduler (registered in the hooks) may
  * switch to another process or crash this one here. */
 static void yield(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,

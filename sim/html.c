@@ -18,9 +18,12 @@
 static void json_string(FILE *out, const char *text) {
     fputc('"', out);
     for (const unsigned char *cursor = (const unsigned char *)text; *cursor != '\0'; cursor++) {
-        if (*cursor == '"' || *cursor == '\\') fprintf(out, "\\%c", *cursor);
-        else if (*cursor < 0x20 || *cursor == '<') fprintf(out, "\\u%04x", *cursor);
-        else fputc(*cursor, out);
+        if (*cursor == '"' || *cursor == '\\')
+            fprintf(out, "\\%c", *cursor);
+        else if (*cursor < 0x20 || *cursor == '<')
+            fprintf(out, "\\u%04x", *cursor);
+        else
+            fputc(*cursor, out);
     }
     fputc('"', out);
 }
@@ -63,7 +66,8 @@ static void write_events(FILE *out, const struct sim_world *world) {
     fputs("[\n", out);
     for (int index = 0; index < world->story_count; index++) {
         const struct sim_story *story = &world->story[index];
-        fprintf(out, "%s{\"step\":%" PRIu64 ",\"t\":%" PRId64 ",\"x\":%.1f,\"kind\":\"%s\",\"proc\":", index ? ",\n" : "",
+        fprintf(out,
+                "%s{\"step\":%" PRIu64 ",\"t\":%" PRId64 ",\"x\":%.1f,\"kind\":\"%s\",\"proc\":", index ? ",\n" : "",
                 story->step, story->at_ms, sim_svg_x(world, story->at_ms), sim_story_kind_name(story->kind));
         json_string(out, story->process >= 0 ? world->processes[story->process].label : "");
         fputs(",\"text\":", out);

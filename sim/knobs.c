@@ -54,9 +54,12 @@ int sim_knob_parse(struct sim_knobs *knobs, const char *keyword, const char *val
         switch (knob->kind) {
         case SIM_KNOB_ON_OFF:
         case SIM_KNOB_EXISTS:
-            if (strcmp(value, "on") == 0 || strcmp(value, "exists") == 0) *(bool *)field = true;
-            else if (strcmp(value, "off") == 0 || strcmp(value, "missing") == 0) *(bool *)field = false;
-            else return 0;
+            if (strcmp(value, "on") == 0 || strcmp(value, "exists") == 0)
+                *(bool *)field = true;
+            else if (strcmp(value, "off") == 0 || strcmp(value, "missing") == 0)
+                *(bool *)field = false;
+            else
+                return 0;
             return 1;
         case SIM_KNOB_INITIAL:
             for (int initial = 0; initial < (int)(sizeof initial_names / sizeof initial_names[0]); initial++)
@@ -107,8 +110,7 @@ void sim_knobs_describe(const struct sim_knobs *knobs, char *buffer, size_t size
                                initial_names[*(const enum sim_initial *)field]);
             break;
         case SIM_KNOB_PERMILLE:
-            written = snprintf(buffer + used, size - used, "%s%s=%d/1000", separator, knob->label,
-                               *(const int *)field);
+            written = snprintf(buffer + used, size - used, "%s%s=%d/1000", separator, knob->label, *(const int *)field);
             break;
         case SIM_KNOB_COUNT:
             written = snprintf(buffer + used, size - used, "%s%s=%d", separator, knob->label, *(const int *)field);

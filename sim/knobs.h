@@ -15,17 +15,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIM_KNOBS(X)                                                                                    \
-    X(ttl_ms, int64_t, SIM_KNOB_MS, "ttl", "ttl", 1, NULL)                                              \
-    X(renew, bool, SIM_KNOB_ON_OFF, "renew", "renew", 0, NULL)                                          \
-    X(initial, enum sim_initial, SIM_KNOB_INITIAL, "initial", "initial", 0, NULL)                       \
-    X(crash_permille, int, SIM_KNOB_PERMILLE, "crash-permille", "crash", INT64_MIN, "crashes")          \
-    X(wall_resolution_ms, int64_t, SIM_KNOB_MS, "wall-resolution", "wall-resolution", 1, NULL)          \
-    X(partial_writes, bool, SIM_KNOB_ON_OFF, "partial-writes", "partial-writes", 0, "partial-writes")   \
-    X(dir_exists, bool, SIM_KNOB_EXISTS, "dir", "dir", 0, NULL)                                         \
-    X(pid_space, int, SIM_KNOB_COUNT, "pid-space", "pid-space", 1, NULL) /* pids [300, 300 + N) */       \
-    X(lock_timeout_ms, int64_t, SIM_KNOB_MS, "lock-timeout", "lock-timeout", INT64_MIN, NULL)           \
+/* The table below keeps one row per line. */
+// clang-format off
+#define SIM_KNOBS(X)                                                                                  \
+    X(ttl_ms, int64_t, SIM_KNOB_MS, "ttl", "ttl", 1, NULL)                                            \
+    X(renew, bool, SIM_KNOB_ON_OFF, "renew", "renew", 0, NULL)                                        \
+    X(initial, enum sim_initial, SIM_KNOB_INITIAL, "initial", "initial", 0, NULL)                     \
+    X(crash_permille, int, SIM_KNOB_PERMILLE, "crash-permille", "crash", INT64_MIN, "crashes")        \
+    X(wall_resolution_ms, int64_t, SIM_KNOB_MS, "wall-resolution", "wall-resolution", 1, NULL)        \
+    X(partial_writes, bool, SIM_KNOB_ON_OFF, "partial-writes", "partial-writes", 0, "partial-writes") \
+    X(dir_exists, bool, SIM_KNOB_EXISTS, "dir", "dir", 0, NULL)                                       \
+    X(pid_space, int, SIM_KNOB_COUNT, "pid-space", "pid-space", 1, NULL) /* pids [300, 300 + N) */    \
+    X(lock_timeout_ms, int64_t, SIM_KNOB_MS, "lock-timeout", "lock-timeout", INT64_MIN, NULL)         \
     X(horizon_ms, int64_t, SIM_KNOB_MS, "horizon", NULL, INT64_MIN, NULL)
+// clang-format on
 
 /* How a knob is written in a scenario and in the description. */
 enum sim_knob_kind {
@@ -42,12 +45,12 @@ struct sim_knobs;
 #define SIM_KNOB_TABLE_MAX 32 /* rows of SIM_KNOBS, with room */
 
 struct sim_knob {
-    const char *keyword;     /* in a scenario */
-    const char *label;       /* in the description; NULL: not described */
-    const char *drop;        /* shrinker's and --drop's word; NULL: not a droppable fault */
+    const char *keyword; /* in a scenario */
+    const char *label;   /* in the description; NULL: not described */
+    const char *drop;    /* shrinker's and --drop's word; NULL: not a droppable fault */
     enum sim_knob_kind kind;
-    size_t offset;           /* in struct sim_knobs */
-    int64_t minimum;         /* smallest number a scenario may give */
+    size_t offset;   /* in struct sim_knobs */
+    int64_t minimum; /* smallest number a scenario may give */
 };
 
 size_t sim_knob_count(void);

@@ -50,7 +50,8 @@ int main(int argc, char **argv) {
     if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE &&
         (cli.trace_path != NULL || cli.svg_path != NULL || cli.html_path != NULL))
         return usage_error("--trace, --svg and --html are not written in exhaustive mode (replay a seed of another "
-                           "strategy)", NULL);
+                           "strategy)",
+                           NULL);
     int unwritable = check_output("--trace", cli.trace_path);
     if (unwritable == 0) unwritable = check_output("--svg", cli.svg_path);
     if (unwritable == 0) unwritable = check_output("--summary", cli.summary_path);

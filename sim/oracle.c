@@ -70,14 +70,17 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
         (actor->phase == SIM_PHASE_RELEASING || actor->phase == SIM_PHASE_RENEWING)) {
         int writer = world->inodes[removed_inode].writer;
         if (writer != actor->index)
-            sim_violation(world, SIM_INVARIANT_FOREIGN_RELEASE, "%s (pid %lld) removed, while %s, the lease written by %s",
-                          actor->label, (long long)actor->pid,
-                          actor->phase == SIM_PHASE_RELEASING ? "releasing" : "renewing",
+            sim_violation(world, SIM_INVARIANT_FOREIGN_RELEASE,
+                          "%s (pid %lld) removed, while %s, the lease written by %s", actor->label,
+                          (long long)actor->pid, actor->phase == SIM_PHASE_RELEASING ? "releasing" : "renewing",
                           writer >= 0 ? world->processes[writer].label : "nobody");
     }
-    struct sim_history entry = {.step = world->step, .at_ms = world->now_ms, .wall_ms = sim_world_wall_ms(world),
+    struct sim_history entry = {.step = world->step,
+                                .at_ms = world->now_ms,
+                                .wall_ms = sim_world_wall_ms(world),
                                 .writer = -1,
-                                .inode = world->lease_inode, .expires_ms = INT64_MAX};
+                                .inode = world->lease_inode,
+                                .expires_ms = INT64_MAX};
     if (world->lease_inode >= 0) {
         const struct sim_inode *inode = &world->inodes[world->lease_inode];
         char expires[64];
@@ -95,7 +98,9 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
         if (strcmp(last->token, entry.token) != 0 || last->inode != entry.inode)
             sim_story(world, SIM_STORY_RESULT, actor != NULL ? actor->index : -1, "lease file %s by %s: %s",
                       entry.inode < 0 ? "removed" : "written", actor != NULL ? actor->label : "the setup",
-                      entry.inode < 0 ? "no lease" : entry.token[0] ? entry.token : "(no token yet: torn)");
+                      entry.inode < 0  ? "no lease"
+                      : entry.token[0] ? entry.token
+                                       : "(no token yet: torn)");
     }
     mark_replaced_holders(world, actor, &entry);
     if (world->history_count == SIM_HISTORY_MAX) {
@@ -225,8 +230,8 @@ static void check_held(struct sim_process *process, const struct lease_result *r
         find_overlap(world, result->lease.token, process->call_start_step, process->call_start_wall_ms, &valid);
     if (entry == NULL) {
         sim_violation(world, SIM_INVARIANT_HONEST_DEFERRAL,
-                      "%s got held naming token %.40s, which was not at the lease path during the call",
-                      process->label, result->lease.token);
+                      "%s got held naming token %.40s, which was not at the lease path during the call", process->label,
+                      result->lease.token);
         return;
     }
     if (entry->writer >= 0) check_dead_holder(process, result, entry->writer);
@@ -252,8 +257,8 @@ void sim_oracle_acquire_result(struct sim_process *process, const struct lease_r
         if (newline != NULL) *newline = '\0';
         sim_story(world, SIM_STORY_RESULT, process->index, "%s: held: %.150s", process->label, deferral);
     } else {
-        sim_story(world, SIM_STORY_RESULT, process->index, "%s: %s%s", process->label, lease_status_name(result->status),
-                  result->status == LEASE_STATUS_ERROR ? " (error)" : "");
+        sim_story(world, SIM_STORY_RESULT, process->index, "%s: %s%s", process->label,
+                  lease_status_name(result->status), result->status == LEASE_STATUS_ERROR ? " (error)" : "");
     }
 }
 

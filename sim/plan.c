@@ -33,11 +33,13 @@ static void random_programs(struct sim_plan *plan, struct sim_prng *rng, int64_t
         struct sim_spec *spec = add_spec(plan, SIM_SPEC_PROGRAM, label, sim_prng_range(rng, 0, spread_ms) / 10 * 10);
         if (spec == NULL) return;
         lease_copy_text(spec->owner, sizeof spec->owner, owner);
-        spec->body_ms = sim_prng_permille(rng, 300) ? sim_prng_range(rng, ttl_ms, ttl_ms * 2) : sim_prng_range(rng, 1, ttl_ms / 2);
+        spec->body_ms =
+            sim_prng_permille(rng, 300) ? sim_prng_range(rng, ttl_ms, ttl_ms * 2) : sim_prng_range(rng, 1, ttl_ms / 2);
         spec->fail = sim_prng_permille(rng, 50);
         if (sim_prng_permille(rng, 60)) {
             spec->hang = true;
-            struct sim_spec *kill = add_spec(plan, SIM_SPEC_KILL, "kill", spec->at_ms + sim_prng_range(rng, 1, ttl_ms * 2));
+            struct sim_spec *kill =
+                add_spec(plan, SIM_SPEC_KILL, "kill", spec->at_ms + sim_prng_range(rng, 1, ttl_ms * 2));
             if (kill != NULL) lease_copy_text(kill->target, sizeof kill->target, label);
         } else if (sim_prng_permille(rng, 150)) {
             spec->crash_after_ms = sim_prng_range(rng, 0, spec->body_ms);
@@ -66,8 +68,9 @@ static void random_orchestrator(struct sim_plan *plan, struct sim_prng *rng, int
 void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy strategy) {
     static const int64_t ttls_ms[] = {1000, 3000, 10000, 60000};
     static const int crash_permilles[] = {0, 0, 1, 3, 10};
-    static const enum sim_initial initials[] = {SIM_INITIAL_NONE, SIM_INITIAL_NONE, SIM_INITIAL_NONE, SIM_INITIAL_DEAD,
-                                                SIM_INITIAL_DEAD, SIM_INITIAL_LIVE, SIM_INITIAL_TORN, SIM_INITIAL_REUSED};
+    static const enum sim_initial initials[] = {SIM_INITIAL_NONE, SIM_INITIAL_NONE,  SIM_INITIAL_NONE,
+                                                SIM_INITIAL_DEAD, SIM_INITIAL_DEAD,  SIM_INITIAL_LIVE,
+                                                SIM_INITIAL_TORN, SIM_INITIAL_REUSED};
     struct sim_prng rng;
     sim_prng_seed(&rng, seed ^ 0x706c616e706c616eULL);
     memset(plan, 0, sizeof *plan);
@@ -88,7 +91,8 @@ void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy str
     random_programs(plan, &rng, spread_ms);
     if (sim_prng_permille(&rng, 300)) random_orchestrator(plan, &rng, spread_ms);
     if (sim_prng_permille(&rng, 150)) {
-        struct sim_spec *jump = add_spec(plan, SIM_SPEC_CLOCK_JUMP, "clock", sim_prng_range(&rng, 0, spread_ms + knobs->ttl_ms));
+        struct sim_spec *jump =
+            add_spec(plan, SIM_SPEC_CLOCK_JUMP, "clock", sim_prng_range(&rng, 0, spread_ms + knobs->ttl_ms));
         if (jump != NULL) jump->jump_ms = sim_prng_range(&rng, -2 * knobs->ttl_ms, 2 * knobs->ttl_ms);
     }
     (void)strategy;
@@ -98,9 +102,15 @@ void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy str
 void sim_plan_exhaustive(struct sim_plan *plan) {
     memset(plan, 0, sizeof *plan);
     snprintf(plan->name, sizeof plan->name, "exhaustive-2+1");
-    plan->knobs = (struct sim_knobs){.ttl_ms = 60000, .renew = false, .initial = SIM_INITIAL_NONE,
-                                     .crash_permille = 0, .wall_resolution_ms = 1, .partial_writes = false,
-                                     .dir_exists = true, .pid_space = 1000, .lock_timeout_ms = 10000,
+    plan->knobs = (struct sim_knobs){.ttl_ms = 60000,
+                                     .renew = false,
+                                     .initial = SIM_INITIAL_NONE,
+                                     .crash_permille = 0,
+                                     .wall_resolution_ms = 1,
+                                     .partial_writes = false,
+                                     .dir_exists = true,
+                                     .pid_space = 1000,
+                                     .lock_timeout_ms = 10000,
                                      .horizon_ms = 600000};
     const char *labels[] = {"holder", "kbSync", "backup"};
     const char *owners[] = {"sandman", "kbSync", "backup"};

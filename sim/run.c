@@ -37,9 +37,12 @@ void sim_apply_drops(struct sim_plan *plan, const char *drops) {
 }
 
 void sim_make_plan(const struct sim_request *request, uint64_t seed, struct sim_plan *plan) {
-    if (request->scenario != NULL) *plan = request->scenario->plan;
-    else if (request->strategy == SIM_STRATEGY_EXHAUSTIVE) sim_plan_exhaustive(plan);
-    else sim_plan_random(plan, seed, request->strategy);
+    if (request->scenario != NULL)
+        *plan = request->scenario->plan;
+    else if (request->strategy == SIM_STRATEGY_EXHAUSTIVE)
+        sim_plan_exhaustive(plan);
+    else
+        sim_plan_random(plan, seed, request->strategy);
     sim_apply_drops(plan, request->drops);
 }
 
@@ -56,15 +59,20 @@ static void prepare(struct sim_world *world, const struct sim_request *request, 
                                            .pid_allocated = sim_oracle_pid_allocated,
                                            .yield = sim_yield,
                                            .program_main = sim_program_main};
-    world->config = (struct sim_config){.ops = request->ops, .hooks = hooks, .traits = request->traits, .strategy = request->strategy,
-                                        .pct_depth = request->pct_depth, .trace = trace, .keep_story = keep_story,
+    world->config = (struct sim_config){.ops = request->ops,
+                                        .hooks = hooks,
+                                        .traits = request->traits,
+                                        .strategy = request->strategy,
+                                        .pct_depth = request->pct_depth,
+                                        .trace = trace,
+                                        .keep_story = keep_story,
                                         .step_limit = request->step_limit > 0 ? request->step_limit : 200000};
     sim_prng_seed(&world->schedule_rng, seed ^ 0x7363686564756c65ULL);
     sim_prng_seed(&world->world_rng, seed ^ 0x776f726c64776f72ULL);
     lease_copy_text(world->lease_path, sizeof world->lease_path, LEASE_DEFAULT_PATH);
-    snprintf(world->boot_id, sizeof world->boot_id, "%016llx-boot", (unsigned long long)sim_prng_next(&world->world_rng));
-    for (int index = 0; index < 8; index++)
-        world->pct_change_steps[index] = sim_prng_below(&world->schedule_rng, 3000);
+    snprintf(world->boot_id, sizeof world->boot_id, "%016llx-boot",
+             (unsigned long long)sim_prng_next(&world->world_rng));
+    for (int index = 0; index < 8; index++) world->pct_change_steps[index] = sim_prng_below(&world->schedule_rng, 3000);
     for (int index = 0; index < SIM_SPEC_MAX; index++) world->spec_process[index] = -1;
 }
 
@@ -134,8 +142,10 @@ void sim_shrink(const struct sim_request *request, uint64_t seed, enum sim_invar
         for (int index = 0; index < plan.spec_count; index++) {
             if (plan.specs[index].disabled) continue;
             plan.specs[index].disabled = true;
-            if (still_violates(request, &plan, seed, invariant)) changed = true;
-            else plan.specs[index].disabled = false;
+            if (still_violates(request, &plan, seed, invariant))
+                changed = true;
+            else
+                plan.specs[index].disabled = false;
         }
     }
     bool cleared[SIM_KNOB_TABLE_MAX] = {false};

@@ -38,15 +38,24 @@ static bool parse_program_words(struct sim_spec *spec, char **words, int count) 
     for (int index = 0; index < count; index++) {
         const char *word = words[index];
         const char *next = index + 1 < count ? words[index + 1] : "";
-        if (strcmp(word, "hang") == 0) spec->hang = true;
-        else if (strcmp(word, "crash-anywhere") == 0) spec->crash_anywhere = true;
-        else if (strcmp(word, "fail") == 0) spec->fail = true;
-        else if (strcmp(word, "hold") == 0) spec->hold = true;
-        else if (strcmp(word, "at") == 0 && parse_int(next, &spec->at_ms)) index++;
-        else if (strcmp(word, "body") == 0 && parse_int(next, &spec->body_ms)) index++;
-        else if (strcmp(word, "crash-after") == 0 && parse_int(next, &spec->crash_after_ms)) index++;
-        else if (strcmp(word, "tree") == 0 && parse_int(next, &spec->tree_ms)) index++;
-        else if (strcmp(word, "by") == 0 && parse_int(next, &spec->jump_ms)) index++;
+        if (strcmp(word, "hang") == 0)
+            spec->hang = true;
+        else if (strcmp(word, "crash-anywhere") == 0)
+            spec->crash_anywhere = true;
+        else if (strcmp(word, "fail") == 0)
+            spec->fail = true;
+        else if (strcmp(word, "hold") == 0)
+            spec->hold = true;
+        else if (strcmp(word, "at") == 0 && parse_int(next, &spec->at_ms))
+            index++;
+        else if (strcmp(word, "body") == 0 && parse_int(next, &spec->body_ms))
+            index++;
+        else if (strcmp(word, "crash-after") == 0 && parse_int(next, &spec->crash_after_ms))
+            index++;
+        else if (strcmp(word, "tree") == 0 && parse_int(next, &spec->tree_ms))
+            index++;
+        else if (strcmp(word, "by") == 0 && parse_int(next, &spec->jump_ms))
+            index++;
         else if (strcmp(word, "crash-after-op") == 0 && next[0] != '\0') {
             lease_copy_text(spec->crash_after_op, sizeof spec->crash_after_op, next);
             index++;
@@ -63,7 +72,8 @@ static bool parse_program_words(struct sim_spec *spec, char **words, int count) 
             if (!parse_int(body, &child->body_ms)) return false;
             child->hang = hang != NULL && strcmp(hang, "hang") == 0;
             index++;
-        } else return false;
+        } else
+            return false;
     }
     return true;
 }
@@ -74,9 +84,12 @@ static bool parse_expect(struct sim_scenario *scenario, char **words, int count)
     memset(expect, 0, sizeof *expect);
     lease_copy_text(expect->impl, sizeof expect->impl, words[1]);
     int index = 2;
-    if (strcmp(words[2], "pass") == 0) expect->verdict = SIM_INVARIANT_NONE;
-    else if (strcmp(words[2], "violation") == 0 && count > 3 && sim_invariant_from_name(words[3], &expect->verdict)) index++;
-    else return false;
+    if (strcmp(words[2], "pass") == 0)
+        expect->verdict = SIM_INVARIANT_NONE;
+    else if (strcmp(words[2], "violation") == 0 && count > 3 && sim_invariant_from_name(words[3], &expect->verdict))
+        index++;
+    else
+        return false;
     index++;
     if (index < count && strcmp(words[index], "reached") == 0) index++;
     for (; index < count && expect->reached_count < SIM_COUNTER_COUNT; index++)
@@ -90,14 +103,16 @@ static bool parse_knob(struct sim_scenario *scenario, char **words, int count) {
     const char *key = words[0], *value = words[1];
     int knob = sim_knob_parse(knobs, key, value);
     if (knob >= 0) return knob == 1;
-    if (strcmp(key, "name") == 0) lease_copy_text(scenario->plan.name, sizeof scenario->plan.name, value);
+    if (strcmp(key, "name") == 0)
+        lease_copy_text(scenario->plan.name, sizeof scenario->plan.name, value);
     else if (strcmp(key, "seeds") == 0) {
         char *dots = strstr(value, "..");
         if (dots == NULL) return false;
         scenario->seed_first = strtoull(value, NULL, 10);
         scenario->seed_last = strtoull(dots + 2, NULL, 10);
         return scenario->seed_first <= scenario->seed_last;
-    } else return false;
+    } else
+        return false;
     return true;
 }
 
@@ -138,9 +153,14 @@ int sim_scenario_load(const char *path, struct sim_scenario *scenario, char *err
         return -1;
     }
     memset(scenario, 0, sizeof *scenario);
-    scenario->plan.knobs = (struct sim_knobs){.ttl_ms = 10000, .renew = false, .initial = SIM_INITIAL_NONE,
-                                              .wall_resolution_ms = 1, .dir_exists = true, .pid_space = 1000,
-                                              .lock_timeout_ms = 10000, .horizon_ms = 0};
+    scenario->plan.knobs = (struct sim_knobs){.ttl_ms = 10000,
+                                              .renew = false,
+                                              .initial = SIM_INITIAL_NONE,
+                                              .wall_resolution_ms = 1,
+                                              .dir_exists = true,
+                                              .pid_space = 1000,
+                                              .lock_timeout_ms = 10000,
+                                              .horizon_ms = 0};
     scenario->seed_first = scenario->seed_last = 1;
     char line[512];
     int status = 0;
@@ -159,6 +179,7 @@ int sim_scenario_load(const char *path, struct sim_scenario *scenario, char *err
         }
     }
     fclose(file);
-    if (scenario->plan.knobs.horizon_ms == 0) scenario->plan.knobs.horizon_ms = scenario->plan.knobs.ttl_ms * 4 + 600000;
+    if (scenario->plan.knobs.horizon_ms == 0)
+        scenario->plan.knobs.horizon_ms = scenario->plan.knobs.ttl_ms * 4 + 600000;
     return status;
 }

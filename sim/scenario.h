@@ -8,7 +8,7 @@
 
 #define SIM_EXPECT_MAX 16
 struct sim_expectation {
-    char impl[32];             /* "*" for every implementation */
+    char impl[32];              /* "*" for every implementation */
     enum sim_invariant verdict; /* NONE: pass */
     int reached_count;
     enum sim_counter reached[SIM_COUNTER_COUNT];

@@ -49,8 +49,8 @@ static void footprint_add(struct sim_footprint *footprint, uint64_t key, bool wr
 #define KEY_BODY 1ULL
 
 /* Which objects the pending operation reads or writes (exhaustive mode). */
-static void compute_footprint(struct sim_process *process, enum sim_op op, const char *path, const char *path2,
-                              int fd, int64_t pid) {
+static void compute_footprint(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,
+                              int64_t pid) {
     struct sim_footprint *footprint = &process->pending;
     struct sim_world *world = process->world;
     int fd_inode = fd >= 0 ? sim_fs_fd_inode(process, fd) : -1;
@@ -111,8 +111,10 @@ static void check_crash_triggers(struct sim_process *process, enum sim_op op) {
     if (process->spec >= 0) {
         const struct sim_spec *spec = &process->world->plan.specs[process->spec];
         if (spec->crash_after_op[0] != '\0') {
-            if (process->saw_crash_op) process->crash_requested = true;
-            else if (strcmp(sim_op_name(op), spec->crash_after_op) == 0) process->saw_crash_op = true;
+            if (process->saw_crash_op)
+                process->crash_requested = true;
+            else if (strcmp(sim_op_name(op), spec->crash_after_op) == 0)
+                process->saw_crash_op = true;
         }
     }
 }
@@ -297,7 +299,8 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
     int choice_count = 0;
     for (int index = 0; index < count && choice_count < CHOICE_MAX - 1; index++) {
         choices[choice_count++] = (struct choice){ready[index], false};
-        if (world->processes[ready[index]].crash_eligible) choices[choice_count++] = (struct choice){ready[index], true};
+        if (world->processes[ready[index]].crash_eligible)
+            choices[choice_count++] = (struct choice){ready[index], true};
     }
     if (choice_count == 1) {
         world->child_sleep_mask &= ~(1ULL << choices[0].process);
@@ -400,10 +403,11 @@ void sim_run(struct sim_world *world) {
         struct choice choice = choose(world, ready, count);
         if (world->stopped) break;
         struct sim_process *process = &world->processes[choice.process];
-        if (choice.crash) sim_crash(world, process, "crashes");
-        else step_process(world, process);
+        if (choice.crash)
+            sim_crash(world, process, "crashes");
+        else
+            step_process(world, process);
         world->step++;
     }
-    for (int index = 0; index < world->process_count; index++)
-        sim_alloc_free_all(&world->processes[index].allocations);
+    for (int index = 0; index < world->process_count; index++) sim_alloc_free_all(&world->processes[index].allocations);
 }

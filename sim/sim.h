@@ -71,11 +71,11 @@ struct sim_spec {
     int64_t body_ms;
     bool hang;
     bool fail;
-    int64_t crash_after_ms;    /* -1: none; else crash this long into the body */
-    int64_t tree_ms;           /* 0: none; else the body starts a child in its process group that works
+    int64_t crash_after_ms;  /* -1: none; else crash this long into the body */
+    int64_t tree_ms;         /* 0: none; else the body starts a child in its process group that works
                                 * this long and outlives a crash of the program (docs/spec.md 9.8) */
-    char crash_after_op[24];   /* "": none; else crash at the call after the first such op */
-    bool crash_anywhere;       /* exhaustive mode may crash it at any step */
+    char crash_after_op[24]; /* "": none; else crash at the call after the first such op */
+    bool crash_anywhere;     /* exhaustive mode may crash it at any step */
     /* orchestrator */
     bool hold;
     int child_count;
@@ -111,9 +111,9 @@ struct sim_inode {
     size_t capacity;
     int link_count;
     int open_count;
-    int writer;       /* process index that created it; -1 none */
-    int lock_holder;  /* process index; -1 free */
-    uint64_t number;  /* st_ino */
+    int writer;      /* process index that created it; -1 none */
+    int lock_holder; /* process index; -1 free */
+    uint64_t number; /* st_ino */
     int64_t mtime_ms;
 };
 
@@ -131,27 +131,64 @@ struct sim_fd {
     int64_t offset;
 };
 
-enum sim_state { SIM_PROCESS_FREE, SIM_PROCESS_RUNNABLE, SIM_PROCESS_BLOCKED, SIM_PROCESS_WAITING, SIM_PROCESS_FINISHED, SIM_PROCESS_DEAD };
+enum sim_state {
+    SIM_PROCESS_FREE,
+    SIM_PROCESS_RUNNABLE,
+    SIM_PROCESS_BLOCKED,
+    SIM_PROCESS_WAITING,
+    SIM_PROCESS_FINISHED,
+    SIM_PROCESS_DEAD
+};
 enum sim_role { SIM_ROLE_PROGRAM, SIM_ROLE_ORCHESTRATOR, SIM_ROLE_BYSTANDER, SIM_ROLE_GHOST, SIM_ROLE_BODY_CHILD };
-enum sim_phase { SIM_PHASE_IDLE, SIM_PHASE_ACQUIRING, SIM_PHASE_BODY, SIM_PHASE_RENEWING, SIM_PHASE_RELEASING, SIM_PHASE_DONE };
+enum sim_phase {
+    SIM_PHASE_IDLE,
+    SIM_PHASE_ACQUIRING,
+    SIM_PHASE_BODY,
+    SIM_PHASE_RENEWING,
+    SIM_PHASE_RELEASING,
+    SIM_PHASE_DONE
+};
 
 /* Operations: every env call, plus the body markers and process exit. */
-#define SIM_OP_TABLE(X) \
-    X(OPEN_READ, "open_read", true) X(CREATE_EXCLUSIVE, "create_exclusive", true) X(READ, "read", true) \
-    X(WRITE, "write", true) X(FSYNC, "fsync", true) X(FSTAT, "fstat", true) X(LSTAT, "lstat", true) \
-    X(CLOSE, "close", true) X(LINK, "link", true) X(RENAME, "rename", true) X(UNLINK, "unlink", true) \
-    X(MKDIR, "mkdir", true) X(LOCK, "lock", true) X(UNLOCK, "unlock", true) X(PREAD, "pread", true) \
-    X(PWRITE, "pwrite", true) X(WALL_CLOCK, "wall_clock", false) X(MONOTONIC, "monotonic", false) \
-    X(SLEEP, "sleep", true) X(SELF_PID, "self_pid", false) X(PID_PROBE, "pid_probe", true) \
-    X(PID_START_TIME, "pid_start_time", true) X(BOOT_ID, "boot_id", false) X(RANDOM, "random_bytes", false) \
-    X(GETENV, "getenv", false) X(WARN, "warn", false) X(BODY_ENTER, "body_enter", true) \
-    X(BODY_EXIT, "body_exit", true) X(EXIT, "exit", true)
+/* The table below keeps one row per line. */
+// clang-format off
+#define SIM_OP_TABLE(X)                           \
+    X(OPEN_READ, "open_read", true)               \
+    X(CREATE_EXCLUSIVE, "create_exclusive", true) \
+    X(READ, "read", true)                         \
+    X(WRITE, "write", true)                       \
+    X(FSYNC, "fsync", true)                       \
+    X(FSTAT, "fstat", true)                       \
+    X(LSTAT, "lstat", true)                       \
+    X(CLOSE, "close", true)                       \
+    X(LINK, "link", true)                         \
+    X(RENAME, "rename", true)                     \
+    X(UNLINK, "unlink", true)                     \
+    X(MKDIR, "mkdir", true)                       \
+    X(LOCK, "lock", true)                         \
+    X(UNLOCK, "unlock", true)                     \
+    X(PREAD, "pread", true)                       \
+    X(PWRITE, "pwrite", true)                     \
+    X(WALL_CLOCK, "wall_clock", false)            \
+    X(MONOTONIC, "monotonic", false)              \
+    X(SLEEP, "sleep", true)                       \
+    X(SELF_PID, "self_pid", false)                \
+    X(PID_PROBE, "pid_probe", true)               \
+    X(PID_START_TIME, "pid_start_time", true)     \
+    X(BOOT_ID, "boot_id", false)                  \
+    X(RANDOM, "random_bytes", false)              \
+    X(GETENV, "getenv", false)                    \
+    X(WARN, "warn", false)                        \
+    X(BODY_ENTER, "body_enter", true)             \
+    X(BODY_EXIT, "body_exit", true)               \
+    X(EXIT, "exit", true)
+// clang-format on
 
 enum sim_op {
 #define SIM_OP_ENUM(name, string, visible) SIM_OP_##name,
     SIM_OP_TABLE(SIM_OP_ENUM)
 #undef SIM_OP_ENUM
-    SIM_OP_COUNT
+        SIM_OP_COUNT
 };
 const char *sim_op_name(enum sim_op op);
 bool sim_op_visible(enum sim_op op);
@@ -176,26 +213,26 @@ struct sim_process {
     char label[SIM_LABEL_MAX];
     char owner[SIM_LABEL_MAX];
     int64_t pid;
-    int64_t group;          /* process group: 0 none; a tree program's own pid, shared by its body child */
+    int64_t group; /* process group: 0 none; a tree program's own pid, shared by its body child */
     uint64_t start_time;
-    int64_t wake_ms;        /* runnable from; blocked: lock deadline */
-    int blocked_inode;      /* blocked on this lock */
-    int waiting_child;      /* waiting for this process to end */
-    int spec;               /* plan spec index; -1 for children and bystanders */
+    int64_t wake_ms;   /* runnable from; blocked: lock deadline */
+    int blocked_inode; /* blocked on this lock */
+    int waiting_child; /* waiting for this process to end */
+    int spec;          /* plan spec index; -1 for children and bystanders */
     int parent;
     struct sim_child child; /* what a child of an orchestrator does */
     char inherited_token[SIM_TOKEN_MAX];
     int stack_slot;
     struct sim_fd fds[SIM_FD_MAX];
     struct lease_env env;
-    void *allocations;      /* tracked jansson allocations, freed on crash */
+    void *allocations; /* tracked jansson allocations, freed on crash */
     /* pending operation (known when yielded) */
     enum sim_op pending_op;
     struct sim_footprint pending;
     bool crash_requested;
     bool crash_eligible;
-    int calls;              /* env calls made */
-    int crash_at_call;      /* -1 none */
+    int calls;         /* env calls made */
+    int crash_at_call; /* -1 none */
     bool saw_crash_op;
     uint64_t pct_priority;
     /* oracle */
@@ -205,7 +242,7 @@ struct sim_process {
     bool ttl_counted;
     uint64_t call_start_step;
     int64_t call_start_wall_ms;
-    int64_t death_step;     /* -1 alive */
+    int64_t death_step; /* -1 alive */
     int64_t died_ms;
     int64_t body_start_ms, body_end_ms;
     char result_text[48];
@@ -214,7 +251,7 @@ struct sim_process {
 /* A version of the lease path: which token sits there from step on. */
 struct sim_history {
     uint64_t step;
-    int64_t at_ms;      /* true time of the change (the pictures' axis) */
+    int64_t at_ms; /* true time of the change (the pictures' axis) */
     int64_t wall_ms;
     int writer;
     int inode;
@@ -223,9 +260,19 @@ struct sim_history {
 };
 
 /* A line of the story: what a person needs to read the run (also the SVG). */
-enum sim_story_kind { SIM_STORY_SPAWN, SIM_STORY_RESULT, SIM_STORY_BODY_ENTER, SIM_STORY_BODY_EXIT, SIM_STORY_CRASH,
-                      SIM_STORY_KILL, SIM_STORY_EXIT, SIM_STORY_PID_REUSE, SIM_STORY_CLOCK_JUMP, SIM_STORY_VIOLATION,
-                      SIM_STORY_RENEW };
+enum sim_story_kind {
+    SIM_STORY_SPAWN,
+    SIM_STORY_RESULT,
+    SIM_STORY_BODY_ENTER,
+    SIM_STORY_BODY_EXIT,
+    SIM_STORY_CRASH,
+    SIM_STORY_KILL,
+    SIM_STORY_EXIT,
+    SIM_STORY_PID_REUSE,
+    SIM_STORY_CLOCK_JUMP,
+    SIM_STORY_VIOLATION,
+    SIM_STORY_RENEW
+};
 struct sim_story {
     enum sim_story_kind kind;
     int process;
@@ -234,29 +281,45 @@ struct sim_story {
     char text[200];
 };
 
-#define SIM_INVARIANT_TABLE(X) \
-    X(NONE, "none") X(EXCLUSION, "exclusion") X(FOREIGN_RELEASE, "no-foreign-release") \
-    X(HONEST_DEFERRAL, "honest-deferral") X(BOUNDED_WEDGE, "bounded-wedge") X(DETERMINISM, "determinism") \
+/* The table below keeps one row per line. */
+// clang-format off
+#define SIM_INVARIANT_TABLE(X)               \
+    X(NONE, "none")                          \
+    X(EXCLUSION, "exclusion")                \
+    X(FOREIGN_RELEASE, "no-foreign-release") \
+    X(HONEST_DEFERRAL, "honest-deferral")    \
+    X(BOUNDED_WEDGE, "bounded-wedge")        \
+    X(DETERMINISM, "determinism")            \
     X(STEP_LIMIT, "progress")
+// clang-format on
 enum sim_invariant {
 #define SIM_INVARIANT_ENUM(name, string) SIM_INVARIANT_##name,
     SIM_INVARIANT_TABLE(SIM_INVARIANT_ENUM)
 #undef SIM_INVARIANT_ENUM
-    SIM_INVARIANT_COUNT
+        SIM_INVARIANT_COUNT
 };
 const char *sim_invariant_name(enum sim_invariant invariant);
 bool sim_invariant_from_name(const char *name, enum sim_invariant *invariant);
 
-#define SIM_COUNTER_TABLE(X) \
-    X(TAKEOVER_AFTER_STALE, "takeover-after-stale") X(MALFORMED_RECOVERY, "malformed-recovery") \
-    X(PID_REUSE, "pid-reuse") X(INHERITED_RUN, "inherited-run") X(TTL_TAKEOVER, "ttl-takeover") \
-    X(NOT_OWNER_RELEASE, "not-owner-release") X(WEDGE_UNTIL_TTL, "wedge-until-ttl") X(DEFERRAL, "deferral") \
-    X(CRASH_WHILE_HOLDING, "crash-while-holding") X(CLOCK_JUMP, "clock-jump")
+/* The table below keeps one row per line. */
+// clang-format off
+#define SIM_COUNTER_TABLE(X)                        \
+    X(TAKEOVER_AFTER_STALE, "takeover-after-stale") \
+    X(MALFORMED_RECOVERY, "malformed-recovery")     \
+    X(PID_REUSE, "pid-reuse")                       \
+    X(INHERITED_RUN, "inherited-run")               \
+    X(TTL_TAKEOVER, "ttl-takeover")                 \
+    X(NOT_OWNER_RELEASE, "not-owner-release")       \
+    X(WEDGE_UNTIL_TTL, "wedge-until-ttl")           \
+    X(DEFERRAL, "deferral")                         \
+    X(CRASH_WHILE_HOLDING, "crash-while-holding")   \
+    X(CLOCK_JUMP, "clock-jump")
+// clang-format on
 enum sim_counter {
 #define SIM_COUNTER_ENUM(name, string) SIM_COUNTER_##name,
     SIM_COUNTER_TABLE(SIM_COUNTER_ENUM)
 #undef SIM_COUNTER_ENUM
-    SIM_COUNTER_COUNT
+        SIM_COUNTER_COUNT
 };
 const char *sim_counter_name(enum sim_counter counter);
 bool sim_counter_from_name(const char *name, enum sim_counter *counter);
@@ -296,7 +359,7 @@ struct sim_config {
     struct sim_traits traits;
     enum sim_strategy strategy;
     int pct_depth;
-    FILE *trace;           /* JSON Lines, or NULL */
+    FILE *trace; /* JSON Lines, or NULL */
     bool keep_story;
     uint64_t step_limit;
 };
@@ -307,8 +370,8 @@ struct sim_world {
     struct sim_plan plan;
     struct sim_prng schedule_rng;
     struct sim_prng world_rng;
-    int64_t now_ms;          /* true time */
-    int64_t wall_offset_ms;  /* wall = epoch + now + offset */
+    int64_t now_ms;         /* true time */
+    int64_t wall_offset_ms; /* wall = epoch + now + offset */
     uint64_t step;
     uint64_t hash;
     char lease_path[SIM_PATH_MAX];
@@ -337,7 +400,7 @@ struct sim_world {
     struct sim_story story[SIM_STORY_MAX];
     /* exhaustive search */
     int frame_count;
-    int frame_replay;        /* frames [0, frame_replay) are replayed */
+    int frame_replay; /* frames [0, frame_replay) are replayed */
     bool frame_overflow;
     struct sim_frame *frames;
     uint64_t child_sleep_mask;

@@ -57,7 +57,8 @@ static void axis_build(const struct sim_world *world, struct axis *axis) {
     qsort(axis->times, (size_t)count, sizeof axis->times[0], compare_times);
     int distinct = 0;
     for (int index = 0; index < count; index++)
-        if (distinct == 0 || axis->times[distinct - 1] != axis->times[index]) axis->times[distinct++] = axis->times[index];
+        if (distinct == 0 || axis->times[distinct - 1] != axis->times[index])
+            axis->times[distinct++] = axis->times[index];
     axis->count = distinct;
     int64_t total_ms = axis->times[distinct - 1] - axis->times[0];
     int64_t break_ms = total_ms / 10 > BREAK_MIN_MS ? total_ms / 10 : BREAK_MIN_MS;
@@ -102,27 +103,36 @@ double sim_svg_x(const struct sim_world *world, int64_t at_ms) {
 
 static void escape(FILE *out, const char *text) {
     for (; *text != '\0'; text++) {
-        if (*text == '<') fputs("&lt;", out);
-        else if (*text == '>') fputs("&gt;", out);
-        else if (*text == '&') fputs("&amp;", out);
-        else if (*text == '\'') fputs("&#39;", out);
-        else if ((unsigned char)*text >= 0x20) fputc(*text, out);
+        if (*text == '<')
+            fputs("&lt;", out);
+        else if (*text == '>')
+            fputs("&gt;", out);
+        else if (*text == '&')
+            fputs("&amp;", out);
+        else if (*text == '\'')
+            fputs("&#39;", out);
+        else if ((unsigned char)*text >= 0x20)
+            fputc(*text, out);
     }
 }
 
 static void format_duration(int64_t ms, char *buffer, size_t size) {
-    if (ms >= 3600000) snprintf(buffer, size, "%.1f h", (double)ms / 3600000.0);
-    else if (ms >= 60000) snprintf(buffer, size, "%.1f min", (double)ms / 60000.0);
-    else if (ms >= 1000) snprintf(buffer, size, "%.1f s", (double)ms / 1000.0);
-    else snprintf(buffer, size, "%" PRId64 " ms", ms);
+    if (ms >= 3600000)
+        snprintf(buffer, size, "%.1f h", (double)ms / 3600000.0);
+    else if (ms >= 60000)
+        snprintf(buffer, size, "%.1f min", (double)ms / 60000.0);
+    else if (ms >= 1000)
+        snprintf(buffer, size, "%.1f s", (double)ms / 1000.0);
+    else
+        snprintf(buffer, size, "%" PRId64 " ms", ms);
 }
 
 static double lane_y(int process) {
     return TOP_MARGIN + FILE_LANE_HEIGHT + 10 + process * LANE_HEIGHT;
 }
 
-static const char *const palette[] = {"#3a7bd5", "#2e9d5b", "#b5651d", "#8e44ad", "#16a085", "#c0392b", "#7f8c8d",
-                                      "#d35400"};
+static const char *const palette[] = {"#3a7bd5", "#2e9d5b", "#b5651d", "#8e44ad",
+                                      "#16a085", "#c0392b", "#7f8c8d", "#d35400"};
 
 static const char *process_colour(int process) {
     return process < 0 ? "#999" : palette[process % (int)(sizeof palette / sizeof palette[0])];
@@ -174,8 +184,8 @@ static void draw_file_lane(FILE *out, const struct sim_world *world, const struc
         if (x2 - x1 < 3) x2 = x1 + 3;
         const char *holder = entry->writer >= 0 ? world->processes[entry->writer].label : "initial";
         bool torn = entry->token[0] == '\0';
-        fprintf(out, "<g><title>%s lease written by %s at t=%" PRId64 " ms (step %" PRIu64 ")%s", torn ? "torn or empty" : "the",
-                holder, entry->at_ms, entry->step, torn ? "" : ", token ");
+        fprintf(out, "<g><title>%s lease written by %s at t=%" PRId64 " ms (step %" PRIu64 ")%s",
+                torn ? "torn or empty" : "the", holder, entry->at_ms, entry->step, torn ? "" : ", token ");
         if (!torn) escape(out, entry->token);
         fputs("</title>\n", out);
         fprintf(out, "<rect x='%.1f' y='%.1f' width='%.1f' height='22' rx='3' fill='%s' opacity='%s' %s/>\n", x1,
@@ -183,8 +193,10 @@ static void draw_file_lane(FILE *out, const struct sim_world *world, const struc
                 torn ? "stroke='#777'" : "");
         fputs("</g>\n", out);
         char label[160];
-        if (torn) snprintf(label, sizeof label, "torn/empty (%s)", holder);
-        else snprintf(label, sizeof label, "%s %.8s", holder, entry->token);
+        if (torn)
+            snprintf(label, sizeof label, "torn/empty (%s)", holder);
+        else
+            snprintf(label, sizeof label, "%s %.8s", holder, entry->token);
         /* A label only where it does not run into the previous one (a torn
          * create and its write are a millisecond apart); the tooltip keeps it. */
         bool crowded = torn && !last && axis_x(axis, world->history[index + 1].at_ms) - x1 < 80;
@@ -209,8 +221,9 @@ static void draw_file_lane(FILE *out, const struct sim_world *world, const struc
         if (runs > 0) {
             char length[32];
             format_duration(wedge_ms, length, sizeof length);
-            fprintf(out, "<text x='%.1f' y='%.1f' font-size='12' font-weight='bold' fill='#922'>wedged %s: the dead "
-                         "holder's lease blocked %d run%s</text>\n",
+            fprintf(out,
+                    "<text x='%.1f' y='%.1f' font-size='12' font-weight='bold' fill='#922'>wedged %s: the dead "
+                    "holder's lease blocked %d run%s</text>\n",
                     x1 + 3, middle + 7, length, runs, runs == 1 ? "" : "s");
         }
     }
@@ -224,18 +237,17 @@ static void draw_lanes(FILE *out, const struct sim_world *world, double width) {
         process_name(process, name, sizeof name);
         fprintf(out, "<rect x='0' y='%.0f' width='%.0f' height='%d' fill='%s'/>\n", y, width, LANE_HEIGHT,
                 index % 2 ? "#f7f7f7" : "#ffffff");
-        fprintf(out, "<rect x='0' y='%.0f' width='6' height='%d' fill='%s'/>\n", y, LANE_HEIGHT,
-                process_colour(index));
+        fprintf(out, "<rect x='0' y='%.0f' width='6' height='%d' fill='%s'/>\n", y, LANE_HEIGHT, process_colour(index));
         fprintf(out, "<text x='12' y='%.0f' font-size='13' font-weight='bold'><title>", y + 19);
         escape(out, name);
         fputs("</title>", out);
         escape(out, name);
         fprintf(out, "</text><text x='12' y='%.0f' font-size='10' fill='#555'>%s</text>\n", y + 34,
-                process->role == SIM_ROLE_GHOST        ? "dead before the run started"
-                : process->role == SIM_ROLE_BYSTANDER  ? "bystander"
-                : process->role == SIM_ROLE_BODY_CHILD ? "a child of the body, in its process group"
+                process->role == SIM_ROLE_GHOST             ? "dead before the run started"
+                : process->role == SIM_ROLE_BYSTANDER       ? "bystander"
+                : process->role == SIM_ROLE_BODY_CHILD      ? "a child of the body, in its process group"
                 : strcmp(process->result_text, "none") == 0 ? ""
-                                                       : process->result_text);
+                                                            : process->result_text);
     }
 }
 
@@ -253,8 +265,9 @@ static void draw_spans(FILE *out, const struct sim_world *world, const struct ax
         if (story->kind == SIM_STORY_BODY_ENTER) body[p] = x, body_at[p] = story->at_ms;
         bool ends = story->kind == SIM_STORY_EXIT || story->kind == SIM_STORY_CRASH || story->kind == SIM_STORY_KILL;
         if ((story->kind == SIM_STORY_BODY_EXIT || ends) && body[p] >= 0) {
-            fprintf(out, "<rect x='%.1f' y='%.1f' width='%.1f' height='16' rx='3' fill='%s' opacity='0.9'><title>body "
-                         "from t=%" PRId64 " ms to t=%" PRId64 " ms%s</title></rect>\n",
+            fprintf(out,
+                    "<rect x='%.1f' y='%.1f' width='%.1f' height='16' rx='3' fill='%s' opacity='0.9'><title>body "
+                    "from t=%" PRId64 " ms to t=%" PRId64 " ms%s</title></rect>\n",
                     body[p], y - 8, x - body[p] + 2, ends ? "#e8912d" : "#3a9a4b", body_at[p], story->at_ms,
                     ends ? " (cut short)" : "");
             body[p] = -1;
@@ -268,11 +281,15 @@ static void draw_spans(FILE *out, const struct sim_world *world, const struct ax
     for (int p = 0; p < world->process_count && p < SIM_PROCESS_MAX; p++) {
         double y = lane_y(p) + LANE_HEIGHT / 2.0;
         if (start[p] >= 0)
-            fprintf(out, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#888' stroke-width='2' "
-                         "stroke-dasharray='4 3'/>\n", start[p], y, end_x, y);
+            fprintf(out,
+                    "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#888' stroke-width='2' "
+                    "stroke-dasharray='4 3'/>\n",
+                    start[p], y, end_x, y);
         if (body[p] >= 0)
-            fprintf(out, "<rect x='%.1f' y='%.1f' width='%.1f' height='16' rx='3' fill='#e8912d'><title>body still "
-                         "running at the end</title></rect>\n", body[p], y - 8, end_x - body[p]);
+            fprintf(out,
+                    "<rect x='%.1f' y='%.1f' width='%.1f' height='16' rx='3' fill='#e8912d'><title>body still "
+                    "running at the end</title></rect>\n",
+                    body[p], y - 8, end_x - body[p]);
     }
 }
 
@@ -314,8 +331,8 @@ static void draw_mark(FILE *out, const struct sim_story *story, double x, double
 
 /* The violation: the instant, and arrows from the processes that changed the
  * lease file in the last steps before it. */
-static void draw_violation(FILE *out, const struct sim_world *world, const struct axis *axis, const struct sim_story *story,
-                           double height) {
+static void draw_violation(FILE *out, const struct sim_world *world, const struct axis *axis,
+                           const struct sim_story *story, double height) {
     double x = axis_x(axis, story->at_ms);
     fprintf(out, "<rect x='%.1f' y='%d' width='10' height='%.0f' fill='#e74c3c' opacity='0.35'><title>", x - 5,
             TOP_MARGIN, height);
@@ -332,10 +349,15 @@ static void draw_violation(FILE *out, const struct sim_world *world, const struc
         if (actor < 0 && !removed) continue;
         double ax = axis_x(axis, entry->at_ms);
         double from_y = actor >= 0 ? lane_y(actor) + 6 : TOP_MARGIN + FILE_LANE_HEIGHT + 30;
-        fprintf(out, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#c0392b' stroke-width='2' "
-                     "marker-end='url(#arrow)'/>\n", ax, from_y, ax, TOP_MARGIN + FILE_LANE_HEIGHT / 2.0 + 12);
+        fprintf(out,
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#c0392b' stroke-width='2' "
+                "marker-end='url(#arrow)'/>\n",
+                ax, from_y, ax, TOP_MARGIN + FILE_LANE_HEIGHT / 2.0 + 12);
         fprintf(out, "<text x='%.1f' y='%.1f' font-size='10' font-weight='bold' fill='#c0392b'>%s</text>\n", ax + 4,
-                from_y - 3 - 12.0 * drawn, removed ? "remove" : entry->token[0] == '\0' ? "torn create" : "write");
+                from_y - 3 - 12.0 * drawn,
+                removed                   ? "remove"
+                : entry->token[0] == '\0' ? "torn create"
+                                          : "write");
         drawn++;
     }
 }
@@ -352,15 +374,19 @@ static void draw_axis(FILE *out, const struct axis *axis, double axis_y) {
             fprintf(out, "<path d='M %.1f %.0f l 6 -8 l 6 16 l 6 -8' fill='none' stroke='#333'/>\n", gap_x - 9,
                     axis_y - 22);
             if (gap_x - last_break_x >= 90)
-                fprintf(out, "<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle' fill='#333'>&#8776; %s "
-                             "cut</text>\n", gap_x, axis_y + 14, length);
+                fprintf(out,
+                        "<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle' fill='#333'>&#8776; %s "
+                        "cut</text>\n",
+                        gap_x, axis_y + 14, length);
             last_break_x = gap_x;
         }
         if (x - last_label_x < 70) continue;
         char label[32];
         /* Exact below a minute: the picture's scale is often milliseconds. */
-        if (axis->times[index] < 60000) snprintf(label, sizeof label, "%" PRId64 " ms", axis->times[index]);
-        else format_duration(axis->times[index], label, sizeof label);
+        if (axis->times[index] < 60000)
+            snprintf(label, sizeof label, "%" PRId64 " ms", axis->times[index]);
+        else
+            format_duration(axis->times[index], label, sizeof label);
         if (strcmp(label, last_label) == 0) continue;
         snprintf(last_label, sizeof last_label, "%s", label);
         last_label_x = x;
@@ -403,13 +429,15 @@ void sim_svg_emit(const struct sim_world *world, FILE *out) {
     double end_x = axis.xs[axis.count - 1] + 60;
     double width = end_x + 420, height = FILE_LANE_HEIGHT + 10 + world->process_count * LANE_HEIGHT;
     double axis_y = TOP_MARGIN + height + 18, total_height = axis_y + 90;
-    fprintf(out, "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 %.0f %.0f' width='%.0f' height='%.0f' "
-                 "font-family='sans-serif' id='timeline'>\n",
+    fprintf(out,
+            "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 %.0f %.0f' width='%.0f' height='%.0f' "
+            "font-family='sans-serif' id='timeline'>\n",
             width, total_height, width, total_height);
     fputs("<defs><pattern id='torn' width='6' height='6' patternUnits='userSpaceOnUse' patternTransform='rotate(45)'>"
           "<rect width='6' height='6' fill='#ddd'/><line x1='0' y1='0' x2='0' y2='6' stroke='#999' stroke-width='3'/>"
           "</pattern><marker id='arrow' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' markerHeight='7' "
-          "orient='auto'><path d='M 0 0 L 10 5 L 0 10 z' fill='#c0392b'/></marker></defs>\n", out);
+          "orient='auto'><path d='M 0 0 L 10 5 L 0 10 z' fill='#c0392b'/></marker></defs>\n",
+          out);
     fputs("<rect width='100%' height='100%' fill='white'/>\n", out);
     draw_title(out, world);
     if (world->violation != SIM_INVARIANT_NONE) {
@@ -424,8 +452,10 @@ void sim_svg_emit(const struct sim_world *world, FILE *out) {
         const struct sim_story *story = &world->story[index];
         double x = axis_x(&axis, story->at_ms);
         double y = story->process >= 0 ? lane_y(story->process) + LANE_HEIGHT / 2.0 : TOP_MARGIN;
-        if (story->kind == SIM_STORY_VIOLATION) draw_violation(out, world, &axis, story, height);
-        else draw_mark(out, story, x, y);
+        if (story->kind == SIM_STORY_VIOLATION)
+            draw_violation(out, world, &axis, story, height);
+        else
+            draw_mark(out, story, x, y);
     }
     draw_axis(out, &axis, axis_y);
     fprintf(out,

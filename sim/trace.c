@@ -124,8 +124,8 @@ void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path,
     write_record(world->config.trace, record);
 }
 
-static const char *const story_names[] = {"spawn", "result", "body-enter", "body-exit", "crash", "kill",
-                                          "exit", "pid-reuse", "clock-jump", "violation", "renew"};
+static const char *const story_names[] = {"spawn", "result",    "body-enter", "body-exit", "crash", "kill",
+                                          "exit",  "pid-reuse", "clock-jump", "violation", "renew"};
 
 const char *sim_story_kind_name(enum sim_story_kind kind) {
     return story_names[kind];

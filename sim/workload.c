@@ -26,8 +26,11 @@ static void enter_body(struct sim_process *process, const struct lease_result *l
 
 static struct lease_options program_options(const struct sim_process *process, const char *owner) {
     const struct sim_knobs *knobs = &process->world->plan.knobs;
-    return (struct lease_options){.path = process->world->lease_path, .owner = owner, .reason = "manual-cli",
-                                  .ttl_ms = knobs->ttl_ms, .lock_timeout_ms = knobs->lock_timeout_ms,
+    return (struct lease_options){.path = process->world->lease_path,
+                                  .owner = owner,
+                                  .reason = "manual-cli",
+                                  .ttl_ms = knobs->ttl_ms,
+                                  .lock_timeout_ms = knobs->lock_timeout_ms,
                                   .process_group = process->group};
 }
 
@@ -87,9 +90,12 @@ static void renew_now(struct sim_process *process, const char *token, bool *rene
     process->phase = SIM_PHASE_RENEWING;
     enum lease_status status = lease_renew(process->world->config.ops, &process->env, &options, token, &result);
     process->phase = SIM_PHASE_BODY;
-    if (status == LEASE_STATUS_RENEWED) sim_oracle_renewed(process, &result);
-    else if (status == LEASE_STATUS_ERROR && result.error_number == ENOSYS) *renew = false;
-    else sim_story(process->world, SIM_STORY_RENEW, process->index, "renew: %s", lease_status_name(status));
+    if (status == LEASE_STATUS_RENEWED)
+        sim_oracle_renewed(process, &result);
+    else if (status == LEASE_STATUS_ERROR && result.error_number == ENOSYS)
+        *renew = false;
+    else
+        sim_story(process->world, SIM_STORY_RENEW, process->index, "renew: %s", lease_status_name(status));
     lease_result_clear(&result);
 }
 
@@ -209,17 +215,22 @@ static void run_orchestrator(struct sim_process *process) {
     sim_oracle_call_start(process);
     enum lease_status status =
         lease_run(process->world->config.ops, &process->env, &options, orchestrator_body, process, &result);
-    if (status != LEASE_STATUS_COMPLETED && status != LEASE_STATUS_INHERITED) sim_oracle_acquire_result(process, &result);
+    if (status != LEASE_STATUS_COMPLETED && status != LEASE_STATUS_INHERITED)
+        sim_oracle_acquire_result(process, &result);
     note_result(process, status);
     lease_result_clear(&result);
 }
 
 void sim_program_main(void *argument) {
     struct sim_process *process = argument;
-    if (process->role == SIM_ROLE_ORCHESTRATOR) run_orchestrator(process);
-    else if (process->role == SIM_ROLE_PROGRAM) run_program(process);
-    else if (process->role == SIM_ROLE_BODY_CHILD) run_body_child(process);
-    else sleep_for(process, SIM_FOREVER_MS);
+    if (process->role == SIM_ROLE_ORCHESTRATOR)
+        run_orchestrator(process);
+    else if (process->role == SIM_ROLE_PROGRAM)
+        run_program(process);
+    else if (process->role == SIM_ROLE_BODY_CHILD)
+        run_body_child(process);
+    else
+        sleep_for(process, SIM_FOREVER_MS);
     process->phase = SIM_PHASE_DONE;
     sim_yield(process, SIM_OP_EXIT, NULL, NULL, -1, 0);
 }
@@ -263,14 +274,10 @@ void sim_setup_initial(struct sim_world *world) {
     struct sim_process *holder = NULL;
     switch (knobs->initial) {
     case SIM_INITIAL_NONE: return;
-    case SIM_INITIAL_LIVE:
-        holder = sim_spawn(world, SIM_ROLE_BYSTANDER, "holder", -1, 0);
-        break;
+    case SIM_INITIAL_LIVE: holder = sim_spawn(world, SIM_ROLE_BYSTANDER, "holder", -1, 0); break;
     case SIM_INITIAL_DEAD:
     case SIM_INITIAL_TORN:
-    case SIM_INITIAL_REUSED:
-        holder = sim_spawn(world, SIM_ROLE_GHOST, "ghost", -1, 0);
-        break;
+    case SIM_INITIAL_REUSED: holder = sim_spawn(world, SIM_ROLE_GHOST, "ghost", -1, 0); break;
     }
     if (holder == NULL) return;
     if (knobs->initial == SIM_INITIAL_REUSED) {

@@ -23,7 +23,6 @@ int64_t sim_world_wall_ms(const struct sim_world *world) {
     return wall;
 }
 
-
 /* The world reports what changed; whoever watches (the oracle) registered
  * in the hooks. The world itself never judges. */
 static void report_lease_changed(struct sim_world *world, struct sim_process *actor, int removed_inode) {
@@ -99,7 +98,8 @@ static int entry_set(struct sim_world *world, struct sim_process *actor, const c
         world->inodes[sim_checked_index(removed, SIM_INODE_MAX)].link_count--;
         if (inode < 0) world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].used = false;
     } else if (inode >= 0) {
-        for (entry = 0; entry < SIM_ENTRY_MAX && world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].used; entry++) continue;
+        for (entry = 0; entry < SIM_ENTRY_MAX && world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].used; entry++)
+            continue;
         if (entry == SIM_ENTRY_MAX) return -ENOSPC;
         size_t length = path_length(path);
         if (length >= SIM_PATH_MAX) return -ENAMETOOLONG;
@@ -178,8 +178,8 @@ static int copy_out(const struct sim_inode *inode, void *buffer, size_t size, in
     return 0;
 }
 
-static int copy_in(struct sim_world *world, struct sim_inode *inode, const void *buffer, size_t size,
-                   int64_t offset, size_t *done) {
+static int copy_in(struct sim_world *world, struct sim_inode *inode, const void *buffer, size_t size, int64_t offset,
+                   size_t *done) {
     size_t end = (size_t)offset + size;
     *done = 0;
     if (end > LEASE_FILE_SIZE_MAX * 2) return -EFBIG;
@@ -202,7 +202,8 @@ static int copy_in(struct sim_world *world, struct sim_inode *inode, const void 
 int sim_fs_read(struct sim_world *world, struct sim_process *process, int fd, void *buffer, size_t size, size_t *done) {
     struct sim_fd *file = fd_get(process, fd);
     if (file == NULL) return -EBADF;
-    int status = copy_out(&world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, file->offset, done);
+    int status =
+        copy_out(&world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, file->offset, done);
     file->offset += (int64_t)*done;
     return status;
 }
@@ -211,7 +212,8 @@ int sim_fs_write(struct sim_world *world, struct sim_process *process, int fd, c
                  size_t *done) {
     struct sim_fd *file = fd_get(process, fd);
     if (file == NULL || !file->writable) return -EBADF;
-    int status = copy_in(world, &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, file->offset, done);
+    int status =
+        copy_in(world, &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, file->offset, done);
     file->offset += (int64_t)*done;
     if (file->inode == world->lease_inode && *done > 0) report_lease_changed(world, process, -1);
     return status;
@@ -228,15 +230,20 @@ int sim_fs_pwrite(struct sim_world *world, struct sim_process *process, int fd, 
                   int64_t offset, size_t *done) {
     struct sim_fd *file = fd_get(process, fd);
     if (file == NULL || offset < 0) return file == NULL ? -EBADF : -EINVAL;
-    int status = copy_in(world, &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, offset, done);
+    int status =
+        copy_in(world, &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)], buffer, size, offset, done);
     if (file->inode == world->lease_inode && *done > 0) report_lease_changed(world, process, -1);
     return status;
 }
 
 static void fill_stat(const struct sim_inode *inode, struct lease_stat *stat) {
-    *stat = (struct lease_stat){.device = 42, .inode = inode->number, .size_bytes = (int64_t)inode->size,
-                                .mtime_ms = inode->mtime_ms, .is_regular = !inode->is_directory,
-                                .is_directory = inode->is_directory, .is_symlink = false};
+    *stat = (struct lease_stat){.device = 42,
+                                .inode = inode->number,
+                                .size_bytes = (int64_t)inode->size,
+                                .mtime_ms = inode->mtime_ms,
+                                .is_regular = !inode->is_directory,
+                                .is_directory = inode->is_directory,
+                                .is_symlink = false};
 }
 
 int sim_fs_fstat(struct sim_world *world, struct sim_process *process, int fd, struct lease_stat *stat) {
@@ -343,7 +350,8 @@ int sim_fs_lock_try(struct sim_world *world, struct sim_process *process, const 
 }
 
 bool sim_fs_lock_busy(const struct sim_world *world, int inode) {
-    return inode >= 0 && world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].used && world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].lock_holder >= 0;
+    return inode >= 0 && world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].used &&
+           world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].lock_holder >= 0;
 }
 
 int sim_fs_unlock(struct sim_world *world, struct sim_process *process, int fd) {
@@ -378,7 +386,9 @@ int sim_world_pid_probe(const struct sim_world *world, int64_t pid) {
 
 int sim_world_group_probe(const struct sim_world *world, int64_t group) {
     for (int index = 0; index < world->process_count; index++)
-        if (group > 0 && world->processes[sim_checked_index(index, SIM_PROCESS_MAX)].group == group && process_alive(&world->processes[sim_checked_index(index, SIM_PROCESS_MAX)])) return 0;
+        if (group > 0 && world->processes[sim_checked_index(index, SIM_PROCESS_MAX)].group == group &&
+            process_alive(&world->processes[sim_checked_index(index, SIM_PROCESS_MAX)]))
+            return 0;
     return -ESRCH;
 }
 

@@ -12,9 +12,12 @@ int64_t sim_world_wall_ms(const struct sim_world *world);
 int sim_fs_open_read(struct sim_world *world, struct sim_process *process, const char *path, int *fd);
 int sim_fs_create_exclusive(struct sim_world *world, struct sim_process *process, const char *path, int *fd);
 int sim_fs_read(struct sim_world *world, struct sim_process *process, int fd, void *buffer, size_t size, size_t *done);
-int sim_fs_write(struct sim_world *world, struct sim_process *process, int fd, const void *buffer, size_t size, size_t *done);
-int sim_fs_pread(struct sim_world *world, struct sim_process *process, int fd, void *buffer, size_t size, int64_t offset, size_t *done);
-int sim_fs_pwrite(struct sim_world *world, struct sim_process *process, int fd, const void *buffer, size_t size, int64_t offset, size_t *done);
+int sim_fs_write(struct sim_world *world, struct sim_process *process, int fd, const void *buffer, size_t size,
+                 size_t *done);
+int sim_fs_pread(struct sim_world *world, struct sim_process *process, int fd, void *buffer, size_t size,
+                 int64_t offset, size_t *done);
+int sim_fs_pwrite(struct sim_world *world, struct sim_process *process, int fd, const void *buffer, size_t size,
+                  int64_t offset, size_t *done);
 int sim_fs_fstat(struct sim_world *world, struct sim_process *process, int fd, struct lease_stat *stat);
 int sim_fs_lstat(struct sim_world *world, const char *path, struct lease_stat *stat);
 int sim_fs_close(struct sim_world *world, struct sim_process *process, int fd);

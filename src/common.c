@@ -45,9 +45,8 @@ static bool holder_was_replaced(const struct lease_env *env, const struct lease_
     uint64_t start_time;
     if (holder->has_pid_start_time && env->pid_start_time(env->context, holder->pid, &start_time) == 0 &&
         start_time != holder->pid_start_time) {
-        snprintf(detail, detail_size, "pid %lld was reused (start time %llu, recorded %llu)",
-                 (long long)holder->pid, (unsigned long long)start_time,
-                 (unsigned long long)holder->pid_start_time);
+        snprintf(detail, detail_size, "pid %lld was reused (start time %llu, recorded %llu)", (long long)holder->pid,
+                 (unsigned long long)start_time, (unsigned long long)holder->pid_start_time);
         return true;
     }
     return false;
@@ -98,8 +97,7 @@ bool lease_is_stale(const struct lease_env *env, const struct lease_staleness_ru
         snprintf(detail, detail_size, "no acquiredAt");
         return true;
     }
-    if (rules->check_pid && holder->has_pid && !holder_is_alive(env, rules, holder, detail, detail_size))
-        return true;
+    if (rules->check_pid && holder->has_pid && !holder_is_alive(env, rules, holder, detail, detail_size)) return true;
     if (lease_time_parse(holder->expires_at, &expires_ms)) {
         *ttl_expired = now_ms >= expires_ms;
         snprintf(detail, detail_size, "%s expiresAt %.40s", *ttl_expired ? "past" : "before", holder->expires_at);
@@ -197,8 +195,7 @@ static enum lease_status classify_bytes(const struct lease_env *env, const struc
 }
 
 enum lease_status lease_read_and_classify(const struct lease_env *env, const struct lease_staleness_rules *rules,
-                                          const char *path, struct lease_result *result,
-                                          struct lease_stat *identity) {
+                                          const char *path, struct lease_result *result, struct lease_stat *identity) {
     int fd;
     struct lease_stat stat;
     lease_result_clear(result);
@@ -220,8 +217,7 @@ enum lease_status lease_read_and_classify(const struct lease_env *env, const str
     if (stat.size_bytes > LEASE_FILE_SIZE_MAX) {
         env->close(env->context, fd);
         result->status = LEASE_STATUS_MALFORMED;
-        snprintf(result->detail, sizeof result->detail, "the lease file is larger than %d bytes",
-                 LEASE_FILE_SIZE_MAX);
+        snprintf(result->detail, sizeof result->detail, "the lease file is larger than %d bytes", LEASE_FILE_SIZE_MAX);
         return result->status;
     }
     char *bytes = NULL;

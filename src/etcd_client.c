@@ -20,8 +20,7 @@ int etcd_client_init(struct etcd_client *client, const char *endpoints, int64_t 
     const char *cursor = endpoints;
     while (*cursor != '\0') {
         size_t length = strcspn(cursor, ",");
-        if (length == 0 || length >= ETCD_ENDPOINT_SIZE || client->endpoint_count == ETCD_ENDPOINTS_MAX)
-            return -EINVAL;
+        if (length == 0 || length >= ETCD_ENDPOINT_SIZE || client->endpoint_count == ETCD_ENDPOINTS_MAX) return -EINVAL;
         if (strncmp(cursor, "http://", 7) != 0 && strncmp(cursor, "https://", 8) != 0) return -EINVAL;
         char *slot = client->endpoints[client->endpoint_count++];
         memcpy(slot, cursor, length);
@@ -101,8 +100,7 @@ static int client_call(void *context, const char *method, json_t *request, json_
         size_t index = (client->preferred + attempt) % client->endpoint_count;
         struct reply_buffer buffer = {0};
         long http_status = 0;
-        status = post_once(client, client->endpoints[index], method, body, &buffer, &http_status, detail,
-                           detail_size);
+        status = post_once(client, client->endpoints[index], method, body, &buffer, &http_status, detail, detail_size);
         if (status == -EAGAIN || status == -ETIMEDOUT) {
             free(buffer.bytes);
             continue;
@@ -176,8 +174,8 @@ char *etcd_base64_decode(const char *text, size_t *size) {
                 return NULL;
             }
         }
-        uint32_t group = (uint32_t)values[0] << 18 | (uint32_t)values[1] << 12 | (uint32_t)values[2] << 6 |
-                         (uint32_t)values[3];
+        uint32_t group =
+            (uint32_t)values[0] << 18 | (uint32_t)values[1] << 12 | (uint32_t)values[2] << 6 | (uint32_t)values[3];
         out[used++] = (char)(group >> 16);
         if (text[index + 2] != '=') out[used++] = (char)(group >> 8 & 255);
         if (text[index + 3] != '=') out[used++] = (char)(group & 255);

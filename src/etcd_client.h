@@ -26,8 +26,7 @@
  * detail. */
 struct etcd_transport {
     void *context;
-    int (*call)(void *context, const char *method, json_t *request, json_t **reply, char *detail,
-                size_t detail_size);
+    int (*call)(void *context, const char *method, json_t *request, json_t **reply, char *detail, size_t detail_size);
 };
 
 struct etcd_client {

@@ -45,8 +45,10 @@ static enum lease_status etcd_setup(const struct lease_env *env, const struct le
     const char *timeout = env->getenv(env->context, ETCD_TIMEOUT_ENV);
     const char *key = env->getenv(env->context, ETCD_KEY_ENV);
     int64_t timeout_ms = timeout != NULL ? strtoll(timeout, NULL, 10) : 0;
-    if (key != NULL && key[0] != '\0') snprintf(call->key, sizeof call->key, "%s", key);
-    else snprintf(call->key, sizeof call->key, "%s%s", ETCD_KEY_PREFIX, options->path);
+    if (key != NULL && key[0] != '\0')
+        snprintf(call->key, sizeof call->key, "%s", key);
+    else
+        snprintf(call->key, sizeof call->key, "%s%s", ETCD_KEY_PREFIX, options->path);
     if (lease_etcd_transport_override != NULL) {
         call->transport = *lease_etcd_transport_override;
         return LEASE_STATUS_NONE;
@@ -110,9 +112,8 @@ static enum lease_status classify_kv(const json_t *kvs, struct etcd_entry *entry
     struct lease_holder holder;
     memset(&holder, 0, sizeof holder);
     char detail[LEASE_DETAIL_MAX] = "";
-    enum lease_parse_outcome outcome = bytes != NULL ? lease_payload_parse(bytes, size, &holder, NULL, detail,
-                                                                           sizeof detail)
-                                                     : LEASE_PARSE_MALFORMED;
+    enum lease_parse_outcome outcome =
+        bytes != NULL ? lease_payload_parse(bytes, size, &holder, NULL, detail, sizeof detail) : LEASE_PARSE_MALFORMED;
     free(bytes);
     if (outcome != LEASE_PARSE_OK) {
         result->status = LEASE_STATUS_MALFORMED;
@@ -182,10 +183,10 @@ static enum lease_status etcd_acquire(const struct lease_env *env, const struct 
 
     json_t *value = value_json(&holder);
     if (value == NULL) return lease_result_error(result, ENOMEM, "etcd", call.key);
-    json_t *request = json_pack(
-        "{s:[{s:o,s:s,s:s,s:s}],s:[{s:{s:o,s:o,s:s}}],s:[{s:{s:o}}]}", "compare", "key", key_json(&call), "target",
-        "CREATE", "result", "EQUAL", "create_revision", "0", "success", "request_put", "key", key_json(&call),
-        "value", value, "lease", id, "failure", "request_range", "key", key_json(&call));
+    json_t *request =
+        json_pack("{s:[{s:o,s:s,s:s,s:s}],s:[{s:{s:o,s:o,s:s}}],s:[{s:{s:o}}]}", "compare", "key", key_json(&call),
+                  "target", "CREATE", "result", "EQUAL", "create_revision", "0", "success", "request_put", "key",
+                  key_json(&call), "value", value, "lease", id, "failure", "request_range", "key", key_json(&call));
     if (etcd_request(&call, "kv/txn", request, &reply, result) != 0) {
         revoke(&call, lease_id);
         return LEASE_STATUS_ERROR;
@@ -201,9 +202,8 @@ static enum lease_status etcd_acquire(const struct lease_env *env, const struct 
         return LEASE_STATUS_ACQUIRED;
     }
     revoke(&call, lease_id);
-    const json_t *range = json_object_get(json_object_get(json_array_get(json_object_get(reply, "responses"), 0),
-                                                          "response_range"),
-                                          "kvs");
+    const json_t *range = json_object_get(
+        json_object_get(json_array_get(json_object_get(reply, "responses"), 0), "response_range"), "kvs");
     struct etcd_entry entry;
     enum lease_status found = classify_kv(range, &entry, result);
     json_decref(reply);
@@ -269,8 +269,8 @@ static enum lease_status etcd_release(const struct lease_env *env, const struct 
     return LEASE_STATUS_RELEASED;
 }
 
-static enum lease_status etcd_renew(const struct lease_env *env, const struct lease_options *options,
-                                    const char *token, struct lease_result *result) {
+static enum lease_status etcd_renew(const struct lease_env *env, const struct lease_options *options, const char *token,
+                                    struct lease_result *result) {
     struct etcd_call call;
     if (etcd_setup(env, options, &call, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
     struct etcd_entry entry;
@@ -292,14 +292,13 @@ static enum lease_status etcd_renew(const struct lease_env *env, const struct le
     }
     struct lease_holder holder = result->lease;
     int64_t now_ms = env->wall_clock_ms(env->context);
-    lease_time_format(now_ms + (holder.has_stale_after_ms ? holder.stale_after_ms : ttl_s * 1000),
-                      holder.expires_at);
+    lease_time_format(now_ms + (holder.has_stale_after_ms ? holder.stale_after_ms : ttl_s * 1000), holder.expires_at);
     lease_time_format(now_ms, holder.renewed_at);
     holder.has_fence = false; /* the fence is the create revision, not stored */
     json_t *value = value_json(&holder);
     if (value == NULL) return lease_result_error(result, ENOMEM, "etcd", call.key);
-    json_t *operation = json_pack("{s:{s:o,s:o,s:s}}", "request_put", "key", key_json(&call), "value", value,
-                                  "lease", id);
+    json_t *operation =
+        json_pack("{s:{s:o,s:o,s:s}}", "request_put", "key", key_json(&call), "value", value, "lease", id);
     bool applied = false;
     if (guarded_txn(&call, entry.mod_revision, operation, &applied, result) != 0) return LEASE_STATUS_ERROR;
     if (!applied) {

@@ -70,8 +70,8 @@ static enum lease_status take_lock(const struct lease_env *env, const struct lea
     }
     if (status != 0) {
         lease_result_error(result, -status, "lock", paths->lock);
-        const char *why = status == -EMLINK  ? "has more than one hard link"
-                          : status == -EPERM ? "belongs to another user"
+        const char *why = status == -EMLINK   ? "has more than one hard link"
+                          : status == -EPERM  ? "belongs to another user"
                           : status == -EINVAL ? "is not a regular file"
                                               : NULL;
         if (why != NULL)
@@ -176,8 +176,7 @@ static enum lease_status acquired_status(enum lease_status found) {
 }
 
 /* Fills result with our own payload as stored, keeping what was found. */
-static void report_acquired(const struct lease_holder *holder, enum lease_status found,
-                            struct lease_result *result) {
+static void report_acquired(const struct lease_holder *holder, enum lease_status found, struct lease_result *result) {
     char detail[LEASE_DETAIL_MAX];
     bool ttl_takeover = result->ttl_takeover;
     memcpy(detail, result->detail, sizeof detail);
@@ -186,8 +185,10 @@ static void report_acquired(const struct lease_holder *holder, enum lease_status
     result->previous_status = found;
     result->status = acquired_status(found);
     result->ttl_takeover = found == LEASE_STATUS_STALE && ttl_takeover;
-    if (found == LEASE_STATUS_MISSING) snprintf(result->detail, sizeof result->detail, "no lease file");
-    else memcpy(result->detail, detail, sizeof detail);
+    if (found == LEASE_STATUS_MISSING)
+        snprintf(result->detail, sizeof result->detail, "no lease file");
+    else
+        memcpy(result->detail, detail, sizeof detail);
 }
 
 /* One check-and-replace under the lock. Returns NONE to retry. */
@@ -228,8 +229,8 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
     if (status != 0) return lease_result_error(result, -status, "write", paths->temporary);
     status = publish(env, paths, found, &identity);
     if (status == -EAGAIN) return LEASE_STATUS_NONE;
-    if (status != 0) return lease_result_error(result, -status, found == LEASE_STATUS_MISSING ? "link" : "rename",
-                                               paths->lease);
+    if (status != 0)
+        return lease_result_error(result, -status, found == LEASE_STATUS_MISSING ? "link" : "rename", paths->lease);
     report_acquired(&holder, found, result);
     return result->status;
 }
@@ -282,8 +283,8 @@ static bool token_matches(const struct lease_result *found, const char *token) {
 
 /* Classifies under the lock for release and renew: missing, not-owner,
  * error, or NONE when token owns the lease (result then holds it). */
-static enum lease_status check_owner(const struct lease_env *env, const struct locked_paths *paths,
-                                     const char *token, struct lease_result *result) {
+static enum lease_status check_owner(const struct lease_env *env, const struct locked_paths *paths, const char *token,
+                                     struct lease_result *result) {
     enum lease_status found = lease_read_and_classify(env, &owner_rules, paths->lease, result, NULL);
     result->previous_status = found;
     if (found == LEASE_STATUS_MISSING) return LEASE_STATUS_MISSING;
@@ -307,8 +308,10 @@ static enum lease_status default_release(const struct lease_env *env, const stru
     enum lease_status status = check_owner(env, &paths, token, result);
     if (status == LEASE_STATUS_NONE) {
         int removed = env->unlink(env->context, paths.lease);
-        if (removed != 0 && removed != -ENOENT) status = lease_result_error(result, -removed, "unlink", paths.lease);
-        else status = LEASE_STATUS_RELEASED;
+        if (removed != 0 && removed != -ENOENT)
+            status = lease_result_error(result, -removed, "unlink", paths.lease);
+        else
+            status = LEASE_STATUS_RELEASED;
     }
     env->unlock(env->context, lock_fd);
     result->status = status;
@@ -329,10 +332,10 @@ static enum lease_status default_renew(const struct lease_env *env, const struct
         int64_t now_ms = env->wall_clock_ms(env->context);
         /* The stored TTL is kept only within the limit: a file's
          * staleAfterMs must never reach the arithmetic unbounded. */
-        int64_t ttl_ms = holder.has_stale_after_ms && holder.stale_after_ms > 0 &&
-                                 holder.stale_after_ms <= LEASE_TTL_MS_MAX
-                             ? holder.stale_after_ms
-                             : lease_options_ttl_ms(options);
+        int64_t ttl_ms =
+            holder.has_stale_after_ms && holder.stale_after_ms > 0 && holder.stale_after_ms <= LEASE_TTL_MS_MAX
+                ? holder.stale_after_ms
+                : lease_options_ttl_ms(options);
         holder.stale_after_ms = ttl_ms;
         holder.has_stale_after_ms = true;
         lease_time_format(now_ms + ttl_ms, holder.expires_at);

@@ -39,9 +39,12 @@ static enum lease_status neo_acquired(const struct lease_holder *holder, enum le
     lease_result_clear(result);
     lease_result_set_holder(result, holder, false);
     result->previous_status = found;
-    if (found == LEASE_STATUS_STALE) result->status = LEASE_STATUS_ACQUIRED_AFTER_STALE;
-    else if (found == LEASE_STATUS_MALFORMED) result->status = LEASE_STATUS_ACQUIRED_AFTER_MALFORMED;
-    else result->status = LEASE_STATUS_ACQUIRED;
+    if (found == LEASE_STATUS_STALE)
+        result->status = LEASE_STATUS_ACQUIRED_AFTER_STALE;
+    else if (found == LEASE_STATUS_MALFORMED)
+        result->status = LEASE_STATUS_ACQUIRED_AFTER_MALFORMED;
+    else
+        result->status = LEASE_STATUS_ACQUIRED;
     return result->status;
 }
 

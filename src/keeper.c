@@ -24,8 +24,7 @@ void lease_keeper_start(struct lease_keeper *keeper, const struct lease_options 
 }
 
 enum lease_status lease_keeper_tick(struct lease_keeper *keeper, const struct lease_ops *ops,
-                                    const struct lease_env *env, const struct lease_options *options,
-                                    int64_t now_ms) {
+                                    const struct lease_env *env, const struct lease_options *options, int64_t now_ms) {
     if (keeper->token[0] == '\0' || keeper->lost || keeper->cannot_renew || now_ms < keeper->next_ms)
         return LEASE_STATUS_NONE;
     keeper->next_ms = now_ms + keeper->interval_ms;

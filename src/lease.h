@@ -48,30 +48,33 @@ extern "C" {
  * strings and the exit code the `lease` CLI uses for acquire/release.
  * X(NAME, "string", exit_code)
  */
-#define LEASE_STATUS_TABLE(X)                                   \
-    X(NONE, "none", 0)                                          \
-    X(MISSING, "missing", 1)                                    \
-    X(ACTIVE, "active", 0)                                      \
-    X(STALE, "stale", 0)                                        \
-    X(MALFORMED, "malformed", 0)                                \
-    X(UNREADABLE, "unreadable", 0)                              \
-    X(ACQUIRED, "acquired", 0)                                  \
-    X(ACQUIRED_AFTER_STALE, "acquired-after-stale", 0)          \
-    X(ACQUIRED_AFTER_MALFORMED, "acquired-after-malformed", 0)  \
-    X(HELD, "held", 75)                                         \
-    X(RELEASED, "released", 0)                                  \
-    X(NOT_OWNER, "not-owner", 1)                                \
-    X(RENEWED, "renewed", 0)                                    \
-    X(COMPLETED, "completed", 0)                                \
-    X(INHERITED, "inherited", 0)                                \
-    X(LOST, "lost", 124)                                        \
+/* The table below keeps one row per line. */
+// clang-format off
+#define LEASE_STATUS_TABLE(X)                                  \
+    X(NONE, "none", 0)                                         \
+    X(MISSING, "missing", 1)                                   \
+    X(ACTIVE, "active", 0)                                     \
+    X(STALE, "stale", 0)                                       \
+    X(MALFORMED, "malformed", 0)                               \
+    X(UNREADABLE, "unreadable", 0)                             \
+    X(ACQUIRED, "acquired", 0)                                 \
+    X(ACQUIRED_AFTER_STALE, "acquired-after-stale", 0)         \
+    X(ACQUIRED_AFTER_MALFORMED, "acquired-after-malformed", 0) \
+    X(HELD, "held", 75)                                        \
+    X(RELEASED, "released", 0)                                 \
+    X(NOT_OWNER, "not-owner", 1)                               \
+    X(RENEWED, "renewed", 0)                                   \
+    X(COMPLETED, "completed", 0)                               \
+    X(INHERITED, "inherited", 0)                               \
+    X(LOST, "lost", 124)                                       \
     X(ERROR, "error", 125)
+// clang-format on
 
 enum lease_status {
 #define LEASE_STATUS_ENUM(name, string, exit_code) LEASE_STATUS_##name,
     LEASE_STATUS_TABLE(LEASE_STATUS_ENUM)
 #undef LEASE_STATUS_ENUM
-    LEASE_STATUS_COUNT
+        LEASE_STATUS_COUNT
 };
 
 /* "acquired-after-stale" etc.; "unknown" for a value outside the table. */
@@ -116,28 +119,28 @@ struct lease_result {
     /* acquire/run: what the path held before (missing, stale, malformed,
      * active); release/renew: what it held when checked. NONE when n/a. */
     enum lease_status previous_status;
-    bool has_lease;             /* lease below is filled */
-    struct lease_holder lease;  /* holder (held/active/stale) or ours (acquired) */
-    char *payload_json;         /* the payload as stored (the file's JSON text, NUL-terminated), or NULL */
-    int error_number;           /* errno for ERROR and UNREADABLE, else 0 */
+    bool has_lease;              /* lease below is filled */
+    struct lease_holder lease;   /* holder (held/active/stale) or ours (acquired) */
+    char *payload_json;          /* the payload as stored (the file's JSON text, NUL-terminated), or NULL */
+    int error_number;            /* errno for ERROR and UNREADABLE, else 0 */
     const char *error_operation; /* static: "open", "link", "lock", ... or NULL */
     char error_path[LEASE_PATH_MAX];
     char detail[LEASE_DETAIL_MAX]; /* one human-readable line: why this status */
-    int body_status;            /* run: what the body returned */
-    bool ttl_takeover;          /* acquire took over a lease whose holder was alive (expired by TTL) */
+    int body_status;               /* run: what the body returned */
+    bool ttl_takeover;             /* acquire took over a lease whose holder was alive (expired by TTL) */
 };
 
 /* Frees what a result owns (payload_json) and zeroes it. Safe on a zeroed result. */
 void lease_result_clear(struct lease_result *result);
 
 struct lease_options {
-    const char *path;       /* lease file path; NULL: lease_resolve_path(env, NULL) */
-    const char *owner;      /* acquire/run: required, no control characters */
-    const char *reason;     /* NULL: "manual" */
-    int64_t ttl_ms;         /* 0: LEASE_DEFAULT_TTL_MS; must be > 0 */
+    const char *path;        /* lease file path; NULL: lease_resolve_path(env, NULL) */
+    const char *owner;       /* acquire/run: required, no control characters */
+    const char *reason;      /* NULL: "manual" */
+    int64_t ttl_ms;          /* 0: LEASE_DEFAULT_TTL_MS; must be > 0 */
     int64_t lock_timeout_ms; /* 0: LEASE_DEFAULT_LOCK_TIMEOUT_MS */
-    int64_t pid;            /* acquire: the process the lease names; 0: the caller */
-    int64_t process_group;  /* acquire/run: the body's own process group (lease run's CMD), recorded
+    int64_t pid;             /* acquire: the process the lease names; 0: the caller */
+    int64_t process_group;   /* acquire/run: the body's own process group (lease run's CMD), recorded
                              * as metadata.processGroup; the lease stays alive while any process of
                              * the group lives (docs/spec.md section 2). 0: none */
 };
@@ -171,14 +174,12 @@ enum lease_status lease_inspect(const struct lease_ops *ops, const struct lease_
 enum lease_status lease_acquire(const struct lease_ops *ops, const struct lease_env *env,
                                 const struct lease_options *options, struct lease_result *result);
 enum lease_status lease_release(const struct lease_ops *ops, const struct lease_env *env,
-                                const struct lease_options *options, const char *token,
-                                struct lease_result *result);
+                                const struct lease_options *options, const char *token, struct lease_result *result);
 /* Extends expiresAt to now + ttl when token still owns the lease: renewed,
  * not-owner, missing or error. Implementations that cannot renew return error
  * with error_number ENOSYS. */
 enum lease_status lease_renew(const struct lease_ops *ops, const struct lease_env *env,
-                              const struct lease_options *options, const char *token,
-                              struct lease_result *result);
+                              const struct lease_options *options, const char *token, struct lease_result *result);
 
 /* Runs body under the lease: inherited (token from LEASE_INHERITED_TOKEN_ENV
  * matches the active lease: run without acquiring or releasing), completed
@@ -189,8 +190,8 @@ enum lease_status lease_renew(const struct lease_ops *ops, const struct lease_en
  * result so far (status acquired* or inherited, lease filled). */
 typedef int (*lease_body_fn)(void *argument, const struct lease_result *lease);
 enum lease_status lease_run(const struct lease_ops *ops, const struct lease_env *env,
-                            const struct lease_options *options, lease_body_fn body,
-                            void *argument, struct lease_result *result);
+                            const struct lease_options *options, lease_body_fn body, void *argument,
+                            struct lease_result *result);
 
 /*
  * Keeping a lease while a body runs: renew every ttl/3 and learn at once
@@ -200,12 +201,12 @@ enum lease_status lease_run(const struct lease_ops *ops, const struct lease_env 
  * works under now belongs to someone else or to no one.
  */
 struct lease_keeper {
-    char token[LEASE_TEXT_MAX]; /* empty: nothing to renew (inherited: the parent renews) */
-    int64_t interval_ms;        /* lease_renew_interval_ms(ttl) */
-    int64_t next_ms;            /* when the next renewal is due, on the caller's clock */
-    bool lost;                  /* a renewal found the lease not-owner or missing */
-    bool cannot_renew;          /* the implementation cannot renew: the lease lives by its TTL */
-    int error_number;           /* the last renewal's system error, else 0 */
+    char token[LEASE_TEXT_MAX];    /* empty: nothing to renew (inherited: the parent renews) */
+    int64_t interval_ms;           /* lease_renew_interval_ms(ttl) */
+    int64_t next_ms;               /* when the next renewal is due, on the caller's clock */
+    bool lost;                     /* a renewal found the lease not-owner or missing */
+    bool cannot_renew;             /* the implementation cannot renew: the lease lives by its TTL */
+    int error_number;              /* the last renewal's system error, else 0 */
     char detail[LEASE_DETAIL_MAX]; /* the last renewal's detail */
 };
 
@@ -220,8 +221,7 @@ void lease_keeper_start(struct lease_keeper *keeper, const struct lease_options 
  * set; never renews again), or ERROR (a system error, error_number set; the
  * next tick retries; ENOSYS sets cannot_renew and stops renewing). */
 enum lease_status lease_keeper_tick(struct lease_keeper *keeper, const struct lease_ops *ops,
-                                    const struct lease_env *env, const struct lease_options *options,
-                                    int64_t now_ms);
+                                    const struct lease_env *env, const struct lease_options *options, int64_t now_ms);
 
 /* Writes the two deferral lines of docs/spec.md section 3 (with terminal-unsafe
  * bytes escaped) into buffer; returns the length, truncating safely. */

@@ -44,7 +44,7 @@ struct lease_stat {
 };
 
 struct lease_env {
-    int version; /* LEASE_ENV_VERSION */
+    int version;      /* LEASE_ENV_VERSION */
     const char *name; /* "posix", "sim", "fake" */
     void *context;
 
@@ -59,10 +59,10 @@ struct lease_env {
     int (*fstat)(void *context, int fd, struct lease_stat *stat);
     int (*lstat)(void *context, const char *path, struct lease_stat *stat);
     int (*close)(void *context, int fd);
-    int (*link)(void *context, const char *from, const char *to);     /* EEXIST when to exists */
-    int (*rename)(void *context, const char *from, const char *to);   /* replaces to atomically */
+    int (*link)(void *context, const char *from, const char *to);   /* EEXIST when to exists */
+    int (*rename)(void *context, const char *from, const char *to); /* replaces to atomically */
     int (*unlink)(void *context, const char *path);
-    int (*mkdir)(void *context, const char *path);                    /* mode 0755; EEXIST */
+    int (*mkdir)(void *context, const char *path); /* mode 0755; EEXIST */
 
     /* A kernel lock on a sidecar file: exclusive, created if missing, released
      * by the kernel when the process dies, never by another process. Waits up
@@ -112,11 +112,11 @@ struct lease_ops {
                                  struct lease_result *result);
     enum lease_status (*acquire)(const struct lease_env *env, const struct lease_options *options,
                                  struct lease_result *result);
-    enum lease_status (*release)(const struct lease_env *env, const struct lease_options *options,
-                                 const char *token, struct lease_result *result);
+    enum lease_status (*release)(const struct lease_env *env, const struct lease_options *options, const char *token,
+                                 struct lease_result *result);
     /* NULL when the implementation cannot renew. */
-    enum lease_status (*renew)(const struct lease_env *env, const struct lease_options *options,
-                               const char *token, struct lease_result *result);
+    enum lease_status (*renew)(const struct lease_env *env, const struct lease_options *options, const char *token,
+                               struct lease_result *result);
 };
 
 /* The shipped implementations. */
@@ -183,8 +183,7 @@ bool lease_is_stale(const struct lease_env *env, const struct lease_staleness_ru
  * status also goes into result->status. identity (may be NULL) receives the
  * file's device/inode for a later same-file check. */
 enum lease_status lease_read_and_classify(const struct lease_env *env, const struct lease_staleness_rules *rules,
-                                          const char *path, struct lease_result *result,
-                                          struct lease_stat *identity);
+                                          const char *path, struct lease_result *result, struct lease_stat *identity);
 
 /* Creates the missing parent directories of path (mkdir -p of dirname). */
 int lease_make_parents(const struct lease_env *env, const char *path);

@@ -242,8 +242,7 @@ static json_t *build_metadata(const struct lease_holder *holder) {
     if (holder->has_fence) json_object_set_new(metadata, "fence", json_integer(holder->fence));
     if (holder->has_pid_start_time)
         json_object_set_new(metadata, "pidStartTime", json_integer((json_int_t)holder->pid_start_time));
-    if (holder->has_process_group)
-        json_object_set_new(metadata, "processGroup", json_integer(holder->process_group));
+    if (holder->has_process_group) json_object_set_new(metadata, "processGroup", json_integer(holder->process_group));
     if (holder->boot_id[0] != '\0') json_object_set_new(metadata, "bootId", json_string(holder->boot_id));
     if (holder->renewed_at[0] != '\0') json_object_set_new(metadata, "renewedAt", json_string(holder->renewed_at));
     return metadata;

@@ -117,16 +117,14 @@ enum lease_status lease_acquire(const struct lease_ops *ops, const struct lease_
 }
 
 enum lease_status lease_release(const struct lease_ops *ops, const struct lease_env *env,
-                                const struct lease_options *options, const char *token,
-                                struct lease_result *result) {
+                                const struct lease_options *options, const char *token, struct lease_result *result) {
     struct call call;
     if (prepare(&call, ops, env, options, false, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
     return call.ops->release(call.env, &call.options, token, result);
 }
 
 enum lease_status lease_renew(const struct lease_ops *ops, const struct lease_env *env,
-                              const struct lease_options *options, const char *token,
-                              struct lease_result *result) {
+                              const struct lease_options *options, const char *token, struct lease_result *result) {
     struct call call;
     if (prepare(&call, ops, env, options, false, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
     if (call.ops->renew == NULL) {
@@ -189,8 +187,8 @@ enum lease_status lease_run(const struct lease_ops *ops, const struct lease_env 
         call.env->warn(call.env->context, line);
     }
     lease_result_clear(&released);
-    result->previous_status = result->previous_status == LEASE_STATUS_NONE ? LEASE_STATUS_MISSING
-                                                                           : result->previous_status;
+    result->previous_status =
+        result->previous_status == LEASE_STATUS_NONE ? LEASE_STATUS_MISSING : result->previous_status;
     result->status = LEASE_STATUS_COMPLETED;
     return LEASE_STATUS_COMPLETED;
 }

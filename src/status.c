@@ -145,8 +145,9 @@ size_t lease_format_error(const struct lease_result *result, char *buffer, size_
     lease_escape_text(result->detail, detail, sizeof detail);
     /* The default detail repeats the system error: say it once. */
     bool says_more = detail[0] != '\0' && strstr(detail, system_error) == NULL;
-    int length = snprintf(buffer, size, "%s: %s%s%s%s", result->error_operation != NULL ? result->error_operation : "lease",
-                          system_error, says_more ? " (" : "", says_more ? detail : "", says_more ? ")" : "");
+    int length =
+        snprintf(buffer, size, "%s: %s%s%s%s", result->error_operation != NULL ? result->error_operation : "lease",
+                 system_error, says_more ? " (" : "", says_more ? detail : "", says_more ? ")" : "");
     if (length < 0) {
         buffer[0] = '\0';
         return 0;

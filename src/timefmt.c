@@ -48,8 +48,7 @@ void lease_time_format(int64_t epoch_ms, char buffer[LEASE_TIMESTAMP_SIZE]) {
     civil_from_days(days, &year, &month, &day);
     if (year < 0 || year > 9999) year = year < 0 ? 0 : 9999; /* keep the fixed width */
     snprintf(buffer, LEASE_TIMESTAMP_SIZE, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)year, month, day,
-             (int)(rest_ms / 3600000), (int)(rest_ms / 60000 % 60), (int)(rest_ms / 1000 % 60),
-             (int)(rest_ms % 1000));
+             (int)(rest_ms / 3600000), (int)(rest_ms / 60000 % 60), (int)(rest_ms / 1000 % 60), (int)(rest_ms % 1000));
 }
 
 /* Reads exactly count digits; false when any is not a digit. */
@@ -127,7 +126,7 @@ bool lease_time_parse(const char *text, int64_t *epoch_ms) {
     int64_t offset_ms;
     if (!parse_zone(cursor, &offset_ms)) return false;
     int64_t days = days_from_civil(year, month, day);
-    *epoch_ms = days * MS_PER_DAY + hour * 3600000LL + minute * 60000LL + second * MS_PER_SECOND + fraction_ms -
-                offset_ms;
+    *epoch_ms =
+        days * MS_PER_DAY + hour * 3600000LL + minute * 60000LL + second * MS_PER_SECOND + fraction_ms - offset_ms;
     return true;
 }

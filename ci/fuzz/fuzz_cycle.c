@@ -36,8 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define WRONG_TOKEN "00000000-0000-4000-8000-000000000000"
 #define HOLDER_PID 4242
 
-static const char *const operations[] = {"open_read", "create_exclusive", "read", "write", "fstat", "lstat",
-                                         "link", "rename", "unlink", "mkdir", "lock", "pread", "pwrite"};
+static const char *const operations[] = {"open_read", "create_exclusive", "read",  "write", "fstat", "lstat", "link",
+                                         "rename",    "unlink",           "mkdir", "lock",  "pread", "pwrite"};
 static const int errors[] = {EIO, ENOSPC, EACCES, EROFS, ENOENT, EEXIST, EINTR, EWOULDBLOCK, EAGAIN, ENOMEM};
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -61,8 +61,8 @@ static char *read_file(const char *path, size_t *length) {
 static bool same_file(const char *before, size_t before_length, const char *path) {
     size_t length = 0;
     char *now = read_file(path, &length);
-    bool same = before == NULL ? now == NULL
-                               : now != NULL && length == before_length && memcmp(now, before, length) == 0;
+    bool same =
+        before == NULL ? now == NULL : now != NULL && length == before_length && memcmp(now, before, length) == 0;
     free(now);
     return same;
 }

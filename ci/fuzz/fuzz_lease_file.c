@@ -187,8 +187,10 @@ static void check_deferral(const struct lease_result *result) {
     size_t newlines = 0;
     for (size_t index = 0; index < length; index++) {
         unsigned char byte = (unsigned char)text[index];
-        if (byte == '\n') newlines++;
-        else check(byte >= 0x20 && byte != 0x7f);
+        if (byte == '\n')
+            newlines++;
+        else
+            check(byte >= 0x20 && byte != 0x7f);
     }
     check(newlines == 2);
 }

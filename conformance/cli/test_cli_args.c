@@ -17,17 +17,14 @@
 
 /* argv as main gets it, from literals (which -Wwrite-strings makes const;
  * the parser never writes through argv). words ends with NULL. */
-static int build_argv(const char *const *words, char **argv)
-{
+static int build_argv(const char *const *words, char **argv) {
     int argc = 0;
-    for (; words[argc] != NULL && argc < WORDS_MAX - 1; argc++)
-        argv[argc] = (char *)(uintptr_t)words[argc];
+    for (; words[argc] != NULL && argc < WORDS_MAX - 1; argc++) argv[argc] = (char *)(uintptr_t)words[argc];
     argv[argc] = NULL;
     return argc;
 }
 
-static int parse_words(const char *const *words, struct lease_cli_args *args, char *message, size_t message_size)
-{
+static int parse_words(const char *const *words, struct lease_cli_args *args, char *message, size_t message_size) {
     char *argv[WORDS_MAX];
     int argc = build_argv(words, argv);
     return lease_cli_parse(argc, argv, args, message, message_size);
@@ -36,13 +33,13 @@ static int parse_words(const char *const *words, struct lease_cli_args *args, ch
 #define PARSE(args, message, ...) \
     parse_words((const char *const[]){"lease", __VA_ARGS__, NULL}, (args), (message), sizeof(message))
 
-static void test_run_points_command_argv_past_the_separator(void **state)
-{
+static void test_run_points_command_argv_past_the_separator(void **state) {
     (void)state;
     struct lease_cli_args args;
     char message[256];
     char *argv[WORDS_MAX];
-    int argc = build_argv((const char *const[]){"lease", "run", "--owner", "o", "--", "cmd", "--json", "x", NULL}, argv);
+    int argc =
+        build_argv((const char *const[]){"lease", "run", "--owner", "o", "--", "cmd", "--json", "x", NULL}, argv);
     assert_int_equal(lease_cli_parse(argc, argv, &args, message, sizeof message), 0);
     assert_int_equal(args.command, LEASE_CLI_COMMAND_RUN);
     assert_ptr_equal(args.command_argv, argv + 5);
@@ -53,8 +50,7 @@ static void test_run_points_command_argv_past_the_separator(void **state)
     assert_string_equal(args.owner, "o");
 }
 
-static void test_equals_form_and_separate_value_are_equivalent(void **state)
-{
+static void test_equals_form_and_separate_value_are_equivalent(void **state) {
     (void)state;
     struct lease_cli_args args;
     char message[256];
@@ -65,16 +61,25 @@ static void test_equals_form_and_separate_value_are_equivalent(void **state)
     assert_int_equal(args.ttl_ms, 5);
 }
 
-static void test_ttl_limits(void **state)
-{
+static void test_ttl_limits(void **state) {
     (void)state;
     struct lease_cli_args args;
     char message[256];
     assert_int_equal(PARSE(&args, message, "acquire", "--owner", "o", "--ttl-ms", "1"), 0);
     assert_int_equal(PARSE(&args, message, "acquire", "--owner", "o", "--ttl-ms", "3155760000000"), 0);
     assert_int_equal(args.ttl_ms, LEASE_CLI_TTL_MS_MAX);
-    const char *refused[] = {"0", "3155760000001", "9223372036854775807", "9223372036854775808",
-                             "99999999999999999999", "-1", "+5", " 5", "5 ", "0x10", "1e3", ""};
+    const char *refused[] = {"0",
+                             "3155760000001",
+                             "9223372036854775807",
+                             "9223372036854775808",
+                             "99999999999999999999",
+                             "-1",
+                             "+5",
+                             " 5",
+                             "5 ",
+                             "0x10",
+                             "1e3",
+                             ""};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         const char *const words[] = {"lease", "acquire", "--owner", "o", "--ttl-ms", refused[i], NULL};
         assert_int_equal(parse_words(words, &args, message, sizeof message), LEASE_CLI_EXIT_USAGE);
@@ -82,8 +87,7 @@ static void test_ttl_limits(void **state)
     }
 }
 
-static void test_held_exit_limits(void **state)
-{
+static void test_held_exit_limits(void **state) {
     (void)state;
     struct lease_cli_args args;
     char message[256];
@@ -95,8 +99,7 @@ static void test_held_exit_limits(void **state)
                      LEASE_CLI_EXIT_USAGE);
 }
 
-static void test_help_wins_over_missing_required_options(void **state)
-{
+static void test_help_wins_over_missing_required_options(void **state) {
     (void)state;
     struct lease_cli_args args;
     char message[256];
@@ -110,20 +113,17 @@ static void test_help_wins_over_missing_required_options(void **state)
     assert_non_null(strstr(lease_cli_usage(LEASE_CLI_COMMAND_RUN), "usage: lease run"));
 }
 
-static void test_failed_parse_still_reports_json_and_a_message(void **state)
-{
+static void test_failed_parse_still_reports_json_and_a_message(void **state) {
     (void)state;
     struct lease_cli_args args;
     char message[256];
-    assert_int_equal(PARSE(&args, message, "acquire", "--json", "--ttl-ms", "0", "--owner", "o"),
-                     LEASE_CLI_EXIT_USAGE);
+    assert_int_equal(PARSE(&args, message, "acquire", "--json", "--ttl-ms", "0", "--owner", "o"), LEASE_CLI_EXIT_USAGE);
     assert_true(args.json);
     assert_true(strlen(message) > 0);
     assert_null(strchr(message, '\n'));
 }
 
-static void test_owner_values_that_the_file_cannot_hold_are_refused(void **state)
-{
+static void test_owner_values_that_the_file_cannot_hold_are_refused(void **state) {
     (void)state;
     struct lease_cli_args args;
     char message[256];
@@ -135,8 +135,7 @@ static void test_owner_values_that_the_file_cannot_hold_are_refused(void **state
     assert_int_equal(PARSE(&args, message, "acquire", "--owner", "caf\xc3\xa9 \xf0\x9f\x98\x80"), 0);
 }
 
-static void test_duplicate_and_misplaced_options_are_refused(void **state)
-{
+static void test_duplicate_and_misplaced_options_are_refused(void **state) {
     (void)state;
     struct lease_cli_args args;
     char message[256];
@@ -148,8 +147,7 @@ static void test_duplicate_and_misplaced_options_are_refused(void **state)
     assert_int_equal(PARSE(&args, message, "--json", "inspect"), LEASE_CLI_EXIT_USAGE);
 }
 
-static void test_tiny_message_buffers_are_safe(void **state)
-{
+static void test_tiny_message_buffers_are_safe(void **state) {
     (void)state;
     struct lease_cli_args args;
     char message[4];
@@ -160,8 +158,7 @@ static void test_tiny_message_buffers_are_safe(void **state)
     assert_int_equal(lease_cli_parse(0, NULL, &args, NULL, 0), LEASE_CLI_EXIT_USAGE);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_points_command_argv_past_the_separator),
         cmocka_unit_test(test_equals_form_and_separate_value_are_equivalent),

@@ -55,8 +55,8 @@ static const struct lease_options options = {.path = "/lease.json", .owner = "me
 
 /* base64 of {"owner":"other","token":"t-1","acquiredAt":"2026-01-01T00:00:00Z"} */
 #define OTHER_VALUE "eyJvd25lciI6Im90aGVyIiwidG9rZW4iOiJ0LTEiLCJhY3F1aXJlZEF0IjoiMjAyNi0wMS0wMVQwMDowMDowMFoifQ=="
-#define OTHER_KV "{\"kvs\":[{\"create_revision\":\"7\",\"mod_revision\":\"9\",\"lease\":\"42\",\"value\":\"" \
-    OTHER_VALUE "\"}]}"
+#define OTHER_KV \
+    "{\"kvs\":[{\"create_revision\":\"7\",\"mod_revision\":\"9\",\"lease\":\"42\",\"value\":\"" OTHER_VALUE "\"}]}"
 
 static void test_acquire_won_takes_the_revision_as_fence(void **state) {
     (void)state;

@@ -32,14 +32,15 @@ static int injected(struct fake_env *fake, const char *operation) {
     return -fake->fault_errno;
 }
 
-#define FAKE_FILE_OPERATION(name, parameters, arguments)                   \
-    static int fake_##name parameters {                                    \
-        int fault = injected(fake_of(context), #name);                     \
-        return fault != 0 ? fault : lease_env_posix()->name arguments;     \
+#define FAKE_FILE_OPERATION(name, parameters, arguments)               \
+    static int fake_##name parameters {                                \
+        int fault = injected(fake_of(context), #name);                 \
+        return fault != 0 ? fault : lease_env_posix()->name arguments; \
     }
 
 FAKE_FILE_OPERATION(create_exclusive, (void *context, const char *path, int *fd), (NULL, path, fd))
-FAKE_FILE_OPERATION(read, (void *context, int fd, void *buffer, size_t size, size_t *done), (NULL, fd, buffer, size, done))
+FAKE_FILE_OPERATION(read, (void *context, int fd, void *buffer, size_t size, size_t *done),
+                    (NULL, fd, buffer, size, done))
 FAKE_FILE_OPERATION(write, (void *context, int fd, const void *buffer, size_t size, size_t *done),
                     (NULL, fd, buffer, size, done))
 FAKE_FILE_OPERATION(fstat, (void *context, int fd, struct lease_stat *stat), (NULL, fd, stat))

@@ -31,8 +31,8 @@ struct fake_env {
     char boot_id[64];
     const char *inherited_token;
     const char *path_variable; /* $HEAVY_MAINTENANCE_LEASE_PATH */
-    int64_t live_group; /* the one process group with a living member (0: none) */
-    int open_read_error; /* injected: returned by open_read when non-zero */
+    int64_t live_group;        /* the one process group with a living member (0: none) */
+    int open_read_error;       /* injected: returned by open_read when non-zero */
     /* Injected failure: the fault_skip+1-th call of the operation named
      * fault_operation ("link", "rename", "lock", ...) returns -fault_errno. */
     const char *fault_operation;

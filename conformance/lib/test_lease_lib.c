@@ -87,7 +87,8 @@ static void write_holder(struct fixture *fixture, int64_t pid, int64_t acquired_
     lease_time_format(acquired_ms, acquired);
     lease_time_format(acquired_ms + expires_offset_ms, expires);
     char expires_member[80] = "";
-    if (expires_offset_ms != INT64_MIN) snprintf(expires_member, sizeof expires_member, "  \"expiresAt\": \"%s\",\n", expires);
+    if (expires_offset_ms != INT64_MIN)
+        snprintf(expires_member, sizeof expires_member, "  \"expiresAt\": \"%s\",\n", expires);
     snprintf(text, sizeof text,
              "{\n  \"owner\": \"backup\",\n  \"reason\": \"nightly\",\n  \"pid\": %lld,\n"
              "  \"token\": \"11111111-2222-4333-8444-555555555555\",\n  \"acquiredAt\": \"%s\",\n"
@@ -173,8 +174,8 @@ static void test_inspect_acquired_plus_stale_after_ms_boundary(void **state) {
 static void test_inspect_unusable_fields_are_stale(void **state) {
     struct fixture *fixture = *state;
     static const char *const payloads[] = {
-        "{\"owner\":\"x\",\"pid\":1000,\"staleAfterMs\":5000}",                                   /* no acquiredAt */
-        "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":\"yesterday\",\"staleAfterMs\":5000}",       /* unparseable */
+        "{\"owner\":\"x\",\"pid\":1000,\"staleAfterMs\":5000}",                              /* no acquiredAt */
+        "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":\"yesterday\",\"staleAfterMs\":5000}", /* unparseable */
         "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":\"2026-05-17T06:40:00Z\",\"staleAfterMs\":-1}",
         "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":\"2026-05-17T06:40:00Z\",\"staleAfterMs\":0}",
         "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":\"2026-05-17T06:40:00Z\",\"staleAfterMs\":\"6h\"}",
@@ -203,7 +204,15 @@ static void test_inspect_bad_pids_are_dead_when_pid_checked(void **state) {
 static void test_inspect_malformed_payloads(void **state) {
     struct fixture *fixture = *state;
     static const char *const payloads[] = {
-        "", "{\"owner\": \"kbSync\", \"pid\": 12", "null", "[]", "42", "\"text\"", "{\"owner\": 42}", "{}", "{,}",
+        "",
+        "{\"owner\": \"kbSync\", \"pid\": 12",
+        "null",
+        "[]",
+        "42",
+        "\"text\"",
+        "{\"owner\": 42}",
+        "{}",
+        "{,}",
         "\xff\xfe garbage",
     };
     for (size_t index = 0; index < sizeof payloads / sizeof payloads[0]; index++) {
@@ -445,9 +454,9 @@ static int record_body(void *argument, const struct lease_result *lease) {
 static void test_run_acquires_runs_and_releases(void **state) {
     struct fixture *fixture = *state;
     struct body_record record = {0};
-    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
-                               &fixture->result),
-                     LEASE_STATUS_COMPLETED);
+    assert_int_equal(
+        lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record, &fixture->result),
+        LEASE_STATUS_COMPLETED);
     assert_int_equal(record.calls, 1);
     assert_int_equal(record.seen, LEASE_STATUS_ACQUIRED);
     assert_int_equal(fixture->result.body_status, 7);
@@ -458,9 +467,9 @@ static void test_run_held_does_not_run_the_body(void **state) {
     struct fixture *fixture = *state;
     struct body_record record = {0};
     write_live_holder(fixture);
-    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
-                               &fixture->result),
-                     LEASE_STATUS_HELD);
+    assert_int_equal(
+        lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record, &fixture->result),
+        LEASE_STATUS_HELD);
     assert_int_equal(record.calls, 0);
 }
 
@@ -470,9 +479,9 @@ static void test_run_inherited_token_runs_without_acquiring(void **state) {
     write_live_holder(fixture);
     char *before = fake_env_read_lease(fixture->fake);
     fixture->fake->inherited_token = "11111111-2222-4333-8444-555555555555";
-    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
-                               &fixture->result),
-                     LEASE_STATUS_INHERITED);
+    assert_int_equal(
+        lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record, &fixture->result),
+        LEASE_STATUS_INHERITED);
     assert_int_equal(record.calls, 1);
     assert_int_equal(record.seen, LEASE_STATUS_INHERITED);
     assert_int_equal(fixture->fake->warning_count, 0);
@@ -486,9 +495,9 @@ static void test_run_stale_inherited_token_acquires_with_one_warning(void **stat
     write_live_holder(fixture);
     fixture->fake->now_ms += 7 * HOUR_MS; /* the parent's lease expired */
     fixture->fake->inherited_token = "11111111-2222-4333-8444-555555555555";
-    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
-                               &fixture->result),
-                     LEASE_STATUS_COMPLETED);
+    assert_int_equal(
+        lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record, &fixture->result),
+        LEASE_STATUS_COMPLETED);
     assert_int_equal(fixture->result.previous_status, LEASE_STATUS_STALE);
     assert_int_equal(record.seen, LEASE_STATUS_ACQUIRED_AFTER_STALE);
     assert_int_equal(fixture->fake->warning_count, 1);
@@ -500,9 +509,9 @@ static void test_run_wrong_inherited_token_is_held(void **state) {
     struct body_record record = {0};
     write_live_holder(fixture);
     fixture->fake->inherited_token = "not-the-token";
-    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
-                               &fixture->result),
-                     LEASE_STATUS_HELD);
+    assert_int_equal(
+        lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record, &fixture->result),
+        LEASE_STATUS_HELD);
     assert_int_equal(record.calls, 0);
     assert_int_equal(fixture->fake->warning_count, 1);
 }
@@ -512,11 +521,12 @@ static void test_run_wrong_inherited_token_is_held(void **state) {
 static void test_original_payload_read_field_for_field(void **state) {
     struct fixture *fixture = *state;
     fake_env_set_pid(fixture->fake, 31337, FAKE_PID_ALIVE, 1);
-    fake_env_write_lease(fixture->fake,
-                         "{\"owner\":\"syncGithubWorkflow\",\"reason\":\"manual-cli\",\"pid\":31337,"
-                         "\"token\":\"9b2f7c1e-0d4a-4e8b-9c3f-2a1b0c9d8e7f\",\"acquiredAt\":\"2026-05-17T08:40:00+02:00\","
-                         "\"staleAfterMs\":21600000,\"expiresAt\":\"2026-05-17T12:40:00Z\","
-                         "\"metadata\":{\"host\":\"neo\"},\"extra\":[1,2,3]}");
+    fake_env_write_lease(
+        fixture->fake,
+        "{\"owner\":\"syncGithubWorkflow\",\"reason\":\"manual-cli\",\"pid\":31337,"
+        "\"token\":\"9b2f7c1e-0d4a-4e8b-9c3f-2a1b0c9d8e7f\",\"acquiredAt\":\"2026-05-17T08:40:00+02:00\","
+        "\"staleAfterMs\":21600000,\"expiresAt\":\"2026-05-17T12:40:00Z\","
+        "\"metadata\":{\"host\":\"neo\"},\"extra\":[1,2,3]}");
     assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
     const struct lease_holder *holder = &fixture->result.lease;
     assert_string_equal(holder->owner, "syncGithubWorkflow");
@@ -540,8 +550,8 @@ static void test_pid_reuse_detected_by_start_time(void **state) {
                  "{\"pidStartTime\": 777, \"bootId\": \"boot-1\"}");
     enum lease_status expected = fixture->impl->detects_reuse ? LEASE_STATUS_STALE : LEASE_STATUS_ACTIVE;
     assert_int_equal(inspect(fixture), expected);
-    assert_int_equal(acquire(fixture), fixture->impl->detects_reuse ? LEASE_STATUS_ACQUIRED_AFTER_STALE
-                                                                    : LEASE_STATUS_HELD);
+    assert_int_equal(acquire(fixture),
+                     fixture->impl->detects_reuse ? LEASE_STATUS_ACQUIRED_AFTER_STALE : LEASE_STATUS_HELD);
 }
 
 static void test_reboot_detected_by_boot_id(void **state) {
@@ -573,9 +583,9 @@ static void test_renew_extends_expires_at(void **state) {
     fixture->fake->now_ms += 50000; /* past the first expiry, before the renewed one */
     assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
     lease_result_clear(&fixture->result);
-    assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, "stranger",
-                                 &fixture->result),
-                     LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(
+        lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, "stranger", &fixture->result),
+        LEASE_STATUS_NOT_OWNER);
 }
 
 static void test_fence_increases_per_acquisition(void **state) {
@@ -595,7 +605,6 @@ static void test_fence_increases_per_acquisition(void **state) {
         assert_int_equal(release(fixture, token), LEASE_STATUS_RELEASED);
     }
 }
-
 
 /* ---- values read from a file are bounded (docs/spec.md section 9.7) ------ */
 
@@ -774,9 +783,9 @@ static void test_run_reports_a_failed_release(void **state) {
     struct fixture *fixture = *state;
     struct body_record record = {0};
     inject(fixture, "unlink", EROFS, 0, 0);
-    assert_int_equal(lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record,
-                               &fixture->result),
-                     LEASE_STATUS_COMPLETED);
+    assert_int_equal(
+        lease_run(fixture->impl->ops, &fixture->fake->env, &fixture->options, record_body, &record, &fixture->result),
+        LEASE_STATUS_COMPLETED);
     inject(fixture, NULL, 0, 0, 0);
     assert_int_equal(record.calls, 1);
     assert_int_equal(fixture->fake->warning_count, 1);
@@ -912,7 +921,8 @@ static void test_path_from_environment_variable(void **state) {
     assert_int_equal(access(path, F_OK), 0);
 }
 
-#define CASE(function) {#function, function}
+#define CASE(function) \
+    { #function, function }
 static const struct {
     const char *name;
     CMUnitTestFunction function;

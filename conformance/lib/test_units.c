@@ -71,8 +71,16 @@ static void test_time_parse_accepts_the_original_forms(void **state) {
 static void test_time_parse_rejects_garbage(void **state) {
     (void)state;
     static const char *const bad[] = {
-        "", "yesterday", "2026-05-16", "2026-05-16T19:27:00", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-        "2026-05-16T24:00:00Z", "2026-05-16T19:27:00.Z", "2026-05-16T19:27:00Zjunk", "2026-05-16T19:27:00+2",
+        "",
+        "yesterday",
+        "2026-05-16",
+        "2026-05-16T19:27:00",
+        "2026-13-01T00:00:00Z",
+        "2026-02-30T00:00:00Z",
+        "2026-05-16T24:00:00Z",
+        "2026-05-16T19:27:00.Z",
+        "2026-05-16T19:27:00Zjunk",
+        "2026-05-16T19:27:00+2",
         "20260516T192700Z",
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
@@ -84,12 +92,28 @@ static void test_time_parse_rejects_garbage(void **state) {
 static void test_time_parse_checks_every_field(void **state) {
     (void)state;
     static const char *const bad[] = {
-        "2026x05-16T19:27:00Z", "2026-0x-16T19:27:00Z", "2026-05x16T19:27:00Z", "2026-05-1xT19:27:00Z",
-        "2026-05-16x19:27:00Z", "2026-05-16T1x:27:00Z", "2026-05-16T19x27:00Z", "2026-05-16T19:2x:00Z",
-        "2026-05-16T19:27x00Z", "2026-05-16T19:27:0xZ", "2026-00-16T19:27:00Z", "2026-05-00T19:27:00Z",
-        "2026-05-32T19:27:00Z", "2026-05-16T19:60:00Z", "2026-05-16T19:27:60Z", "2100-02-29T00:00:00Z",
-        "2026-05-16T19:27:00+25:00", "2026-05-16T19:27:00+05:60", "2026-05-16T19:27:00+05:0x",
-        "2026-05-16T19:27:00+0x:00", "2026-05-16T19:27:00+05:00x", "2026-05-16T19:27:00.1234567890123456789012345"
+        "2026x05-16T19:27:00Z",
+        "2026-0x-16T19:27:00Z",
+        "2026-05x16T19:27:00Z",
+        "2026-05-1xT19:27:00Z",
+        "2026-05-16x19:27:00Z",
+        "2026-05-16T1x:27:00Z",
+        "2026-05-16T19x27:00Z",
+        "2026-05-16T19:2x:00Z",
+        "2026-05-16T19:27x00Z",
+        "2026-05-16T19:27:0xZ",
+        "2026-00-16T19:27:00Z",
+        "2026-05-00T19:27:00Z",
+        "2026-05-32T19:27:00Z",
+        "2026-05-16T19:60:00Z",
+        "2026-05-16T19:27:60Z",
+        "2100-02-29T00:00:00Z",
+        "2026-05-16T19:27:00+25:00",
+        "2026-05-16T19:27:00+05:60",
+        "2026-05-16T19:27:00+05:0x",
+        "2026-05-16T19:27:00+0x:00",
+        "2026-05-16T19:27:00+05:00x",
+        "2026-05-16T19:27:00.1234567890123456789012345"
         "678901234567890123456789012345678901234567890123Z",
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
@@ -126,12 +150,12 @@ static void test_escape_handles_every_utf8_shape(void **state) {
         const char *input;
         const char *expected;
     } cases[] = {
-        {"\xc0\x80", "\\xc0\\x80"},                 /* overlong */
-        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},       /* surrogate */
+        {"\xc0\x80", "\\xc0\\x80"},                   /* overlong */
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},          /* surrogate */
         {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* beyond U+10FFFF */
-        {"\xf5", "\\xf5"},                             /* impossible lead */
-        {"\xe2\x28\xa1", "\\xe2(\\xa1"},             /* bad continuation */
-        {"\x7f", "\\x7f"},                             /* DEL */
+        {"\xf5", "\\xf5"},                            /* impossible lead */
+        {"\xe2\x28\xa1", "\\xe2(\\xa1"},              /* bad continuation */
+        {"\x7f", "\\x7f"},                            /* DEL */
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
         lease_escape_text(cases[index].input, out, sizeof out);
@@ -148,7 +172,8 @@ static void test_escape_handles_every_utf8_shape(void **state) {
     assert_true(lease_copy_text(out, 3, "\xc3\xa9\xc3\xa9")); /* cut before a split character */
     assert_string_equal(out, "\xc3\xa9");
     assert_true(lease_text_is_clean("caf\xc3\xa9 \xf0\x9f\x98\x80"));
-    assert_false(lease_text_is_clean("a\xff" "b"));
+    assert_false(lease_text_is_clean("a\xff"
+                                     "b"));
     assert_false(lease_text_is_clean("tab\there"));
     assert_false(lease_text_is_clean("c1\xc2\x9b"));
     assert_true(lease_copy_text(out, 0, "x"));
@@ -157,7 +182,7 @@ static void test_escape_handles_every_utf8_shape(void **state) {
 
 static void test_status_helpers_outside_the_table(void **state) {
     (void)state;
-    assert_int_equal(lease_status_exit_code((enum lease_status)-1), 125);
+    assert_int_equal(lease_status_exit_code((enum lease_status) - 1), 125);
     assert_int_equal(lease_status_exit_code(LEASE_STATUS_COUNT), 125);
     int acquired = 0;
     for (int index = 0; index < LEASE_STATUS_COUNT; index++)
@@ -174,9 +199,12 @@ static void test_status_helpers_outside_the_table(void **state) {
 static void test_bidi_controls_are_escaped_and_refused(void **state) {
     (void)state;
     char out[128];
-    lease_escape_text("admin\xe2\x80\xae" "exe.txt", out, sizeof out);
-    assert_string_equal(out, "admin\\xe2\\x80\\xae" "exe.txt");
-    static const char *const controls[] = {"\xd8\x9c", "\xe2\x80\x8e", "\xe2\x80\x8f", "\xe2\x80\xaa",
+    lease_escape_text("admin\xe2\x80\xae"
+                      "exe.txt",
+                      out, sizeof out);
+    assert_string_equal(out, "admin\\xe2\\x80\\xae"
+                             "exe.txt");
+    static const char *const controls[] = {"\xd8\x9c",     "\xe2\x80\x8e", "\xe2\x80\x8f", "\xe2\x80\xaa",
                                            "\xe2\x80\xad", "\xe2\x81\xa6", "\xe2\x81\xa9"};
     for (size_t index = 0; index < sizeof controls / sizeof controls[0]; index++) {
         lease_escape_text(controls[index], out, sizeof out);
@@ -210,10 +238,9 @@ static void test_deferral_lines_exact(void **state) {
     strcpy(result.lease.acquired_at, "2026-05-16T19:27:00.000Z");
     char text[1024];
     lease_format_deferral(&result, text, sizeof text);
-    assert_string_equal(text,
-                        "\xe2\x8f\xb8\xef\xb8\x8f  Deferred: heavy-maintenance lease held by 'kbSync' "
-                        "(reason='manual-cli', pid=4242, acquiredAt=2026-05-16T19:27:00.000Z).\n"
-                        "   This script will not run while another heavy-maintenance task is active.\n");
+    assert_string_equal(text, "\xe2\x8f\xb8\xef\xb8\x8f  Deferred: heavy-maintenance lease held by 'kbSync' "
+                              "(reason='manual-cli', pid=4242, acquiredAt=2026-05-16T19:27:00.000Z).\n"
+                              "   This script will not run while another heavy-maintenance task is active.\n");
     strcpy(result.lease.owner, "x\x1b[31m");
     lease_format_deferral(&result, text, sizeof text);
     assert_non_null(strstr(text, "held by 'x\\x1b[31m'"));

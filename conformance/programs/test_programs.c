@@ -38,8 +38,8 @@
 #define ENV_EXTRA_MAX 4
 
 static const char *const program_names[] = {"sandman", "kbSync", "backup", "syncGithubWorkflow"};
-static const char *const failure_messages[] = {"❌ REM cycle failed:", "❌ Synchronization Failed:",
-                                               "❌ Backup failed:", "❌ Sync failed:"};
+static const char *const failure_messages[] = {
+    "❌ REM cycle failed:", "❌ Synchronization Failed:", "❌ Backup failed:", "❌ Sync failed:"};
 static const char *const implementation_names[] = {"lease", "neo-v1", "neo-v2"};
 #define PROGRAM_COUNT (sizeof program_names / sizeof program_names[0])
 #define IMPLEMENTATION_COUNT (sizeof implementation_names / sizeof implementation_names[0])
@@ -60,34 +60,28 @@ struct child_run {
     char err[TEXT_MAX];
 };
 
-static const char *bin_directory(void)
-{
+static const char *bin_directory(void) {
     const char *value = getenv("CONFORMANCE_BIN");
     return value != NULL && *value != '\0' ? value : "build/bin";
 }
 
-static const char *fixtures_directory(void)
-{
+static const char *fixtures_directory(void) {
     const char *value = getenv("CONFORMANCE_FIXTURES");
     return value != NULL && *value != '\0' ? value : "fixtures";
 }
 
-static const char *program_of(const struct program_case *test_case)
-{
+static const char *program_of(const struct program_case *test_case) {
     return program_names[test_case->program_index];
 }
 
 /* Reads a whole file into buffer (NUL-terminated); returns its length or -1. */
-static long read_file(const char *path, char *buffer, size_t size)
-{
+static long read_file(const char *path, char *buffer, size_t size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     size_t used = 0;
     for (int attempt = 0; attempt < 1024 && used + 1 < size; attempt++) {
         ssize_t got = read(fd, buffer + used, size - 1 - used);
-        if (got <= 0)
-            break;
+        if (got <= 0) break;
         used += (size_t)got;
     }
     close(fd);
@@ -95,27 +89,23 @@ static long read_file(const char *path, char *buffer, size_t size)
     return (long)used;
 }
 
-static void write_file(const char *path, const char *bytes, size_t length)
-{
+static void write_file(const char *path, const char *bytes, size_t length) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, bytes, length), (ssize_t)length);
     close(fd);
 }
 
-static void fixture_path(char *buffer, size_t size, const char *relative)
-{
+static void fixture_path(char *buffer, size_t size, const char *relative) {
     snprintf(buffer, size, "%s/%s", fixtures_directory(), relative);
 }
 
 /* Copies fixtures/leases/<name> to the case's lease path; returns its bytes in copy. */
-static void install_lease(const struct program_case *test_case, const char *name, char *copy, size_t size)
-{
+static void install_lease(const struct program_case *test_case, const char *name, char *copy, size_t size) {
     char source[PATH_SIZE];
     snprintf(source, sizeof source, "%s/leases/%s", fixtures_directory(), name);
     long length = read_file(source, copy, size);
-    if (length < 0)
-        fail_msg("missing fixture %s", source);
+    if (length < 0) fail_msg("missing fixture %s", source);
     char parent[PATH_SIZE];
     snprintf(parent, sizeof parent, "%s/lease", test_case->directory);
     mkdir(parent, 0755);
@@ -123,12 +113,10 @@ static void install_lease(const struct program_case *test_case, const char *name
 }
 
 static void child_exec(const struct program_case *test_case, const char *const *extra, const char *out_path,
-                       const char *err_path)
-{
+                       const char *err_path) {
     int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
-        _exit(121);
+    if (out < 0 || err < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0) _exit(121);
     unsetenv("NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN");
     unsetenv("MAINTENANCE_BODY");
     unsetenv("MAINTENANCE_SLEEP_MS");
@@ -138,24 +126,21 @@ static void child_exec(const struct program_case *test_case, const char *const *
     setenv("HEAVY_MAINTENANCE_LEASE_PATH", test_case->lease_path, 1);
     setenv("MAINTENANCE_LOG", test_case->log_path, 1);
     setenv("LEASE_IMPLEMENTATION", test_case->implementation, 1);
-    for (size_t i = 0; i < ENV_EXTRA_MAX && extra != NULL && extra[i] != NULL; i++)
-        putenv((char *)(uintptr_t)extra[i]);
+    for (size_t i = 0; i < ENV_EXTRA_MAX && extra != NULL && extra[i] != NULL; i++) putenv((char *)(uintptr_t)extra[i]);
     char program[PATH_SIZE];
     snprintf(program, sizeof program, "%s/%s", bin_directory(), program_of(test_case));
     execl(program, program, (char *)NULL);
     _exit(127);
 }
 
-static void sleep_ms(long duration_ms)
-{
+static void sleep_ms(long duration_ms) {
     struct timespec pause_time = {.tv_sec = duration_ms / 1000, .tv_nsec = (duration_ms % 1000) * 1000000L};
     nanosleep(&pause_time, NULL);
 }
 
 /* Runs the case's program with extra "NAME=value" settings (NULL-terminated)
  * and captures its exit status and output. */
-static void run_program(const struct program_case *test_case, const char *const *extra, struct child_run *run)
-{
+static void run_program(const struct program_case *test_case, const char *const *extra, struct child_run *run) {
     char out_path[PATH_SIZE + 16];
     char err_path[PATH_SIZE + 16];
     snprintf(out_path, sizeof out_path, "%s/stdout", test_case->directory);
@@ -163,14 +148,12 @@ static void run_program(const struct program_case *test_case, const char *const 
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0)
-        child_exec(test_case, extra, out_path, err_path);
+    if (pid == 0) child_exec(test_case, extra, out_path, err_path);
     int status = 0;
     pid_t done = 0;
     for (long waited_ms = 0; waited_ms < CHILD_TIMEOUT_MS && done == 0; waited_ms += POLL_MS) {
         done = waitpid(pid, &status, WNOHANG);
-        if (done == 0)
-            sleep_ms(POLL_MS);
+        if (done == 0) sleep_ms(POLL_MS);
     }
     if (done == 0) {
         kill(pid, SIGKILL);
@@ -183,8 +166,7 @@ static void run_program(const struct program_case *test_case, const char *const 
         fail_msg("could not read the child's output");
 }
 
-static void expect_exit(const struct child_run *run, int expected)
-{
+static void expect_exit(const struct child_run *run, int expected) {
     if (run->exit_status != expected)
         fail_msg("expected exit %d, got %d (signal %d)\nstdout: %s\nstderr: %s", expected, run->exit_status,
                  run->signal_number, run->out, run->err);
@@ -192,15 +174,13 @@ static void expect_exit(const struct child_run *run, int expected)
 
 /* Compares stdout with fixtures/golden/<relative>, where {program} in the
  * golden file stands for the program name. */
-static void expect_golden(const struct program_case *test_case, const char *relative, const char *got)
-{
+static void expect_golden(const struct program_case *test_case, const char *relative, const char *got) {
     char path[PATH_SIZE];
     char golden[TEXT_MAX];
     fixture_path(path, sizeof path, relative);
     char golden_path[PATH_SIZE + 16];
     snprintf(golden_path, sizeof golden_path, "%s", path);
-    if (read_file(golden_path, golden, sizeof golden) < 0)
-        fail_msg("missing golden file %s", golden_path);
+    if (read_file(golden_path, golden, sizeof golden) < 0) fail_msg("missing golden file %s", golden_path);
     char expected[TEXT_MAX];
     size_t used = 0;
     const char *cursor = golden;
@@ -216,14 +196,12 @@ static void expect_golden(const struct program_case *test_case, const char *rela
         fail_msg("stdout differs from %s\n--- expected\n%s--- got\n%s---", golden_path, expected, got);
 }
 
-static bool lease_exists(const struct program_case *test_case)
-{
+static bool lease_exists(const struct program_case *test_case) {
     struct stat info;
     return lstat(test_case->lease_path, &info) == 0;
 }
 
-static void expect_lease_unchanged(const struct program_case *test_case, const char *before)
-{
+static void expect_lease_unchanged(const struct program_case *test_case, const char *before) {
     char after[TEXT_MAX];
     if (read_file(test_case->lease_path, after, sizeof after) < 0)
         fail_msg("FOREIGN RELEASE: the holder's lease file was removed");
@@ -231,62 +209,52 @@ static void expect_lease_unchanged(const struct program_case *test_case, const c
         fail_msg("the holder's lease file changed\n--- before\n%s\n--- after\n%s", before, after);
 }
 
-static int count_log_events(const struct program_case *test_case, const char *event)
-{
+static int count_log_events(const struct program_case *test_case, const char *event) {
     char log[TEXT_MAX];
-    if (read_file(test_case->log_path, log, sizeof log) < 0)
-        return 0;
+    if (read_file(test_case->log_path, log, sizeof log) < 0) return 0;
     int count = 0;
     size_t event_length = strlen(event);
     for (const char *line = log; line != NULL && *line != '\0' && count < 1000;) {
-        if (strncmp(line, event, event_length) == 0 && line[event_length] == ' ')
-            count++;
+        if (strncmp(line, event, event_length) == 0 && line[event_length] == ' ') count++;
         line = strchr(line, '\n');
         line = line != NULL ? line + 1 : NULL;
     }
     return count;
 }
 
-static int count_lines(const char *text)
-{
+static int count_lines(const char *text) {
     int lines = 0;
-    for (const char *cursor = text; *cursor != '\0'; cursor++)
-        lines += *cursor == '\n';
+    for (const char *cursor = text; *cursor != '\0'; cursor++) lines += *cursor == '\n';
     return lines;
 }
 
 /* ---- setup / teardown ----------------------------------------------------- */
 
-static int setup_case(void **state)
-{
+static int setup_case(void **state) {
     struct program_case *test_case = *state;
     snprintf(test_case->directory, sizeof test_case->directory, "/tmp/lease-programs-XXXXXX");
-    if (mkdtemp(test_case->directory) == NULL)
-        return -1;
+    if (mkdtemp(test_case->directory) == NULL) return -1;
     snprintf(test_case->lease_path, sizeof test_case->lease_path, "%s/lease/heavy-maintenance-lease.json",
              test_case->directory);
     snprintf(test_case->log_path, sizeof test_case->log_path, "%s/bodies.log", test_case->directory);
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *walk)
-{
+static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *walk) {
     (void)info;
     (void)type;
     (void)walk;
     return remove(path);
 }
 
-static int teardown_case(void **state)
-{
+static int teardown_case(void **state) {
     struct program_case *test_case = *state;
     return nftw(test_case->directory, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- the cases ------------------------------------------------------------- */
 
-static void acquired_prints_banner_runs_body_and_releases(void **state)
-{
+static void acquired_prints_banner_runs_body_and_releases(void **state) {
     struct program_case *test_case = *state;
     struct child_run run;
     assert_false(lease_exists(test_case));
@@ -299,8 +267,7 @@ static void acquired_prints_banner_runs_body_and_releases(void **state)
     assert_int_equal(count_log_events(test_case, "exit"), 1);
 }
 
-static void held_prints_deferral_and_leaves_lease_unchanged(void **state)
-{
+static void held_prints_deferral_and_leaves_lease_unchanged(void **state) {
     struct program_case *test_case = *state;
     char before[TEXT_MAX];
     struct child_run run;
@@ -312,8 +279,7 @@ static void held_prints_deferral_and_leaves_lease_unchanged(void **state)
     assert_int_equal(count_log_events(test_case, "enter"), 0);
 }
 
-static void held_escapes_terminal_sequences_in_holder(void **state)
-{
+static void held_escapes_terminal_sequences_in_holder(void **state) {
     struct program_case *test_case = *state;
     char before[TEXT_MAX];
     struct child_run run;
@@ -325,8 +291,7 @@ static void held_escapes_terminal_sequences_in_holder(void **state)
     assert_null(strchr(run.out, '\x1b'));
 }
 
-static void stale_pid_lease_is_recovered_with_one_stderr_line(void **state)
-{
+static void stale_pid_lease_is_recovered_with_one_stderr_line(void **state) {
     struct program_case *test_case = *state;
     if (strcmp(test_case->implementation, "neo-v1") == 0)
         skip(); /* neo-v1 has no pid check by design: the dead holder wedges it until expiresAt */
@@ -342,8 +307,7 @@ static void stale_pid_lease_is_recovered_with_one_stderr_line(void **state)
     assert_int_equal(count_log_events(test_case, "enter"), 1);
 }
 
-static void malformed_lease_is_recovered(void **state)
-{
+static void malformed_lease_is_recovered(void **state) {
     struct program_case *test_case = *state;
     char before[TEXT_MAX];
     struct child_run run;
@@ -356,8 +320,7 @@ static void malformed_lease_is_recovered(void **state)
     assert_false(lease_exists(test_case));
 }
 
-static void body_failure_exits_1_with_own_message_and_releases(void **state)
-{
+static void body_failure_exits_1_with_own_message_and_releases(void **state) {
     struct program_case *test_case = *state;
     static const char *const extra[] = {"MAINTENANCE_BODY=fail", NULL};
     struct child_run run;
@@ -371,8 +334,7 @@ static void body_failure_exits_1_with_own_message_and_releases(void **state)
     assert_int_equal(count_log_events(test_case, "exit"), 1);
 }
 
-static void lease_error_fails_closed_naming_path(void **state)
-{
+static void lease_error_fails_closed_naming_path(void **state) {
     struct program_case *test_case = *state;
     char parent[PATH_SIZE];
     snprintf(parent, sizeof parent, "%s/lease", test_case->directory);
@@ -387,8 +349,7 @@ static void lease_error_fails_closed_naming_path(void **state)
     assert_int_equal(count_log_events(test_case, "enter"), 0);
 }
 
-static void inherited_token_runs_body_without_touching_lease(void **state)
-{
+static void inherited_token_runs_body_without_touching_lease(void **state) {
     struct program_case *test_case = *state;
     static const char *const extra[] = {
         "NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN=3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b", NULL};
@@ -402,8 +363,7 @@ static void inherited_token_runs_body_without_touching_lease(void **state)
     assert_int_equal(count_log_events(test_case, "enter"), 1);
 }
 
-static void mismatched_inherited_token_warns_and_defers(void **state)
-{
+static void mismatched_inherited_token_warns_and_defers(void **state) {
     struct program_case *test_case = *state;
     static const char *const extra[] = {"NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN=not-the-token", NULL};
     char before[TEXT_MAX];
@@ -416,8 +376,7 @@ static void mismatched_inherited_token_warns_and_defers(void **state)
     expect_lease_unchanged(test_case, before);
 }
 
-static void unknown_body_value_exits_64_and_runs_nothing(void **state)
-{
+static void unknown_body_value_exits_64_and_runs_nothing(void **state) {
     struct program_case *test_case = *state;
     static const char *const extra[] = {"MAINTENANCE_BODY=explode", NULL};
     struct child_run run;
@@ -428,8 +387,7 @@ static void unknown_body_value_exits_64_and_runs_nothing(void **state)
     assert_int_equal(count_log_events(test_case, "enter"), 0);
 }
 
-static void unknown_implementation_exits_64(void **state)
-{
+static void unknown_implementation_exits_64(void **state) {
     struct program_case *test_case = *state;
     static const char *const extra[] = {"LEASE_IMPLEMENTATION=no-such-implementation", NULL};
     struct child_run run;
@@ -444,7 +402,8 @@ static const struct {
     const char *name;
     CMUnitTestFunction function;
 } cases[] = {
-#define CASE(function) {#function, function}
+#define CASE(function) \
+    { #function, function }
     CASE(acquired_prints_banner_runs_body_and_releases),
     CASE(held_prints_deferral_and_leaves_lease_unchanged),
     CASE(held_escapes_terminal_sequences_in_holder),
@@ -466,15 +425,14 @@ static struct program_case states[IMPLEMENTATION_COUNT][TEST_COUNT];
 static char names[IMPLEMENTATION_COUNT][TEST_COUNT][NAME_SIZE];
 static struct CMUnitTest tests[IMPLEMENTATION_COUNT][TEST_COUNT];
 
-int main(void)
-{
+int main(void) {
     int failures = 0;
     for (size_t impl = 0; impl < IMPLEMENTATION_COUNT; impl++) {
         size_t index = 0;
         for (size_t program = 0; program < PROGRAM_COUNT; program++) {
             for (size_t c = 0; c < CASE_COUNT; c++, index++) {
-                states[impl][index] = (struct program_case){.program_index = program,
-                                                            .implementation = implementation_names[impl]};
+                states[impl][index] =
+                    (struct program_case){.program_index = program, .implementation = implementation_names[impl]};
                 snprintf(names[impl][index], NAME_SIZE, "%s/%s/%s", implementation_names[impl], program_names[program],
                          cases[c].name);
                 tests[impl][index] = (struct CMUnitTest){.name = names[impl][index],
@@ -487,8 +445,7 @@ int main(void)
         char group[64];
         /* The group name becomes the JUnit file name (CMOCKA_XML_FILE=%g.xml): no spaces. */
         snprintf(group, sizeof group, "programs_%s", implementation_names[impl]);
-        for (char *cursor = group; *cursor != '\0'; cursor++)
-            *cursor = *cursor == '-' ? '_' : *cursor;
+        for (char *cursor = group; *cursor != '\0'; cursor++) *cursor = *cursor == '-' ? '_' : *cursor;
         printf("=== %s\n", group);
         fflush(stdout);
         failures += _cmocka_run_group_tests(group, tests[impl], TEST_COUNT, NULL, NULL);

@@ -13,13 +13,13 @@
 #include "zoo.h"
 
 struct zoo_rules {
-    bool no_exclusive_create;  /* publish with rename (overwrites) and no lock */
-    bool release_no_token;     /* release removes whatever is there */
-    bool no_pid_check;         /* a dead holder's lease looks active until its TTL */
-    bool torn_publish;         /* O_EXCL create, then write, on the unlocked path */
-    bool stale_greater;        /* stale iff now > expiresAt (should be >=) */
-    bool takeover_no_recheck;  /* replaces what it saw before taking the lock */
-    bool renew_no_check;       /* renew rewrites the lease whoever owns it */
+    bool no_exclusive_create; /* publish with rename (overwrites) and no lock */
+    bool release_no_token;    /* release removes whatever is there */
+    bool no_pid_check;        /* a dead holder's lease looks active until its TTL */
+    bool torn_publish;        /* O_EXCL create, then write, on the unlocked path */
+    bool stale_greater;       /* stale iff now > expiresAt (should be >=) */
+    bool takeover_no_recheck; /* replaces what it saw before taking the lock */
+    bool renew_no_check;      /* renew rewrites the lease whoever owns it */
 };
 
 struct zoo_paths {
@@ -36,7 +36,8 @@ static void make_paths(const struct lease_env *env, const char *path, struct zoo
 
 static enum lease_status classify(const struct lease_env *env, const struct zoo_rules *rules, const char *path,
                                   struct lease_result *result) {
-    struct lease_staleness_rules staleness = {.check_pid = !rules->no_pid_check, .check_start_time = !rules->no_pid_check};
+    struct lease_staleness_rules staleness = {.check_pid = !rules->no_pid_check,
+                                              .check_start_time = !rules->no_pid_check};
     enum lease_status found = lease_read_and_classify(env, &staleness, path, result, NULL);
     int64_t expires_ms;
     if (rules->stale_greater && found == LEASE_STATUS_STALE && result->ttl_takeover &&
@@ -87,7 +88,8 @@ static int publish(const struct lease_env *env, const struct zoo_rules *rules, c
     return status;
 }
 
-static enum lease_status acquired(struct lease_result *result, const struct lease_holder *holder, enum lease_status found) {
+static enum lease_status acquired(struct lease_result *result, const struct lease_holder *holder,
+                                  enum lease_status found) {
     lease_result_clear(result);
     lease_result_set_holder(result, holder, true);
     result->previous_status = found;
@@ -110,7 +112,8 @@ static int new_holder(const struct lease_env *env, const struct lease_options *o
         holder->has_pid_start_time = true;
         holder->pid_start_time = start_time;
     }
-    if (status == 0 && env->boot_id(env->context, holder->boot_id, sizeof holder->boot_id) != 0) holder->boot_id[0] = '\0';
+    if (status == 0 && env->boot_id(env->context, holder->boot_id, sizeof holder->boot_id) != 0)
+        holder->boot_id[0] = '\0';
     return status;
 }
 
@@ -175,10 +178,12 @@ static enum lease_status zoo_release(const struct lease_env *env, const struct z
     enum lease_status found = classify_locked(env, rules, options, &lock_fd, result);
     if (found == LEASE_STATUS_ERROR) return found;
     enum lease_status outcome = LEASE_STATUS_RELEASED;
-    if (found == LEASE_STATUS_MISSING) outcome = LEASE_STATUS_MISSING;
+    if (found == LEASE_STATUS_MISSING)
+        outcome = LEASE_STATUS_MISSING;
     else if (!rules->release_no_token && (!result->has_lease || strcmp(result->lease.token, token) != 0))
         outcome = LEASE_STATUS_NOT_OWNER;
-    else env->unlink(env->context, options->path);
+    else
+        env->unlink(env->context, options->path);
     env->unlock(env->context, lock_fd);
     result->previous_status = found;
     result->status = outcome;
@@ -186,7 +191,8 @@ static enum lease_status zoo_release(const struct lease_env *env, const struct z
 }
 
 static enum lease_status zoo_renew(const struct lease_env *env, const struct zoo_rules *rules,
-                                   const struct lease_options *options, const char *token, struct lease_result *result) {
+                                   const struct lease_options *options, const char *token,
+                                   struct lease_result *result) {
     int lock_fd = -1;
     enum lease_status found = classify_locked(env, rules, options, &lock_fd, result);
     if (found == LEASE_STATUS_ERROR) return found;
@@ -223,40 +229,45 @@ static enum lease_status zoo_inspect(const struct lease_env *env, const struct z
 }
 
 /* One ops table per member, generated from (name, rule broken, field). */
-#define ZOO_TABLE(X)                                                                                  \
-    X(no_excl, "zoo-no-exclusive-create", "publishes with rename(2) and no lock: no exclusive create", \
-      no_exclusive_create)                                                                            \
-    X(release_any, "zoo-release-no-token", "release removes the lease without checking the token",   \
-      release_no_token)                                                                               \
-    X(no_pid, "zoo-no-pid-check", "no pid check: a dead holder wedges until the TTL", no_pid_check)   \
-    X(torn, "zoo-torn-publish", "non-atomic publish: O_EXCL create, then write", torn_publish)         \
-    X(greater, "zoo-stale-greater", "stale check with > instead of >=", stale_greater)                \
-    X(no_recheck, "zoo-takeover-no-recheck", "takeover without re-checking under the lock",           \
-      takeover_no_recheck)                                                                            \
+/* The table below keeps one row per line. */
+// clang-format off
+#define ZOO_TABLE(X)                                                                                                 \
+    X(no_excl, "zoo-no-exclusive-create", "publishes with rename(2) and no lock: no exclusive create",               \
+      no_exclusive_create)                                                                                           \
+    X(release_any, "zoo-release-no-token", "release removes the lease without checking the token", release_no_token) \
+    X(no_pid, "zoo-no-pid-check", "no pid check: a dead holder wedges until the TTL", no_pid_check)                  \
+    X(torn, "zoo-torn-publish", "non-atomic publish: O_EXCL create, then write", torn_publish)                       \
+    X(greater, "zoo-stale-greater", "stale check with > instead of >=", stale_greater)                               \
+    X(no_recheck, "zoo-takeover-no-recheck", "takeover without re-checking under the lock", takeover_no_recheck)     \
     X(renew_any, "zoo-renew-no-check", "renew rewrites the lease without checking the token", renew_no_check)
+// clang-format on
 
-#define ZOO_MEMBER(id, name_text, rule_text, field)                                                              \
-    static const struct zoo_rules rules_##id = {.field = true};                                                  \
-    static enum lease_status inspect_##id(const struct lease_env *env, const struct lease_options *options,      \
-                                          struct lease_result *result) {                                         \
-        return zoo_inspect(env, &rules_##id, options, result);                                                   \
-    }                                                                                                            \
-    static enum lease_status acquire_##id(const struct lease_env *env, const struct lease_options *options,      \
-                                          struct lease_result *result) {                                         \
-        return zoo_acquire(env, &rules_##id, options, result);                                                   \
-    }                                                                                                            \
-    static enum lease_status release_##id(const struct lease_env *env, const struct lease_options *options,      \
-                                          const char *token, struct lease_result *result) {                      \
-        return zoo_release(env, &rules_##id, options, token, result);                                            \
-    }                                                                                                            \
-    static enum lease_status renew_##id(const struct lease_env *env, const struct lease_options *options,        \
-                                        const char *token, struct lease_result *result) {                        \
-        return zoo_renew(env, &rules_##id, options, token, result);                                              \
-    }                                                                                                            \
-    static const struct lease_ops ops_##id = {.version = LEASE_OPS_VERSION, .name = name_text,                   \
-                                              .impl_version = "zoo", .description = rule_text,                   \
-                                              .inspect = inspect_##id, .acquire = acquire_##id,                  \
-                                              .release = release_##id, .renew = renew_##id};
+#define ZOO_MEMBER(id, name_text, rule_text, field)                                                         \
+    static const struct zoo_rules rules_##id = {.field = true};                                             \
+    static enum lease_status inspect_##id(const struct lease_env *env, const struct lease_options *options, \
+                                          struct lease_result *result) {                                    \
+        return zoo_inspect(env, &rules_##id, options, result);                                              \
+    }                                                                                                       \
+    static enum lease_status acquire_##id(const struct lease_env *env, const struct lease_options *options, \
+                                          struct lease_result *result) {                                    \
+        return zoo_acquire(env, &rules_##id, options, result);                                              \
+    }                                                                                                       \
+    static enum lease_status release_##id(const struct lease_env *env, const struct lease_options *options, \
+                                          const char *token, struct lease_result *result) {                 \
+        return zoo_release(env, &rules_##id, options, token, result);                                       \
+    }                                                                                                       \
+    static enum lease_status renew_##id(const struct lease_env *env, const struct lease_options *options,   \
+                                        const char *token, struct lease_result *result) {                   \
+        return zoo_renew(env, &rules_##id, options, token, result);                                         \
+    }                                                                                                       \
+    static const struct lease_ops ops_##id = {.version = LEASE_OPS_VERSION,                                 \
+                                              .name = name_text,                                            \
+                                              .impl_version = "zoo",                                        \
+                                              .description = rule_text,                                     \
+                                              .inspect = inspect_##id,                                      \
+                                              .acquire = acquire_##id,                                      \
+                                              .release = release_##id,                                      \
+                                              .renew = renew_##id};
 ZOO_TABLE(ZOO_MEMBER)
 #undef ZOO_MEMBER
 

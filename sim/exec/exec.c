@@ -105,7 +105,7 @@ struct exec_run {
     int seen_holder_count;
     pid_t awaited_tid; /* released from a sleep: settle waits for its next held call */
     /* Oracle state. */
-    int lease_fd; /* O_PATH on the inode at the lease path, -1 none */
+    int lease_fd;      /* O_PATH on the inode at the lease path, -1 none */
     int lease_creator; /* proc index, -1 none, -2 the initial dead holder */
     long log_offset;
     pid_t log_holder;
@@ -279,10 +279,11 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
 /* ---- the child: filter, hand-over, exec ------------------------------------ */
 
 static const char *const notified_syscalls[] = {
-    "open", "openat", "openat2", "creat", "read", "write", "pread64", "pwrite64", "close", "fstat",
-    "newfstatat", "statx", "stat", "lstat", "link", "linkat", "rename", "renameat", "renameat2", "unlink",
-    "unlinkat", "mkdir", "mkdirat", "rmdir", "flock", "fcntl", "fsync", "fdatasync", "ftruncate", "dup",
-    "dup2", "dup3", "kill", "io_uring_setup", "nanosleep", "clock_nanosleep",
+    "open",   "openat",         "openat2",    "creat",           "read",      "write", "pread64", "pwrite64",
+    "close",  "fstat",          "newfstatat", "statx",           "stat",      "lstat", "link",    "linkat",
+    "rename", "renameat",       "renameat2",  "unlink",          "unlinkat",  "mkdir", "mkdirat", "rmdir",
+    "flock",  "fcntl",          "fsync",      "fdatasync",       "ftruncate", "dup",   "dup2",    "dup3",
+    "kill",   "io_uring_setup", "nanosleep",  "clock_nanosleep",
 };
 
 /* Returns the listener fd, or -errno. */
@@ -337,8 +338,8 @@ static int receive_listener(int socket_fd, int *code) {
         char buffer[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } control;
-    struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.buffer,
-                             .msg_controllen = sizeof control.buffer};
+    struct msghdr message = {
+        .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.buffer, .msg_controllen = sizeof control.buffer};
     if (recvmsg(socket_fd, &message, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof *code) return -1;
     struct cmsghdr *header = CMSG_FIRSTHDR(&message);
     if (*code != 0 || header == NULL || header->cmsg_type != SCM_RIGHTS) return -1;
@@ -570,7 +571,8 @@ static enum call_kind classify(struct exec_run *run, int notify_fd, const struct
             snprintf(path, path_size, "probe a pid outside the run");
         return CALL_LEASE;
     }
-    if (strncmp(name, "dup", 3) == 0 || (strcmp(name, "fcntl") == 0 && (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC))) {
+    if (strncmp(name, "dup", 3) == 0 ||
+        (strcmp(name, "fcntl") == 0 && (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC))) {
         task->fds_dirty = true;
         return CALL_OTHER;
     }
@@ -656,8 +658,8 @@ static bool drain(struct exec_run *run, struct seccomp_notif *request) {
             any = true;
             struct exec_task *task = find_task(run, thread_group_of((pid_t)request->pid), index);
             char path[PATH_MAX];
-            enum call_kind kind = task != NULL ? classify(run, proc->notify_fd, request, task, path, sizeof path)
-                                               : CALL_OTHER;
+            enum call_kind kind =
+                task != NULL ? classify(run, proc->notify_fd, request, task, path, sizeof path) : CALL_OTHER;
             if (kind == CALL_ENOSYS) {
                 respond(run, proc->notify_fd, request->id, ENOSYS, false);
             } else if (kind == CALL_OTHER || run->pending_count == EXEC_PENDING_MAX) {
@@ -883,8 +885,9 @@ static void check_entrant(struct exec_run *run, int entrant) {
     int holder = json_is_integer(pid_value) ? proc_of_pid(run, (pid_t)json_integer_value(pid_value)) : -1;
     json_decref(root);
     if (entrant >= 0 && holder >= 0 && holder != entrant && !run->procs[holder].exited)
-        violate(run, SIM_INVARIANT_EXCLUSION, "p%d %s entered its body while the lease file names p%d %s (double acquisition)",
-                entrant, run->procs[entrant].program, holder, run->procs[holder].program);
+        violate(run, SIM_INVARIANT_EXCLUSION,
+                "p%d %s entered its body while the lease file names p%d %s (double acquisition)", entrant,
+                run->procs[entrant].program, holder, run->procs[holder].program);
 }
 
 /* ---- story, trace ---------------------------------------------------------- */
@@ -931,9 +934,9 @@ static void sort_pending(struct exec_run *run) {
             struct exec_call *left = &run->pending[inner - 1], *right = &run->pending[inner];
             int left_key = proc_sort_key(run, left), right_key = proc_sort_key(run, right);
             bool swap = left_key > right_key ||
-                        (left_key == right_key && (strcmp(left->name, right->name) > 0 ||
-                                                   (strcmp(left->name, right->name) == 0 &&
-                                                    strcmp(left->path, right->path) > 0)));
+                        (left_key == right_key &&
+                         (strcmp(left->name, right->name) > 0 ||
+                          (strcmp(left->name, right->name) == 0 && strcmp(left->path, right->path) > 0)));
             if (!swap) break;
             struct exec_call held = *left;
             *left = *right;
@@ -994,8 +997,8 @@ static ssize_t tear_write(const struct exec_call *call) {
     int fd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)args[0], 0);
     close(pidfd);
     if (fd < 0) return -1;
-    ssize_t written = strcmp(call->name, "pwrite64") == 0 ? pwrite(fd, buffer, prefix, (off_t)args[3])
-                                                           : write(fd, buffer, prefix);
+    ssize_t written =
+        strcmp(call->name, "pwrite64") == 0 ? pwrite(fd, buffer, prefix, (off_t)args[3]) : write(fd, buffer, prefix);
     close(fd);
     return written;
 }
@@ -1207,8 +1210,10 @@ static int run_seed(struct exec_run *run) {
         for (int index = 0; index < run->proc_count; index++)
             if (run->procs[index].pid > 0) kill(run->procs[index].pid, SIGKILL);
         while (waitpid(-1, NULL, __WALL) > 0) {}
-        fprintf(stderr, "leasesim: the kernel or the sandbox refused the seccomp user-notification filter (%s); "
-                        "nothing was tested\n", strerror(refused));
+        fprintf(stderr,
+                "leasesim: the kernel or the sandbox refused the seccomp user-notification filter (%s); "
+                "nothing was tested\n",
+                strerror(refused));
         remove_tree(run->dir);
         return SIM_EXEC_EX_REFUSED;
     }
@@ -1229,10 +1234,10 @@ static int run_seed(struct exec_run *run) {
             if (run->trace != NULL) {
                 char process[32];
                 snprintf(process, sizeof process, "p%d.%d", run->last.proc, run->last.ordinal);
-                json_t *record = json_pack("{s:I,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "seed", (json_int_t)run->seed, "step",
-                                           run->steps, "process", process, "program",
-                                           run->procs[run->last.proc].program, "syscall", run->last.name, "path",
-                                           run->last.path, "result", run->last.result, "lease", state);
+                json_t *record =
+                    json_pack("{s:I,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "seed", (json_int_t)run->seed, "step", run->steps,
+                              "process", process, "program", run->procs[run->last.proc].program, "syscall",
+                              run->last.name, "path", run->last.path, "result", run->last.result, "lease", state);
                 json_dumpf(record, run->trace, JSON_COMPACT);
                 fputc('\n', run->trace);
                 json_decref(record);
@@ -1345,7 +1350,8 @@ static int write_log(const struct exec_run *run, const char *path) {
 static uint64_t hash_story(const struct exec_run *run) {
     uint64_t hash = 1469598103934665603ULL;
     for (int index = 0; index < run->story_count; index++)
-        for (const char *cursor = run->story[index]; *cursor != '\0'; cursor++) hash = (hash ^ (uint8_t)*cursor) * 1099511628211ULL;
+        for (const char *cursor = run->story[index]; *cursor != '\0'; cursor++)
+            hash = (hash ^ (uint8_t)*cursor) * 1099511628211ULL;
     return hash ^ (uint64_t)run->violation;
 }
 
@@ -1369,8 +1375,8 @@ int sim_exec_main(int argc, char **argv) {
             return EX_CANTCREAT;
         }
     }
-    printf("leasesim: seeds %llu..%llu exec='%s' ", (unsigned long long)options.first,
-           (unsigned long long)options.last, options.template_text);
+    printf("leasesim: seeds %llu..%llu exec='%s' ", (unsigned long long)options.first, (unsigned long long)options.last,
+           options.template_text);
     print_knobs(&options, stdout);
     printf(" determinism=%s\n", options.determinism ? "5-runs" : "off");
     fflush(stdout);
@@ -1382,8 +1388,9 @@ int sim_exec_main(int argc, char **argv) {
         run.seed = seed;
         int verdict = run_seed(&run);
         if (verdict == SIM_EXEC_EX_REFUSED || verdict == 70) {
-            if (verdict == 70) fprintf(stderr, "leasesim: seed %llu: cannot set up the run: %s\n",
-                                       (unsigned long long)seed, strerror(errno));
+            if (verdict == 70)
+                fprintf(stderr, "leasesim: seed %llu: cannot set up the run: %s\n", (unsigned long long)seed,
+                        strerror(errno));
             exit_status = verdict == 70 ? EX_SOFTWARE : verdict;
             break;
         }

@@ -44,14 +44,14 @@ enum lease_cli_command {
 
 struct lease_cli_args {
     enum lease_cli_command command;
-    bool help; /* --help: for command, or the top level when command is NONE */
-    bool json; /* set even when parsing fails, if --json appeared before `--` */
-    bool quiet; /* run: no deferral lines when held */
-    int64_t wait_ms; /* run/acquire --wait: 0 none, -1 forever, else milliseconds */
-    bool nonblock;   /* run/acquire --nonblock/-n: no wait (the default, said explicitly) */
+    bool help;               /* --help: for command, or the top level when command is NONE */
+    bool json;               /* set even when parsing fails, if --json appeared before `--` */
+    bool quiet;              /* run: no deferral lines when held */
+    int64_t wait_ms;         /* run/acquire --wait: 0 none, -1 forever, else milliseconds */
+    bool nonblock;           /* run/acquire --nonblock/-n: no wait (the default, said explicitly) */
     const char *result_path; /* run --result FILE: the JSON result goes there (implies json) */
     bool has_json_fd;
-    int json_fd;             /* run --json-fd N: the JSON result goes to descriptor N */
+    int json_fd; /* run --json-fd N: the JSON result goes to descriptor N */
     const char *owner;
     const char *reason;
     const char *lease_path;
@@ -71,8 +71,7 @@ struct lease_cli_args {
 
 /* Returns 0 when argv is a valid command line, else LEASE_CLI_EXIT_USAGE with
  * a one-line message (no "lease: " prefix, no newline) in message. */
-int lease_cli_parse(int argc, char *const argv[], struct lease_cli_args *args, char *message,
-                    size_t message_size);
+int lease_cli_parse(int argc, char *const argv[], struct lease_cli_args *args, char *message, size_t message_size);
 
 /* --wait: at most this long between two re-checks when nothing is heard
  * (a holder's group member ending makes no sound). */
@@ -110,13 +109,13 @@ struct lease_cli_run_request {
 
 /* What happened in `lease run`. */
 struct lease_cli_run_outcome {
-    bool body_ran;           /* lease_run called the body (acquired or inherited) */
+    bool body_ran; /* lease_run called the body (acquired or inherited) */
     bool child_started;
-    int exit_code;           /* the child's (128+N when killed by N), or 125/126/127 */
-    int child_signal;        /* N when the child was killed by signal N, else 0 */
-    int exec_error_number;   /* errno of a failed exec, else 0 */
-    bool lost;               /* a renewal found the lease lost; the body was ended */
-    int command_exit_code;   /* status lost: what CMD itself exited with */
+    int exit_code;                  /* the child's (128+N when killed by N), or 125/126/127 */
+    int child_signal;               /* N when the child was killed by signal N, else 0 */
+    int exec_error_number;          /* errno of a failed exec, else 0 */
+    bool lost;                      /* a renewal found the lease lost; the body was ended */
+    int command_exit_code;          /* status lost: what CMD itself exited with */
     char message[LEASE_DETAIL_MAX]; /* the wrapper's own failure, for stderr and JSON */
 };
 

@@ -27,16 +27,16 @@ enum option_id {
     OPTION_RESULT,
     OPTION_JSON_FD,
     OPTION_HELP,
-    OPTION_BACKEND,   /* etcd backend (docs/etcd.md) */
+    OPTION_BACKEND, /* etcd backend (docs/etcd.md) */
     OPTION_ENDPOINTS,
     OPTION_KEY,
     OPTION_COUNT
 };
 
 #define COMMAND_BIT(command) (1u << (command))
-#define ALL_COMMANDS                                                                          \
-    (COMMAND_BIT(LEASE_CLI_COMMAND_RUN) | COMMAND_BIT(LEASE_CLI_COMMAND_ACQUIRE) |             \
-     COMMAND_BIT(LEASE_CLI_COMMAND_RELEASE) | COMMAND_BIT(LEASE_CLI_COMMAND_RENEW) |           \
+#define ALL_COMMANDS                                                                 \
+    (COMMAND_BIT(LEASE_CLI_COMMAND_RUN) | COMMAND_BIT(LEASE_CLI_COMMAND_ACQUIRE) |   \
+     COMMAND_BIT(LEASE_CLI_COMMAND_RELEASE) | COMMAND_BIT(LEASE_CLI_COMMAND_RENEW) | \
      COMMAND_BIT(LEASE_CLI_COMMAND_INSPECT))
 #define ACQUIRING_COMMANDS (COMMAND_BIT(LEASE_CLI_COMMAND_RUN) | COMMAND_BIT(LEASE_CLI_COMMAND_ACQUIRE))
 #define TOKEN_COMMANDS (COMMAND_BIT(LEASE_CLI_COMMAND_RELEASE) | COMMAND_BIT(LEASE_CLI_COMMAND_RENEW))
@@ -76,13 +76,13 @@ static const char *const command_names[] = {
     [LEASE_CLI_COMMAND_VERSION] = "version",
 };
 
-#define COMMON_OPTIONS_HELP                                                                        \
-    "  --lease PATH    lease file (default: $" LEASE_PATH_ENV ", else " LEASE_DEFAULT_PATH ")\n"   \
-    "  --impl NAME     implementation (default: $LEASE_IMPLEMENTATION, else lease)\n"              \
-    "  --backend NAME  the same as --impl (etcd: the lease on an etcd cluster)\n"                  \
-    "  --endpoints URLS etcd URLs, comma-separated (default: $LEASE_ETCD_ENDPOINTS)\n"             \
-    "  --key KEY       etcd key (default: $LEASE_ETCD_KEY, else derived from the lease path)\n"     \
-    "  --json          print exactly one JSON object on stdout\n"                                  \
+#define COMMON_OPTIONS_HELP                                                                      \
+    "  --lease PATH    lease file (default: $" LEASE_PATH_ENV ", else " LEASE_DEFAULT_PATH ")\n" \
+    "  --impl NAME     implementation (default: $LEASE_IMPLEMENTATION, else lease)\n"            \
+    "  --backend NAME  the same as --impl (etcd: the lease on an etcd cluster)\n"                \
+    "  --endpoints URLS etcd URLs, comma-separated (default: $LEASE_ETCD_ENDPOINTS)\n"           \
+    "  --key KEY       etcd key (default: $LEASE_ETCD_KEY, else derived from the lease path)\n"  \
+    "  --json          print exactly one JSON object on stdout\n"                                \
     "  --help          print this help\n"
 
 static const char *const usage_texts[] = {
@@ -130,8 +130,7 @@ static const char *const usage_texts[] = {
         "  --reason R      reason (default: " LEASE_DEFAULT_REASON ")\n"
         "  --ttl-ms N      time to live in milliseconds (default: 21600000)\n"
         "  --pid PID       the process the lease names (default: the caller, i.e. lease's parent)\n"
-        "  --wait S, -w S  when held, wait up to S seconds (or 'forever') for the lease\n"
-        COMMON_OPTIONS_HELP,
+        "  --wait S, -w S  when held, wait up to S seconds (or 'forever') for the lease\n" COMMON_OPTIONS_HELP,
     [LEASE_CLI_COMMAND_RELEASE] =
         "usage: lease release --token T [OPTIONS]\n"
         "\n"
@@ -155,17 +154,13 @@ static const char *const usage_texts[] = {
     [LEASE_CLI_COMMAND_VERSION] = "usage: lease --version\n",
 };
 
-const char *lease_cli_command_name(enum lease_cli_command command)
-{
-    if ((size_t)command >= sizeof command_names / sizeof command_names[0])
-        return "lease";
+const char *lease_cli_command_name(enum lease_cli_command command) {
+    if ((size_t)command >= sizeof command_names / sizeof command_names[0]) return "lease";
     return command_names[command];
 }
 
-const char *lease_cli_usage(enum lease_cli_command command)
-{
-    if ((size_t)command >= sizeof usage_texts / sizeof usage_texts[0])
-        return usage_texts[LEASE_CLI_COMMAND_NONE];
+const char *lease_cli_usage(enum lease_cli_command command) {
+    if ((size_t)command >= sizeof usage_texts / sizeof usage_texts[0]) return usage_texts[LEASE_CLI_COMMAND_NONE];
     return usage_texts[command];
 }
 
@@ -175,63 +170,50 @@ static int usage_error(char *message, size_t message_size, const char *format, .
 /* The message quotes arguments as given; escaping the whole line keeps it one
  * line and keeps terminal control bytes out of it (the format strings
  * themselves hold none). */
-static int usage_error(char *message, size_t message_size, const char *format, ...)
-{
+static int usage_error(char *message, size_t message_size, const char *format, ...) {
     char raw[512];
     va_list arguments;
     va_start(arguments, format);
     vsnprintf(raw, sizeof raw, format, arguments);
     va_end(arguments);
-    if (message != NULL && message_size > 0)
-        lease_escape_text(raw, message, message_size);
+    if (message != NULL && message_size > 0) lease_escape_text(raw, message, message_size);
     return LEASE_CLI_EXIT_USAGE;
 }
 
-static bool has_control_character(const char *text)
-{
+static bool has_control_character(const char *text) {
     for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            return true;
+        if (*p < 0x20 || *p == 0x7f) return true;
     }
     return false;
 }
 
 /* Parses a decimal integer in [minimum, maximum]: digits only (no sign, no
  * spaces, no hex), so "0x10", " 5" and "5ms" are refused, not half-read. */
-static bool parse_bounded_integer(const char *text, int64_t minimum, int64_t maximum, int64_t *value)
-{
-    if (*text == '\0' || strlen(text) > 19)
-        return false;
+static bool parse_bounded_integer(const char *text, int64_t minimum, int64_t maximum, int64_t *value) {
+    if (*text == '\0' || strlen(text) > 19) return false;
     int64_t total = 0;
     for (const char *p = text; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
+        if (*p < '0' || *p > '9') return false;
         int digit = *p - '0';
-        if (total > (maximum - digit) / 10)
-            return false;
+        if (total > (maximum - digit) / 10) return false;
         total = total * 10 + digit;
     }
-    if (total < minimum)
-        return false;
+    if (total < minimum) return false;
     *value = total;
     return true;
 }
 
-static const struct option_spec *find_option(const char *name, size_t name_length)
-{
+static const struct option_spec *find_option(const char *name, size_t name_length) {
     for (size_t i = 0; i < OPTION_COUNT; i++) {
-        if (strlen(option_specs[i].name) == name_length &&
-            memcmp(option_specs[i].name, name, name_length) == 0)
+        if (strlen(option_specs[i].name) == name_length && memcmp(option_specs[i].name, name, name_length) == 0)
             return &option_specs[i];
     }
     return NULL;
 }
 
-static enum lease_cli_command find_command(const char *name)
-{
+static enum lease_cli_command find_command(const char *name) {
     for (int command = LEASE_CLI_COMMAND_RUN; command <= LEASE_CLI_COMMAND_INSPECT; command++) {
-        if (strcmp(command_names[command], name) == 0)
-            return (enum lease_cli_command)command;
+        if (strcmp(command_names[command], name) == 0) return (enum lease_cli_command)command;
     }
     return LEASE_CLI_COMMAND_NONE;
 }
@@ -239,18 +221,19 @@ static enum lease_cli_command find_command(const char *name)
 /* The lease file is JSON, which holds only UTF-8: refuse what it cannot
  * store rather than let the value be dropped or mangled. Overlong forms and
  * surrogates are refused too. */
-static bool is_valid_utf8(const char *text)
-{
+static bool is_valid_utf8(const char *text) {
     const unsigned char *p = (const unsigned char *)text;
     while (*p != '\0') {
         unsigned char lead = *p;
-        size_t length = lead < 0x80 ? 1 : (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3 : (lead & 0xf8) == 0xf0 ? 4 : 0;
-        if (length == 0 || (length == 2 && lead < 0xc2) || (length == 4 && lead > 0xf4))
-            return false;
+        size_t length = lead < 0x80             ? 1
+                        : (lead & 0xe0) == 0xc0 ? 2
+                        : (lead & 0xf0) == 0xe0 ? 3
+                        : (lead & 0xf8) == 0xf0 ? 4
+                                                : 0;
+        if (length == 0 || (length == 2 && lead < 0xc2) || (length == 4 && lead > 0xf4)) return false;
         uint32_t code_point = length == 1 ? lead : lead & (0x7f >> length);
         for (size_t i = 1; i < length; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
+            if ((p[i] & 0xc0) != 0x80) return false;
             code_point = (code_point << 6) | (p[i] & 0x3f);
         }
         if ((length == 3 && code_point < 0x800) || (length == 4 && (code_point < 0x10000 || code_point > 0x10ffff)) ||
@@ -261,20 +244,16 @@ static bool is_valid_utf8(const char *text)
     return true;
 }
 
-static int check_text_value(const char *option, const char *value, char *message, size_t message_size)
-{
-    if (*value == '\0')
-        return usage_error(message, message_size, "--%s must not be empty", option);
+static int check_text_value(const char *option, const char *value, char *message, size_t message_size) {
+    if (*value == '\0') return usage_error(message, message_size, "--%s must not be empty", option);
     if (has_control_character(value))
         return usage_error(message, message_size, "--%s must not contain control characters", option);
-    if (!is_valid_utf8(value))
-        return usage_error(message, message_size, "--%s must be valid UTF-8", option);
+    if (!is_valid_utf8(value)) return usage_error(message, message_size, "--%s must be valid UTF-8", option);
     return 0;
 }
 
 /* --wait SECONDS (a fraction to the millisecond) or --wait forever. */
-static int parse_wait(const char *value, struct lease_cli_args *args, char *message, size_t message_size)
-{
+static int parse_wait(const char *value, struct lease_cli_args *args, char *message, size_t message_size) {
     if (strcmp(value, "forever") == 0) {
         args->wait_ms = -1;
         return 0;
@@ -303,34 +282,26 @@ static int parse_wait(const char *value, struct lease_cli_args *args, char *mess
 
 /* Stores one option's value; every value is checked here so that main never
  * sees a half-valid request. */
-static int store_option(const struct option_spec *spec, const char *value, struct lease_cli_args *args,
-                        char *message, size_t message_size)
-{
+static int store_option(const struct option_spec *spec, const char *value, struct lease_cli_args *args, char *message,
+                        size_t message_size) {
     int64_t number = 0;
     switch (spec->id) {
-    case OPTION_OWNER:
-        args->owner = value;
-        return check_text_value(spec->name, value, message, message_size);
-    case OPTION_REASON:
-        args->reason = value;
-        return check_text_value(spec->name, value, message, message_size);
-    case OPTION_TOKEN:
-        args->token = value;
-        return check_text_value(spec->name, value, message, message_size);
+    case OPTION_OWNER: args->owner = value; return check_text_value(spec->name, value, message, message_size);
+    case OPTION_REASON: args->reason = value; return check_text_value(spec->name, value, message, message_size);
+    case OPTION_TOKEN: args->token = value; return check_text_value(spec->name, value, message, message_size);
     case OPTION_IMPL:
-    case OPTION_BACKEND:
-        args->impl_name = value;
-        return check_text_value(spec->name, value, message, message_size);
+    case OPTION_BACKEND: args->impl_name = value; return check_text_value(spec->name, value, message, message_size);
     case OPTION_ENDPOINTS:
     case OPTION_KEY:
         if (*value == '\0') return usage_error(message, message_size, "an etcd option must not be empty");
-        if (spec->id == OPTION_ENDPOINTS) args->etcd_endpoints = value;
-        else args->etcd_key = value;
+        if (spec->id == OPTION_ENDPOINTS)
+            args->etcd_endpoints = value;
+        else
+            args->etcd_key = value;
         return check_text_value(spec->name, value, message, message_size);
     case OPTION_LEASE:
         args->lease_path = value;
-        if (*value == '\0')
-            return usage_error(message, message_size, "--lease must not be empty");
+        if (*value == '\0') return usage_error(message, message_size, "--lease must not be empty");
         return 0;
     case OPTION_TTL_MS:
         if (!parse_bounded_integer(value, 1, LEASE_CLI_TTL_MS_MAX, &number))
@@ -342,26 +313,20 @@ static int store_option(const struct option_spec *spec, const char *value, struc
         return 0;
     case OPTION_HELD_EXIT:
         if (!parse_bounded_integer(value, 0, 255, &number))
-            return usage_error(message, message_size, "--held-exit must be a number from 0 to 255, not '%.64s'",
-                               value);
+            return usage_error(message, message_size, "--held-exit must be a number from 0 to 255, not '%.64s'", value);
         args->has_held_exit = true;
         args->held_exit = (int)number;
         return 0;
     case OPTION_PID:
         if (!parse_bounded_integer(value, 1, INT32_MAX, &number))
-            return usage_error(message, message_size, "--pid must be a process id from 1 to %d, not '%.64s'",
-                               INT32_MAX, value);
+            return usage_error(message, message_size, "--pid must be a process id from 1 to %d, not '%.64s'", INT32_MAX,
+                               value);
         args->pid = number;
         return 0;
-    case OPTION_JSON:
-        args->json = true;
-        return 0;
-    case OPTION_QUIET:
-        args->quiet = true;
-        return 0;
+    case OPTION_JSON: args->json = true; return 0;
+    case OPTION_QUIET: args->quiet = true; return 0;
     case OPTION_WAIT:
-        if (args->nonblock)
-            return usage_error(message, message_size, "--wait and --nonblock (-n) exclude each other");
+        if (args->nonblock) return usage_error(message, message_size, "--wait and --nonblock (-n) exclude each other");
         return parse_wait(value, args, message, message_size);
     case OPTION_NONBLOCK:
         /* flock -n: do not wait; already the default, said explicitly. */
@@ -372,8 +337,7 @@ static int store_option(const struct option_spec *spec, const char *value, struc
     case OPTION_RESULT:
         args->result_path = value;
         args->json = true;
-        if (*value == '\0')
-            return usage_error(message, message_size, "--result must not be empty");
+        if (*value == '\0') return usage_error(message, message_size, "--result must not be empty");
         return 0;
     case OPTION_JSON_FD:
         if (!parse_bounded_integer(value, 0, 1023, &number))
@@ -384,8 +348,7 @@ static int store_option(const struct option_spec *spec, const char *value, struc
         args->has_json_fd = true;
         return 0;
     case OPTION_HELP:
-    case OPTION_COUNT:
-        break;
+    case OPTION_COUNT: break;
     }
     return 0;
 }
@@ -398,17 +361,14 @@ static const struct {
     const char *long_name;
 } short_options[] = {{"-q", "quiet"}, {"-E", "held-exit"}, {"-w", "wait"}, {"-n", "nonblock"}};
 
-static const char *long_name_of(const char *argument)
-{
+static const char *long_name_of(const char *argument) {
     for (size_t i = 0; i < sizeof short_options / sizeof short_options[0]; i++)
-        if (strcmp(argument, short_options[i].short_form) == 0)
-            return short_options[i].long_name;
+        if (strcmp(argument, short_options[i].short_form) == 0) return short_options[i].long_name;
     return NULL;
 }
 
 static int parse_option(int argc, char *const argv[], int *index, unsigned *seen, struct lease_cli_args *args,
-                        bool *stop, char *message, size_t message_size)
-{
+                        bool *stop, char *message, size_t message_size) {
     const char *short_name = long_name_of(argv[*index]);
     const char *argument = short_name != NULL ? short_name : argv[*index] + 2;
     const char *equals = strchr(argument, '=');
@@ -416,23 +376,20 @@ static int parse_option(int argc, char *const argv[], int *index, unsigned *seen
     const struct option_spec *spec = find_option(argument, name_length);
     const char *command_name = lease_cli_command_name(args->command);
     if (spec == NULL)
-        return usage_error(message, message_size, "unknown option '--%.*s' for '%s'", (int)(name_length > 64 ? 64 : name_length),
-                           argument, command_name);
+        return usage_error(message, message_size, "unknown option '--%.*s' for '%s'",
+                           (int)(name_length > 64 ? 64 : name_length), argument, command_name);
     if ((spec->commands & COMMAND_BIT(args->command)) == 0)
-        return usage_error(message, message_size, "option --%s is not valid for 'lease %s'", spec->name,
-                           command_name);
+        return usage_error(message, message_size, "option --%s is not valid for 'lease %s'", spec->name, command_name);
     if (spec->id == OPTION_HELP) {
         args->help = true;
         *stop = true;
         return 0;
     }
-    if (*seen & (1u << spec->id))
-        return usage_error(message, message_size, "option --%s given twice", spec->name);
+    if (*seen & (1u << spec->id)) return usage_error(message, message_size, "option --%s given twice", spec->name);
     *seen |= 1u << spec->id;
     const char *value = NULL;
     if (!spec->takes_value) {
-        if (equals != NULL)
-            return usage_error(message, message_size, "option --%s takes no value", spec->name);
+        if (equals != NULL) return usage_error(message, message_size, "option --%s takes no value", spec->name);
     } else if (equals != NULL) {
         value = equals + 1;
     } else {
@@ -446,9 +403,7 @@ static int parse_option(int argc, char *const argv[], int *index, unsigned *seen
     return store_option(spec, value, args, message, message_size);
 }
 
-static int check_required(const struct lease_cli_args *args, bool saw_separator, char *message,
-                          size_t message_size)
-{
+static int check_required(const struct lease_cli_args *args, bool saw_separator, char *message, size_t message_size) {
     const char *command_name = lease_cli_command_name(args->command);
     if ((COMMAND_BIT(args->command) & ACQUIRING_COMMANDS) && args->owner == NULL)
         return usage_error(message, message_size, "'lease %s' needs --owner NAME", command_name);
@@ -463,8 +418,7 @@ static int check_required(const struct lease_cli_args *args, bool saw_separator,
 
 /* Parses the arguments after the command name. */
 static int parse_command_arguments(int argc, char *const argv[], struct lease_cli_args *args, char *message,
-                                   size_t message_size)
-{
+                                   size_t message_size) {
     unsigned seen = 0;
     bool saw_separator = false;
     for (int index = 2; index < argc; index++) {
@@ -490,27 +444,22 @@ static int parse_command_arguments(int argc, char *const argv[], struct lease_cl
         }
         bool stop = false;
         int status = parse_option(argc, argv, &index, &seen, args, &stop, message, message_size);
-        if (status != 0 || stop)
-            return status;
+        if (status != 0 || stop) return status;
     }
     return check_required(args, saw_separator, message, message_size);
 }
 
 /* --json before "--" (after it, it belongs to CMD). Known even when parsing
  * fails, so that a usage error can still be reported as JSON. */
-static bool wants_json(int argc, char *const argv[])
-{
+static bool wants_json(int argc, char *const argv[]) {
     for (int index = 1; index < argc; index++) {
-        if (argv[index] == NULL || strcmp(argv[index], "--") == 0)
-            return false;
-        if (strcmp(argv[index], "--json") == 0)
-            return true;
+        if (argv[index] == NULL || strcmp(argv[index], "--") == 0) return false;
+        if (strcmp(argv[index], "--json") == 0) return true;
     }
     return false;
 }
 
-int lease_cli_inspect_exit_code(enum lease_status status)
-{
+int lease_cli_inspect_exit_code(enum lease_status status) {
     switch (status) {
     case LEASE_STATUS_ACTIVE: return LEASE_CLI_EXIT_OK;
     case LEASE_STATUS_MISSING: return LEASE_CLI_INSPECT_MISSING;
@@ -520,21 +469,15 @@ int lease_cli_inspect_exit_code(enum lease_status status)
     }
 }
 
-int lease_cli_parse(int argc, char *const argv[], struct lease_cli_args *args, char *message,
-                    size_t message_size)
-{
+int lease_cli_parse(int argc, char *const argv[], struct lease_cli_args *args, char *message, size_t message_size) {
     memset(args, 0, sizeof *args);
-    if (message != NULL && message_size > 0)
-        message[0] = '\0';
-    if (argv == NULL || argc < 1)
-        return usage_error(message, message_size, "no arguments");
+    if (message != NULL && message_size > 0) message[0] = '\0';
+    if (argv == NULL || argc < 1) return usage_error(message, message_size, "no arguments");
     for (int index = 0; index < argc; index++) {
-        if (argv[index] == NULL)
-            return usage_error(message, message_size, "argument %d is missing", index);
+        if (argv[index] == NULL) return usage_error(message, message_size, "argument %d is missing", index);
     }
     args->json = wants_json(argc, argv);
-    if (argc < 2)
-        return usage_error(message, message_size, "missing command (try 'lease --help')");
+    if (argc < 2) return usage_error(message, message_size, "missing command (try 'lease --help')");
     const char *first = argv[1];
     if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0) {
         args->help = true;

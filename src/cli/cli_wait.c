@@ -22,28 +22,24 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t wall_ms(void)
-{
+static int64_t wall_ms(void) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-static int64_t monotonic_ms(void)
-{
+static int64_t monotonic_ms(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-int64_t lease_cli_wait_deadline_ms(int64_t wait_ms)
-{
+int64_t lease_cli_wait_deadline_ms(int64_t wait_ms) {
     return wait_ms < 0 ? INT64_MAX : monotonic_ms() + wait_ms;
 }
 
 /* The directory that holds path ("." for a bare name). */
-static void directory_of(const char *path, char *directory, size_t size)
-{
+static void directory_of(const char *path, char *directory, size_t size) {
     snprintf(directory, size, "%s", path);
     char *slash = strrchr(directory, '/');
     if (slash == NULL)
@@ -54,41 +50,34 @@ static void directory_of(const char *path, char *directory, size_t size)
         *slash = '\0';
 }
 
-int lease_cli_wait_for_change(const char *lease_path, const struct lease_result *held, int64_t deadline_ms)
-{
+int lease_cli_wait_for_change(const char *lease_path, const struct lease_result *held, int64_t deadline_ms) {
     int64_t now_ms = monotonic_ms();
-    if (now_ms >= deadline_ms)
-        return -ETIMEDOUT;
+    if (now_ms >= deadline_ms) return -ETIMEDOUT;
     int64_t timeout_ms = deadline_ms - now_ms;
-    if (timeout_ms > LEASE_CLI_WAIT_RECHECK_MS)
-        timeout_ms = LEASE_CLI_WAIT_RECHECK_MS;
+    if (timeout_ms > LEASE_CLI_WAIT_RECHECK_MS) timeout_ms = LEASE_CLI_WAIT_RECHECK_MS;
     int64_t expires_ms;
     if (held->has_lease && lease_time_parse(held->lease.expires_at, &expires_ms)) {
         int64_t until_expiry_ms = expires_ms - wall_ms() + 1;
-        if (until_expiry_ms < timeout_ms)
-            timeout_ms = until_expiry_ms > 0 ? until_expiry_ms : 0;
+        if (until_expiry_ms < timeout_ms) timeout_ms = until_expiry_ms > 0 ? until_expiry_ms : 0;
     }
     struct pollfd watched[2];
     int count = 0;
     char directory[LEASE_PATH_MAX];
     directory_of(lease_path, directory, sizeof directory);
     int notify = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (notify >= 0 && inotify_add_watch(notify, directory, IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
-                                                                IN_CLOSE_WRITE | IN_CREATE | IN_DELETE_SELF) >= 0)
+    if (notify >= 0 &&
+        inotify_add_watch(notify, directory,
+                          IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE_SELF) >= 0)
         watched[count++] = (struct pollfd){.fd = notify, .events = POLLIN};
     int holder = -1;
     if (held->has_lease && held->lease.pid_is_integer && held->lease.pid > 0 && held->lease.pid <= INT_MAX) {
         holder = (int)syscall(SYS_pidfd_open, (pid_t)held->lease.pid, 0);
-        if (holder >= 0)
-            watched[count++] = (struct pollfd){.fd = holder, .events = POLLIN};
+        if (holder >= 0) watched[count++] = (struct pollfd){.fd = holder, .events = POLLIN};
     }
     int ready = poll(watched, (nfds_t)count, (int)timeout_ms);
     int saved_errno = errno;
-    if (notify >= 0)
-        close(notify);
-    if (holder >= 0)
-        close(holder);
-    if (ready < 0 && saved_errno != EINTR)
-        return -saved_errno;
+    if (notify >= 0) close(notify);
+    if (holder >= 0) close(holder);
+    if (ready < 0 && saved_errno != EINTR) return -saved_errno;
     return 0;
 }

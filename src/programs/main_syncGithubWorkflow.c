@@ -1,7 +1,6 @@
 /* syncGithubWorkflow: a maintenance program wrapped in the heavy-maintenance lease. */
 #include "programs/maintenance.h"
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     return maintenance_main("syncGithubWorkflow", "❌ Sync failed:", argc, argv);
 }

@@ -50,8 +50,7 @@ static const struct {
     const char *word;
     enum body_mode mode;
 } body_modes[] = {
-    {"succeed", BODY_SUCCEED}, {"sleep", BODY_SLEEP}, {"fail", BODY_FAIL},
-    {"crash", BODY_CRASH},     {"hang", BODY_HANG},
+    {"succeed", BODY_SUCCEED}, {"sleep", BODY_SLEEP}, {"fail", BODY_FAIL}, {"crash", BODY_CRASH}, {"hang", BODY_HANG},
 };
 
 /* Everything the body needs, parsed before the lease is touched so that a bad
@@ -71,15 +70,13 @@ struct body_plan {
 
 static volatile sig_atomic_t stop_signal;
 
-static void on_stop_signal(int signal_number)
-{
+static void on_stop_signal(int signal_number) {
     stop_signal = signal_number;
 }
 
 /* SIGTERM/SIGINT/SIGHUP end the body as a failure, so the lease is released
  * on the way out instead of being left for staleness recovery. */
-static void install_stop_handlers(void)
-{
+static void install_stop_handlers(void) {
     static const int signals[] = {SIGTERM, SIGINT, SIGHUP};
     for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
         struct sigaction action;
@@ -90,45 +87,37 @@ static void install_stop_handlers(void)
     }
 }
 
-static int64_t monotonic_ns(void)
-{
+static int64_t monotonic_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
 }
 
-static void usage_error(const char *name, const char *message, const char *value)
-{
+static void usage_error(const char *name, const char *message, const char *value) {
     char escaped[LEASE_TEXT_MAX];
     lease_escape_text(value ? value : "", escaped, sizeof escaped);
     fprintf(stderr, "%s: %s '%s' (see conformance/README.md)\n", name, message, escaped);
 }
 
 /* Parses a decimal integer in [minimum, maximum]; false on anything else. */
-static bool parse_bounded(const char *text, int64_t minimum, int64_t maximum, int64_t *value)
-{
-    if (text == NULL || *text == '\0' || *text == '-' || *text == '+' || *text == ' ')
-        return false;
+static bool parse_bounded(const char *text, int64_t minimum, int64_t maximum, int64_t *value) {
+    if (text == NULL || *text == '\0' || *text == '-' || *text == '+' || *text == ' ') return false;
     char *end = NULL;
     errno = 0;
     long long parsed = strtoll(text, &end, 10);
-    if (errno != 0 || *end != '\0' || parsed < minimum || parsed > maximum)
-        return false;
+    if (errno != 0 || *end != '\0' || parsed < minimum || parsed > maximum) return false;
     *value = parsed;
     return true;
 }
 
-static const char *nonempty_env(const char *variable)
-{
+static const char *nonempty_env(const char *variable) {
     const char *value = getenv(variable);
     return value != NULL && *value != '\0' ? value : NULL;
 }
 
-static bool parse_mode(struct body_plan *plan)
-{
+static bool parse_mode(struct body_plan *plan) {
     const char *word = nonempty_env("MAINTENANCE_BODY");
-    if (word == NULL)
-        return true;
+    if (word == NULL) return true;
     for (size_t i = 0; i < sizeof body_modes / sizeof body_modes[0]; i++) {
         if (strcmp(word, body_modes[i].word) == 0) {
             plan->mode = body_modes[i].mode;
@@ -139,8 +128,7 @@ static bool parse_mode(struct body_plan *plan)
     return false;
 }
 
-static bool parse_numbers(struct body_plan *plan)
-{
+static bool parse_numbers(struct body_plan *plan) {
     const char *sleep_text = nonempty_env("MAINTENANCE_SLEEP_MS");
     if (sleep_text != NULL && !parse_bounded(sleep_text, 0, BODY_SLEEP_MS_MAX, &plan->sleep_ms)) {
         usage_error(plan->name, "MAINTENANCE_SLEEP_MS must be an integer from 0 to 86400000, not", sleep_text);
@@ -154,8 +142,7 @@ static bool parse_numbers(struct body_plan *plan)
     return true;
 }
 
-static bool parse_implementation(struct body_plan *plan)
-{
+static bool parse_implementation(struct body_plan *plan) {
     const char *impl_name = nonempty_env("LEASE_IMPLEMENTATION");
     if (impl_name == NULL) {
         plan->ops = NULL;
@@ -169,8 +156,7 @@ static bool parse_implementation(struct body_plan *plan)
     return true;
 }
 
-static bool parse_plan(struct body_plan *plan)
-{
+static bool parse_plan(struct body_plan *plan) {
     plan->ready_path = nonempty_env("MAINTENANCE_READY_FILE");
     plan->log_path = nonempty_env("MAINTENANCE_LOG");
     plan->gate_path = nonempty_env("MAINTENANCE_GATE_FILE");
@@ -179,26 +165,21 @@ static bool parse_plan(struct body_plan *plan)
 
 /* Appends one record with a single O_APPEND write, so records from many
  * processes never interleave and their file order is their real order. */
-static int append_record(const char *path, const char *record, size_t length)
-{
+static int append_record(const char *path, const char *record, size_t length) {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) return -errno;
     ssize_t written = write(fd, record, length);
     int error_number = written < 0 ? errno : 0;
     close(fd);
-    if (error_number != 0)
-        return -error_number;
+    if (error_number != 0) return -error_number;
     return (size_t)written == length ? 0 : -EIO;
 }
 
-static bool log_event(struct body_plan *plan, const char *event)
-{
-    if (plan->log_path == NULL)
-        return true;
+static bool log_event(struct body_plan *plan, const char *event) {
+    if (plan->log_path == NULL) return true;
     char record[RECORD_SIZE_MAX];
-    int length = snprintf(record, sizeof record, "%s %s %ld %" PRId64 "\n", event, plan->name, (long)getpid(),
-                          monotonic_ns());
+    int length =
+        snprintf(record, sizeof record, "%s %s %ld %" PRId64 "\n", event, plan->name, (long)getpid(), monotonic_ns());
     int status = append_record(plan->log_path, record, (size_t)length);
     if (status != 0) {
         snprintf(plan->failure, sizeof plan->failure, "cannot append to MAINTENANCE_LOG: %s", strerror(-status));
@@ -207,23 +188,19 @@ static bool log_event(struct body_plan *plan, const char *event)
     return true;
 }
 
-static bool announce_ready(struct body_plan *plan)
-{
-    if (plan->ready_path == NULL)
-        return true;
+static bool announce_ready(struct body_plan *plan) {
+    if (plan->ready_path == NULL) return true;
     char record[RECORD_SIZE_MAX];
     int length = snprintf(record, sizeof record, "ready %s %ld\n", plan->name, (long)getpid());
     int status = append_record(plan->ready_path, record, (size_t)length);
     if (status != 0) {
-        snprintf(plan->failure, sizeof plan->failure, "cannot write MAINTENANCE_READY_FILE: %s",
-                 strerror(-status));
+        snprintf(plan->failure, sizeof plan->failure, "cannot write MAINTENANCE_READY_FILE: %s", strerror(-status));
         return false;
     }
     return true;
 }
 
-static void sleep_chunk_ms(int64_t duration_ms)
-{
+static void sleep_chunk_ms(int64_t duration_ms) {
     struct timespec pause_time = {.tv_sec = (time_t)(duration_ms / 1000),
                                   .tv_nsec = (long)(duration_ms % 1000) * 1000000L};
     nanosleep(&pause_time, NULL); /* EINTR is fine: the caller checks stop_signal */
@@ -233,8 +210,7 @@ static void sleep_chunk_ms(int64_t duration_ms)
  * library's keeper renews every ttl/3. An implementation that cannot renew
  * is told once and tolerated; a lease that is no longer ours ends the body
  * at once (it must not keep working without its lease). */
-static bool renew_if_due(struct body_plan *plan, struct lease_keeper *keeper, int64_t now_ms)
-{
+static bool renew_if_due(struct body_plan *plan, struct lease_keeper *keeper, int64_t now_ms) {
     enum lease_status status = lease_keeper_tick(keeper, plan->ops, NULL, &plan->options, now_ms);
     if (status == LEASE_STATUS_LOST) {
         snprintf(plan->failure, sizeof plan->failure, "lost the heavy-maintenance lease while working (%s)",
@@ -248,16 +224,14 @@ static bool renew_if_due(struct body_plan *plan, struct lease_keeper *keeper, in
     return true;
 }
 
-static bool gate_open(const struct body_plan *plan)
-{
+static bool gate_open(const struct body_plan *plan) {
     struct stat info;
     return plan->gate_path == NULL || stat(plan->gate_path, &info) == 0;
 }
 
 /* Works for duration_ms (or until the gate opens when wait_gate), in chunks,
  * renewing the lease and watching for a stop signal. */
-static bool work(struct body_plan *plan, struct lease_keeper *keeper, int64_t duration_ms, bool wait_gate)
-{
+static bool work(struct body_plan *plan, struct lease_keeper *keeper, int64_t duration_ms, bool wait_gate) {
     int64_t start_ms = monotonic_ns() / 1000000;
     int64_t chunks_max = duration_ms / BODY_CHUNK_MS + 2;
     for (int64_t chunk = 0; chunk < chunks_max; chunk++) {
@@ -266,20 +240,16 @@ static bool work(struct body_plan *plan, struct lease_keeper *keeper, int64_t du
             snprintf(plan->failure, sizeof plan->failure, "interrupted by signal %d", (int)stop_signal);
             return false;
         }
-        if (wait_gate ? gate_open(plan) : now_ms - start_ms >= duration_ms)
-            return true;
-        if (!renew_if_due(plan, keeper, now_ms))
-            return false;
+        if (wait_gate ? gate_open(plan) : now_ms - start_ms >= duration_ms) return true;
+        if (!renew_if_due(plan, keeper, now_ms)) return false;
         int64_t left_ms = duration_ms - (now_ms - start_ms);
         sleep_chunk_ms(left_ms < BODY_CHUNK_MS ? (left_ms > 0 ? left_ms : 1) : BODY_CHUNK_MS);
     }
-    if (wait_gate)
-        snprintf(plan->failure, sizeof plan->failure, "MAINTENANCE_GATE_FILE never appeared");
+    if (wait_gate) snprintf(plan->failure, sizeof plan->failure, "MAINTENANCE_GATE_FILE never appeared");
     return !wait_gate;
 }
 
-static void print_start(const struct body_plan *plan, const struct lease_result *lease)
-{
+static void print_start(const struct body_plan *plan, const struct lease_result *lease) {
     printf("🔒 %s: heavy-maintenance lease %s; running.\n", plan->name, lease_status_name(lease->status));
     fflush(stdout);
     if (lease->status == LEASE_STATUS_ACQUIRED_AFTER_STALE || lease->status == LEASE_STATUS_ACQUIRED_AFTER_MALFORMED) {
@@ -290,18 +260,14 @@ static void print_start(const struct body_plan *plan, const struct lease_result 
     }
 }
 
-static int run_body(void *argument, const struct lease_result *lease)
-{
+static int run_body(void *argument, const struct lease_result *lease) {
     struct body_plan *plan = argument;
     print_start(plan, lease);
     struct lease_keeper keeper;
     lease_keeper_start(&keeper, &plan->options, lease, monotonic_ns() / 1000000);
-    if (!log_event(plan, "enter") || !announce_ready(plan))
-        return 1;
-    if (!work(plan, &keeper, plan->sleep_ms, false))
-        return log_event(plan, "exit"), 1;
-    if (plan->gate_path != NULL && !work(plan, &keeper, BODY_GATE_TIMEOUT_MS, true))
-        return log_event(plan, "exit"), 1;
+    if (!log_event(plan, "enter") || !announce_ready(plan)) return 1;
+    if (!work(plan, &keeper, plan->sleep_ms, false)) return log_event(plan, "exit"), 1;
+    if (plan->gate_path != NULL && !work(plan, &keeper, BODY_GATE_TIMEOUT_MS, true)) return log_event(plan, "exit"), 1;
     switch (plan->mode) {
     case BODY_CRASH:
         log_event(plan, "crash");
@@ -310,35 +276,30 @@ static int run_body(void *argument, const struct lease_result *lease)
         snprintf(plan->failure, sizeof plan->failure, "SIGKILL did not kill the process");
         return 1;
     case BODY_HANG:
-        if (!work(plan, &keeper, BODY_HANG_MS, false))
-            return log_event(plan, "exit"), 1;
+        if (!work(plan, &keeper, BODY_HANG_MS, false)) return log_event(plan, "exit"), 1;
         break;
     case BODY_FAIL:
         snprintf(plan->failure, sizeof plan->failure, "fake body failed (MAINTENANCE_BODY=fail)");
         return log_event(plan, "exit"), 1;
     case BODY_SUCCEED:
-    case BODY_SLEEP:
-        break;
+    case BODY_SLEEP: break;
     }
     return log_event(plan, "exit") ? 0 : 1;
 }
 
 /* Hazard 7 (held without a readable holder) is handled by the library: the
  * fields read 'unknown' and the two lines keep their shape. */
-static int report_held(const struct lease_result *result)
-{
+static int report_held(const struct lease_result *result) {
     char lines[LEASE_TEXT_MAX * 24];
     lease_format_deferral(result, lines, sizeof lines);
     fputs(lines, stdout);
     size_t length = strlen(lines);
-    if (length == 0 || lines[length - 1] != '\n')
-        fputc('\n', stdout);
+    if (length == 0 || lines[length - 1] != '\n') fputc('\n', stdout);
     fflush(stdout);
     return MAINTENANCE_EXIT_OK;
 }
 
-static int report_error(const struct body_plan *plan, const struct lease_result *result)
-{
+static int report_error(const struct body_plan *plan, const struct lease_result *result) {
     char path[LEASE_PATH_MAX * 4];
     lease_escape_text(result->error_path[0] != '\0' ? result->error_path : plan->options.path, path, sizeof path);
     char error[LEASE_DETAIL_MAX * 4 + 256];
@@ -347,11 +308,9 @@ static int report_error(const struct body_plan *plan, const struct lease_result 
     return MAINTENANCE_EXIT_FAILURE;
 }
 
-static int report_run(struct body_plan *plan, const char *failure_message, const struct lease_result *result)
-{
+static int report_run(struct body_plan *plan, const char *failure_message, const struct lease_result *result) {
     switch (result->status) {
-    case LEASE_STATUS_HELD:
-        return report_held(result);
+    case LEASE_STATUS_HELD: return report_held(result);
     case LEASE_STATUS_LOST: {
         /* The body ran without its lease for a while: never "✅ released". */
         char detail[LEASE_DETAIL_MAX * 4];
@@ -360,10 +319,8 @@ static int report_run(struct body_plan *plan, const char *failure_message, const
         return MAINTENANCE_EXIT_LOST;
     }
     case LEASE_STATUS_COMPLETED:
-    case LEASE_STATUS_INHERITED:
-        break;
-    default:
-        return report_error(plan, result);
+    case LEASE_STATUS_INHERITED: break;
+    default: return report_error(plan, result);
     }
     if (result->body_status != 0) {
         fprintf(stderr, "%s %s\n", failure_message, plan->failure[0] != '\0' ? plan->failure : "body failed");
@@ -377,8 +334,7 @@ static int report_run(struct body_plan *plan, const char *failure_message, const
     return MAINTENANCE_EXIT_OK;
 }
 
-static void print_help(const char *name)
-{
+static void print_help(const char *name) {
     printf("usage: %s [--lease PATH] | --help | --version\n"
            "Runs the %s maintenance body under the heavy-maintenance lease (owner '%s', reason 'manual-cli').\n"
            "The fake body is controlled by MAINTENANCE_BODY, MAINTENANCE_SLEEP_MS, MAINTENANCE_READY_FILE,\n"
@@ -389,8 +345,7 @@ static void print_help(const char *name)
 }
 
 /* Returns -1 to go on, else the exit status. */
-static int parse_arguments(const char *name, int argc, char **argv, const char **flag_path)
-{
+static int parse_arguments(const char *name, int argc, char **argv, const char **flag_path) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_help(name);
@@ -410,16 +365,13 @@ static int parse_arguments(const char *name, int argc, char **argv, const char *
     return -1;
 }
 
-int maintenance_main(const char *name, const char *failure_message, int argc, char **argv)
-{
+int maintenance_main(const char *name, const char *failure_message, int argc, char **argv) {
     static struct body_plan plan; /* static: large, and the body reaches it by pointer */
     plan.name = name;
     const char *flag_path = NULL;
     int early = parse_arguments(name, argc, argv, &flag_path);
-    if (early >= 0)
-        return early;
-    if (!parse_plan(&plan))
-        return MAINTENANCE_EXIT_USAGE;
+    if (early >= 0) return early;
+    if (!parse_plan(&plan)) return MAINTENANCE_EXIT_USAGE;
     static char path[LEASE_PATH_MAX];
     if (lease_resolve_path(lease_env_posix(), flag_path, path, sizeof path) != 0) {
         usage_error(name, "lease path too long:", flag_path ? flag_path : getenv(LEASE_PATH_ENV));
