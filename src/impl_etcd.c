@@ -324,4 +324,5 @@ const struct lease_ops lease_ops_etcd = {
     .acquire = etcd_acquire,
     .release = etcd_release,
     .renew = etcd_renew,
+    .traits = {.writes_fence = true, .outside_the_world = true},
 };

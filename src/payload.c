@@ -13,14 +13,6 @@
 
 #include "lease_impl.h"
 
-void lease_free(void *pointer) {
-    json_malloc_t allocate;
-    json_free_t release;
-    if (pointer == NULL) return;
-    json_get_alloc_funcs(&allocate, &release);
-    release(pointer);
-}
-
 /* An integer as JSON says it: an integer, or a real with no fraction that
  * fits (JavaScript writes every number as a double). */
 static bool json_as_integer(const json_t *value, int64_t *out) {
@@ -305,5 +297,28 @@ int lease_uuid_v4(const struct lease_env *env, char buffer[LEASE_UUID_SIZE]) {
         buffer[out++] = hex[bytes[index] & 0x0F];
     }
     buffer[out] = '\0';
+    return 0;
+}
+
+int lease_holder_new(const struct lease_env *env, const struct lease_options *options, int64_t now_ms,
+                     struct lease_holder *holder) {
+    char token[LEASE_UUID_SIZE];
+    int64_t ttl_ms = lease_options_ttl_ms(options);
+    memset(holder, 0, sizeof *holder);
+    int status = lease_uuid_v4(env, token);
+    if (status != 0) return status;
+    lease_copy_text(holder->owner, sizeof holder->owner, options->owner);
+    lease_copy_text(holder->reason, sizeof holder->reason, lease_options_reason(options));
+    holder->has_pid = true;
+    holder->pid_is_integer = true;
+    holder->pid = options->pid > 0 ? options->pid : env->self_pid(env->context);
+    holder->has_process_group = options->process_group > 0;
+    holder->process_group = options->process_group;
+    snprintf(holder->pid_text, sizeof holder->pid_text, "%lld", (long long)holder->pid);
+    lease_copy_text(holder->token, sizeof holder->token, token);
+    lease_time_format(now_ms, holder->acquired_at);
+    holder->has_stale_after_ms = true;
+    holder->stale_after_ms = ttl_ms;
+    lease_time_format(now_ms + ttl_ms, holder->expires_at);
     return 0;
 }

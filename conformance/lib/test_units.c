@@ -382,6 +382,45 @@ static void test_result_clear_accepts_null(void **state) {
     lease_free(NULL);
 }
 
+/* The one parser of numbers people write (options, environment, scenarios). */
+static void test_parse_integer_takes_digits_only_within_bounds(void **state) {
+    (void)state;
+    int64_t value = 7;
+    assert_true(lease_parse_integer("0", 0, 10, &value) && value == 0);
+    assert_true(lease_parse_integer("10", 0, 10, &value) && value == 10);
+    assert_true(lease_parse_integer("9223372036854775807", 0, INT64_MAX, &value) && value == INT64_MAX);
+    assert_true(lease_parse_integer("-9223372036854775808", INT64_MIN, 0, &value) && value == INT64_MIN);
+    assert_true(lease_parse_integer("-5", -10, 10, &value) && value == -5);
+    const char *refused[] = {"",
+                             "11",
+                             "-1",
+                             "+5",
+                             " 5",
+                             "5 ",
+                             "0x10",
+                             "1e3",
+                             "5ms",
+                             "-",
+                             "--5",
+                             "9223372036854775808",
+                             "99999999999999999999"};
+    for (size_t index = 0; index < sizeof refused / sizeof refused[0]; index++) {
+        value = 42;
+        assert_false(lease_parse_integer(refused[index], 0, index < 11 ? 10 : INT64_MAX, &value));
+        assert_int_equal(value, 42); /* untouched */
+    }
+    assert_false(lease_parse_integer("-9223372036854775809", INT64_MIN, 0, &value));
+    assert_false(lease_parse_integer("-11", -10, 10, &value));
+    assert_false(lease_parse_integer(NULL, 0, 10, &value));
+    uint64_t seed = 0;
+    const char *end = NULL;
+    assert_true(lease_parse_unsigned("18446744073709551615", UINT64_MAX, &seed, NULL) && seed == UINT64_MAX);
+    assert_false(lease_parse_unsigned("18446744073709551616", UINT64_MAX, &seed, NULL));
+    assert_true(lease_parse_unsigned("12..20", UINT64_MAX, &seed, &end) && seed == 12 && strcmp(end, "..20") == 0);
+    assert_false(lease_parse_unsigned("12..20", UINT64_MAX, &seed, NULL));
+    assert_false(lease_parse_unsigned("65", 64, &seed, NULL));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_table_round_trips),
@@ -402,6 +441,7 @@ int main(void) {
         cmocka_unit_test(test_resolve_path_prefers_flag_then_default),
         cmocka_unit_test(test_entry_points_reject_bad_options_and_versions),
         cmocka_unit_test(test_result_clear_accepts_null),
+        cmocka_unit_test(test_parse_integer_takes_digits_only_within_bounds),
     };
     return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }
