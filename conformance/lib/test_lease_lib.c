@@ -432,6 +432,22 @@ static void test_release_never_matches_a_missing_token(void **state) {
     free(before);
 }
 
+/* Rule 1 is "no acquiredAt" as the original reads it: a present but
+ * unparsable acquiredAt leaves the decision to a valid expiresAt (rule 3),
+ * and makes the lease stale only without one (rule 4; docs/spec.md 9.1). */
+static void test_unparsable_acquired_at_defers_to_expires_at(void **state) {
+    struct fixture *fixture = *state;
+    char future[LEASE_TIMESTAMP_SIZE];
+    char bytes[512];
+    lease_time_format(fixture->fake->now_ms + HOUR_MS, future);
+    snprintf(bytes, sizeof bytes, "{\"owner\":\"x\",\"pid\":%lld,\"acquiredAt\":\"yesterday\",\"expiresAt\":\"%s\"}",
+             (long long)fixture->fake->self_pid, future);
+    fake_env_write_lease(fixture->fake, bytes);
+    assert_int_equal(inspect(fixture), LEASE_STATUS_ACTIVE);
+    fake_env_write_lease(fixture->fake, "{\"owner\":\"x\",\"pid\":1000,\"acquiredAt\":\"yesterday\"}");
+    assert_int_equal(inspect(fixture), LEASE_STATUS_STALE);
+}
+
 static void test_release_when_missing(void **state) {
     struct fixture *fixture = *state;
     assert_int_equal(release(fixture, "11111111-2222-4333-8444-555555555555"), LEASE_STATUS_MISSING);
@@ -1043,6 +1059,7 @@ static const struct {
     CASE(test_publish_race_is_retried_then_fails_closed),
     CASE(test_leftover_temporary_file_is_replaced),
     CASE(test_path_from_environment_variable),
+    CASE(test_unparsable_acquired_at_defers_to_expires_at),
     CASE(test_file_being_written_is_not_reclaimed),
 };
 #define CASE_COUNT (sizeof behaviour_cases / sizeof behaviour_cases[0])
