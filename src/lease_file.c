@@ -77,9 +77,11 @@ static enum lease_status unreadable(struct lease_result *result, int error_numbe
 
 /* Parses bytes and applies the staleness rules; fills result. */
 static enum lease_status classify_bytes(const struct lease_env *env, const struct lease_staleness_rules *rules,
-                                        const char *bytes, size_t size, struct lease_result *result) {
-    if (lease_payload_parse(bytes, size, &result->lease, &result->payload_json, result->detail,
-                            sizeof result->detail) != LEASE_PARSE_OK) {
+                                        const char *path, const char *bytes, size_t size, struct lease_result *result) {
+    enum lease_parse_outcome outcome =
+        lease_payload_parse(bytes, size, &result->lease, &result->payload_json, result->detail, sizeof result->detail);
+    if (outcome == LEASE_PARSE_NO_MEMORY) return unreadable(result, ENOMEM, "read", path); /* fail closed */
+    if (outcome != LEASE_PARSE_OK) {
         result->status = LEASE_STATUS_MALFORMED;
         return result->status;
     }
@@ -123,7 +125,7 @@ enum lease_status lease_read_and_classify(const struct lease_env *env, const str
     status = read_whole(env, fd, stat.size_bytes, &bytes, &size);
     env->close(env->context, fd);
     if (status != 0) return unreadable(result, -status, "read", path);
-    classify_bytes(env, rules, bytes, size, result);
+    classify_bytes(env, rules, path, bytes, size, result);
     lease_free(bytes);
     return result->status;
 }

@@ -162,6 +162,7 @@ int lease_uuid_v4(const struct lease_env *env, char buffer[LEASE_UUID_SIZE]);
 enum lease_parse_outcome {
     LEASE_PARSE_OK,        /* an object with a string owner */
     LEASE_PARSE_MALFORMED, /* empty, not JSON, not an object, owner missing or not a string, too big */
+    LEASE_PARSE_NO_MEMORY, /* the bytes could not be judged: never read as malformed (that would reclaim) */
 };
 
 /* Parses bytes into holder (and a copy of the bytes into *payload_json when not
