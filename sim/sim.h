@@ -387,6 +387,7 @@ struct sim_world {
     int64_t next_pid;
     uint64_t pid_generation[SIM_PID_SLOTS];
     uint64_t pid_changed_step[SIM_PID_SLOTS];
+    int pid_slots_start, pid_slots_end; /* the pid slots a seed touched (cleared for the next) */
     /* oracle */
     int history_count;
     struct sim_history history[SIM_HISTORY_MAX];
