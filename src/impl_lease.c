@@ -113,10 +113,13 @@ static int write_fence(const struct lease_env *env, int lock_fd, int64_t fence) 
     return status;
 }
 
-/* Writes holder to the temporary file, replacing a crashed holder's leftover. */
+/* Writes holder to the temporary file, replacing a crashed holder's leftover.
+ * The text written is handed back in *written (the caller frees it with
+ * lease_free): it is the payload as stored, which the result reports. */
 static int write_temporary(const struct lease_env *env, const struct locked_paths *paths,
-                           const struct lease_holder *holder) {
+                           const struct lease_holder *holder, char **written) {
     size_t length = 0;
+    *written = NULL;
     char *text = lease_payload_format(holder, true, &length);
     if (text == NULL) return -ENOMEM;
     int fd = -1;
@@ -130,7 +133,7 @@ static int write_temporary(const struct lease_env *env, const struct locked_path
         int closed = env->close(env->context, fd);
         if (status == 0) status = closed;
     }
-    lease_free(text);
+    *written = text;
     return status;
 }
 
@@ -175,13 +178,18 @@ static enum lease_status acquired_status(enum lease_status found) {
     return LEASE_STATUS_ACQUIRED;
 }
 
-/* Fills result with our own payload as stored, keeping what was found. */
-static void report_acquired(const struct lease_holder *holder, enum lease_status found, struct lease_result *result) {
+/* Fills result with our own payload as stored (text: the bytes written,
+ * which the result takes over; no second formatting), keeping what was
+ * found. */
+static void report_acquired(const struct lease_holder *holder, char *text, enum lease_status found,
+                            struct lease_result *result) {
     char detail[LEASE_DETAIL_MAX];
     bool ttl_takeover = result->ttl_takeover;
     memcpy(detail, result->detail, sizeof detail);
     lease_result_clear(result);
-    lease_result_set_holder(result, holder, true);
+    result->payload_json = text;
+    result->lease = *holder;
+    result->has_lease = true;
     result->previous_status = found;
     result->status = acquired_status(found);
     result->ttl_takeover = found == LEASE_STATUS_STALE && ttl_takeover;
@@ -225,13 +233,19 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
     holder.fence = fence + 1;
     status = write_fence(env, lock_fd, holder.fence);
     if (status != 0) return lease_result_error(result, -status, "write", paths->lock);
-    status = write_temporary(env, paths, &holder);
-    if (status != 0) return lease_result_error(result, -status, "write", paths->temporary);
+    char *text = NULL;
+    status = write_temporary(env, paths, &holder, &text);
+    if (status != 0) {
+        lease_free(text);
+        return lease_result_error(result, -status, "write", paths->temporary);
+    }
     status = publish(env, paths, found, &identity);
-    if (status == -EAGAIN) return LEASE_STATUS_NONE;
-    if (status != 0)
+    if (status != 0) {
+        lease_free(text);
+        if (status == -EAGAIN) return LEASE_STATUS_NONE;
         return lease_result_error(result, -status, found == LEASE_STATUS_MISSING ? "link" : "rename", paths->lease);
-    report_acquired(&holder, found, result);
+    }
+    report_acquired(&holder, text, found, result);
     return result->status;
 }
 
@@ -341,7 +355,8 @@ static enum lease_status default_renew(const struct lease_env *env, const struct
         lease_time_format(now_ms + ttl_ms, holder.expires_at);
         lease_time_format(now_ms, holder.renewed_at);
         /* Each failure is labelled by the step that failed. */
-        int written = write_temporary(env, &paths, &holder);
+        char *text = NULL;
+        int written = write_temporary(env, &paths, &holder, &text);
         if (written != 0) {
             status = lease_result_error(result, -written, "write", paths.temporary);
         } else if ((written = publish(env, &paths, LEASE_STATUS_ACTIVE, &identity)) == -EAGAIN) {
@@ -351,9 +366,11 @@ static enum lease_status default_renew(const struct lease_env *env, const struct
         } else if (written != 0) {
             status = lease_result_error(result, -written, "rename", paths.lease);
         } else {
-            report_acquired(&holder, LEASE_STATUS_ACTIVE, result);
+            report_acquired(&holder, text, LEASE_STATUS_ACTIVE, result);
+            text = NULL;
             status = LEASE_STATUS_RENEWED;
         }
+        lease_free(text);
     }
     env->unlock(env->context, lock_fd);
     result->status = status;
