@@ -41,11 +41,19 @@ struct locked_paths {
     char temporary[LEASE_PATH_MAX];
 };
 
+/* path and suffix into buffer; false when they do not fit. */
+static bool with_suffix(char *buffer, size_t size, const char *path, size_t length, const char *suffix) {
+    size_t extra = strlen(suffix);
+    if (length + extra >= size) return false;
+    memcpy(buffer, path, length);
+    memcpy(buffer + length, suffix, extra + 1);
+    return true;
+}
+
 static int make_paths(const char *path, struct locked_paths *paths) {
-    int length = snprintf(paths->lock, sizeof paths->lock, "%s.lock", path);
-    int temporary = snprintf(paths->temporary, sizeof paths->temporary, "%s.tmp", path);
-    if (length < 0 || (size_t)length >= sizeof paths->lock || temporary < 0 ||
-        (size_t)temporary >= sizeof paths->temporary)
+    size_t length = strlen(path);
+    if (!with_suffix(paths->lock, sizeof paths->lock, path, length, ".lock") ||
+        !with_suffix(paths->temporary, sizeof paths->temporary, path, length, ".tmp"))
         return -ENAMETOOLONG;
     lease_copy_text(paths->lease, sizeof paths->lease, path);
     return 0;
@@ -106,7 +114,15 @@ static int64_t read_fence(const struct lease_env *env, int lock_fd) {
  * old one: never smaller than the old value. */
 static int write_fence(const struct lease_env *env, int lock_fd, int64_t fence) {
     char text[FENCE_TEXT_SIZE + 1];
-    snprintf(text, sizeof text, "%020lld\n", (long long)fence);
+    if (fence >= 0) {
+        /* "%020lld\n" without the printf machinery */
+        int64_t rest = fence;
+        for (int index = FENCE_TEXT_SIZE - 2; index >= 0; index--, rest /= 10) text[index] = (char)('0' + rest % 10);
+        text[FENCE_TEXT_SIZE - 1] = '\n';
+        text[FENCE_TEXT_SIZE] = '\0';
+    } else {
+        snprintf(text, sizeof text, "%020lld\n", (long long)fence);
+    }
     size_t done = 0;
     int status = env->pwrite(env->context, lock_fd, text, FENCE_TEXT_SIZE, 0, &done);
     if (status == 0 && done != FENCE_TEXT_SIZE) status = -EIO;

@@ -146,7 +146,10 @@ static long escape_code(const char *text) {
 static char *without_lone_surrogates(const char *bytes, size_t size) {
     char *copy = NULL;
     for (size_t index = 0; index + 1 < size; index++) {
-        if (bytes[index] != '\\') continue;
+        /* Straight to the next backslash: most payloads have none. */
+        const char *backslash = memchr(bytes + index, '\\', size - 1 - index);
+        if (backslash == NULL) break;
+        index = (size_t)(backslash - bytes);
         long code = index + 6 <= size ? escape_code(bytes + index) : -1;
         if (code < 0xD800 || code > 0xDFFF) {
             index++; /* skip the escaped character, whatever it is */
