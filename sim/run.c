@@ -16,6 +16,8 @@
 
 static struct sim_world world_storage;
 
+static void copy_plan(struct sim_plan *to, const struct sim_plan *from);
+
 struct sim_world *sim_world_get(void) {
     return &world_storage;
 }
@@ -39,7 +41,7 @@ void sim_apply_drops(struct sim_plan *plan, const char *drops) {
 
 void sim_make_plan(const struct sim_request *request, uint64_t seed, struct sim_plan *plan) {
     if (request->scenario != NULL)
-        *plan = request->scenario->plan;
+        copy_plan(plan, &request->scenario->plan);
     else if (request->strategy == SIM_STRATEGY_EXHAUSTIVE)
         sim_plan_exhaustive(plan);
     else
@@ -62,6 +64,8 @@ static const struct {
     {offsetof(struct sim_world, pid_changed_step), sizeof(((struct sim_world *)0)->pid_changed_step)},
     {offsetof(struct sim_world, history), sizeof(((struct sim_world *)0)->history)},
     {offsetof(struct sim_world, story), sizeof(((struct sim_world *)0)->story)},
+    {offsetof(struct sim_world, spec_process), sizeof(((struct sim_world *)0)->spec_process)},
+    {offsetof(struct sim_world, spec_fired), sizeof(((struct sim_world *)0)->spec_fired)},
 };
 
 /* Zeroes every byte of the world outside the large tables (a memset of the
@@ -102,6 +106,11 @@ static void copy_plan(struct sim_plan *to, const struct sim_plan *from) {
 static void prepare(struct sim_world *world, const struct sim_request *request, const struct sim_plan *plan,
                     uint64_t seed, FILE *trace, bool keep_story) {
     struct sim_frame *frames = world->frames;
+    /* the per-spec tables, as far as the last plan or this one reaches */
+    int specs = world->plan.spec_count > plan->spec_count ? world->plan.spec_count : plan->spec_count;
+    assert(specs >= 0 && specs <= SIM_SPEC_MAX);
+    memset(world->spec_fired, 0, sizeof world->spec_fired[0] * (size_t)specs);
+    for (int index = 0; index < specs; index++) world->spec_process[index] = -1;
     sim_world_reset(world);
     clear_world(world);
     sim_world_reset(world);
@@ -126,7 +135,6 @@ static void prepare(struct sim_world *world, const struct sim_request *request, 
     snprintf(world->boot_id, sizeof world->boot_id, "%016llx-boot",
              (unsigned long long)sim_prng_next(&world->world_rng));
     for (int index = 0; index < 8; index++) world->pct_change_steps[index] = sim_prng_below(&world->schedule_rng, 3000);
-    for (int index = 0; index < SIM_SPEC_MAX; index++) world->spec_process[index] = -1;
 }
 
 void sim_run_seed(const struct sim_request *request, const struct sim_plan *plan, uint64_t seed, FILE *trace,

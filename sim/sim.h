@@ -24,8 +24,9 @@
 #include "knobs.h"
 #include "lease_impl.h"
 
-#define SIM_PROCESS_MAX 48
-#define SIM_SPEC_MAX 32
+#define SIM_PROCESS_MAX 512 /* random and PCT; the exhaustive search takes SIM_EXHAUSTIVE_PROCESS_MAX */
+#define SIM_EXHAUSTIVE_PROCESS_MAX 64
+#define SIM_SPEC_MAX 512
 #define SIM_CHILD_MAX 4
 #define SIM_PATH_MAX 256
 #define SIM_FD_MAX 16
