@@ -3,13 +3,15 @@
 #   make test-pytest         pytest: programs as real processes (build/bin/{script})
 #   make conformance LEASE_IMPL='cmd ... {script}'   the pytest suite against any implementation
 #   make test-broken-adapter the suite must fail against fixtures/adapters/broken-release.sh, naming it
+#   make test-correct-adapter the suite must pass against fixtures/adapters/correct_lease.py (reference adapter)
+#   make test-racy-adapter   the suite must fail against fixtures/adapters/racy_lease.py, naming the overlap
 PROGRAMS_TEST_BINARY := $(BIN)/test-programs
 PROGRAMS_REPORTS := $(or $(CI_REPORT_DIR),$(O)/reports)
 PROGRAMS_PYTEST := $(PYTHON) -m pytest conformance/pytest -p no:cacheprovider
 LEASE_IMPL ?= build/bin/{script}
 PROGRAMS_BROKEN_IMPL := fixtures/adapters/broken-release.sh {script}
 
-TEST_TARGETS += test-programs test-pytest test-broken-adapter
+TEST_TARGETS += test-programs test-pytest test-broken-adapter test-correct-adapter test-racy-adapter
 
 .PHONY: test-programs test-pytest conformance test-broken-adapter
 
@@ -51,3 +53,32 @@ conformance-models: $(PROGRAMS_BINARIES)
 		$(PROGRAMS_PYTEST) -q --tb=no --lease-impl="env LEASE_IMPLEMENTATION=$$impl $(BIN)/{script}" 2>&1 \
 			| sed -n '/=== lease conformance report/,$$p' | grep -v '^PASS'; \
 	done; true
+
+# The Python adapters speak the adapter protocol themselves (no C program runs).
+PROGRAMS_CORRECT_IMPL := /usr/bin/python3 fixtures/adapters/correct_lease.py {script}
+PROGRAMS_RACY_IMPL := /usr/bin/python3 fixtures/adapters/racy_lease.py {script}
+.PHONY: test-correct-adapter test-racy-adapter
+
+# The reference adapter must pass every case.
+test-correct-adapter:
+	@mkdir -p $(PROGRAMS_REPORTS)
+	@$(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(PROGRAMS_CORRECT_IMPL)' \
+		> $(PROGRAMS_REPORTS)/correct-adapter.txt 2>&1 || { \
+		echo "test-correct-adapter: FAILED: the suite failed against $(PROGRAMS_CORRECT_IMPL)"; \
+		grep -v '^PASS' $(PROGRAMS_REPORTS)/correct-adapter.txt | tail -n 60; exit 1; }
+	@echo "test-correct-adapter: ok:"; grep '^=== [0-9]* passed' $(PROGRAMS_REPORTS)/correct-adapter.txt | sed 's/^/    /'
+
+# Passes only when the suite fails against the racy adapter (the original
+# algorithm's races) and its report names the overlap the races cause.
+test-racy-adapter:
+	@mkdir -p $(PROGRAMS_REPORTS)
+	@if $(PROGRAMS_PYTEST) -q --tb=no --lease-impl='$(PROGRAMS_RACY_IMPL)' \
+		> $(PROGRAMS_REPORTS)/racy-adapter.txt 2>&1; then \
+		echo "test-racy-adapter: FAILED: the suite passed against $(PROGRAMS_RACY_IMPL)"; exit 1; fi
+	@grep -q '^FAIL .*storm' $(PROGRAMS_REPORTS)/racy-adapter.txt && \
+		grep -q 'OVERLAP' $(PROGRAMS_REPORTS)/racy-adapter.txt || { \
+		echo "test-racy-adapter: FAILED: the report does not name the overlap"; \
+		tail -n 40 $(PROGRAMS_REPORTS)/racy-adapter.txt; exit 1; }
+	@echo "test-racy-adapter: ok: the suite failed against the racy adapter and named it:"
+	@grep -m 3 'OVERLAP' $(PROGRAMS_REPORTS)/racy-adapter.txt | sed 's/^/    /'
+	@grep '^=== [0-9]* passed' $(PROGRAMS_REPORTS)/racy-adapter.txt | sed 's/^/    /'
