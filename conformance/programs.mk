@@ -11,7 +11,7 @@ PROGRAMS_PYTEST := $(PYTHON) -m pytest conformance/pytest -p no:cacheprovider
 LEASE_IMPL ?= build/bin/{script}
 PROGRAMS_BROKEN_IMPL := fixtures/adapters/broken-release.sh {script}
 
-TEST_TARGETS += test-programs test-pytest test-broken-adapter test-correct-adapter test-racy-adapter
+TEST_TARGETS += test-programs test-pytest test-broken-adapter test-correct-adapter test-racy-adapter test-race-cases
 
 .PHONY: test-programs test-pytest conformance test-broken-adapter
 
@@ -82,3 +82,22 @@ test-racy-adapter:
 	@echo "test-racy-adapter: ok: the suite failed against the racy adapter and named it:"
 	@grep -m 3 'OVERLAP' $(PROGRAMS_REPORTS)/racy-adapter.txt | sed 's/^/    /'
 	@grep '^=== [0-9]* passed' $(PROGRAMS_REPORTS)/racy-adapter.txt | sed 's/^/    /'
+
+# Each arranged race and protocol check of the pytest suite fails, naming its
+# cause, against an adapter broken that way (fixtures/adapters/).
+.PHONY: test-race-cases
+RACE_CASE = BROKEN_ADAPTER_BIN=$(BIN) $(PROGRAMS_PYTEST) -q --tb=line
+test-race-cases: $(PROGRAMS_BINARIES)
+	@mkdir -p $(PROGRAMS_REPORTS)
+	@check() { name=$$1; impl=$$2; filter=$$3; want=$$4; out=$(PROGRAMS_REPORTS)/race-case-$$name.txt; \
+		if $(RACE_CASE) -k "$$filter" --lease-impl="$$impl" > $$out 2>&1; then \
+			echo "test-race-cases: FAILED: $$name: the suite passed against $$impl"; return 1; fi; \
+		grep -q "$$want" $$out || { echo "test-race-cases: FAILED: $$name: '$$want' not named"; tail -n 30 $$out; return 1; }; \
+		echo "test-race-cases: ok: $$name: $$want"; }; \
+	check reclaimers 'fixtures/adapters/broken-release.sh {script}' reclaimers 'TWO RECLAIMERS' && \
+	check release-race 'fixtures/adapters/broken-release.sh {script}' release_race 'FOREIGN RELEASE' && \
+	check deferral-text 'fixtures/adapters/broken-deferral-text.sh {script}' two_programs 'WRONG DEFERRAL TEXT' && \
+	check startup 'fixtures/adapters/broken-startup.sh {script}' 'storm or two_programs' 'exit status: 3' && \
+	if [ "$$(id -u)" = 0 ]; then \
+		check eperm '/usr/bin/python3 fixtures/adapters/broken_eperm.py {script}' another_user 'EPERM TAKEN AS DEAD'; \
+	else echo "test-race-cases: skipped eperm: needs root to run a program as another user"; fi
