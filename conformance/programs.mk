@@ -5,6 +5,7 @@
 #   make test-broken-adapter the suite must fail against fixtures/adapters/broken-release.sh, naming it
 #   make test-correct-adapter the suite must pass against fixtures/adapters/correct_lease.py (reference adapter)
 #   make test-racy-adapter   the suite must fail against fixtures/adapters/racy_lease.py, naming the overlap
+#   make test-race-cases     each arranged race fails, naming its cause, against an adapter broken that way
 PROGRAMS_TEST_BINARY := $(BIN)/test-programs
 PROGRAMS_REPORTS := $(or $(CI_REPORT_DIR),$(O)/reports)
 PROGRAMS_PYTEST := $(PYTHON) -m pytest conformance/pytest -p no:cacheprovider
@@ -99,5 +100,6 @@ test-race-cases: $(PROGRAMS_BINARIES)
 	check deferral-text 'fixtures/adapters/broken-deferral-text.sh {script}' two_programs 'WRONG DEFERRAL TEXT' && \
 	check startup 'fixtures/adapters/broken-startup.sh {script}' 'storm or two_programs' 'exit status: 3' && \
 	if [ "$$(id -u)" = 0 ]; then \
-		check eperm '/usr/bin/python3 fixtures/adapters/broken_eperm.py {script}' another_user 'EPERM TAKEN AS DEAD'; \
+		check eperm '/usr/bin/python3 fixtures/adapters/broken_eperm.py {script}' live_process_of_another 'EPERM TAKEN AS DEAD' && \
+		check other-owner 'fixtures/adapters/broken-release.sh {script}' unreadable_lease_file 'FOREIGN RELEASE'; \
 	else echo "test-race-cases: skipped eperm: needs root to run a program as another user"; fi

@@ -508,3 +508,19 @@ def test_lease_of_live_process_of_another_user_is_alive(runner, script):
     result = run_as_nobody(runner, script)
     assert is_deferral(result), f"EPERM TAKEN AS DEAD: a live root process's lease was not honoured{result.describe()}"
     expect_held_untouched(runner, result, before, "holder of another user")
+
+
+@pytest.mark.parametrize("script", SCRIPTS[:1])
+def test_unreadable_lease_file_of_another_user_fails_closed_untouched(runner, script):
+    """A lease file of another user that cannot be read is never removed or replaced
+    (docs/spec.md section 9.1): lease error, exit 1, body not run, file unchanged."""
+    unprivileged(runner)
+    lease = json.loads((LEASES / "stale-dead-pid.json").read_text())
+    before = install_lease(runner, json.dumps(lease, indent=2) + "\n")
+    runner.lease_path.chmod(0o600)  # root's file: nobody may not read it
+    result = run_as_nobody(runner, script)
+    assert runner.lease_bytes() == before, (
+        f"FOREIGN RELEASE: a lease file of another user was removed or rewritten{result.describe()}")
+    assert result.returncode == 1 and "❌" in result.stderr and str(runner.lease_path) in result.stderr, (
+        f"expected a lease error naming the path (exit 1){result.describe()}")
+    assert body_entries(runner) == [], "the body ran although the lease could not be read"
