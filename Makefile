@@ -148,7 +148,7 @@ install: all ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LEASE_VERSION)|g' src/lease.pc.in \
 		> $(INSTALL_LIB)/pkgconfig/lease.pc
 	chmod 0644 $(INSTALL_LIB)/pkgconfig/lease.pc
-	install -m 0644 src/lease.h src/lease_impl.h $(INSTALL_INCLUDE)/
+	install -m 0644 src/lease.h src/lease_impl.h src/lease_implementations.h $(INSTALL_INCLUDE)/
 	install -m 0644 $(LIB_STATIC) $(INSTALL_LIB)/
 	install -m 0755 $(LIB_SHARED) $(INSTALL_LIB)/
 	ln -sf liblease.so.1 $(INSTALL_LIB)/liblease.so
@@ -159,7 +159,7 @@ install: all ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 	ln -sf lease $(INSTALL_COMPLETION)/leasesim
 
 uninstall: ## remove what install put there
-	rm -f $(INSTALL_INCLUDE)/lease.h $(INSTALL_INCLUDE)/lease_impl.h $(INSTALL_LIB)/liblease.a \
+	rm -f $(INSTALL_INCLUDE)/lease.h $(INSTALL_INCLUDE)/lease_impl.h $(INSTALL_INCLUDE)/lease_implementations.h $(INSTALL_LIB)/liblease.a \
 		$(INSTALL_LIB)/liblease.so $(INSTALL_LIB)/liblease.so.1 $(INSTALL_LIB)/pkgconfig/lease.pc \
 		$(INSTALL_BIN)/lease $(INSTALL_BIN)/leasesim $(addprefix $(INSTALL_MAN1)/,$(notdir $(MAN_PAGES))) \
 		$(INSTALL_COMPLETION)/lease $(INSTALL_COMPLETION)/leasesim

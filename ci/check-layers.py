@@ -14,7 +14,8 @@ list only shrinks. An object of OBJDIR's listed folders that the table does
 not name is an error too (a new file must be placed in a layer).
 
 exit: 0 the layering holds; 1 a back edge, a circle, a stale allow line or an
-unplaced object (each printed); 64 usage or an unreadable table; 66 a listed
+unplaced object of a source file that exists under $CHECK_LAYERS_SOURCES
+(default: the current folder) (each printed); 64 usage or an unreadable table; 66 a listed
 object missing (build it first).
 """
 import os
@@ -108,11 +109,16 @@ def main(argv):
             rank[member] = position
             files.append(member)
     problems = []
+    sources = os.environ.get("CHECK_LAYERS_SOURCES", ".")
     folders = sorted({os.path.dirname(member) for member in files})
     for folder in folders:
         directory = os.path.join(objects, folder)
         for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else ():
             member = os.path.join(folder, name[:-2])
+            # An object whose source is gone (a renamed file's leftover in a
+            # reused build folder) is not part of the tree.
+            if not os.path.exists(os.path.join(sources, member + ".c")):
+                continue
             if name.endswith(".o") and member not in rank and not name.startswith("test_"):
                 problems.append("%s is in no layer of %s" % (member, argv[1]))
     definer, uses = {}, {}

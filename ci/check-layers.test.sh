@@ -27,8 +27,9 @@ expect() {
 # build FILE SOURCE: one object of the scratch tree.
 build() {
     mkdir -p "$scratch/obj/t"
-    printf '%s\n' "$2" > "$scratch/$1.c"
-    cc -c -o "$scratch/obj/t/$1.o" "$scratch/$1.c" || exit 2
+    mkdir -p "$scratch/t"
+    printf '%s\n' "$2" > "$scratch/t/$1.c"
+    cc -c -o "$scratch/obj/t/$1.o" "$scratch/t/$1.c" || exit 2
 }
 
 build low 'int low_value(void); int low_value(void) { return 1; }'
@@ -52,9 +53,20 @@ expect "a circle inside one layer fails" 1 "circle between t/high, t/low" "$scra
 
 build extra 'int extra_value(void); int extra_value(void) { return 3; }'
 printf 'bottom t/low\ntop t/high\n' > "$scratch/unplaced.table"
-expect "an object in no layer fails" 1 "t/extra is in no layer" "$scratch/unplaced.table" "$scratch/obj"
+CHECK_LAYERS_SOURCES=$scratch expect "an object in no layer fails" 1 "t/extra is in no layer" "$scratch/unplaced.table" "$scratch/obj"
+mv "$scratch/t/extra.c" "$scratch/t/extra.c.gone"
+build low 'int low_value(void); int low_value(void) { return 1; }'
+CHECK_LAYERS_SOURCES=$scratch expect "a leftover object whose source is gone is ignored" 0 "none upward, no circle" \
+    "$scratch/unplaced.table" "$scratch/obj"
 
 expect "a missing object is reported" 66 "is not built" "$scratch/good.table" "$scratch/nowhere"
+
+# The real library: its table passes; with the text helpers moved to the top
+# layer (everything below uses them), it fails.
+expect "the library's layers hold" 0 "none upward, no circle" ci/check-layers.src "$objects"
+sed -e 's|^text       src/text src/timefmt|text       src/timefmt|' -e 's|^api        src/api src/keeper|api        src/api src/keeper src/text|' \
+    ci/check-layers.src > "$scratch/src-swapped.table"
+expect "the library with the text helpers on top fails" 1 "of src/text (layer api, higher)" "$scratch/src-swapped.table" "$objects"
 
 # The real simulator: its table passes; with the world moved up into the
 # environment's layer (a back edge from the trace writer below it), it fails.

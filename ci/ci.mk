@@ -16,8 +16,8 @@
 CI_DIR := build/ci
 # test-install and test-deb link an example with plain `cc` through pkg-config: they check
 # packaging, not behaviour, and cannot link instrumented objects.
-CI_COV_SKIP ?= test-install test-deb test-storm test-docs test-timeline test-multihost
-CI_SAN_SKIP ?= test-install test-deb test-storm test-docs test-timeline test-multihost
+CI_COV_SKIP ?= test-install test-deb test-storm test-docs test-timeline test-multihost test-throwaway
+CI_SAN_SKIP ?= test-install test-deb test-storm test-docs test-timeline test-multihost test-throwaway
 CI_COV_SUITES = $(filter-out $(CI_COV_SKIP),$(TEST_TARGETS))
 CI_SAN_SUITES = $(filter-out $(CI_SAN_SKIP),$(TEST_TARGETS))
 
@@ -148,3 +148,9 @@ TEST_TARGETS += test-deb
 test-docs: ## man pages render without warnings, completion works, make help lists every suite
 	@bash ci/doc-test.sh
 TEST_TARGETS += test-docs
+
+# A new implementation is one file plus one registry row (ci/throwaway-impl.sh).
+.PHONY: test-throwaway
+test-throwaway: ## a throwaway implementation, one file + one registry row, through every suite and the simulator
+	@bash ci/throwaway-impl.sh
+TEST_TARGETS += test-throwaway

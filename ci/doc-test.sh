@@ -24,6 +24,15 @@ check "completion of a run option" test "$(completion lease run --qu)" = --quiet
 check "completion after -- is a command" bash -c "[[ ' $(completion lease run --owner x -- ech) ' == *' echo '* ]]"
 check "completion of a strategy" test "$(completion leasesim --strategy ex)" = exhaustive
 check "every C file is in the house style (make format-check)" make --no-print-directory format-check
+check "every file the docs and comments cite exists" /usr/bin/python3 ci/check-citations.py
+citations_scratch=$(mktemp -d)
+git -C "$citations_scratch" init -q && mkdir -p "$citations_scratch/docs" "$citations_scratch/notes" &&
+    printf 'See `docs/spec.md` and [the design](design.md).\n' > "$citations_scratch/notes/a.md" &&
+    touch "$citations_scratch/docs/spec.md" && git -C "$citations_scratch" add -A
+check "the citation check fails on a cited file that is not there" \
+    bash -c "out=\$(/usr/bin/python3 ci/check-citations.py '$citations_scratch'); status=\$?;
+             [ \$status -eq 1 ] && grep -q 'notes/a.md:1 cites notes/design.md' <<<\"\$out\""
+rm -rf "$citations_scratch"
 help=$(make --no-print-directory help)
 for target in $(make --no-print-directory -pn test-run 2>/dev/null | sed -n 's/^TEST_TARGETS :*= //p' | head -n 1); do
     check "make help lists $target" grep -q "make $target " <<< "$help"

@@ -50,12 +50,4 @@ for binary in "$@"; do
     fi
 done
 printf '%s\n' "${figures[@]}" >build/fuzz/figures.txt
-if [[ $# -eq 0 ]]; then
-    gate_record fuzz FAILED "no fuzz target built"
-    exit 1
-elif [[ ${#failed[@]} -eq 0 ]]; then
-    gate_record fuzz ok "$# targets, ${seconds}s each, no crash"
-else
-    gate_record fuzz FAILED "${failed[*]}"
-    exit 1
-fi
+gate_verdict fuzz $# "no fuzz target built" "$# targets, ${seconds}s each, no crash" "${failed[*]}" || exit 1

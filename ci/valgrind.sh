@@ -21,12 +21,4 @@ for binary in "$@"; do
         grep -E '^==[0-9]+==|^not ok' "$log" | head -n 30
     fi
 done
-if [[ $# -eq 0 ]]; then
-    gate_record valgrind FAILED "no test binary to run"
-    exit 1
-elif [[ ${#failed[@]} -eq 0 ]]; then
-    gate_record valgrind ok "$# binaries clean: $*"
-else
-    gate_record valgrind FAILED "${failed[*]}; logs in build/ci/valgrind/"
-    exit 1
-fi
+gate_verdict valgrind $# "no test binary to run" "$# binaries clean: $*" "${failed[*]}; logs in build/ci/valgrind/" || exit 1

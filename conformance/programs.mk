@@ -16,9 +16,9 @@ TEST_TARGETS += test-programs test-pytest test-broken-adapter test-reference-ada
 
 .PHONY: test-programs test-pytest conformance test-broken-adapter
 
-$(PROGRAMS_TEST_BINARY): $(OBJ)/conformance/programs/test_programs.o
+$(PROGRAMS_TEST_BINARY): $(OBJ)/conformance/programs/test_programs.o $(LIB_STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
 test-programs: $(PROGRAMS_TEST_BINARY) $(PROGRAMS_BINARIES) ## the four programs over every C implementation (cmocka, golden files)
 	CONFORMANCE_BIN=$(BIN) CONFORMANCE_FIXTURES=fixtures $(PROGRAMS_TEST_BINARY)

@@ -58,27 +58,6 @@ int usage_error(const char *message, const char *argument) {
     return EX_USAGE;
 }
 
-/* A decimal number with no sign and no overflow; *end is where it stopped. */
-static bool parse_unsigned(const char *text, uint64_t *value, char **end) {
-    if (*text < '0' || *text > '9') return false;
-    errno = 0;
-    *value = strtoull(text, end, 10);
-    return errno == 0;
-}
-
-static bool parse_seed_range(const char *text, uint64_t *first, uint64_t *last) {
-    char *end = NULL;
-    if (!parse_unsigned(text, first, &end)) return false;
-    if (*end == '\0') {
-        *last = *first;
-        return true;
-    }
-    if (strncmp(end, "..", 2) != 0) return false;
-    const char *rest = end + 2;
-    if (!parse_unsigned(rest, last, &end)) return false;
-    return *end == '\0' && *first <= *last;
-}
-
 int parse_strategy(const char *text, enum sim_strategy *strategy) {
     if (strcmp(text, "random") == 0)
         *strategy = SIM_STRATEGY_RANDOM;
@@ -145,7 +124,6 @@ static const struct option long_options[] = {
 /* One option's value into cli; 0 or the exit status of a usage error. */
 static int store_option(struct cli *cli, int option, const char *value) {
     uint64_t depth = 0;
-    char *end = NULL;
     switch (option) {
     case 'h': fputs(usage_text, stdout); exit(0);
     case 'V': printf("leasesim %s\n", LEASE_VERSION_STRING); exit(0);
@@ -165,13 +143,13 @@ static int store_option(struct cli *cli, int option, const char *value) {
     case OPTION_DETERMINISM: cli->determinism = true; return 0;
     case OPTION_MERGE: cli->merge = true; return 0;
     case OPTION_PCT_DEPTH:
-        if (!parse_unsigned(value, &depth, &end) || *end != '\0' || depth < 1 || depth > 64)
+        if (!lease_parse_unsigned(value, 64, &depth, NULL) || depth < 1)
             return usage_error("--pct-depth must be a number from 1 to 64", value);
         cli->request.pct_depth = (int)depth;
         return 0;
     case OPTION_SEED:
     case OPTION_SEEDS:
-        if (!parse_seed_range(value, &cli->first, &cli->last)) return usage_error("bad seed or range", value);
+        if (!sim_seed_range_parse(value, &cli->first, &cli->last)) return usage_error("bad seed or range", value);
         cli->has_seeds = true;
         return 0;
     case OPTION_STRATEGY:

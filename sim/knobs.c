@@ -36,15 +36,6 @@ static const void *const_field_of(const struct sim_knobs *knobs, const struct si
     return (const unsigned char *)knobs + knob->offset;
 }
 
-static bool parse_number(const char *text, int64_t *value) {
-    char *end = NULL;
-    errno = 0;
-    long long parsed = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0') return false;
-    *value = parsed;
-    return true;
-}
-
 int sim_knob_parse(struct sim_knobs *knobs, const char *keyword, const char *value) {
     for (size_t index = 0; index < KNOB_COUNT; index++) {
         const struct sim_knob *knob = &knob_table[index];
@@ -69,12 +60,12 @@ int sim_knob_parse(struct sim_knobs *knobs, const char *keyword, const char *val
                 }
             return 0;
         case SIM_KNOB_MS:
-            if (!parse_number(value, &number) || number < knob->minimum) return 0;
+            if (!lease_parse_integer(value, INT64_MIN, INT64_MAX, &number) || number < knob->minimum) return 0;
             *(int64_t *)field = number;
             return 1;
         case SIM_KNOB_PERMILLE:
         case SIM_KNOB_COUNT:
-            if (!parse_number(value, &number) || number < knob->minimum) return 0;
+            if (!lease_parse_integer(value, INT64_MIN, INT64_MAX, &number) || number < knob->minimum) return 0;
             *(int *)field = (int)number;
             return 1;
         }

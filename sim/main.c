@@ -35,6 +35,11 @@ int main(int argc, char **argv) {
     cli.request.ops = find_impl(cli.impl_name);
     if (cli.request.ops == NULL) return usage_error("unknown implementation (see --list-impls)", cli.impl_name);
     cli.request.traits = sim_traits_for(cli.impl_name);
+    if (cli.request.traits.outside_the_world)
+        return usage_error(
+            "this implementation keeps its lease outside the simulated world (its suites: make test-etcd, make "
+            "test-multihost)",
+            cli.impl_name);
     if (cli.scenario_path != NULL) {
         char error[512];
         if (sim_scenario_load(cli.scenario_path, &cli.scenario, error, sizeof error) != 0)

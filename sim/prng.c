@@ -1,5 +1,7 @@
 /* prng.c: xoshiro256** seeded through splitmix64: the simulator's only source
  * of randomness (never rand(), never the clock). */
+#include <string.h>
+
 #include "sim.h"
 
 static uint64_t splitmix64(uint64_t *state) {
@@ -45,4 +47,15 @@ int64_t sim_prng_range(struct sim_prng *prng, int64_t low, int64_t high) {
 
 bool sim_prng_permille(struct sim_prng *prng, int permille) {
     return permille > 0 && (int)sim_prng_below(prng, 1000) < permille;
+}
+
+bool sim_seed_range_parse(const char *text, uint64_t *first, uint64_t *last) {
+    const char *end = NULL;
+    if (!lease_parse_unsigned(text, UINT64_MAX, first, &end)) return false;
+    if (*end == '\0') {
+        *last = *first;
+        return true;
+    }
+    if (strncmp(end, "..", 2) != 0) return false;
+    return lease_parse_unsigned(end + 2, UINT64_MAX, last, NULL) && *first <= *last;
 }

@@ -14,15 +14,6 @@
 #define WORDS_MAX 24
 #define LINES_MAX 1000
 
-static bool parse_int(const char *text, int64_t *value) {
-    char *end = NULL;
-    errno = 0;
-    long long parsed = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0') return false;
-    *value = parsed;
-    return true;
-}
-
 static struct sim_spec *new_spec(struct sim_plan *plan, enum sim_spec_kind kind, const char *label) {
     if (plan->spec_count >= SIM_SPEC_MAX) return NULL;
     struct sim_spec *spec = &plan->specs[plan->spec_count++];
@@ -46,15 +37,16 @@ static bool parse_program_words(struct sim_spec *spec, char **words, int count) 
             spec->fail = true;
         else if (strcmp(word, "hold") == 0)
             spec->hold = true;
-        else if (strcmp(word, "at") == 0 && parse_int(next, &spec->at_ms))
+        else if (strcmp(word, "at") == 0 && lease_parse_integer(next, INT64_MIN, INT64_MAX, &spec->at_ms))
             index++;
-        else if (strcmp(word, "body") == 0 && parse_int(next, &spec->body_ms))
+        else if (strcmp(word, "body") == 0 && lease_parse_integer(next, INT64_MIN, INT64_MAX, &spec->body_ms))
             index++;
-        else if (strcmp(word, "crash-after") == 0 && parse_int(next, &spec->crash_after_ms))
+        else if (strcmp(word, "crash-after") == 0 &&
+                 lease_parse_integer(next, INT64_MIN, INT64_MAX, &spec->crash_after_ms))
             index++;
-        else if (strcmp(word, "tree") == 0 && parse_int(next, &spec->tree_ms))
+        else if (strcmp(word, "tree") == 0 && lease_parse_integer(next, INT64_MIN, INT64_MAX, &spec->tree_ms))
             index++;
-        else if (strcmp(word, "by") == 0 && parse_int(next, &spec->jump_ms))
+        else if (strcmp(word, "by") == 0 && lease_parse_integer(next, INT64_MIN, INT64_MAX, &spec->jump_ms))
             index++;
         else if (strcmp(word, "crash-after-op") == 0 && next[0] != '\0') {
             lease_copy_text(spec->crash_after_op, sizeof spec->crash_after_op, next);
@@ -69,7 +61,7 @@ static bool parse_program_words(struct sim_spec *spec, char **words, int count) 
             char *hang = strchr(body, ':');
             if (hang != NULL) *hang++ = '\0';
             lease_copy_text(child->owner, sizeof child->owner, copy);
-            if (!parse_int(body, &child->body_ms)) return false;
+            if (!lease_parse_integer(body, INT64_MIN, INT64_MAX, &child->body_ms)) return false;
             child->hang = hang != NULL && strcmp(hang, "hang") == 0;
             index++;
         } else
@@ -106,11 +98,8 @@ static bool parse_knob(struct sim_scenario *scenario, char **words, int count) {
     if (strcmp(key, "name") == 0)
         lease_copy_text(scenario->plan.name, sizeof scenario->plan.name, value);
     else if (strcmp(key, "seeds") == 0) {
-        char *dots = strstr(value, "..");
-        if (dots == NULL) return false;
-        scenario->seed_first = strtoull(value, NULL, 10);
-        scenario->seed_last = strtoull(dots + 2, NULL, 10);
-        return scenario->seed_first <= scenario->seed_last;
+        if (strstr(value, "..") == NULL) return false;
+        return sim_seed_range_parse(value, &scenario->seed_first, &scenario->seed_last);
     } else
         return false;
     return true;

@@ -50,6 +50,9 @@ uint64_t sim_prng_next(struct sim_prng *prng);
 uint64_t sim_prng_below(struct sim_prng *prng, uint64_t bound);
 int64_t sim_prng_range(struct sim_prng *prng, int64_t low, int64_t high);
 bool sim_prng_permille(struct sim_prng *prng, int permille);
+/* A seed "N" or a range "A..B" (A <= B), as the command line and scenario
+ * files write them; false on anything else. */
+bool sim_seed_range_parse(const char *text, uint64_t *first, uint64_t *last);
 
 /* ---- the plan: every knob and every actor, drawn from the seed or read from a scenario ---- */
 enum sim_spec_kind { SIM_SPEC_PROGRAM, SIM_SPEC_ORCHESTRATOR, SIM_SPEC_KILL, SIM_SPEC_CLOCK_JUMP, SIM_SPEC_REUSE_PID };

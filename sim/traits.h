@@ -1,6 +1,6 @@
 /*
- * traits.h: what the oracle may expect of each implementation (the one
- * table of it: traits.c), keyed by name.
+ * traits.h: what the oracle may expect of each implementation, from the
+ * traits in its registry row (struct lease_traits).
  */
 #ifndef SIM_TRAITS_H
 #define SIM_TRAITS_H
@@ -10,5 +10,6 @@
 /* The traits of the implementation named name; an unknown name gets those
  * of an implementation with a pid check only. */
 struct sim_traits sim_traits_for(const char *name);
+struct sim_traits sim_traits_of(const struct lease_ops *ops);
 
 #endif

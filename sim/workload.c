@@ -109,7 +109,7 @@ static int run_body(struct sim_process *process, const struct lease_result *leas
     enter_body(process, lease);
     struct sim_process *body_child = tree_ms_of(process) > 0 ? start_body_child(process, lease) : NULL;
     if (shape.hang) sleep_for(process, SIM_FOREVER_MS);
-    int64_t chunk_ms = renew ? (knobs->ttl_ms / 3 > 0 ? knobs->ttl_ms / 3 : 1) : shape.body_ms;
+    int64_t chunk_ms = renew ? lease_renew_interval_ms(knobs->ttl_ms) : shape.body_ms;
     int64_t elapsed_ms = 0;
     for (int round = 0; round < BODY_ROUNDS_MAX && elapsed_ms < shape.body_ms; round++) {
         int64_t step_ms = shape.body_ms - elapsed_ms < chunk_ms ? shape.body_ms - elapsed_ms : chunk_ms;

@@ -241,6 +241,7 @@ static void fill_stat(const struct sim_inode *inode, struct lease_stat *stat) {
                                 .inode = inode->number,
                                 .size_bytes = (int64_t)inode->size,
                                 .mtime_ms = inode->mtime_ms,
+                                .ctime_ms = inode->mtime_ms, /* created or written: the same moments here */
                                 .is_regular = !inode->is_directory,
                                 .is_directory = inode->is_directory,
                                 .is_symlink = false};

@@ -77,6 +77,7 @@ static void fill_stat(const struct stat *source, struct lease_stat *stat) {
     stat->inode = (uint64_t)source->st_ino;
     stat->size_bytes = (int64_t)source->st_size;
     stat->mtime_ms = time_ms(&source->st_mtim);
+    stat->ctime_ms = time_ms(&source->st_ctim);
     stat->is_regular = S_ISREG(source->st_mode);
     stat->is_directory = S_ISDIR(source->st_mode);
     stat->is_symlink = S_ISLNK(source->st_mode);

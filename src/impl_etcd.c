@@ -115,6 +115,10 @@ static enum lease_status classify_kv(const json_t *kvs, struct etcd_entry *entry
     enum lease_parse_outcome outcome =
         bytes != NULL ? lease_payload_parse(bytes, size, &holder, NULL, detail, sizeof detail) : LEASE_PARSE_MALFORMED;
     free(bytes);
+    if (outcome == LEASE_PARSE_NO_MEMORY) {
+        lease_result_error(result, ENOMEM, "read", "the etcd value");
+        return LEASE_STATUS_ERROR;
+    }
     if (outcome != LEASE_PARSE_OK) {
         result->status = LEASE_STATUS_MALFORMED;
         snprintf(result->detail, sizeof result->detail, "the etcd value is not a lease: %.400s", detail);
@@ -324,4 +328,5 @@ const struct lease_ops lease_ops_etcd = {
     .acquire = etcd_acquire,
     .release = etcd_release,
     .renew = etcd_renew,
+    .traits = {.writes_fence = true, .outside_the_world = true},
 };

@@ -22,6 +22,7 @@
  * No fsync: a lease cannot outlive a reboot (the boot id changes), so
  * durability across power loss buys nothing, and it would cost milliseconds.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 
 #define FENCE_TEXT_SIZE 21 /* 20 digits and a newline, fixed width */
 #define PUBLISH_ATTEMPTS_MAX 4
+#define GRACE_WAIT_BUDGET_MS (3 * LEASE_WRITE_GRACE_MS) /* for a file that may still be being written */
 
 static const struct lease_staleness_rules default_rules = {.check_pid = true, .check_start_time = true};
 /* Release and renew only ask whose token it is: no liveness probes. */
@@ -169,12 +171,6 @@ static int publish(const struct lease_env *env, const struct locked_paths *paths
     return status;
 }
 
-static enum lease_status acquired_status(enum lease_status found) {
-    if (found == LEASE_STATUS_STALE) return LEASE_STATUS_ACQUIRED_AFTER_STALE;
-    if (found == LEASE_STATUS_MALFORMED) return LEASE_STATUS_ACQUIRED_AFTER_MALFORMED;
-    return LEASE_STATUS_ACQUIRED;
-}
-
 /* Fills result with our own payload as stored, keeping what was found. */
 static void report_acquired(const struct lease_holder *holder, enum lease_status found, struct lease_result *result) {
     char detail[LEASE_DETAIL_MAX];
@@ -183,7 +179,7 @@ static void report_acquired(const struct lease_holder *holder, enum lease_status
     lease_result_clear(result);
     lease_result_set_holder(result, holder, true);
     result->previous_status = found;
-    result->status = acquired_status(found);
+    result->status = lease_status_acquired_from(found);
     result->ttl_takeover = found == LEASE_STATUS_STALE && ttl_takeover;
     if (found == LEASE_STATUS_MISSING)
         snprintf(result->detail, sizeof result->detail, "no lease file");
@@ -191,9 +187,34 @@ static void report_acquired(const struct lease_holder *holder, enum lease_status
         memcpy(result->detail, detail, sizeof detail);
 }
 
+/* A writer that creates the file first and writes it later (the original:
+ * O_EXCL, then the content, 59 ms apart on a loaded machine) leaves an empty
+ * or unparsable file for a moment. Changed within the grace (either way: a
+ * clock slightly behind the writer's sees it in the future), it is held by
+ * an unknown holder, never reclaimed; the caller waits or defers. An
+ * environment that cannot tell a file's change time (0) grants no grace. */
+static bool may_be_being_written(const struct lease_env *env, const struct lease_stat *identity,
+                                 struct lease_result *result, int64_t *grace_left_ms) {
+    if (identity->ctime_ms == 0) return false;
+    int64_t age_ms = env->wall_clock_ms(env->context) - identity->ctime_ms;
+    if (age_ms >= LEASE_WRITE_GRACE_MS || age_ms <= -LEASE_WRITE_GRACE_MS) return false;
+    *grace_left_ms = LEASE_WRITE_GRACE_MS - age_ms; /* 1 .. 2 grace periods */
+    char reason[LEASE_DETAIL_MAX];
+    memcpy(reason, result->detail, sizeof reason);
+    reason[sizeof reason - 1] = '\0';
+    assert(!result->has_lease); /* a malformed file names no holder */
+    result->previous_status = LEASE_STATUS_MALFORMED;
+    result->status = LEASE_STATUS_HELD;
+    snprintf(result->detail, sizeof result->detail,
+             "the lease file changed %lld ms ago and may still be being written (%.200s); not reclaimed within %d ms",
+             (long long)age_ms, reason, LEASE_WRITE_GRACE_MS);
+    return true;
+}
+
 /* One check-and-replace under the lock. Returns NONE to retry. */
 static enum lease_status acquire_locked(const struct lease_env *env, const struct lease_options *options,
-                                        const struct locked_paths *paths, int lock_fd, struct lease_result *result) {
+                                        const struct locked_paths *paths, int lock_fd, struct lease_result *result,
+                                        int64_t *grace_left_ms) {
     struct lease_stat identity = {0};
     enum lease_status found = lease_read_and_classify(env, &default_rules, paths->lease, result, &identity);
     if (found == LEASE_STATUS_ACTIVE) {
@@ -206,6 +227,8 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
         result->status = LEASE_STATUS_ERROR;
         return LEASE_STATUS_ERROR;
     }
+    if (found == LEASE_STATUS_MALFORMED && may_be_being_written(env, &identity, result, grace_left_ms))
+        return LEASE_STATUS_HELD;
     struct lease_holder holder;
     int status = lease_holder_new(env, options, env->wall_clock_ms(env->context), &holder);
     if (status != 0) return lease_result_error(result, -status, "random", paths->lease);
@@ -223,6 +246,7 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
     }
     holder.has_fence = true;
     holder.fence = fence + 1;
+    assert(holder.fence > fence && holder.fence <= LEASE_FENCE_MAX); /* a fence only grows, never wraps */
     status = write_fence(env, lock_fd, holder.fence);
     if (status != 0) return lease_result_error(result, -status, "write", paths->lock);
     status = write_temporary(env, paths, &holder);
@@ -256,13 +280,25 @@ static enum lease_status defer_without_lock(const struct lease_env *env, const s
 static enum lease_status default_acquire(const struct lease_env *env, const struct lease_options *options,
                                          struct lease_result *result) {
     struct locked_paths paths;
-    int lock_fd = -1;
-    if (enter_locked(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR)
-        return defer_without_lock(env, options, result);
     enum lease_status status = LEASE_STATUS_NONE;
-    for (int attempt = 0; attempt < PUBLISH_ATTEMPTS_MAX && status == LEASE_STATUS_NONE; attempt++)
-        status = acquire_locked(env, options, &paths, lock_fd, result);
-    env->unlock(env->context, lock_fd);
+    /* A file that may still be being written is waited out, without the
+     * lock (its writer does not take it), within a budget; a file that keeps
+     * changing past it is reported held by an unknown holder. */
+    int64_t waited_ms = 0;
+    for (;;) {
+        int lock_fd = -1;
+        int64_t grace_left_ms = 0;
+        if (enter_locked(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR)
+            return defer_without_lock(env, options, result);
+        status = LEASE_STATUS_NONE;
+        for (int attempt = 0; attempt < PUBLISH_ATTEMPTS_MAX && status == LEASE_STATUS_NONE; attempt++)
+            status = acquire_locked(env, options, &paths, lock_fd, result, &grace_left_ms);
+        env->unlock(env->context, lock_fd);
+        if (grace_left_ms <= 0 || waited_ms + grace_left_ms > GRACE_WAIT_BUDGET_MS) break;
+        env->sleep_ms(env->context, grace_left_ms);
+        waited_ms += grace_left_ms;
+        lease_result_clear(result);
+    }
     if (status == LEASE_STATUS_NONE) {
         /* Someone outside the lock keeps changing the file: say so, do not guess. */
         lease_result_error(result, EAGAIN, "link", paths.lease);
@@ -369,4 +405,6 @@ const struct lease_ops lease_ops_default = {
     .acquire = default_acquire,
     .release = default_release,
     .renew = default_renew,
+    .traits =
+        {.checks_pid = true, .detects_reuse = true, .writes_fence = true, .publishes_whole = true, .write_grace = true},
 };

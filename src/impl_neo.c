@@ -39,12 +39,7 @@ static enum lease_status neo_acquired(const struct lease_holder *holder, enum le
     lease_result_clear(result);
     lease_result_set_holder(result, holder, false);
     result->previous_status = found;
-    if (found == LEASE_STATUS_STALE)
-        result->status = LEASE_STATUS_ACQUIRED_AFTER_STALE;
-    else if (found == LEASE_STATUS_MALFORMED)
-        result->status = LEASE_STATUS_ACQUIRED_AFTER_MALFORMED;
-    else
-        result->status = LEASE_STATUS_ACQUIRED;
+    result->status = lease_status_acquired_from(found);
     return result->status;
 }
 
@@ -153,6 +148,7 @@ const struct lease_ops lease_ops_neo_v1 = {
     .acquire = neo_v1_acquire,
     .release = neo_v1_release,
     .renew = NULL,
+    .traits = {.checks_pid = false},
 };
 
 const struct lease_ops lease_ops_neo_v2 = {
@@ -164,4 +160,5 @@ const struct lease_ops lease_ops_neo_v2 = {
     .acquire = neo_v2_acquire,
     .release = neo_v2_release,
     .renew = NULL,
+    .traits = {.checks_pid = true},
 };

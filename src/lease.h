@@ -85,6 +85,9 @@ int lease_status_exit_code(enum lease_status status);
 bool lease_status_from_name(const char *name, enum lease_status *status);
 /* true for acquired, acquired-after-stale, acquired-after-malformed. */
 bool lease_status_is_acquired(enum lease_status status);
+/* The acquired status that follows finding the lease file as found
+ * (stale, malformed, or anything else: plainly acquired). */
+enum lease_status lease_status_acquired_from(enum lease_status found);
 
 /* A lease payload as read from (or written to) the file. Text fields hold the
  * stored value; a field that was absent is the empty string with its has_
@@ -235,6 +238,16 @@ size_t lease_format_error(const struct lease_result *result, char *buffer, size_
 /* Copies text into buffer with control characters, DEL, ESC sequences and
  * invalid UTF-8 escaped as \xNN (and backslash as \\); always NUL-terminates. */
 void lease_escape_text(const char *text, char *buffer, size_t size);
+
+/* The one parser of decimal numbers given by people (options, environment
+ * values, scenario files): digits only, with one leading '-' only when
+ * minimum is negative; no '+', spaces, hex, exponent or suffix; the value
+ * within [minimum, maximum]. False (and *value untouched) on anything else. */
+bool lease_parse_integer(const char *text, int64_t minimum, int64_t maximum, int64_t *value);
+/* The same for an unsigned value up to maximum (seeds): digits only. When
+ * end is not NULL the digits may be followed by anything, and *end points
+ * past the last digit (a range "A..B" is two such numbers). */
+bool lease_parse_unsigned(const char *text, uint64_t maximum, uint64_t *value, const char **end);
 
 #ifdef __cplusplus
 }

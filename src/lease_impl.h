@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define LEASE_ENV_VERSION 2
-#define LEASE_OPS_VERSION 1
+#define LEASE_OPS_VERSION 2
 
 /* Largest lease file an implementation reads; a larger one is malformed. */
 #define LEASE_FILE_SIZE_MAX (1024 * 1024)
@@ -33,11 +33,18 @@ extern "C" {
  * the epoch instead of overflowing (docs/spec.md section 9.7). */
 #define LEASE_STAT_TIME_MS_MAX (INT64_MAX / 4)
 
+/* An empty or unparsable lease file changed less than this long ago (either
+ * way) may still be being written by a writer that creates first and writes
+ * later (the original: O_EXCL, then the content); an implementation with
+ * the write_grace trait does not reclaim it (docs/spec.md section 9.12). */
+#define LEASE_WRITE_GRACE_MS 2000
+
 struct lease_stat {
     uint64_t device;
     uint64_t inode;
     int64_t size_bytes;
     int64_t mtime_ms;
+    int64_t ctime_ms; /* last status change (creation, write, link): a file's age; 0 when unknown */
     bool is_regular;
     bool is_directory;
     bool is_symlink;
@@ -101,6 +108,18 @@ struct lease_env {
     int (*group_probe)(void *context, int64_t process_group);
 };
 
+/* What an implementation can do. Every suite and the simulator read these
+ * from the registry (src/lease_implementations.h), so a new implementation's
+ * expected verdicts follow from its own row, not from lists elsewhere. */
+struct lease_traits {
+    bool checks_pid;        /* a holder whose pid is dead is stale before its TTL */
+    bool detects_reuse;     /* records start time and boot id: a reused pid or a reboot is detected */
+    bool writes_fence;      /* stores a fence that grows with every acquisition */
+    bool publishes_whole;   /* writes a new lease under a temporary name and links it into place */
+    bool write_grace;       /* does not reclaim a file that may still be being written (LEASE_WRITE_GRACE_MS) */
+    bool outside_the_world; /* keeps the lease in a service (etcd), not in files through the environment */
+};
+
 /* An implementation. The public entry points hand each function a zeroed
  * result and options with the path resolved and validated. */
 struct lease_ops {
@@ -117,13 +136,15 @@ struct lease_ops {
     /* NULL when the implementation cannot renew. */
     enum lease_status (*renew)(const struct lease_env *env, const struct lease_options *options, const char *token,
                                struct lease_result *result);
+    /* Version 2. */
+    struct lease_traits traits;
 };
 
-/* The shipped implementations. */
-extern const struct lease_ops lease_ops_default; /* "lease": the project's own */
-extern const struct lease_ops lease_ops_neo_v1;  /* the original, no pid check */
-extern const struct lease_ops lease_ops_neo_v2;  /* the original, with pid check */
-extern const struct lease_ops lease_ops_etcd;    /* on an etcd cluster (impl_etcd.c) */
+/* The shipped implementations: one row each in src/lease_implementations.h. */
+#include "lease_implementations.h"
+#define LEASE_DECLARE_OPS(ops) extern const struct lease_ops ops;
+LEASE_IMPLEMENTATIONS(LEASE_DECLARE_OPS)
+#undef LEASE_DECLARE_OPS
 
 /* ---- Helpers shared by implementations (all pure or through env) ---- */
 
@@ -141,6 +162,7 @@ int lease_uuid_v4(const struct lease_env *env, char buffer[LEASE_UUID_SIZE]);
 enum lease_parse_outcome {
     LEASE_PARSE_OK,        /* an object with a string owner */
     LEASE_PARSE_MALFORMED, /* empty, not JSON, not an object, owner missing or not a string, too big */
+    LEASE_PARSE_NO_MEMORY, /* the bytes could not be judged: never read as malformed (that would reclaim) */
 };
 
 /* Parses bytes into holder (and a copy of the bytes into *payload_json when not

@@ -13,14 +13,6 @@
 
 #include "lease_impl.h"
 
-void lease_free(void *pointer) {
-    json_malloc_t allocate;
-    json_free_t release;
-    if (pointer == NULL) return;
-    json_get_alloc_funcs(&allocate, &release);
-    release(pointer);
-}
-
 /* An integer as JSON says it: an integer, or a real with no fraction that
  * fits (JavaScript writes every number as a double). */
 static bool json_as_integer(const json_t *value, int64_t *out) {
@@ -143,8 +135,9 @@ static long escape_code(const char *text) {
  * with each lone surrogate escape rewritten to \ufffd (same length), or NULL
  * when there is none. Escapes are walked pairwise, so an escaped backslash
  * ("\\ud800" is text, not an escape) is never mistaken for one. */
-static char *without_lone_surrogates(const char *bytes, size_t size) {
+static char *without_lone_surrogates(const char *bytes, size_t size, bool *out_of_memory) {
     char *copy = NULL;
+    *out_of_memory = false;
     for (size_t index = 0; index + 1 < size; index++) {
         if (bytes[index] != '\\') continue;
         long code = index + 6 <= size ? escape_code(bytes + index) : -1;
@@ -162,7 +155,10 @@ static char *without_lone_surrogates(const char *bytes, size_t size) {
             json_free_t release;
             json_get_alloc_funcs(&allocate, &release);
             copy = allocate(size);
-            if (copy == NULL) return NULL;
+            if (copy == NULL) {
+                *out_of_memory = true;
+                return NULL;
+            }
             memcpy(copy, bytes, size);
         }
         memcpy(copy + index, "\\ufffd", 6);
@@ -184,6 +180,23 @@ static char *copy_bytes(const char *bytes, size_t size) {
     return copy;
 }
 
+/* Whether a failed parse failed for want of memory rather than because the
+ * bytes are wrong. jansson does not say so reliably (an allocation that
+ * fails inside its lexer reads as a syntax error, or as an error with no
+ * text), so: an error without a position is never the bytes', and a real
+ * syntax error is deterministic, so the same bytes parsed again fail in the
+ * same place; any other second answer means memory ran out. */
+static bool failed_for_memory(const char *text, size_t size, const json_error_t *first) {
+    if (json_error_code(first) == json_error_out_of_memory || first->line < 0 || first->text[0] == '\0') return true;
+    json_error_t second;
+    json_t *again = json_loadb(text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &second);
+    if (again != NULL) {
+        json_decref(again);
+        return true;
+    }
+    return second.position != first->position || strcmp(second.text, first->text) != 0;
+}
+
 enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, struct lease_holder *holder,
                                              char **payload_json, char *detail, size_t detail_size) {
     json_error_t error;
@@ -197,10 +210,19 @@ enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, str
         snprintf(detail, detail_size, "the lease file is larger than %d bytes", LEASE_FILE_SIZE_MAX);
         return LEASE_PARSE_MALFORMED;
     }
-    char *repaired = without_lone_surrogates(bytes, size);
+    bool out_of_memory;
+    char *repaired = without_lone_surrogates(bytes, size, &out_of_memory);
     const char *text = repaired != NULL ? repaired : bytes;
     /* JSON_ALLOW_NUL: "\u0000" is valid JSON and the original may write it. */
-    json_t *root = json_loadb(text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
+    json_t *root = out_of_memory ? NULL : json_loadb(text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
+    if (root == NULL && !out_of_memory) out_of_memory = failed_for_memory(text, size, &error);
+    if (root == NULL && out_of_memory) {
+        /* Bytes that could not be judged are not bytes that are wrong: a
+         * live lease read as malformed would be reclaimed. */
+        lease_free(repaired);
+        snprintf(detail, detail_size, "out of memory while reading the lease file");
+        return LEASE_PARSE_NO_MEMORY;
+    }
     if (root == NULL) {
         lease_free(repaired);
         snprintf(detail, detail_size, "not JSON: %s (line %d, column %d)", error.text, error.line, error.column);
@@ -305,5 +327,28 @@ int lease_uuid_v4(const struct lease_env *env, char buffer[LEASE_UUID_SIZE]) {
         buffer[out++] = hex[bytes[index] & 0x0F];
     }
     buffer[out] = '\0';
+    return 0;
+}
+
+int lease_holder_new(const struct lease_env *env, const struct lease_options *options, int64_t now_ms,
+                     struct lease_holder *holder) {
+    char token[LEASE_UUID_SIZE];
+    int64_t ttl_ms = lease_options_ttl_ms(options);
+    memset(holder, 0, sizeof *holder);
+    int status = lease_uuid_v4(env, token);
+    if (status != 0) return status;
+    lease_copy_text(holder->owner, sizeof holder->owner, options->owner);
+    lease_copy_text(holder->reason, sizeof holder->reason, lease_options_reason(options));
+    holder->has_pid = true;
+    holder->pid_is_integer = true;
+    holder->pid = options->pid > 0 ? options->pid : env->self_pid(env->context);
+    holder->has_process_group = options->process_group > 0;
+    holder->process_group = options->process_group;
+    snprintf(holder->pid_text, sizeof holder->pid_text, "%lld", (long long)holder->pid);
+    lease_copy_text(holder->token, sizeof holder->token, token);
+    lease_time_format(now_ms, holder->acquired_at);
+    holder->has_stale_after_ms = true;
+    holder->stale_after_ms = ttl_ms;
+    lease_time_format(now_ms + ttl_ms, holder->expires_at);
     return 0;
 }

@@ -15,6 +15,7 @@
 #define FAKE_SELF_PID 1000
 #define FAKE_SELF_START_TIME 5000
 #define FAKE_EPOCH_MS 1779000000000LL /* 2026-05-17T06:40:00.000Z */
+#define FAKE_FILE_AGE_MS 3600000LL
 
 static struct fake_env *fake_of(void *context) {
     return context;
@@ -43,8 +44,25 @@ FAKE_FILE_OPERATION(read, (void *context, int fd, void *buffer, size_t size, siz
                     (NULL, fd, buffer, size, done))
 FAKE_FILE_OPERATION(write, (void *context, int fd, const void *buffer, size_t size, size_t *done),
                     (NULL, fd, buffer, size, done))
-FAKE_FILE_OPERATION(fstat, (void *context, int fd, struct lease_stat *stat), (NULL, fd, stat))
-FAKE_FILE_OPERATION(lstat, (void *context, const char *path, struct lease_stat *stat), (NULL, path, stat))
+/* Files are real but time is not: every file's change time is fixed
+ * (file_changed_ms) or follows the fake clock (now_ms - file_age_ms). */
+static int64_t fake_change_time_ms(const struct fake_env *fake) {
+    return fake->file_changed_ms != 0 ? fake->file_changed_ms : fake->now_ms - fake->file_age_ms;
+}
+
+static int fake_fstat(void *context, int fd, struct lease_stat *stat) {
+    int status = injected(fake_of(context), "fstat");
+    if (status == 0) status = lease_env_posix()->fstat(NULL, fd, stat);
+    if (status == 0) stat->ctime_ms = fake_change_time_ms(fake_of(context));
+    return status;
+}
+
+static int fake_lstat(void *context, const char *path, struct lease_stat *stat) {
+    int status = injected(fake_of(context), "lstat");
+    if (status == 0) status = lease_env_posix()->lstat(NULL, path, stat);
+    if (status == 0) stat->ctime_ms = fake_change_time_ms(fake_of(context));
+    return status;
+}
 FAKE_FILE_OPERATION(link, (void *context, const char *from, const char *to), (NULL, from, to))
 FAKE_FILE_OPERATION(rename, (void *context, const char *from, const char *to), (NULL, from, to))
 FAKE_FILE_OPERATION(unlink, (void *context, const char *path), (NULL, path))
@@ -172,6 +190,7 @@ struct fake_env *fake_env_new(void) {
     if (mkdtemp(fake->directory) == NULL) abort();
     snprintf(fake->path, sizeof fake->path, "%s/state/heavy-maintenance-lease.json", fake->directory);
     fake->now_ms = FAKE_EPOCH_MS;
+    fake->file_age_ms = FAKE_FILE_AGE_MS;
     fake->self_pid = FAKE_SELF_PID;
     snprintf(fake->boot_id, sizeof fake->boot_id, "boot-1");
     fake_env_set_pid(fake, FAKE_SELF_PID, FAKE_PID_ALIVE, FAKE_SELF_START_TIME);

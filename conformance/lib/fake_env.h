@@ -25,6 +25,10 @@ struct fake_env {
     char directory[256];
     char path[512]; /* the lease path inside directory */
     int64_t now_ms;
+    /* Every file's change time: file_changed_ms when not 0, else now_ms -
+     * file_age_ms (default 1 hour; a file that keeps being changed). */
+    int64_t file_age_ms;
+    int64_t file_changed_ms;
     int64_t self_pid;
     struct fake_pid pids[FAKE_PIDS_MAX];
     size_t pid_count;

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "lease_impl.h"
 
 static void test_status_table_round_trips(void **state) {
@@ -382,6 +384,85 @@ static void test_result_clear_accepts_null(void **state) {
     lease_free(NULL);
 }
 
+/* The one parser of numbers people write (options, environment, scenarios). */
+static void test_parse_integer_takes_digits_only_within_bounds(void **state) {
+    (void)state;
+    int64_t value = 7;
+    assert_true(lease_parse_integer("0", 0, 10, &value) && value == 0);
+    assert_true(lease_parse_integer("10", 0, 10, &value) && value == 10);
+    assert_true(lease_parse_integer("9223372036854775807", 0, INT64_MAX, &value) && value == INT64_MAX);
+    assert_true(lease_parse_integer("-9223372036854775808", INT64_MIN, 0, &value) && value == INT64_MIN);
+    assert_true(lease_parse_integer("-5", -10, 10, &value) && value == -5);
+    const char *refused[] = {"",
+                             "11",
+                             "-1",
+                             "+5",
+                             " 5",
+                             "5 ",
+                             "0x10",
+                             "1e3",
+                             "5ms",
+                             "-",
+                             "--5",
+                             "9223372036854775808",
+                             "99999999999999999999"};
+    for (size_t index = 0; index < sizeof refused / sizeof refused[0]; index++) {
+        value = 42;
+        assert_false(lease_parse_integer(refused[index], 0, index < 11 ? 10 : INT64_MAX, &value));
+        assert_int_equal(value, 42); /* untouched */
+    }
+    assert_false(lease_parse_integer("-9223372036854775809", INT64_MIN, 0, &value));
+    assert_false(lease_parse_integer("-11", -10, 10, &value));
+    assert_false(lease_parse_integer(NULL, 0, 10, &value));
+    uint64_t seed = 0;
+    const char *end = NULL;
+    assert_true(lease_parse_unsigned("18446744073709551615", UINT64_MAX, &seed, NULL) && seed == UINT64_MAX);
+    assert_false(lease_parse_unsigned("18446744073709551616", UINT64_MAX, &seed, NULL));
+    assert_true(lease_parse_unsigned("12..20", UINT64_MAX, &seed, &end) && seed == 12 && strcmp(end, "..20") == 0);
+    assert_false(lease_parse_unsigned("12..20", UINT64_MAX, &seed, NULL));
+    assert_false(lease_parse_unsigned("65", 64, &seed, NULL));
+}
+
+/* An allocator that fails after a number of allocations (jansson's hooks). */
+static int allocations_left;
+static void *failing_malloc(size_t size) {
+    if (allocations_left-- <= 0) return NULL;
+    return malloc(size);
+}
+
+/* Running out of memory while reading a valid lease never reads it as
+ * malformed (which would reclaim a live lease): every failure point answers
+ * OK or NO_MEMORY. */
+static void test_out_of_memory_never_reads_as_malformed(void **state) {
+    (void)state;
+    static const char *const payloads[] = {
+        "{\"owner\":\"backup\",\"pid\":42,\"acquiredAt\":\"2026-05-17T06:40:00.000Z\",\"staleAfterMs\":5000,"
+        "\"metadata\":{\"fence\":3}}",
+        "{\"owner\":\"lone \\ud800 surrogate\",\"acquiredAt\":\"2026-05-17T06:40:00.000Z\"}",
+    };
+    json_malloc_t saved_malloc;
+    json_free_t saved_free;
+    json_get_alloc_funcs(&saved_malloc, &saved_free);
+    for (size_t index = 0; index < sizeof payloads / sizeof payloads[0]; index++) {
+        bool saw_no_memory = false, saw_ok = false;
+        for (int budget = 0; budget < 64 && !saw_ok; budget++) {
+            struct lease_holder holder;
+            char detail[LEASE_DETAIL_MAX];
+            char *payload_json = NULL;
+            allocations_left = budget;
+            json_set_alloc_funcs(failing_malloc, free);
+            enum lease_parse_outcome outcome = lease_payload_parse(payloads[index], strlen(payloads[index]), &holder,
+                                                                   &payload_json, detail, sizeof detail);
+            json_set_alloc_funcs(saved_malloc, saved_free);
+            assert_int_not_equal(outcome, LEASE_PARSE_MALFORMED);
+            saw_no_memory |= outcome == LEASE_PARSE_NO_MEMORY;
+            saw_ok |= outcome == LEASE_PARSE_OK;
+            free(payload_json);
+        }
+        assert_true(saw_no_memory && saw_ok);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_table_round_trips),
@@ -402,6 +483,8 @@ int main(void) {
         cmocka_unit_test(test_resolve_path_prefers_flag_then_default),
         cmocka_unit_test(test_entry_points_reject_bad_options_and_versions),
         cmocka_unit_test(test_result_clear_accepts_null),
+        cmocka_unit_test(test_parse_integer_takes_digits_only_within_bounds),
+        cmocka_unit_test(test_out_of_memory_never_reads_as_malformed),
     };
     return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }

@@ -31,6 +31,8 @@
 
 #include <cmocka.h>
 
+#include "lease_impl.h"
+
 #define CHILD_TIMEOUT_MS 20000
 #define POLL_MS 2
 #define TEXT_MAX 16384
@@ -40,14 +42,15 @@
 static const char *const program_names[] = {"sandman", "kbSync", "backup", "syncGithubWorkflow"};
 static const char *const failure_messages[] = {
     "❌ REM cycle failed:", "❌ Synchronization Failed:", "❌ Backup failed:", "❌ Sync failed:"};
-static const char *const implementation_names[] = {"lease", "neo-v1", "neo-v2"};
 #define PROGRAM_COUNT (sizeof program_names / sizeof program_names[0])
-#define IMPLEMENTATION_COUNT (sizeof implementation_names / sizeof implementation_names[0])
+/* The implementations are the registry's (src/lease_implementations.h). */
+#define IMPLEMENTATION_MAX 16
 
 /* What each test receives (prestate) and what setup adds (the directory). */
 struct program_case {
     size_t program_index;
     const char *implementation;
+    const struct lease_ops *ops;
     char directory[256]; /* mkdtemp under /tmp: short, so the paths below always fit */
     char lease_path[PATH_SIZE];
     char log_path[PATH_SIZE];
@@ -293,8 +296,8 @@ static void held_escapes_terminal_sequences_in_holder(void **state) {
 
 static void stale_pid_lease_is_recovered_with_one_stderr_line(void **state) {
     struct program_case *test_case = *state;
-    if (strcmp(test_case->implementation, "neo-v1") == 0)
-        skip(); /* neo-v1 has no pid check by design: the dead holder wedges it until expiresAt */
+    if (!test_case->ops->traits.checks_pid)
+        skip(); /* no pid check by design (neo-v1): the dead holder wedges it until expiresAt */
     char before[TEXT_MAX];
     struct child_run run;
     install_lease(test_case, "stale-dead-pid.json", before, sizeof before);
@@ -421,19 +424,31 @@ static const struct {
 #define TEST_COUNT (CASE_COUNT * PROGRAM_COUNT)
 #define NAME_SIZE 160
 
-static struct program_case states[IMPLEMENTATION_COUNT][TEST_COUNT];
-static char names[IMPLEMENTATION_COUNT][TEST_COUNT][NAME_SIZE];
-static struct CMUnitTest tests[IMPLEMENTATION_COUNT][TEST_COUNT];
+static struct program_case states[IMPLEMENTATION_MAX][TEST_COUNT];
+static char names[IMPLEMENTATION_MAX][TEST_COUNT][NAME_SIZE];
+static struct CMUnitTest tests[IMPLEMENTATION_MAX][TEST_COUNT];
 
 int main(void) {
     int failures = 0;
-    for (size_t impl = 0; impl < IMPLEMENTATION_COUNT; impl++) {
+    if (lease_impl_count() > IMPLEMENTATION_MAX) {
+        fprintf(stderr, "test_programs: %zu implementations registered, at most %d fit: raise IMPLEMENTATION_MAX\n",
+                lease_impl_count(), IMPLEMENTATION_MAX);
+        return 1;
+    }
+    for (size_t impl = 0; impl < lease_impl_count(); impl++) {
+        const struct lease_ops *ops = lease_impl_at(impl);
+        const char *implementation = ops->name;
+        if (ops->traits.outside_the_world) {
+            printf("test_programs: %s skipped: it keeps the lease outside files (its suite: make test-etcd)\n",
+                   implementation);
+            continue;
+        }
         size_t index = 0;
         for (size_t program = 0; program < PROGRAM_COUNT; program++) {
             for (size_t c = 0; c < CASE_COUNT; c++, index++) {
                 states[impl][index] =
-                    (struct program_case){.program_index = program, .implementation = implementation_names[impl]};
-                snprintf(names[impl][index], NAME_SIZE, "%s/%s/%s", implementation_names[impl], program_names[program],
+                    (struct program_case){.program_index = program, .implementation = implementation, .ops = ops};
+                snprintf(names[impl][index], NAME_SIZE, "%s/%s/%s", implementation, program_names[program],
                          cases[c].name);
                 tests[impl][index] = (struct CMUnitTest){.name = names[impl][index],
                                                          .test_func = cases[c].function,
@@ -444,7 +459,7 @@ int main(void) {
         }
         char group[64];
         /* The group name becomes the JUnit file name (CMOCKA_XML_FILE=%g.xml): no spaces. */
-        snprintf(group, sizeof group, "programs_%s", implementation_names[impl]);
+        snprintf(group, sizeof group, "programs_%s", implementation);
         for (char *cursor = group; *cursor != '\0'; cursor++) *cursor = *cursor == '-' ? '_' : *cursor;
         printf("=== %s\n", group);
         fflush(stdout);

@@ -93,9 +93,7 @@ static enum lease_status acquired(struct lease_result *result, const struct leas
     lease_result_clear(result);
     lease_result_set_holder(result, holder, true);
     result->previous_status = found;
-    result->status = found == LEASE_STATUS_STALE       ? LEASE_STATUS_ACQUIRED_AFTER_STALE
-                     : found == LEASE_STATUS_MALFORMED ? LEASE_STATUS_ACQUIRED_AFTER_MALFORMED
-                                                       : LEASE_STATUS_ACQUIRED;
+    result->status = lease_status_acquired_from(found);
     return result->status;
 }
 
@@ -228,6 +226,12 @@ static enum lease_status zoo_inspect(const struct lease_env *env, const struct z
     return classify(env, rules, options->path, result);
 }
 
+/* Each member is the lease algorithm with one rule broken. Its row fills the
+ * traits the simulator reads (which deaths it detects: the project's own);
+ * the zoo runs in the simulator only, not in the library's suites. */
+#define ZOO_TRAITS \
+    { .checks_pid = true, .detects_reuse = true }
+
 /* One ops table per member, generated from (name, rule broken, field). */
 /* The table below keeps one row per line. */
 // clang-format off
@@ -267,7 +271,8 @@ static enum lease_status zoo_inspect(const struct lease_env *env, const struct z
                                               .inspect = inspect_##id,                                      \
                                               .acquire = acquire_##id,                                      \
                                               .release = release_##id,                                      \
-                                              .renew = renew_##id};
+                                              .renew = renew_##id,                                          \
+                                              .traits = ZOO_TRAITS};
 ZOO_TABLE(ZOO_MEMBER)
 #undef ZOO_MEMBER
 

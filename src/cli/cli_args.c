@@ -187,22 +187,6 @@ static bool has_control_character(const char *text) {
     return false;
 }
 
-/* Parses a decimal integer in [minimum, maximum]: digits only (no sign, no
- * spaces, no hex), so "0x10", " 5" and "5ms" are refused, not half-read. */
-static bool parse_bounded_integer(const char *text, int64_t minimum, int64_t maximum, int64_t *value) {
-    if (*text == '\0' || strlen(text) > 19) return false;
-    int64_t total = 0;
-    for (const char *p = text; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9') return false;
-        int digit = *p - '0';
-        if (total > (maximum - digit) / 10) return false;
-        total = total * 10 + digit;
-    }
-    if (total < minimum) return false;
-    *value = total;
-    return true;
-}
-
 static const struct option_spec *find_option(const char *name, size_t name_length) {
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         if (strlen(option_specs[i].name) == name_length && memcmp(option_specs[i].name, name, name_length) == 0)
@@ -266,7 +250,7 @@ static int parse_wait(const char *value, struct lease_cli_args *args, char *mess
     if (valid) {
         memcpy(whole, value, whole_length);
         whole[whole_length] = '\0';
-        valid = parse_bounded_integer(whole, 0, LEASE_CLI_WAIT_MS_MAX / 1000, &seconds);
+        valid = lease_parse_integer(whole, 0, LEASE_CLI_WAIT_MS_MAX / 1000, &seconds);
     }
     for (const char *digit = dot != NULL ? dot + 1 : ""; valid && *digit != '\0'; digit++, scale /= 10) {
         valid = *digit >= '0' && *digit <= '9' && scale > 0;
@@ -304,7 +288,7 @@ static int store_option(const struct option_spec *spec, const char *value, struc
         if (*value == '\0') return usage_error(message, message_size, "--lease must not be empty");
         return 0;
     case OPTION_TTL_MS:
-        if (!parse_bounded_integer(value, 1, LEASE_CLI_TTL_MS_MAX, &number))
+        if (!lease_parse_integer(value, 1, LEASE_CLI_TTL_MS_MAX, &number))
             return usage_error(message, message_size,
                                "--ttl-ms must be a whole number of milliseconds from 1 to %lld, not '%.64s'",
                                (long long)LEASE_CLI_TTL_MS_MAX, value);
@@ -312,13 +296,13 @@ static int store_option(const struct option_spec *spec, const char *value, struc
         args->ttl_ms = number;
         return 0;
     case OPTION_HELD_EXIT:
-        if (!parse_bounded_integer(value, 0, 255, &number))
+        if (!lease_parse_integer(value, 0, 255, &number))
             return usage_error(message, message_size, "--held-exit must be a number from 0 to 255, not '%.64s'", value);
         args->has_held_exit = true;
         args->held_exit = (int)number;
         return 0;
     case OPTION_PID:
-        if (!parse_bounded_integer(value, 1, INT32_MAX, &number))
+        if (!lease_parse_integer(value, 1, INT32_MAX, &number))
             return usage_error(message, message_size, "--pid must be a process id from 1 to %d, not '%.64s'", INT32_MAX,
                                value);
         args->pid = number;
@@ -340,7 +324,7 @@ static int store_option(const struct option_spec *spec, const char *value, struc
         if (*value == '\0') return usage_error(message, message_size, "--result must not be empty");
         return 0;
     case OPTION_JSON_FD:
-        if (!parse_bounded_integer(value, 0, 1023, &number))
+        if (!lease_parse_integer(value, 0, 1023, &number))
             return usage_error(message, message_size, "--json-fd must be a descriptor from 0 to 1023, not '%.64s'",
                                value);
         args->json = true;

@@ -99,17 +99,6 @@ static void usage_error(const char *name, const char *message, const char *value
     fprintf(stderr, "%s: %s '%s' (see conformance/README.md)\n", name, message, escaped);
 }
 
-/* Parses a decimal integer in [minimum, maximum]; false on anything else. */
-static bool parse_bounded(const char *text, int64_t minimum, int64_t maximum, int64_t *value) {
-    if (text == NULL || *text == '\0' || *text == '-' || *text == '+' || *text == ' ') return false;
-    char *end = NULL;
-    errno = 0;
-    long long parsed = strtoll(text, &end, 10);
-    if (errno != 0 || *end != '\0' || parsed < minimum || parsed > maximum) return false;
-    *value = parsed;
-    return true;
-}
-
 static const char *nonempty_env(const char *variable) {
     const char *value = getenv(variable);
     return value != NULL && *value != '\0' ? value : NULL;
@@ -130,12 +119,12 @@ static bool parse_mode(struct body_plan *plan) {
 
 static bool parse_numbers(struct body_plan *plan) {
     const char *sleep_text = nonempty_env("MAINTENANCE_SLEEP_MS");
-    if (sleep_text != NULL && !parse_bounded(sleep_text, 0, BODY_SLEEP_MS_MAX, &plan->sleep_ms)) {
+    if (sleep_text != NULL && !lease_parse_integer(sleep_text, 0, BODY_SLEEP_MS_MAX, &plan->sleep_ms)) {
         usage_error(plan->name, "MAINTENANCE_SLEEP_MS must be an integer from 0 to 86400000, not", sleep_text);
         return false;
     }
     const char *ttl_text = nonempty_env("MAINTENANCE_TTL_MS");
-    if (ttl_text != NULL && !parse_bounded(ttl_text, 1, INT64_MAX / 4, &plan->ttl_ms)) {
+    if (ttl_text != NULL && !lease_parse_integer(ttl_text, 1, INT64_MAX / 4, &plan->ttl_ms)) {
         usage_error(plan->name, "MAINTENANCE_TTL_MS must be a positive integer, not", ttl_text);
         return false;
     }
