@@ -90,6 +90,7 @@ include conformance/lib.mk
 include conformance/programs.mk
 include conformance/etcd/etcd.mk
 include sim/sim.mk
+include conformance/oracle/oracle.mk
 include conformance/storm/storm.mk
 include conformance/hostile/hostile.mk
 include sim/exec/exec.mk

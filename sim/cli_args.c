@@ -12,17 +12,20 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "history.h"
 
 static const char *const usage_text =
     "usage: leasesim [--impl NAME] [--scenario FILE] (--seed N | --seeds A..B) [--trace FILE] [--svg FILE]\n"
     "                [--html FILE]\n"
     "                [--strategy random|pct|exhaustive] [--pct-depth D] [--shard K/N] [--summary FILE]\n"
-    "                [--drop LIST] [--no-shrink] [--quiet]\n"
+    "                [--drop LIST] [--no-shrink] [--quiet] [--history FILE]\n"
     "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench | --version\n"
     "       leasesim --scenario FILE --check        (verdicts the scenario expects, per implementation)\n"
     "       leasesim --seeds A..B --determinism     (each seed twice; trace hashes must match)\n"
     "--trace, --svg and --html (an interactive timeline) are written for a single --seed, or for the\n"
     "first violating seed of a campaign\n"
+    "--history FILE: every run's calls, results, bodies and lease-file changes as JSON Lines, each run ending\n"
+    "with the oracle's verdict (checked again by conformance/oracle/check_history.py)\n"
     "(a clean campaign writes none: replay one seed to draw it); exhaustive mode writes neither.\n"
     "When stderr is not a terminal, a progress line every $LEASESIM_HEARTBEAT_SECONDS (5) seconds.\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
@@ -93,6 +96,7 @@ enum option_id {
     OPTION_BENCH,
     OPTION_QUIET,
     OPTION_DETERMINISM,
+    OPTION_HISTORY,
 };
 
 static const struct option long_options[] = {
@@ -116,6 +120,7 @@ static const struct option long_options[] = {
     {"bench", no_argument, NULL, OPTION_BENCH},
     {"quiet", no_argument, NULL, OPTION_QUIET},
     {"determinism", no_argument, NULL, OPTION_DETERMINISM},
+    {"history", required_argument, NULL, OPTION_HISTORY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -142,6 +147,7 @@ static int store_option(struct cli *cli, int option, const char *value) {
     case OPTION_QUIET: cli->quiet = true; return 0;
     case OPTION_DETERMINISM: cli->determinism = true; return 0;
     case OPTION_MERGE: cli->merge = true; return 0;
+    case OPTION_HISTORY: return sim_history_open(value);
     case OPTION_PCT_DEPTH:
         if (!lease_parse_unsigned(value, 64, &depth, NULL) || depth < 1)
             return usage_error("--pct-depth must be a number from 1 to 64", value);

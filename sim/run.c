@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "run.h"
+#include "history.h"
 #include "oracle.h"
 #include "plan.h"
 #include "sched.h"
@@ -142,8 +143,7 @@ void sim_run_seed(const struct sim_request *request, const struct sim_plan *plan
     struct sim_world *world = &world_storage;
     prepare(world, request, plan, seed, trace, keep_story);
     if (trace != NULL) sim_trace_header(world, seed);
-    sim_setup_initial(world);
-    sim_run(world);
+    sim_history_run(world, seed); /* sim_setup_initial + sim_run, recorded under --history */
 }
 
 /* Stateless search: re-run from the start with a replayed prefix of

@@ -98,7 +98,10 @@ void sim_trace_header(struct sim_world *world, uint64_t seed) {
     write_record(world->config.trace, record);
 }
 
+void (*sim_trace_observer)(struct sim_process *process, enum sim_op op, const char *path, int status, int64_t value);
+
 void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path, int status, int64_t value) {
+    if (sim_trace_observer != NULL) sim_trace_observer(process, op, path, status, value);
     struct sim_world *world = process->world;
     uint64_t hash = mix(world->hash, world->step);
     hash = mix(hash, (uint64_t)world->now_ms);

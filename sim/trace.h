@@ -8,6 +8,9 @@
 #include "sim.h"
 
 void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path, int status, int64_t value);
+/* Sees every traced operation first when set (sim/history.c under --history); NULL: nobody. */
+extern void (*sim_trace_observer)(struct sim_process *process, enum sim_op op, const char *path, int status,
+                                  int64_t value);
 /* The trace's first record: what produced it (sim/README.md, "Trace schema"). */
 void sim_trace_header(struct sim_world *world, uint64_t seed);
 void sim_story(struct sim_world *world, enum sim_story_kind kind, int process, const char *format, ...)

@@ -1,0 +1,334 @@
+#!/usr/bin/python3
+"""The second oracle: checks a lease history (JSON Lines, `leasesim --history FILE`)
+on its own, written apart from sim/oracle.c and sharing no code with it.
+
+    check_history.py HISTORY.jsonl            each run's violations; exit 1 when any
+    check_history.py --compare HISTORY.jsonl  each run's verdict against the simulator's
+                                              own (the run's last record); exit 1 on a
+                                              disagreement
+
+What it judges (docs/spec.md sections 6 and 9.14):
+  exclusion           a body enters, or a lease is renewed, while another body runs
+                      under a different lease that is still valid by its expiresAt (a
+                      takeover after that expiry is counted, not a violation)
+  no-foreign-release  a release or renewal removes or replaces a lease file written by
+                      another process
+  honest-deferral     a held result names no holder, or a token that was not at the
+                      lease path during the call, or one that had expired during all of it
+  fence               an acquisition's fence is not greater than every earlier one's
+  double-acquisition  a process is told "acquired" while another holder, told so
+                      earlier and still alive and not releasing, holds a valid lease
+
+The history's records (sim/README.md "History schema"): "run" (header), "invoke"/"ok"
+of acquire, inspect, release and renew, "body-enter"/"body-exit", "file" (the lease
+path changed: its inode, writer and bytes), "end" (a process ended: crash or exit),
+"verdict" (the first oracle's). Every record has the run, the step, the true time t,
+and (but "end") the wall clock and the clock offset.
+"""
+import json
+import re
+import sys
+from datetime import datetime
+
+INF = float("inf")
+COMMON = ("exclusion", "no-foreign-release", "honest-deferral")
+SECOND_ONLY = ("fence", "double-acquisition")
+# A verdict of the first oracle outside COMMON and SECOND_ONLY (bounded-wedge, which
+# needs the simulator's knowledge of what an implementation can detect; progress;
+# determinism; any invariant added later) is not compared.
+ACQUIRED = ("acquired", "acquired-after-stale", "acquired-after-malformed")
+
+
+def wall_of_text(text):
+    """ISO-8601 UTC text to epoch milliseconds; INF when absent or unusable
+    (an expiry nobody can read never ends)."""
+    if not isinstance(text, str) or not text:
+        return INF
+    match = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)", text)
+    if not match:
+        return INF
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        moment = datetime.fromisoformat(f"{year}-{month}-{day}T{hour}:{minute}:{second}"
+                                        + ("+00:00" if zone == "Z" else zone))
+    except ValueError:
+        return INF
+    millis = int((fraction or "0").ljust(3, "0")[:3])
+    return int(moment.timestamp()) * 1000 + millis
+
+
+def field_of_bytes(data, key):
+    """A string field of a lease file's bytes, also of a torn (partly written) one:
+    the first `"key"` followed by blanks and colons, then a quoted value."""
+    try:
+        payload = json.loads(data)
+        if isinstance(payload, dict):
+            value = payload.get(key)
+            return value if isinstance(value, str) else None
+        return None
+    except ValueError:
+        pass
+    match = re.search('"' + re.escape(key) + '"[ :\n]*"([^"]*)"', data)
+    return match.group(1) if match else None
+
+
+class Process:
+    def __init__(self, index, label):
+        self.index = index
+        self.label = label
+        self.first_wall = None  # wall clock at its first call (the program's start)
+        self.first_step = None
+        self.call = None  # the function being called, between invoke and ok
+        self.in_body = False
+        self.body_token = None
+        self.expires = INF  # what this process last learned of its lease's expiry
+        self.lost = False  # its lease was seen expired and taken over: gone for good
+        self.holding = None  # token it was told it acquired, until it releases or ends
+        self.hold_expires = INF
+        self.alive = True
+
+
+class Run:
+    """One run: its records in step order, judged one by one."""
+
+    def __init__(self, header):
+        self.header = header
+        self.processes = {}
+        self.versions = []  # the lease path's versions: step, wall, inode, writer, token, expires
+        self.inode_writer = {}
+        self.findings = []
+        self.max_fence = None
+        self.first_clock = header.get("clock", 0)
+        self.clock_jumped = False
+        self.verdict = None
+
+    def process(self, record):
+        index = record.get("proc")
+        if index is None:
+            return None
+        if index not in self.processes:
+            self.processes[index] = Process(index, record.get("label", str(index)))
+        return self.processes[index]
+
+    def find(self, invariant, record, text):
+        self.findings.append((invariant, record.get("step"), text))
+
+    # -- exclusion -------------------------------------------------------------
+    def others_valid(self, me, wall, what, record):
+        for other in self.processes.values():
+            if other is me or not other.in_body or other.lost or other.body_token == me.body_token:
+                continue
+            start = me.first_wall if me.first_wall is not None else -INF
+            if wall >= other.expires or start >= other.expires:
+                other.lost = True  # taken over after its expiry: allowed, counted
+                continue
+            self.find("exclusion", record, f"{me.label} {what} while {other.label} runs its body under a valid "
+                      f"lease (expires in {other.expires - wall} ms)")
+            return
+
+    def body_enter(self, me, record):
+        me.in_body = True
+        me.lost = False
+        me.body_token = record.get("token")
+        me.expires = wall_of_text(record.get("expiresAt"))
+        self.others_valid(me, record["wall"], "entered its body", record)
+
+    # -- the lease path ----------------------------------------------------------
+    def file(self, actor, record):
+        inode = record.get("inode", -1)
+        data = record.get("data")
+        token = field_of_bytes(data, "token") if inode >= 0 and data is not None else None
+        expires = wall_of_text(field_of_bytes(data, "expiresAt")) if inode >= 0 and data is not None else INF
+        removed = record.get("removed")
+        if removed is not None and actor is not None and actor.call in ("release", "renew"):
+            writer = self.inode_writer.get(removed)
+            if writer != actor.index:
+                name = self.processes[writer].label if writer in self.processes else f"process {writer}"
+                self.find("no-foreign-release", record, f"{actor.label} removed, while "
+                          f"{'releasing' if actor.call == 'release' else 'renewing'}, the lease written by {name}")
+        if inode >= 0:
+            self.inode_writer[inode] = record.get("writer")
+        version = dict(step=record["step"], wall=record["wall"], inode=inode, token=token or "",
+                       expires=expires if inode >= 0 else INF)
+        if self.versions:
+            last = self.versions[-1]
+            if (last["inode"], last["token"], last["expires"]) == (inode, version["token"], version["expires"]):
+                return
+        # A body whose lease file is replaced after its expiry has lost it for good.
+        start = actor.first_wall if actor is not None and actor.first_wall is not None else -INF
+        for holder in self.processes.values():
+            if holder.in_body and not holder.lost and holder.body_token != version["token"]:
+                if version["wall"] >= holder.expires or start >= holder.expires:
+                    holder.lost = True
+        self.versions.append(version)
+
+    # -- results -------------------------------------------------------------------
+    def held(self, me, record):
+        lease = record.get("lease")
+        if not isinstance(lease, dict):
+            self.find("honest-deferral", record, f"{me.label} got held without a holder (lease: null)")
+            return
+        token = lease.get("token", "")
+        first_step, call_wall = me.first_step, me.first_wall
+        found, valid = False, False
+        for position, version in enumerate(self.versions):
+            end = self.versions[position + 1]["step"] if position + 1 < len(self.versions) else INF
+            if end < first_step or version["token"] != token:
+                continue
+            found = True
+            earliest = version["wall"] if version["step"] >= first_step else call_wall
+            if earliest < version["expires"] or call_wall < version["expires"]:
+                valid = True
+        if not found:
+            self.find("honest-deferral", record, f"{me.label} got held naming token {token[:40]}, which was not at "
+                      "the lease path during the call")
+        elif not valid and not self.clock_jumped:
+            self.find("honest-deferral", record, f"{me.label} got held naming {lease.get('owner')}'s lease, which "
+                      "had expired by its TTL during the whole call")
+
+    def acquired(self, me, record):
+        lease = record.get("lease") or {}
+        token, expires, wall = lease.get("token"), wall_of_text(lease.get("expiresAt")), record["wall"]
+        fence = lease.get("fence")
+        if isinstance(fence, int):
+            if self.max_fence is not None and fence <= self.max_fence:
+                self.find("fence", record, f"{me.label} acquired with fence {fence}, not greater than the earlier "
+                          f"{self.max_fence}")
+            self.max_fence = fence if self.max_fence is None else max(self.max_fence, fence)
+        start = me.first_wall if me.first_wall is not None else wall
+        for other in self.processes.values():
+            if other is me or other.holding is None or other.holding == token or not other.alive or other.lost:
+                continue
+            if wall < other.hold_expires and start < other.hold_expires:
+                self.find("double-acquisition", record, f"{me.label} was told {record['status']} while "
+                          f"{other.label}'s lease was valid (expires in {other.hold_expires - wall} ms)")
+                break
+        me.holding, me.hold_expires = token, expires
+
+    def ok(self, me, record):
+        function, status = record.get("f"), record.get("status")
+        me.call = None
+        lease = record.get("lease")
+        if function == "acquire" and status == "held":
+            self.held(me, record)
+        elif function == "acquire" and status in ACQUIRED:
+            self.acquired(me, record)
+        elif function == "renew" and status == "renewed" and isinstance(lease, dict):
+            me.expires = me.hold_expires = wall_of_text(lease.get("expiresAt"))
+            if me.in_body:
+                self.others_valid(me, record["wall"], "renewed its lease", record)
+
+    def feed(self, record):
+        kind = record.get("type")
+        if kind == "verdict":
+            self.verdict = record.get("violation")
+            return
+        if "clock" in record and record["clock"] != self.first_clock:
+            self.clock_jumped = True
+        me = self.process(record)
+        if kind == "invoke":
+            if me.first_wall is None:
+                me.first_wall, me.first_step = record["wall"], record["step"]
+            me.call = record.get("f")
+            if me.call == "release":
+                me.holding = None
+        elif kind == "ok":
+            self.ok(me, record)
+        elif kind == "body-enter":
+            self.body_enter(me, record)
+        elif kind == "body-exit":
+            me.in_body = False
+        elif kind == "end":
+            me.in_body, me.alive, me.holding = False, False, None
+        elif kind == "file":
+            self.file(me, record)
+
+    def judge(self, records):
+        # The processes' ends were written last, at the step they happened.
+        for record in sorted(records, key=lambda item: item.get("step", 0)):
+            self.feed(record)
+        return self
+
+
+def read_runs(path):
+    """[(header, [records])] in file order; a run's records keep their order."""
+    runs, current = [], None
+    with open(path, encoding="utf-8") as source:
+        for number, line in enumerate(source, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as error:
+                raise SystemExit(f"check_history.py: {path}:{number}: not JSON: {error}")
+            if record.get("type") == "run":
+                current = (record, [])
+                runs.append(current)
+            elif current is None:
+                raise SystemExit(f"check_history.py: {path}:{number}: a record before the first run header")
+            else:
+                current[1].append(record)
+    return runs
+
+
+def describe(header):
+    return f"run {header.get('run')} impl={header.get('impl')} seed={header.get('seed')}"
+
+
+def compare(run, first_knows=()):
+    """'agree', 'skip' or 'disagree', and why. first_knows: the second-only
+    invariants the first oracle checks too (then a miss of either side disagrees)."""
+    found = {invariant for invariant, _, _ in run.findings}
+    first = run.verdict
+    if first is None:
+        return "disagree", "the history has no verdict of the first oracle (cut short?)"
+    judged = set(COMMON) | (set(first_knows) & set(SECOND_ONLY))
+    if first != "none" and first not in judged | set(SECOND_ONLY):
+        return "skip", f"first oracle: {first} (not judged by the second)"
+    judged |= {first} - {"none"}
+    if first == "none":
+        extra = found & judged
+        if not extra:
+            return "agree", "none"
+        return "disagree", f"first oracle: none; second: {', '.join(sorted(extra))}"
+    if first not in found:
+        return "disagree", f"first oracle: {first}; second: {', '.join(sorted(found)) or 'none'}"
+    return "agree", first
+
+
+def main(argv):
+    arguments = [argument for argument in argv[1:] if not argument.startswith("--")]
+    flags = {argument for argument in argv[1:] if argument.startswith("--")}
+    if len(arguments) != 1 or not flags <= {"--compare", "--quiet"}:
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 64
+    runs = [Run(header).judge(records) for header, records in read_runs(arguments[0])]
+    if "--compare" not in flags:
+        violations = 0
+        for run in runs:
+            for invariant, step, text in run.findings:
+                violations += 1
+                print(f"{describe(run.header)}: VIOLATION {invariant} at step {step}: {text}")
+        print(f"check_history: {len(runs)} run(s), {violations} violation(s)")
+        return 1 if violations else 0
+    tally = {"agree": 0, "skip": 0, "disagree": 0}
+    second_only = {}
+    for run in runs:
+        verdict, why = compare(run)
+        tally[verdict] += 1
+        for invariant, _, _ in run.findings:
+            if invariant in SECOND_ONLY and run.verdict != invariant:
+                second_only[invariant] = second_only.get(invariant, 0) + 1
+        if verdict == "disagree" or ("--quiet" not in flags and verdict == "skip"):
+            print(f"{describe(run.header)}: {verdict.upper()}: {why}")
+            for invariant, step, text in run.findings[:3]:
+                print(f"    second oracle: {invariant} at step {step}: {text}")
+    extra = "".join(f", {name} found by the second only in {count} run(s)" for name, count in sorted(second_only.items()))
+    print(f"check_history: {len(runs)} run(s): {tally['agree']} agree, {tally['disagree']} disagree, "
+          f"{tally['skip']} not compared{extra}")
+    return 1 if tally["disagree"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

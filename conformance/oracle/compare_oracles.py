@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""Both oracles on a sample of campaigns of every registered implementation.
+
+    compare_oracles.py LEASESIM [--seeds A..B] [--pct-seeds A..B] [--out DIR]
+
+For each implementation `LEASESIM --list-impls` names (one the simulator refuses,
+such as a lease kept outside its world, is listed as not simulated), it runs the
+seeds with `--history` (random schedules, then PCT schedules, then every scenario of
+fixtures/scenarios/ on its first seed), going on after each violating seed, and checks
+every recorded run with check_history.py --compare. Exit 1 when the two oracles
+disagree on any run (or a campaign could not be recorded), else 0. One line per
+implementation: runs, agreements, runs not compared (verdicts the second oracle does
+not judge), violations found by the second oracle only (what the first does not check).
+"""
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+import check_history  # noqa: E402
+
+
+def seed_range(text):
+    match = re.fullmatch(r"(\d+)\.\.(\d+)", text)
+    if not match:
+        raise SystemExit(f"compare_oracles.py: bad seed range {text!r} (A..B)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def record(leasesim, impl, history, extra, first, last):
+    """Runs seeds first..last into history, going on after each violating seed.
+    None, or why the campaign could not be recorded."""
+    seed = first
+    while seed <= last:
+        before = os.path.getsize(history) if history.exists() else 0
+        argv = [leasesim, "--impl", impl, "--seeds", f"{seed}..{last}", "--no-shrink", "--quiet",
+                "--history", str(history) + ".part"] + extra
+        done = subprocess.run(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=600)
+        part = pathlib.Path(str(history) + ".part")
+        with open(history, "ab") as sink, open(part, "rb") as source:
+            sink.write(source.read())
+        part.unlink()
+        if done.returncode == 0:
+            return None
+        replay = re.search(r"replay: .* --seed (\d+)", done.stdout)
+        if done.returncode != 1 or replay is None:
+            return f"exit {done.returncode}: {done.stdout.strip()[-300:]}"
+        seed = int(replay.group(1)) + 1
+        if os.path.getsize(history) == before:
+            return "no history written"
+    return None
+
+
+def scenario_runs(leasesim, impl, history):
+    for scenario in sorted((REPO / "fixtures" / "scenarios").glob("*.scn")):
+        part = pathlib.Path(str(history) + ".part")
+        done = subprocess.run([leasesim, "--impl", impl, "--scenario", str(scenario), "--seed", "1", "--no-shrink",
+                               "--quiet", "--history", str(part)], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=600)
+        if done.returncode in (0, 1) and part.exists():
+            with open(history, "ab") as sink, open(part, "rb") as source:
+                sink.write(source.read())
+        if part.exists():
+            part.unlink()
+
+
+def first_oracle_knows(leasesim):
+    """The second-only invariants the simulator checks too: those its `--invariant
+    NAME` (issue 11's hunt for one invariant) accepts, once that option exists. From
+    then on a run in which only one oracle finds them is a disagreement."""
+    def accepted(name):
+        done = subprocess.run([leasesim, "--impl", "lease", "--seed", "1", "--quiet", "--invariant", name], cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+        return done.returncode in (0, 1)
+    if not accepted("exclusion"):
+        return set()
+    return {name for name in check_history.SECOND_ONLY if accepted(name)}
+
+
+def implementations(leasesim):
+    listing = subprocess.run([leasesim, "--list-impls"], cwd=REPO, stdout=subprocess.PIPE, text=True, check=True)
+    return [line.split()[0] for line in listing.stdout.splitlines() if line.strip()]
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 64
+    leasesim = argv[1]
+    options = dict(zip(argv[2::2], argv[3::2]))
+    random_seeds = seed_range(options.get("--seeds", "1..300"))
+    pct_seeds = seed_range(options.get("--pct-seeds", "1..100"))
+    out = pathlib.Path(options.get("--out", REPO / "build" / "oracle2"))
+    out.mkdir(parents=True, exist_ok=True)
+    failed = False
+    knows = first_oracle_knows(leasesim)
+    print(f"oracle2: compared: {', '.join(check_history.COMMON + tuple(sorted(knows)))}; second oracle only: "
+          f"{', '.join(sorted(set(check_history.SECOND_ONLY) - knows)) or 'none'}")
+    totals = dict(runs=0, agree=0, disagree=0, skip=0)
+    for impl in implementations(leasesim):
+        history = out / f"{impl}.jsonl"
+        if history.exists():
+            history.unlink()
+        probe = subprocess.run([leasesim, "--impl", impl, "--seed", "1", "--quiet"], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+        if probe.returncode not in (0, 1):
+            print(f"oracle2: {impl:26} not simulated: {probe.stdout.strip().splitlines()[-1][:120]}")
+            continue
+        problem = record(leasesim, impl, history, [], *random_seeds) or \
+            record(leasesim, impl, history, ["--strategy", "pct"], *pct_seeds)
+        if problem:
+            print(f"oracle2: {impl:26} FAILED to record a campaign: {problem}")
+            failed = True
+            continue
+        scenario_runs(leasesim, impl, history)
+        runs = [check_history.Run(header).judge(records) for header, records in check_history.read_runs(history)]
+        tally = dict(agree=0, disagree=0, skip=0)
+        second_only, both = {}, {}
+        for run in runs:
+            verdict, why = check_history.compare(run, knows)
+            tally[verdict] += 1
+            if verdict == "agree" and why != "none":
+                both[why] = both.get(why, 0) + 1
+            for invariant, _, _ in run.findings:
+                if invariant in check_history.SECOND_ONLY and invariant not in knows and run.verdict != invariant:
+                    second_only[invariant] = second_only.get(invariant, 0) + 1
+            if verdict == "disagree":
+                failed = True
+                print(f"oracle2: {impl}: DISAGREE: {check_history.describe(run.header)}: {why}")
+                print(f"    replay: {leasesim} --impl {impl} --seed {run.header.get('seed')} --history FILE "
+                      f"(knobs: {run.header.get('knobs')})")
+        found = " ".join(f"{name}={count}" for name, count in sorted(both.items())) or "none"
+        extra = "".join(f", {name} (second oracle only) in {count}" for name, count in sorted(second_only.items()))
+        print(f"oracle2: {impl:26} {len(runs):5} runs: {tally['agree']} agree (violations both found: {found}), "
+              f"{tally['disagree']} disagree, {tally['skip']} not compared{extra}")
+        totals["runs"] += len(runs)
+        for key in tally:
+            totals[key] += tally[key]
+    print(f"oracle2: {totals['runs']} runs: {totals['agree']} agree, {totals['disagree']} disagree, "
+          f"{totals['skip']} not compared (verdicts the second oracle does not judge)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,13 @@
+# conformance/oracle: the second, independent oracle (conformance/oracle/README.md).
+#   make test-oracle2   the checker fails on each hand-made broken history (and passes the
+#                       clean ones); then both oracles judge a sample of campaigns of every
+#                       registered implementation (300 random + 100 PCT seeds + every
+#                       scenario) and must agree on every run
+ORACLE2_SAMPLE ?= --seeds 1..300 --pct-seeds 1..100
+
+.PHONY: test-oracle2
+test-oracle2: $(LEASESIM) ## the second oracle (Python, from --history) must agree with the simulator's on every sampled run
+	$(PYTHON) -m pytest conformance/oracle -p no:cacheprovider -q
+	$(PYTHON) conformance/oracle/compare_oracles.py $(LEASESIM) $(ORACLE2_SAMPLE) --out $(O)/oracle2
+
+TEST_TARGETS += test-oracle2
