@@ -164,8 +164,10 @@ static enum lease_status classify_kv(const struct lease_env *env, const json_t *
         static const struct lease_staleness_rules no_pid = {.check_pid = false, .check_start_time = false};
         bool ttl_expired = false;
         if (lease_is_stale(env, &no_pid, &holder, env->wall_clock_ms(env->context), result->detail,
-                           sizeof result->detail, &ttl_expired))
+                           sizeof result->detail, &ttl_expired)) {
             result->status = LEASE_STATUS_STALE;
+            result->ttl_takeover = ttl_expired; /* no pid probe: the holder may be alive */
+        }
     }
     return result->status;
 }
@@ -199,10 +201,22 @@ static json_t *value_json(const struct lease_holder *holder, char **stored) {
     lease_free(text);
     if (root == NULL || gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
     if (host[0] != '\0') json_object_set_new(json_object_get(root, "metadata"), "host", json_string(host));
-    text = root != NULL ? json_dumps(root, JSON_INDENT(2)) : NULL;
+    char *dumped = root != NULL ? json_dumps(root, JSON_INDENT(2)) : NULL;
     json_decref(root);
+    if (dumped == NULL) return NULL;
+    /* As the file: the JSON text and a newline. */
+    length = strlen(dumped);
+    json_malloc_t allocate;
+    json_free_t release;
+    json_get_alloc_funcs(&allocate, &release);
+    text = allocate(length + 2);
+    if (text != NULL) {
+        memcpy(text, dumped, length);
+        text[length++] = '\n';
+        text[length] = '\0';
+    }
+    release(dumped);
     if (text == NULL) return NULL;
-    length = strlen(text);
     char *encoded = etcd_base64_encode(text, length);
     if (stored != NULL)
         *stored = text;
@@ -272,6 +286,7 @@ static enum lease_status etcd_acquire(const struct lease_env *env, const struct 
     /* What the key held before ours: MISSING, or the STALE / MALFORMED value
      * this call deleted. */
     enum lease_status before = LEASE_STATUS_MISSING;
+    bool ttl_takeover = false;
     for (int attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
         char *stored = NULL;
         json_t *value = value_json(&holder, &stored);
@@ -294,6 +309,7 @@ static enum lease_status etcd_acquire(const struct lease_env *env, const struct 
             lease_free(stored);
             json_decref(reply);
             result->previous_status = before;
+            result->ttl_takeover = ttl_takeover;
             result->status = before == LEASE_STATUS_STALE       ? LEASE_STATUS_ACQUIRED_AFTER_STALE
                              : before == LEASE_STATUS_MALFORMED ? LEASE_STATUS_ACQUIRED_AFTER_MALFORMED
                                                                 : LEASE_STATUS_ACQUIRED;
@@ -329,6 +345,7 @@ static enum lease_status etcd_acquire(const struct lease_env *env, const struct 
         }
         if (applied) {
             before = found;
+            ttl_takeover = result->ttl_takeover;
             if (entry.lease_id != 0) revoke_lease(&call, entry.lease_id);
         }
     }
@@ -381,21 +398,33 @@ static enum lease_status etcd_renew(const struct lease_env *env, const struct le
     if (status != LEASE_STATUS_NONE) return status;
     char id[32];
     snprintf(id, sizeof id, "%lld", (long long)entry.lease_id);
-    json_t *reply = NULL;
-    if (etcd_request(&call, "lease/keepalive", json_pack("{s:s}", "ID", id), &reply, result) != 0)
-        return LEASE_STATUS_ERROR;
-    /* The gateway streams: {"result":{"ID":..,"TTL":..}}; TTL 0 or absent: gone. */
-    const json_t *answer = json_object_get(reply, "result");
-    int64_t ttl_s = etcd_json_int(answer != NULL ? answer : reply, "TTL");
-    json_decref(reply);
-    if (ttl_s <= 0) {
-        result->status = LEASE_STATUS_NOT_OWNER;
-        snprintf(result->detail, sizeof result->detail, "the etcd lease of the key has expired");
-        return LEASE_STATUS_NOT_OWNER;
+    /* A value with no etcd lease attached (written by hand) is judged by its
+     * expiresAt alone: renewing it rewrites expiresAt, there is nothing to
+     * keep alive. */
+    if (entry.lease_id != 0) {
+        json_t *reply = NULL;
+        if (etcd_request(&call, "lease/keepalive", json_pack("{s:s}", "ID", id), &reply, result) != 0)
+            return LEASE_STATUS_ERROR;
+        /* The gateway streams: {"result":{"ID":..,"TTL":..}}; TTL 0 or absent: gone. */
+        const json_t *answer = json_object_get(reply, "result");
+        int64_t ttl_s = etcd_json_int(answer != NULL ? answer : reply, "TTL");
+        json_decref(reply);
+        if (ttl_s <= 0) {
+            result->status = LEASE_STATUS_NOT_OWNER;
+            snprintf(result->detail, sizeof result->detail, "the etcd lease of the key has expired");
+            return LEASE_STATUS_NOT_OWNER;
+        }
     }
     struct lease_holder holder = result->lease;
     int64_t now_ms = env->wall_clock_ms(env->context);
-    lease_time_format(now_ms + (holder.has_stale_after_ms ? holder.stale_after_ms : ttl_s * 1000), holder.expires_at);
+    /* The stored TTL is kept only within the limit (as the file lease does):
+     * a value's staleAfterMs must never reach the arithmetic unbounded. */
+    int64_t ttl_ms = holder.has_stale_after_ms && holder.stale_after_ms > 0 && holder.stale_after_ms <= LEASE_TTL_MS_MAX
+                         ? holder.stale_after_ms
+                         : lease_options_ttl_ms(options);
+    holder.stale_after_ms = ttl_ms;
+    holder.has_stale_after_ms = true;
+    lease_time_format(now_ms + ttl_ms, holder.expires_at);
     lease_time_format(now_ms, holder.renewed_at);
     holder.has_fence = false; /* the fence is the create revision, not stored */
     char *stored = NULL;
@@ -405,7 +434,9 @@ static enum lease_status etcd_renew(const struct lease_env *env, const struct le
         return lease_result_error(result, ENOMEM, "etcd", call.key);
     }
     json_t *operation =
-        json_pack("{s:{s:o,s:o,s:s}}", "request_put", "key", key_json(&call), "value", value, "lease", id);
+        entry.lease_id != 0
+            ? json_pack("{s:{s:o,s:o,s:s}}", "request_put", "key", key_json(&call), "value", value, "lease", id)
+            : json_pack("{s:{s:o,s:o}}", "request_put", "key", key_json(&call), "value", value);
     bool applied = false;
     int failed = guarded_txn(&call, entry.mod_revision, operation, &applied, result);
     if (failed != 0 || !applied) {
