@@ -146,7 +146,7 @@ static enum lease_status classify_kv(const struct lease_env *env, const json_t *
     if (outcome != LEASE_PARSE_OK) {
         lease_free(stored);
         result->status = LEASE_STATUS_MALFORMED;
-        snprintf(result->detail, sizeof result->detail, "the etcd value is not a lease: %.400s", detail);
+        snprintf(result->detail, sizeof result->detail, "%s", detail); /* as the file lease says it */
         return LEASE_STATUS_MALFORMED;
     }
     holder.has_fence = true;
@@ -287,6 +287,7 @@ static enum lease_status etcd_acquire(const struct lease_env *env, const struct 
      * this call deleted. */
     enum lease_status before = LEASE_STATUS_MISSING;
     bool ttl_takeover = false;
+    char why[LEASE_DETAIL_MAX] = ""; /* why the value deleted was stale or malformed */
     for (int attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
         char *stored = NULL;
         json_t *value = value_json(&holder, &stored);
@@ -310,6 +311,7 @@ static enum lease_status etcd_acquire(const struct lease_env *env, const struct 
             json_decref(reply);
             result->previous_status = before;
             result->ttl_takeover = ttl_takeover;
+            snprintf(result->detail, sizeof result->detail, "%s", why);
             result->status = before == LEASE_STATUS_STALE       ? LEASE_STATUS_ACQUIRED_AFTER_STALE
                              : before == LEASE_STATUS_MALFORMED ? LEASE_STATUS_ACQUIRED_AFTER_MALFORMED
                                                                 : LEASE_STATUS_ACQUIRED;
@@ -346,6 +348,7 @@ static enum lease_status etcd_acquire(const struct lease_env *env, const struct 
         if (applied) {
             before = found;
             ttl_takeover = result->ttl_takeover;
+            snprintf(why, sizeof why, "%s", result->detail);
             if (entry.lease_id != 0) revoke_lease(&call, entry.lease_id);
         }
     }
