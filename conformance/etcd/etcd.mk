@@ -15,7 +15,7 @@ $(ETCD_ALGORITHM_TEST): $(OBJ)/conformance/etcd/test_etcd_algorithm.o $(LIB_STAT
 
 test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES) $(ETCD_ALGORITHM_TEST) $(LIB_TEST_DIR)/test_lease_lib ## the etcd backend: algorithm units, then the CLI, the program suite and the library suite against a real etcd on loopback
 	@mkdir -p $(PROGRAMS_REPORTS)
-	$(ETCD_ALGORITHM_TEST)
+	$(PYTHON) conformance/etcd/with_etcd.py $(ETCD_ALGORITHM_TEST)
 	$(PYTHON) conformance/etcd/with_etcd.py $(LIB_TEST_DIR)/test_lease_lib
 	CONFORMANCE_BIN=$(BIN) $(ETCD_PYTEST) -q --tb=short -rs --junitxml=$(PROGRAMS_REPORTS)/pytest-etcd.xml
 	LEASE_TEST_BACKEND=etcd $(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(BIN)/{script}' --junitxml=$(PROGRAMS_REPORTS)/pytest-conformance-etcd.xml
