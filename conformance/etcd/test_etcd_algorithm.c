@@ -4,19 +4,24 @@
  * that lost the race, a transport failure in the middle of an acquire, a key
  * changed between release's read and its delete, a lost etcd lease at renew.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "etcd_client.h"
 #include "lease_impl.h"
 
-#define SCRIPT_MAX 8
+#define SCRIPT_MAX 16
 
 /* One scripted answer per call, in order; the methods called are recorded. */
 struct script {
@@ -125,6 +130,252 @@ static void test_renew_of_an_expired_etcd_lease_is_not_owner(void **state) {
     lease_result_clear(&result);
 }
 
+/* base64 of "not json" */
+#define GARBAGE_KV \
+    "{\"kvs\":[{\"create_revision\":\"7\",\"mod_revision\":\"9\",\"lease\":\"42\",\"value\":\"bm90IGpzb24=\"}]}"
+#define LOST_TO(kv) "{\"succeeded\":false,\"responses\":[{\"response_range\":" kv "}]}"
+#define GRANT "{\"ID\":\"45\",\"TTL\":\"2\"}"
+#define WON "{\"header\":{\"revision\":\"12\"},\"succeeded\":true}"
+
+static enum lease_status acquire(struct lease_result *result) {
+    memset(result, 0, sizeof *result);
+    return lease_ops_etcd.acquire(lease_env_posix(), &options, result);
+}
+
+static void test_malformed_value_is_deleted_then_created_afresh(void **state) {
+    (void)state;
+    const char *replies[] = {GRANT, LOST_TO(GARBAGE_KV), "{\"succeeded\":true}", "{}", WON};
+    memcpy(script.replies, replies, sizeof replies);
+    struct lease_result result;
+    assert_int_equal(acquire(&result), LEASE_STATUS_ACQUIRED_AFTER_MALFORMED);
+    assert_int_equal(result.previous_status, LEASE_STATUS_MALFORMED);
+    assert_int_equal(result.lease.fence, 12);               /* the new create revision, not the old one */
+    assert_string_equal(script.methods[3], "lease/revoke"); /* the old value's etcd lease */
+    assert_string_equal(script.methods[4], "kv/txn");
+    assert_non_null(strstr(result.payload_json, "\"host\""));
+    lease_result_clear(&result);
+}
+
+static void test_a_key_that_keeps_changing_fails_closed(void **state) {
+    (void)state;
+    for (int round = 0; round < 4; round++) {
+        script.replies[1 + 2 * round] = LOST_TO(GARBAGE_KV);
+        script.replies[2 + 2 * round] = "{\"succeeded\":false}"; /* changed again before the delete */
+    }
+    script.replies[0] = GRANT;
+    script.replies[9] = "{}";
+    struct lease_result result;
+    assert_int_equal(acquire(&result), LEASE_STATUS_ERROR);
+    assert_int_equal(result.error_number, EAGAIN);
+    assert_string_equal(script.methods[9], "lease/revoke");
+    lease_result_clear(&result);
+}
+
+static void test_acquire_transport_failures_fail_closed(void **state) {
+    (void)state;
+    struct lease_result result;
+    script.replies[0] = NULL; /* the grant */
+    assert_int_equal(acquire(&result), LEASE_STATUS_ERROR);
+    lease_result_clear(&result);
+    memset(&script, 0, sizeof script);
+    const char *delete_fails[] = {GRANT, LOST_TO(GARBAGE_KV), NULL, "{}"};
+    memcpy(script.replies, delete_fails, sizeof delete_fails);
+    assert_int_equal(acquire(&result), LEASE_STATUS_ERROR);
+    assert_string_equal(script.methods[3], "lease/revoke");
+    lease_result_clear(&result);
+    memset(&script, 0, sizeof script);
+    const char *no_key[] = {GRANT, "{\"succeeded\":false,\"responses\":[]}", "{}"};
+    memcpy(script.replies, no_key, sizeof no_key);
+    assert_int_equal(acquire(&result), LEASE_STATUS_ERROR);
+    assert_int_equal(result.error_number, EPROTO);
+    lease_result_clear(&result);
+}
+
+static void test_value_not_base64_is_malformed(void **state) {
+    (void)state;
+    script.replies[0] = "{\"kvs\":[{\"create_revision\":\"3\",\"mod_revision\":\"3\",\"value\":\"%%%\"}]}";
+    struct lease_result result = {0};
+    assert_int_equal(lease_ops_etcd.inspect(lease_env_posix(), &options, &result), LEASE_STATUS_MALFORMED);
+    lease_result_clear(&result);
+}
+
+static void test_release_and_renew_edges(void **state) {
+    (void)state;
+    struct lease_result result = {0};
+    script.replies[0] = "{}"; /* no kvs: missing */
+    assert_int_equal(lease_ops_etcd.release(lease_env_posix(), &options, "t-1", &result), LEASE_STATUS_MISSING);
+    lease_result_clear(&result);
+    memset(&script, 0, sizeof script);
+    script.replies[0] = NULL;
+    assert_int_equal(lease_ops_etcd.release(lease_env_posix(), &options, "t-1", &result), LEASE_STATUS_ERROR);
+    lease_result_clear(&result);
+    memset(&script, 0, sizeof script);
+    script.replies[0] = OTHER_KV;
+    script.replies[1] = NULL; /* the guarded delete */
+    assert_int_equal(lease_ops_etcd.release(lease_env_posix(), &options, "t-1", &result), LEASE_STATUS_ERROR);
+    lease_result_clear(&result);
+    memset(&script, 0, sizeof script);
+    script.replies[0] = OTHER_KV;
+    script.replies[1] = NULL; /* the keepalive */
+    assert_int_equal(lease_ops_etcd.renew(lease_env_posix(), &options, "t-1", &result), LEASE_STATUS_ERROR);
+    lease_result_clear(&result);
+    memset(&script, 0, sizeof script);
+    script.replies[0] = OTHER_KV;
+    script.replies[1] = "{\"result\":{\"ID\":\"42\",\"TTL\":\"2\"}}";
+    script.replies[2] = "{\"succeeded\":false}"; /* changed meanwhile */
+    assert_int_equal(lease_ops_etcd.renew(lease_env_posix(), &options, "t-1", &result), LEASE_STATUS_NOT_OWNER);
+    lease_result_clear(&result);
+    memset(&script, 0, sizeof script);
+    script.replies[0] = OTHER_KV;
+    script.replies[1] = "{\"result\":{\"ID\":\"42\",\"TTL\":\"2\"}}";
+    script.replies[2] = NULL;
+    assert_int_equal(lease_ops_etcd.renew(lease_env_posix(), &options, "t-1", &result), LEASE_STATUS_ERROR);
+    lease_result_clear(&result);
+    memset(&script, 0, sizeof script);
+    script.replies[0] = OTHER_KV;
+    script.replies[1] = "{\"result\":{\"ID\":\"42\",\"TTL\":\"2\"}}";
+    script.replies[2] = "{\"succeeded\":true}";
+    assert_int_equal(lease_ops_etcd.renew(lease_env_posix(), &options, "t-1", &result), LEASE_STATUS_RENEWED);
+    assert_int_equal(result.lease.fence, 7);
+    lease_result_clear(&result);
+}
+
+/* ---- the libcurl transport (etcd_client.c) ---------------------------------- */
+
+static void test_endpoints_are_parsed_strictly(void **state) {
+    (void)state;
+    struct etcd_client client;
+    assert_int_equal(etcd_client_init(&client, NULL, 0), -EINVAL);
+    assert_int_equal(etcd_client_init(&client, "", 0), -EINVAL);
+    assert_int_equal(etcd_client_init(&client, "ftp://a", 0), -EINVAL);
+    assert_int_equal(etcd_client_init(&client, "http://a,,http://b", 0), -EINVAL);
+    assert_int_equal(etcd_client_init(&client,
+                                      "http://a,http://b,http://c,http://d,http://e,http://f,http://g,"
+                                      "http://h,http://i",
+                                      0),
+                     -EINVAL);
+    char long_url[ETCD_ENDPOINT_SIZE + 16];
+    memset(long_url, 'a', sizeof long_url - 1);
+    memcpy(long_url, "http://", 7);
+    long_url[sizeof long_url - 1] = '\0';
+    assert_int_equal(etcd_client_init(&client, long_url, 0), -EINVAL);
+    assert_int_equal(etcd_client_init(&client, "https://a:2379/,http://b:2379,", 500), 0);
+    assert_int_equal(client.endpoint_count, 2);
+    assert_string_equal(client.endpoints[0], "https://a:2379");
+    assert_int_equal(client.timeout_ms, 500);
+    assert_int_equal(etcd_client_init(&client, "http://a", 0), 0);
+    assert_int_equal(client.timeout_ms, ETCD_DEFAULT_TIMEOUT_MS);
+}
+
+static void test_base64_round_trips_and_refuses_bad_input(void **state) {
+    (void)state;
+    const char *texts[] = {"", "a", "ab", "abc", "abcd", "\\xff\\x00\\x10 bytes"};
+    for (size_t index = 0; index < sizeof texts / sizeof texts[0]; index++) {
+        char *encoded = etcd_base64_encode(texts[index], strlen(texts[index]));
+        size_t size = 99;
+        char *decoded = etcd_base64_decode(encoded, &size);
+        assert_non_null(decoded);
+        assert_int_equal(size, strlen(texts[index]));
+        assert_memory_equal(decoded, texts[index], size);
+        free(encoded);
+        free(decoded);
+    }
+    size_t size = 0;
+    assert_null(etcd_base64_decode("abc", &size));      /* not a multiple of 4 */
+    assert_null(etcd_base64_decode("ab*d", &size));     /* not in the alphabet */
+    assert_null(etcd_base64_decode("ab=d", &size));     /* padding then data */
+    assert_null(etcd_base64_decode("a=cd", &size));     /* padding too early */
+    assert_null(etcd_base64_decode("ab==abcd", &size)); /* padding before the end */
+}
+
+static void test_json_ints_come_as_strings_or_numbers(void **state) {
+    (void)state;
+    json_t *object = json_pack("{s:s,s:i,s:b}", "text", "123", "number", 45, "other", 1);
+    assert_int_equal(etcd_json_int(object, "text"), 123);
+    assert_int_equal(etcd_json_int(object, "number"), 45);
+    assert_int_equal(etcd_json_int(object, "other"), 0);
+    assert_int_equal(etcd_json_int(object, "absent"), 0);
+    json_decref(object);
+}
+
+/* A loopback socket that listens and never answers: a request to it times out. */
+static int silent_listener(int *port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t length = sizeof address;
+    assert_int_equal(bind(fd, (struct sockaddr *)&address, sizeof address), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&address, &length), 0);
+    *port = ntohs(address.sin_port);
+    return fd;
+}
+
+static int client_request(const char *endpoints, int64_t timeout_ms, const char *method, json_t *request,
+                          json_t **reply, char *detail) {
+    struct etcd_client client;
+    assert_int_equal(etcd_client_init(&client, endpoints, timeout_ms), 0);
+    struct etcd_transport real = etcd_client_transport(&client);
+    int status = real.call(real.context, method, request, reply, detail, 256);
+    json_decref(request);
+    return status;
+}
+
+static void test_transport_against_silent_and_closed_endpoints(void **state) {
+    (void)state;
+    int port = 0;
+    int fd = silent_listener(&port);
+    char endpoints[128], detail[256] = "";
+    json_t *reply = NULL;
+    snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d", port);
+    assert_int_equal(client_request(endpoints, 100, "kv/range", json_object(), &reply, detail), -ETIMEDOUT);
+    assert_null(reply);
+    assert_int_equal(client_request("http://127.0.0.1:1", 100, "kv/range", json_object(), &reply, detail),
+                     -ECONNREFUSED);
+    assert_non_null(strstr(detail, "127.0.0.1:1"));
+    close(fd);
+}
+
+/* Against the real etcd of make test-etcd ($LEASE_TEST_ETCD_ENDPOINTS). */
+static void test_transport_against_a_real_member(void **state) {
+    (void)state;
+    const char *url = getenv("LEASE_TEST_ETCD_ENDPOINTS");
+    if (url == NULL || url[0] == '\0') skip();
+    char endpoints[512], detail[256] = "";
+    json_t *reply = NULL;
+    /* A refusing endpoint first: the member answers, and is preferred after. */
+    snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:1,%s", url);
+    struct etcd_client client;
+    assert_int_equal(etcd_client_init(&client, endpoints, 1000), 0);
+    struct etcd_transport real = etcd_client_transport(&client);
+    json_t *request = json_pack("{s:s}", "key", "L2FsZ29yaXRobS10ZXN0");
+    assert_int_equal(real.call(real.context, "kv/range", request, &reply, detail, sizeof detail), 0);
+    assert_int_equal(client.preferred, 1);
+    json_decref(reply);
+    json_decref(request);
+    /* An error reply (HTTP 4xx with a JSON error): EPROTO with its message. */
+    assert_int_equal(client_request(url, 1000, "kv/range", json_pack("{s:i}", "key", 5), &reply, detail), -EPROTO);
+    assert_non_null(strstr(detail, "HTTP 400"));
+    /* Not the gateway (404, not JSON): EPROTO. */
+    assert_int_equal(client_request(url, 1000, "no/such/method", json_object(), &reply, detail), -EPROTO);
+    assert_non_null(strstr(detail, "not a JSON object"));
+}
+
+static void test_invalid_endpoints_are_an_error_naming_the_variable(void **state) {
+    (void)state;
+    lease_etcd_transport_override = NULL;
+    struct lease_result result = {0};
+    /* lease_env_posix reads the process environment. */
+    setenv("LEASE_ETCD_ENDPOINTS", "ftp://nowhere", 1);
+    setenv("LEASE_ETCD_KEY", "/algorithm/key", 1);
+    assert_int_equal(lease_ops_etcd.inspect(lease_env_posix(), &options, &result), LEASE_STATUS_ERROR);
+    assert_non_null(strstr(result.detail, "not valid"));
+    assert_string_equal(result.error_path, "/algorithm/key");
+    unsetenv("LEASE_ETCD_ENDPOINTS");
+    unsetenv("LEASE_ETCD_KEY");
+    lease_result_clear(&result);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_acquire_won_takes_the_revision_as_fence, setup),
@@ -133,6 +384,17 @@ int main(void) {
         cmocka_unit_test_setup(test_release_of_a_key_changed_meanwhile_is_not_owner, setup),
         cmocka_unit_test_setup(test_wrong_token_never_writes, setup),
         cmocka_unit_test_setup(test_renew_of_an_expired_etcd_lease_is_not_owner, setup),
+        cmocka_unit_test_setup(test_malformed_value_is_deleted_then_created_afresh, setup),
+        cmocka_unit_test_setup(test_a_key_that_keeps_changing_fails_closed, setup),
+        cmocka_unit_test_setup(test_acquire_transport_failures_fail_closed, setup),
+        cmocka_unit_test_setup(test_value_not_base64_is_malformed, setup),
+        cmocka_unit_test_setup(test_release_and_renew_edges, setup),
+        cmocka_unit_test(test_endpoints_are_parsed_strictly),
+        cmocka_unit_test(test_base64_round_trips_and_refuses_bad_input),
+        cmocka_unit_test(test_json_ints_come_as_strings_or_numbers),
+        cmocka_unit_test(test_transport_against_silent_and_closed_endpoints),
+        cmocka_unit_test(test_transport_against_a_real_member),
+        cmocka_unit_test(test_invalid_endpoints_are_an_error_naming_the_variable),
     };
     return cmocka_run_group_tests_name("etcd_algorithm", tests, NULL, NULL);
 }

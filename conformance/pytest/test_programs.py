@@ -66,9 +66,7 @@ def other(script):
 
 
 def install_lease(runner, content):
-    runner.lease_path.parent.mkdir(parents=True, exist_ok=True)
-    runner.lease_path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    return runner.lease_path.read_bytes()
+    return runner.install_lease(content)
 
 
 def expect_held_untouched(runner, result, before, what):
