@@ -410,6 +410,12 @@ def test_contention_storm_never_overlaps_bodies(runner):
             result = started.result()
             result.pid = started.pid
             # A process that failed is reported at once, with its exit status and stderr.
+            # Exit 124 (docs/spec.md 9.9): its lease was taken while it held it; with a 6 h TTL and
+            # no crash nobody may take it: two holders were each told "acquired" (even if their
+            # bodies did not overlap).
+            assert result.returncode != 124, (
+                "DOUBLE ACQUISITION: a storm process found its lease taken over while valid (exit 124):"
+                + result.describe())
             assert result.returncode == 0, "storm process failed:" + result.describe()
             finished.append(result)
         running = still
