@@ -48,7 +48,9 @@ def main(argv):
             for path in cited:
                 if PLACEHOLDER.search(path) or path.startswith("build/") or path in CREATED_BY_TESTS:
                     continue
-                if not os.path.exists(os.path.join(root, path)):
+                # A path may be written from the top of the tree or from the citing file's folder.
+                if not os.path.exists(os.path.join(root, path)) and not os.path.exists(
+                        os.path.join(root, os.path.dirname(name), path)):
                     missing.append("%s:%d cites %s, which is not in the tree" % (name, number, path))
     for problem in missing:
         print("check-citations: " + problem)

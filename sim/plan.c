@@ -3,6 +3,7 @@
  * clock jumps and pid reuses, and the fault knobs) and its one-line
  * description. Below the world: a plan is data, it runs nothing.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,7 +74,7 @@ void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy str
                                                 SIM_INITIAL_TORN, SIM_INITIAL_REUSED};
     struct sim_prng rng;
     sim_prng_seed(&rng, seed ^ 0x706c616e706c616eULL);
-    memset(plan, 0, sizeof *plan);
+    memset(plan, 0, offsetof(struct sim_plan, specs)); /* each spec is cleared as it is added */
     snprintf(plan->name, sizeof plan->name, "random");
     struct sim_knobs *knobs = &plan->knobs;
     knobs->ttl_ms = ttls_ms[sim_prng_below(&rng, 4)];
@@ -100,7 +101,7 @@ void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy str
 
 /* Two contenders and a holder that the search crashes at every point. */
 void sim_plan_exhaustive(struct sim_plan *plan) {
-    memset(plan, 0, sizeof *plan);
+    memset(plan, 0, offsetof(struct sim_plan, specs)); /* each spec is cleared as it is added */
     snprintf(plan->name, sizeof plan->name, "exhaustive-2+1");
     plan->knobs = (struct sim_knobs){.ttl_ms = 60000,
                                      .renew = false,

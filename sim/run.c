@@ -2,6 +2,7 @@
  * run.c: one seed from start to verdict, the exhaustive search driver and
  * the shrinker. Shared by the command line and the benchmarks.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,8 @@
 #include "world.h"
 
 static struct sim_world world_storage;
+
+static void copy_plan(struct sim_plan *to, const struct sim_plan *from);
 
 struct sim_world *sim_world_get(void) {
     return &world_storage;
@@ -39,7 +42,7 @@ void sim_apply_drops(struct sim_plan *plan, const char *drops) {
 
 void sim_make_plan(const struct sim_request *request, uint64_t seed, struct sim_plan *plan) {
     if (request->scenario != NULL)
-        *plan = request->scenario->plan;
+        copy_plan(plan, &request->scenario->plan);
     else if (request->strategy == SIM_STRATEGY_EXHAUSTIVE)
         sim_plan_exhaustive(plan);
     else
@@ -47,15 +50,74 @@ void sim_make_plan(const struct sim_request *request, uint64_t seed, struct sim_
     sim_apply_drops(plan, request->drops);
 }
 
+/* The world's large tables, which a seed clears only as far as it used them
+ * (sim_world_reset for the file system and the pid slots; a process is
+ * cleared when spawned; the plan's specs, the history and the story are
+ * read only below their counts). */
+static const struct {
+    size_t offset, size;
+} large_tables[] = {
+    {offsetof(struct sim_world, plan.specs), sizeof(((struct sim_world *)0)->plan.specs)},
+    {offsetof(struct sim_world, inodes), sizeof(((struct sim_world *)0)->inodes)},
+    {offsetof(struct sim_world, entries), sizeof(((struct sim_world *)0)->entries)},
+    {offsetof(struct sim_world, processes), sizeof(((struct sim_world *)0)->processes)},
+    {offsetof(struct sim_world, pid_generation), sizeof(((struct sim_world *)0)->pid_generation)},
+    {offsetof(struct sim_world, pid_changed_step), sizeof(((struct sim_world *)0)->pid_changed_step)},
+    {offsetof(struct sim_world, history), sizeof(((struct sim_world *)0)->history)},
+    {offsetof(struct sim_world, story), sizeof(((struct sim_world *)0)->story)},
+    {offsetof(struct sim_world, spec_process), sizeof(((struct sim_world *)0)->spec_process)},
+    {offsetof(struct sim_world, spec_fired), sizeof(((struct sim_world *)0)->spec_fired)},
+};
+
+/* Zeroes every byte of the world outside the large tables (a memset of the
+ * whole world cost more than the seed it prepared). */
+static void clear_world(struct sim_world *world) {
+    enum { TABLES = sizeof large_tables / sizeof large_tables[0] };
+    static size_t order[TABLES];
+    static bool sorted;
+    if (!sorted) {
+        for (size_t index = 0; index < TABLES; index++) order[index] = index;
+        for (size_t index = 1; index < TABLES; index++)
+            for (size_t back = index;
+                 back > 0 && large_tables[order[back]].offset < large_tables[order[back - 1]].offset; back--) {
+                size_t swap = order[back];
+                order[back] = order[back - 1];
+                order[back - 1] = swap;
+            }
+        sorted = true;
+    }
+    unsigned char *bytes = (unsigned char *)world;
+    size_t from = 0;
+    for (size_t index = 0; index < TABLES; index++) {
+        size_t offset = large_tables[order[index]].offset;
+        assert(offset >= from);
+        memset(bytes + from, 0, offset - from);
+        from = offset + large_tables[order[index]].size;
+    }
+    memset(bytes + from, 0, sizeof *world - from);
+}
+
+/* The plan without its unused specs. */
+static void copy_plan(struct sim_plan *to, const struct sim_plan *from) {
+    assert(from->spec_count >= 0 && from->spec_count <= SIM_SPEC_MAX);
+    memcpy(to, from, offsetof(struct sim_plan, specs));
+    memcpy(to->specs, from->specs, sizeof from->specs[0] * (size_t)from->spec_count);
+}
+
 static void prepare(struct sim_world *world, const struct sim_request *request, const struct sim_plan *plan,
                     uint64_t seed, FILE *trace, bool keep_story) {
     struct sim_frame *frames = world->frames;
+    /* the per-spec tables, as far as the last plan or this one reaches */
+    int specs = world->plan.spec_count > plan->spec_count ? world->plan.spec_count : plan->spec_count;
+    assert(specs >= 0 && specs <= SIM_SPEC_MAX);
+    memset(world->spec_fired, 0, sizeof world->spec_fired[0] * (size_t)specs);
+    for (int index = 0; index < specs; index++) world->spec_process[index] = -1;
     sim_world_reset(world);
-    memset(world, 0, sizeof *world);
+    clear_world(world);
     sim_world_reset(world);
     world->frames = frames;
     world->seed = seed;
-    world->plan = *plan;
+    copy_plan(&world->plan, plan);
     static const struct sim_hooks hooks = {.lease_changed = sim_oracle_lease_changed,
                                            .pid_allocated = sim_oracle_pid_allocated,
                                            .yield = sim_yield,
@@ -74,7 +136,6 @@ static void prepare(struct sim_world *world, const struct sim_request *request, 
     snprintf(world->boot_id, sizeof world->boot_id, "%016llx-boot",
              (unsigned long long)sim_prng_next(&world->world_rng));
     for (int index = 0; index < 8; index++) world->pct_change_steps[index] = sim_prng_below(&world->schedule_rng, 3000);
-    for (int index = 0; index < SIM_SPEC_MAX; index++) world->spec_process[index] = -1;
 }
 
 void sim_run_seed(const struct sim_request *request, const struct sim_plan *plan, uint64_t seed, FILE *trace,

@@ -6,6 +6,7 @@
  * code up to the following one. Time advances only when nobody is ready.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,273 @@
 
 static struct sim_coroutine pool[SIM_PROCESS_MAX];
 static struct sim_process *running;
+
+/* ---- the ready set ----
+ * Which processes are ready is kept up to date as things change instead of
+ * asking every process at every step, so a step costs about the same with
+ * 8 processes or 500. A process's own readiness changes only when it runs,
+ * is spawned, crashes or ends (it is re-filed then: file_process), when
+ * time passes its wake time (a heap of timers), when the lock it waits for
+ * changes hands (blocked processes are grouped by the lock's inode; each
+ * group's lock is asked once per step) or when the child it waits for ends.
+ * The ready set is a bit set in process order, so the ready list is the one
+ * the full scan gave, in the same order (LEASESIM_CHECK_SCHEDULER=1 checks
+ * that at every step against the scan). */
+#define WORDS ((SIM_PROCESS_MAX + 63) / 64)
+#define GROUP_MAX 32
+#define TIMER_MAX (4 * SIM_PROCESS_MAX)
+
+struct lock_group {
+    int inode;
+    int count;
+    uint64_t members[WORDS];
+};
+struct timer {
+    int64_t wake_ms;
+    int process;
+    uint32_t stamp;
+};
+
+static struct {
+    const struct sim_world *world; /* the world being run; NULL: none */
+    uint64_t due[WORDS];           /* runnable or blocked, wake time reached */
+    uint64_t waiting[WORDS];       /* waiting for a child that still runs */
+    uint64_t waited[WORDS];        /* waiting for a child that has ended */
+    struct lock_group groups[GROUP_MAX];
+    int group_count;
+    signed char group_of[SIM_PROCESS_MAX]; /* -1: in no group */
+    uint32_t stamp[SIM_PROCESS_MAX];
+    struct timer timers[TIMER_MAX]; /* a min-heap on wake_ms; stale entries are skipped */
+    int timer_count;
+    int spec_order[SIM_SPEC_MAX]; /* enabled specs by time, then index */
+    int spec_count;
+    int spec_next;
+    bool check; /* LEASESIM_CHECK_SCHEDULER */
+} ready_state;
+
+static void bit_set(uint64_t *bits, int index) {
+    bits[index >> 6] |= 1ULL << (index & 63);
+}
+static void bit_clear(uint64_t *bits, int index) {
+    bits[index >> 6] &= ~(1ULL << (index & 63));
+}
+static bool bit_test(const uint64_t *bits, int index) {
+    return bits[index >> 6] >> (index & 63) & 1;
+}
+/* Set bits, one round each (ready sets are small; no popcnt instruction
+ * is assumed). */
+static int bit_count(uint64_t bits) {
+    int count = 0;
+    for (; bits != 0; bits &= bits - 1) count++;
+    return count;
+}
+/* The words that hold the world's processes. */
+static int used_words(const struct sim_world *world) {
+    return (world->process_count + 63) >> 6;
+}
+
+static bool timer_before(const struct timer *left, const struct timer *right) {
+    return left->wake_ms < right->wake_ms || (left->wake_ms == right->wake_ms && left->process < right->process);
+}
+
+static void timer_sift_down(int at) {
+    struct timer *heap = ready_state.timers;
+    for (;;) {
+        int smallest = at, left = 2 * at + 1, right = left + 1;
+        if (left < ready_state.timer_count && timer_before(&heap[left], &heap[smallest])) smallest = left;
+        if (right < ready_state.timer_count && timer_before(&heap[right], &heap[smallest])) smallest = right;
+        if (smallest == at) return;
+        struct timer swap = heap[at];
+        heap[at] = heap[smallest];
+        heap[smallest] = swap;
+        at = smallest;
+    }
+}
+
+static bool timer_valid(const struct sim_world *world, const struct timer *timer) {
+    const struct sim_process *process = &world->processes[timer->process];
+    return timer->stamp == ready_state.stamp[timer->process] &&
+           (process->state == SIM_PROCESS_RUNNABLE || process->state == SIM_PROCESS_BLOCKED) &&
+           process->wake_ms == timer->wake_ms;
+}
+
+static void timer_pop(void) {
+    ready_state.timers[0] = ready_state.timers[--ready_state.timer_count];
+    timer_sift_down(0);
+}
+
+/* Drops the stale timers (a full heap holds mostly those). */
+static void timers_compact(const struct sim_world *world) {
+    int kept = 0;
+    for (int index = 0; index < ready_state.timer_count; index++)
+        if (timer_valid(world, &ready_state.timers[index])) ready_state.timers[kept++] = ready_state.timers[index];
+    ready_state.timer_count = kept;
+    for (int index = kept / 2 - 1; index >= 0; index--) timer_sift_down(index);
+}
+
+static void timer_push(const struct sim_world *world, int process, int64_t wake_ms) {
+    if (ready_state.timer_count >= TIMER_MAX) timers_compact(world);
+    assert(ready_state.timer_count < TIMER_MAX); /* at most one live timer per process */
+    struct timer *heap = ready_state.timers;
+    int at = ready_state.timer_count++;
+    heap[at] = (struct timer){wake_ms, process, ready_state.stamp[process]};
+    while (at > 0 && timer_before(&heap[at], &heap[(at - 1) / 2])) {
+        struct timer swap = heap[at];
+        heap[at] = heap[(at - 1) / 2];
+        heap[(at - 1) / 2] = swap;
+        at = (at - 1) / 2;
+    }
+}
+
+static void group_leave(int process) {
+    int group = ready_state.group_of[process];
+    if (group < 0) return;
+    struct lock_group *entry = &ready_state.groups[group];
+    bit_clear(entry->members, process);
+    ready_state.group_of[process] = -1;
+    if (--entry->count > 0) return;
+    /* the last group moves into the hole */
+    int last = --ready_state.group_count;
+    if (group != last) {
+        ready_state.groups[group] = ready_state.groups[last];
+        for (int word = 0; word < WORDS; word++)
+            for (uint64_t bits = ready_state.groups[group].members[word]; bits != 0; bits &= bits - 1)
+                ready_state.group_of[word * 64 + __builtin_ctzll(bits)] = (signed char)group;
+    }
+}
+
+static void group_join(int process, int inode) {
+    int group = 0;
+    while (group < ready_state.group_count && ready_state.groups[group].inode != inode) group++;
+    if (group == ready_state.group_count) {
+        assert(group < GROUP_MAX);
+        ready_state.group_count++;
+        ready_state.groups[group].inode = inode;
+        ready_state.groups[group].count = 0;
+        memset(ready_state.groups[group].members, 0, sizeof ready_state.groups[group].members);
+    }
+    bit_set(ready_state.groups[group].members, process);
+    ready_state.groups[group].count++;
+    ready_state.group_of[process] = (signed char)group;
+}
+
+static bool process_ended(const struct sim_process *process) {
+    return process->state == SIM_PROCESS_FINISHED || process->state == SIM_PROCESS_DEAD;
+}
+
+/* Files process by its state and wake time (after anything about it changed). */
+static void file_process(const struct sim_world *world, const struct sim_process *process) {
+    if (ready_state.world != world) return;
+    int index = process->index;
+    ready_state.stamp[index]++;
+    bit_clear(ready_state.due, index);
+    bit_clear(ready_state.waiting, index);
+    bit_clear(ready_state.waited, index);
+    group_leave(index);
+    switch (process->state) {
+    case SIM_PROCESS_BLOCKED: group_join(index, process->blocked_inode); /* fall through */
+    case SIM_PROCESS_RUNNABLE:
+        if (process->wake_ms <= world->now_ms)
+            bit_set(ready_state.due, index);
+        else
+            timer_push(world, index, process->wake_ms);
+        break;
+    case SIM_PROCESS_WAITING:
+        bit_set(process_ended(&world->processes[process->waiting_child]) ? ready_state.waited : ready_state.waiting,
+                index);
+        break;
+    default: break;
+    }
+}
+
+/* A process ended: whoever waited for it is ready. */
+static void wake_waiters(const struct sim_world *world, int ended) {
+    for (int word = 0; word < used_words(world); word++)
+        for (uint64_t bits = ready_state.waiting[word]; bits != 0; bits &= bits - 1) {
+            int index = word * 64 + __builtin_ctzll(bits);
+            if (world->processes[index].waiting_child == ended) {
+                bit_clear(ready_state.waiting, index);
+                bit_set(ready_state.waited, index);
+            }
+        }
+}
+
+/* Time moved on: the timers it passed make their processes due. */
+static void timers_expire(const struct sim_world *world) {
+    while (ready_state.timer_count > 0 && ready_state.timers[0].wake_ms <= world->now_ms) {
+        struct timer timer = ready_state.timers[0];
+        timer_pop();
+        if (timer_valid(world, &timer)) bit_set(ready_state.due, timer.process);
+    }
+}
+
+static void ready_start(const struct sim_world *world) {
+    static int check = -1;
+    if (check < 0) {
+        const char *text = getenv("LEASESIM_CHECK_SCHEDULER");
+        check = text != NULL && text[0] != '\0' && strcmp(text, "0") != 0;
+    }
+    memset(&ready_state.due, 0, sizeof ready_state.due);
+    memset(&ready_state.waiting, 0, sizeof ready_state.waiting);
+    memset(&ready_state.waited, 0, sizeof ready_state.waited);
+    ready_state.group_count = 0;
+    ready_state.timer_count = 0;
+    ready_state.check = check;
+    ready_state.world = world;
+    for (int index = 0; index < world->process_count; index++) {
+        ready_state.group_of[index] = -1;
+        file_process(world, &world->processes[index]);
+    }
+    /* the plan's events by time (stable: the same time keeps index order) */
+    ready_state.spec_count = 0;
+    ready_state.spec_next = 0;
+    for (int index = 0; index < world->plan.spec_count; index++) {
+        if (world->plan.specs[index].disabled || world->spec_fired[index]) continue;
+        int at = ready_state.spec_count++;
+        int64_t at_ms = world->plan.specs[index].at_ms;
+        while (at > 0 && world->plan.specs[ready_state.spec_order[at - 1]].at_ms > at_ms) {
+            ready_state.spec_order[at] = ready_state.spec_order[at - 1];
+            at--;
+        }
+        ready_state.spec_order[at] = index;
+    }
+}
+
+/* The ready set: due, waited-for, or blocked on a lock that is free now. */
+static int ready_bits(const struct sim_world *world, uint64_t *bits) {
+    int count = 0, words = used_words(world);
+    for (int word = 0; word < words; word++) bits[word] = ready_state.due[word] | ready_state.waited[word];
+    for (int word = words; word < WORDS; word++) bits[word] = 0;
+    for (int group = 0; group < ready_state.group_count; group++)
+        if (!sim_fs_lock_busy(world, ready_state.groups[group].inode))
+            for (int word = 0; word < words; word++) bits[word] |= ready_state.groups[group].members[word];
+    for (int word = 0; word < words; word++) count += bit_count(bits[word]);
+    return count;
+}
+
+/* The n-th ready process, in process order. */
+static int ready_select(const uint64_t *bits, int n) {
+    for (int word = 0; word < WORDS; word++) {
+        if (bits[word] == 0) continue;
+        int here = bit_count(bits[word]);
+        if (n >= here) {
+            n -= here;
+            continue;
+        }
+        uint64_t rest = bits[word];
+        while (n-- > 0) rest &= rest - 1;
+        return word * 64 + __builtin_ctzll(rest);
+    }
+    return -1;
+}
+
+static int ready_list(const uint64_t *bits, int *ready) {
+    int count = 0;
+    for (int word = 0; word < WORDS; word++)
+        for (uint64_t rest = bits[word]; rest != 0; rest &= rest - 1)
+            ready[count++] = word * 64 + __builtin_ctzll(rest);
+    return count;
+}
 
 struct sim_process *sim_current(void) {
     return running;
@@ -142,6 +410,8 @@ static void finish_process(struct sim_world *world, struct sim_process *process,
     if (process->pid >= 300 && process->pid < 1324) world->pid_changed_step[process->pid - 300] = world->step;
     sim_fs_drop_process(world, process);
     sim_alloc_free_all(&process->allocations);
+    file_process(world, process);
+    if (ready_state.world == world) wake_waiters(world, process->index);
 }
 
 void sim_crash(struct sim_world *world, struct sim_process *process, const char *why) {
@@ -177,6 +447,7 @@ struct sim_process *sim_spawn(struct sim_world *world, enum sim_role role, const
     if (role == SIM_ROLE_GHOST) {
         process->state = SIM_PROCESS_DEAD;
         process->death_step = 0;
+        if (ready_state.world == world) ready_state.group_of[process->index] = -1;
         return process;
     }
     process->state = SIM_PROCESS_RUNNABLE;
@@ -184,6 +455,10 @@ struct sim_process *sim_spawn(struct sim_world *world, enum sim_role role, const
     if (coroutine->stack == NULL && sim_coroutine_init(coroutine, SIM_STACK_BYTES) != 0) abort();
     assert(world->config.hooks.program_main != NULL);
     sim_coroutine_start(coroutine, world->config.hooks.program_main, process);
+    if (ready_state.world == world) {
+        ready_state.group_of[process->index] = -1;
+        file_process(world, process);
+    }
     sim_story(world, SIM_STORY_SPAWN, process->index, "%s starts (pid %lld)", label, (long long)process->pid);
     return process;
 }
@@ -237,11 +512,23 @@ static void fire_spec(struct sim_world *world, int index) {
     }
 }
 
+/* Fires the plan's events that are due, in index order (as a scan of the
+ * plan would): the due ones are a prefix of the time-ordered list. */
 static void fire_due(struct sim_world *world) {
-    for (int index = 0; index < world->plan.spec_count; index++)
-        if (!world->spec_fired[index] && !world->plan.specs[index].disabled &&
-            world->plan.specs[index].at_ms <= world->now_ms)
-            fire_spec(world, index);
+    int batch[SIM_SPEC_MAX];
+    int count = 0;
+    while (ready_state.spec_next < ready_state.spec_count &&
+           world->plan.specs[ready_state.spec_order[ready_state.spec_next]].at_ms <= world->now_ms) {
+        int index = ready_state.spec_order[ready_state.spec_next++];
+        int at = count++;
+        while (at > 0 && batch[at - 1] > index) {
+            batch[at] = batch[at - 1];
+            at--;
+        }
+        batch[at] = index;
+    }
+    for (int at = 0; at < count; at++)
+        if (!world->spec_fired[batch[at]]) fire_spec(world, batch[at]);
 }
 
 static bool is_ready(const struct sim_world *world, const struct sim_process *process) {
@@ -257,8 +544,36 @@ static bool is_ready(const struct sim_world *world, const struct sim_process *pr
     }
 }
 
-/* The next instant something can happen, or SIM_FOREVER_MS. */
+/* The next instant something can happen, or SIM_FOREVER_MS: the earliest
+ * live timer or plan event (nobody is ready, so every runnable or blocked
+ * process has a timer). */
 static int64_t next_instant(const struct sim_world *world) {
+    int64_t next = SIM_FOREVER_MS;
+    while (ready_state.timer_count > 0 && !timer_valid(world, &ready_state.timers[0])) timer_pop();
+    if (ready_state.timer_count > 0) next = ready_state.timers[0].wake_ms;
+    if (ready_state.spec_next < ready_state.spec_count) {
+        int64_t at_ms = world->plan.specs[ready_state.spec_order[ready_state.spec_next]].at_ms;
+        if (at_ms < next) next = at_ms;
+    }
+    return next;
+}
+
+/* LEASESIM_CHECK_SCHEDULER: the ready set and the next instant against a
+ * scan of every process and event, as the scheduler once did. */
+static void check_against_scan(const struct sim_world *world, const uint64_t *bits, int count) {
+    int scanned = 0;
+    for (int index = 0; index < world->process_count; index++) {
+        bool ready = is_ready(world, &world->processes[index]);
+        scanned += ready;
+        if (ready != bit_test(bits, index)) {
+            fprintf(stderr,
+                    "leasesim: scheduler check: process %d ready=%d in the scan, %d in the ready set (step %llu)\n",
+                    index, ready, bit_test(bits, index), (unsigned long long)world->step);
+            abort();
+        }
+    }
+    assert(scanned == count);
+    if (count > 0) return;
     int64_t next = SIM_FOREVER_MS;
     for (int index = 0; index < world->process_count; index++) {
         const struct sim_process *process = &world->processes[index];
@@ -269,7 +584,11 @@ static int64_t next_instant(const struct sim_world *world) {
     for (int index = 0; index < world->plan.spec_count; index++)
         if (!world->spec_fired[index] && !world->plan.specs[index].disabled && world->plan.specs[index].at_ms < next)
             next = world->plan.specs[index].at_ms;
-    return next;
+    if (next != next_instant(world)) {
+        fprintf(stderr, "leasesim: scheduler check: next instant %lld in the scan, %lld from the queues\n",
+                (long long)next, (long long)next_instant(world));
+        abort();
+    }
 }
 
 struct choice {
@@ -297,6 +616,13 @@ static int pick_pct(struct sim_world *world, const int *ready, int count) {
 static struct choice pick_exhaustive(struct sim_world *world, const int *ready, int count) {
     struct choice choices[CHOICE_MAX];
     int choice_count = 0;
+    if (world->process_count > SIM_EXHAUSTIVE_PROCESS_MAX) {
+        /* the sleep sets are 64-bit masks indexed by process: beyond them
+         * the search stops, incomplete (never a false proof) */
+        world->frame_overflow = true;
+        world->stopped = true;
+        return (struct choice){ready[0], false};
+    }
     for (int index = 0; index < count && choice_count < CHOICE_MAX - 1; index++) {
         choices[choice_count++] = (struct choice){ready[index], false};
         if (world->processes[ready[index]].crash_eligible)
@@ -350,13 +676,17 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
     return chosen;
 }
 
-static struct choice choose(struct sim_world *world, const int *ready, int count) {
-    struct choice choice = {ready[0], false};
+static struct choice choose(struct sim_world *world, const uint64_t *bits, int count) {
+    struct choice choice = {ready_select(bits, 0), false};
+    static int ready[SIM_PROCESS_MAX];
     switch (world->config.strategy) {
-    case SIM_STRATEGY_EXHAUSTIVE: return pick_exhaustive(world, ready, count);
-    case SIM_STRATEGY_PCT: choice.process = ready[pick_pct(world, ready, count)]; break;
+    case SIM_STRATEGY_EXHAUSTIVE: ready_list(bits, ready); return pick_exhaustive(world, ready, count);
+    case SIM_STRATEGY_PCT:
+        ready_list(bits, ready);
+        choice.process = ready[pick_pct(world, ready, count)];
+        break;
     case SIM_STRATEGY_RANDOM:
-        if (count > 1) choice.process = ready[sim_prng_below(&world->schedule_rng, (uint64_t)count)];
+        if (count > 1) choice.process = ready_select(bits, (int)sim_prng_below(&world->schedule_rng, (uint64_t)count));
         break;
     }
     struct sim_process *process = &world->processes[choice.process];
@@ -383,24 +713,27 @@ static void step_process(struct sim_world *world, struct sim_process *process) {
     } else if (pool[process->index].finished) {
         finish_process(world, process, SIM_PROCESS_FINISHED);
         sim_story(world, SIM_STORY_EXIT, process->index, "%s exits (%s)", process->label, process->result_text);
+    } else {
+        file_process(world, process);
     }
 }
 
 void sim_run(struct sim_world *world) {
-    int ready[SIM_PROCESS_MAX];
+    uint64_t bits[WORDS];
+    ready_start(world);
     for (uint64_t round = 0; round < world->config.step_limit * 4 && !world->stopped; round++) {
         if (world->step >= world->config.step_limit) break;
         fire_due(world);
-        int count = 0;
-        for (int index = 0; index < world->process_count; index++)
-            if (is_ready(world, &world->processes[index])) ready[count++] = index;
+        int count = ready_bits(world, bits);
+        if (ready_state.check) check_against_scan(world, bits, count);
         if (count == 0) {
             int64_t next = next_instant(world);
             if (next == SIM_FOREVER_MS || next > world->plan.knobs.horizon_ms) break;
             world->now_ms = next > world->now_ms ? next : world->now_ms + 1;
+            timers_expire(world);
             continue;
         }
-        struct choice choice = choose(world, ready, count);
+        struct choice choice = choose(world, bits, count);
         if (world->stopped) break;
         struct sim_process *process = &world->processes[choice.process];
         if (choice.crash)
@@ -409,5 +742,6 @@ void sim_run(struct sim_world *world) {
             step_process(world, process);
         world->step++;
     }
+    ready_state.world = NULL;
     for (int index = 0; index < world->process_count; index++) sim_alloc_free_all(&world->processes[index].allocations);
 }

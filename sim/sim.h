@@ -24,8 +24,9 @@
 #include "knobs.h"
 #include "lease_impl.h"
 
-#define SIM_PROCESS_MAX 48
-#define SIM_SPEC_MAX 32
+#define SIM_PROCESS_MAX 512 /* random and PCT; the exhaustive search takes SIM_EXHAUSTIVE_PROCESS_MAX */
+#define SIM_EXHAUSTIVE_PROCESS_MAX 64
+#define SIM_SPEC_MAX 512
 #define SIM_CHILD_MAX 4
 #define SIM_PATH_MAX 256
 #define SIM_FD_MAX 16
@@ -390,6 +391,7 @@ struct sim_world {
     int64_t next_pid;
     uint64_t pid_generation[SIM_PID_SLOTS];
     uint64_t pid_changed_step[SIM_PID_SLOTS];
+    int pid_slots_start, pid_slots_end; /* the pid slots a seed touched (cleared for the next) */
     /* oracle */
     int history_count;
     struct sim_history history[SIM_HISTORY_MAX];

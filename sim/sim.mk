@@ -49,6 +49,9 @@ test-sim-determinism: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..300 --determinism
 	$(LEASESIM) --impl neo-v2 --seeds 1..300 --determinism
 	@bash sim/check-trace-bytes.sh $(LEASESIM) $(O)/sim-determinism
+	LEASESIM_CHECK_SCHEDULER=1 $(LEASESIM) --impl lease --seeds 1..500 --quiet
+	LEASESIM_CHECK_SCHEDULER=1 $(LEASESIM) --impl neo-v1 --strategy pct --seeds 1..200 --quiet --no-shrink > /dev/null; test $$? -le 1
+	LEASESIM_CHECK_SCHEDULER=1 $(LEASESIM) --impl lease --scenario fixtures/bench/crowd-256.scn --seeds 1..3 --quiet
 
 test-sim-campaign: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..20000 --quiet

@@ -418,6 +418,10 @@ int64_t sim_world_allocate_pid(struct sim_world *world, int64_t wanted) {
     if (pid < 0) return -EAGAIN;
     if (wanted <= 0) world->next_pid = PID_BASE + (pid - PID_BASE + 1) % space;
     if (pid - PID_BASE >= 0 && pid - PID_BASE < SIM_PID_SLOTS) {
+        int slot = (int)(pid - PID_BASE);
+        if (world->pid_slots_start == world->pid_slots_end) world->pid_slots_start = world->pid_slots_end = slot;
+        if (slot < world->pid_slots_start) world->pid_slots_start = slot;
+        if (slot >= world->pid_slots_end) world->pid_slots_end = slot + 1;
         world->pid_generation[sim_checked_index(pid - PID_BASE, SIM_PID_SLOTS)]++;
         world->pid_changed_step[sim_checked_index(pid - PID_BASE, SIM_PID_SLOTS)] = world->step;
     }
@@ -425,15 +429,26 @@ int64_t sim_world_allocate_pid(struct sim_world *world, int64_t wanted) {
     return pid;
 }
 
+/* Clears only what a seed used (a full memset of the tables would cost more
+ * than the seed): inodes ever allocated carry a number, entries ever used a
+ * path, and the pid slots touched lie in [pid_slots_start, pid_slots_end). */
 void sim_world_reset(struct sim_world *world) {
     for (int index = 0; index < SIM_INODE_MAX; index++) {
-        free(world->inodes[sim_checked_index(index, SIM_INODE_MAX)].data);
-        world->inodes[sim_checked_index(index, SIM_INODE_MAX)].data = NULL;
-        world->inodes[sim_checked_index(index, SIM_INODE_MAX)].used = false;
+        struct sim_inode *inode = &world->inodes[sim_checked_index(index, SIM_INODE_MAX)];
+        if (!inode->used && inode->data == NULL && inode->number == 0) continue;
+        free(inode->data);
+        memset(inode, 0, sizeof *inode);
     }
-    memset(world->entries, 0, sizeof world->entries);
-    memset(world->pid_generation, 0, sizeof world->pid_generation);
-    memset(world->pid_changed_step, 0, sizeof world->pid_changed_step);
+    for (int index = 0; index < SIM_ENTRY_MAX; index++) {
+        struct sim_entry *entry = &world->entries[sim_checked_index(index, SIM_ENTRY_MAX)];
+        if (entry->used || entry->path[0] != '\0' || entry->inode != 0) memset(entry, 0, sizeof *entry);
+    }
+    int start = world->pid_slots_start, end = world->pid_slots_end;
+    if (start >= 0 && end <= SIM_PID_SLOTS && start < end) {
+        memset(world->pid_generation + start, 0, sizeof world->pid_generation[0] * (size_t)(end - start));
+        memset(world->pid_changed_step + start, 0, sizeof world->pid_changed_step[0] * (size_t)(end - start));
+    }
+    world->pid_slots_start = world->pid_slots_end = 0;
     world->next_inode_number = 1000;
     world->lease_inode = -1;
     world->next_pid = PID_BASE;

@@ -43,11 +43,19 @@ struct locked_paths {
     char temporary[LEASE_PATH_MAX];
 };
 
+/* path and suffix into buffer; false when they do not fit. */
+static bool with_suffix(char *buffer, size_t size, const char *path, size_t length, const char *suffix) {
+    size_t extra = strlen(suffix);
+    if (length + extra >= size) return false;
+    memcpy(buffer, path, length);
+    memcpy(buffer + length, suffix, extra + 1);
+    return true;
+}
+
 static int make_paths(const char *path, struct locked_paths *paths) {
-    int length = snprintf(paths->lock, sizeof paths->lock, "%s.lock", path);
-    int temporary = snprintf(paths->temporary, sizeof paths->temporary, "%s.tmp", path);
-    if (length < 0 || (size_t)length >= sizeof paths->lock || temporary < 0 ||
-        (size_t)temporary >= sizeof paths->temporary)
+    size_t length = strlen(path);
+    if (!with_suffix(paths->lock, sizeof paths->lock, path, length, ".lock") ||
+        !with_suffix(paths->temporary, sizeof paths->temporary, path, length, ".tmp"))
         return -ENAMETOOLONG;
     lease_copy_text(paths->lease, sizeof paths->lease, path);
     return 0;
@@ -108,17 +116,28 @@ static int64_t read_fence(const struct lease_env *env, int lock_fd) {
  * old one: never smaller than the old value. */
 static int write_fence(const struct lease_env *env, int lock_fd, int64_t fence) {
     char text[FENCE_TEXT_SIZE + 1];
-    snprintf(text, sizeof text, "%020lld\n", (long long)fence);
+    if (fence >= 0) {
+        /* "%020lld\n" without the printf machinery */
+        int64_t rest = fence;
+        for (int index = FENCE_TEXT_SIZE - 2; index >= 0; index--, rest /= 10) text[index] = (char)('0' + rest % 10);
+        text[FENCE_TEXT_SIZE - 1] = '\n';
+        text[FENCE_TEXT_SIZE] = '\0';
+    } else {
+        snprintf(text, sizeof text, "%020lld\n", (long long)fence);
+    }
     size_t done = 0;
     int status = env->pwrite(env->context, lock_fd, text, FENCE_TEXT_SIZE, 0, &done);
     if (status == 0 && done != FENCE_TEXT_SIZE) status = -EIO;
     return status;
 }
 
-/* Writes holder to the temporary file, replacing a crashed holder's leftover. */
+/* Writes holder to the temporary file, replacing a crashed holder's leftover.
+ * The text written is handed back in *written (the caller frees it with
+ * lease_free): it is the payload as stored, which the result reports. */
 static int write_temporary(const struct lease_env *env, const struct locked_paths *paths,
-                           const struct lease_holder *holder) {
+                           const struct lease_holder *holder, char **written) {
     size_t length = 0;
+    *written = NULL;
     char *text = lease_payload_format(holder, true, &length);
     if (text == NULL) return -ENOMEM;
     int fd = -1;
@@ -132,7 +151,7 @@ static int write_temporary(const struct lease_env *env, const struct locked_path
         int closed = env->close(env->context, fd);
         if (status == 0) status = closed;
     }
-    lease_free(text);
+    *written = text;
     return status;
 }
 
@@ -171,13 +190,18 @@ static int publish(const struct lease_env *env, const struct locked_paths *paths
     return status;
 }
 
-/* Fills result with our own payload as stored, keeping what was found. */
-static void report_acquired(const struct lease_holder *holder, enum lease_status found, struct lease_result *result) {
+/* Fills result with our own payload as stored (text: the bytes written,
+ * which the result takes over; no second formatting), keeping what was
+ * found. */
+static void report_acquired(const struct lease_holder *holder, char *text, enum lease_status found,
+                            struct lease_result *result) {
     char detail[LEASE_DETAIL_MAX];
     bool ttl_takeover = result->ttl_takeover;
     memcpy(detail, result->detail, sizeof detail);
     lease_result_clear(result);
-    lease_result_set_holder(result, holder, true);
+    result->payload_json = text;
+    result->lease = *holder;
+    result->has_lease = true;
     result->previous_status = found;
     result->status = lease_status_acquired_from(found);
     result->ttl_takeover = found == LEASE_STATUS_STALE && ttl_takeover;
@@ -249,13 +273,19 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
     assert(holder.fence > fence && holder.fence <= LEASE_FENCE_MAX); /* a fence only grows, never wraps */
     status = write_fence(env, lock_fd, holder.fence);
     if (status != 0) return lease_result_error(result, -status, "write", paths->lock);
-    status = write_temporary(env, paths, &holder);
-    if (status != 0) return lease_result_error(result, -status, "write", paths->temporary);
+    char *text = NULL;
+    status = write_temporary(env, paths, &holder, &text);
+    if (status != 0) {
+        lease_free(text);
+        return lease_result_error(result, -status, "write", paths->temporary);
+    }
     status = publish(env, paths, found, &identity);
-    if (status == -EAGAIN) return LEASE_STATUS_NONE;
-    if (status != 0)
+    if (status != 0) {
+        lease_free(text);
+        if (status == -EAGAIN) return LEASE_STATUS_NONE;
         return lease_result_error(result, -status, found == LEASE_STATUS_MISSING ? "link" : "rename", paths->lease);
-    report_acquired(&holder, found, result);
+    }
+    report_acquired(&holder, text, found, result);
     return result->status;
 }
 
@@ -377,7 +407,8 @@ static enum lease_status default_renew(const struct lease_env *env, const struct
         lease_time_format(now_ms + ttl_ms, holder.expires_at);
         lease_time_format(now_ms, holder.renewed_at);
         /* Each failure is labelled by the step that failed. */
-        int written = write_temporary(env, &paths, &holder);
+        char *text = NULL;
+        int written = write_temporary(env, &paths, &holder, &text);
         if (written != 0) {
             status = lease_result_error(result, -written, "write", paths.temporary);
         } else if ((written = publish(env, &paths, LEASE_STATUS_ACTIVE, &identity)) == -EAGAIN) {
@@ -387,9 +418,11 @@ static enum lease_status default_renew(const struct lease_env *env, const struct
         } else if (written != 0) {
             status = lease_result_error(result, -written, "rename", paths.lease);
         } else {
-            report_acquired(&holder, LEASE_STATUS_ACTIVE, result);
+            report_acquired(&holder, text, LEASE_STATUS_ACTIVE, result);
+            text = NULL;
             status = LEASE_STATUS_RENEWED;
         }
+        lease_free(text);
     }
     env->unlock(env->context, lock_fd);
     result->status = status;

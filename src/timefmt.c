@@ -47,8 +47,29 @@ void lease_time_format(int64_t epoch_ms, char buffer[LEASE_TIMESTAMP_SIZE]) {
     int day;
     civil_from_days(days, &year, &month, &day);
     if (year < 0 || year > 9999) year = year < 0 ? 0 : 9999; /* keep the fixed width */
-    snprintf(buffer, LEASE_TIMESTAMP_SIZE, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)year, month, day,
-             (int)(rest_ms / 3600000), (int)(rest_ms / 60000 % 60), (int)(rest_ms / 1000 % 60), (int)(rest_ms % 1000));
+    /* "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", digit by digit (every field is
+     * in range here; this runs on every acquire and renew) */
+    const int fields[] = {(int)year,
+                          month,
+                          day,
+                          (int)(rest_ms / 3600000),
+                          (int)(rest_ms / 60000 % 60),
+                          (int)(rest_ms / 1000 % 60),
+                          (int)(rest_ms % 1000)};
+    static const int widths[] = {4, 2, 2, 2, 2, 2, 3};
+    static const char separators[] = "--T::.Z";
+    char text[LEASE_TIMESTAMP_SIZE];
+    _Static_assert(LEASE_TIMESTAMP_SIZE >= 25, "YYYY-MM-DDTHH:MM:SS.mmmZ and a NUL");
+    size_t used = 0;
+    for (size_t field = 0; field < sizeof widths / sizeof widths[0]; field++) {
+        int value = fields[field];
+        for (int digit = widths[field] - 1; digit >= 0; digit--, value /= 10)
+            text[used + (size_t)digit] = (char)('0' + value % 10);
+        used += (size_t)widths[field];
+        text[used++] = separators[field];
+    }
+    text[used] = '\0';
+    memcpy(buffer, text, used + 1);
 }
 
 /* Reads exactly count digits; false when any is not a digit. */

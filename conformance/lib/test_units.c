@@ -293,6 +293,40 @@ static void test_long_owner_is_cut_and_flagged(void **state) {
     assert_int_equal(strlen(parsed.owner), LEASE_TEXT_MAX - 1);
 }
 
+/* The parse cache (payload.c) answers a repeat of the same bytes: the
+ * answer must be the one a fresh parse gives, for the same bytes only. */
+static void test_parse_repeats_give_the_first_answer(void **state) {
+    (void)state;
+    const char *first = "{\"owner\":\"sandman\",\"pid\":12,\"token\":\"aaaa\",\"staleAfterMs\":5}";
+    const char *other = "{\"owner\":\"sandman\",\"pid\":12,\"token\":\"bbbb\",\"staleAfterMs\":5}";
+    const char *broken = "{\"owner\":\"sandman\",\"pid\":";
+    struct lease_holder once, again, different;
+    char *json_once = NULL, *json_again = NULL, *json_other = NULL;
+    char detail_once[LEASE_DETAIL_MAX] = "", detail_again[LEASE_DETAIL_MAX] = "";
+    assert_int_equal(lease_payload_parse(first, strlen(first), &once, &json_once, detail_once, sizeof detail_once),
+                     LEASE_PARSE_OK);
+    assert_int_equal(lease_payload_parse(first, strlen(first), &again, &json_again, detail_again, sizeof detail_again),
+                     LEASE_PARSE_OK);
+    assert_memory_equal(&once, &again, sizeof once);
+    assert_string_equal(json_once, first);
+    assert_string_equal(json_again, first);
+    /* Same length, other bytes: never the cached answer. */
+    assert_int_equal(
+        lease_payload_parse(other, strlen(other), &different, &json_other, detail_again, sizeof detail_again),
+        LEASE_PARSE_OK);
+    assert_string_equal(different.token, "bbbb");
+    assert_string_equal(json_other, other);
+    assert_int_equal(lease_payload_parse(broken, strlen(broken), &once, NULL, detail_once, sizeof detail_once),
+                     LEASE_PARSE_MALFORMED);
+    assert_int_equal(lease_payload_parse(broken, strlen(broken), &again, NULL, detail_again, sizeof detail_again),
+                     LEASE_PARSE_MALFORMED);
+    assert_string_equal(detail_once, detail_again);
+    assert_non_null(strstr(detail_again, "not JSON"));
+    lease_free(json_once);
+    lease_free(json_again);
+    lease_free(json_other);
+}
+
 static void test_registry_finds_every_implementation(void **state) {
     (void)state;
     assert_int_equal(lease_impl_count(), 4);
@@ -466,6 +500,7 @@ static void test_out_of_memory_never_reads_as_malformed(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_table_round_trips),
+        cmocka_unit_test(test_parse_repeats_give_the_first_answer),
         cmocka_unit_test(test_bidi_controls_are_escaped_and_refused),
         cmocka_unit_test(test_status_exit_codes_follow_the_cli_table),
         cmocka_unit_test(test_time_format_is_iso_utc_with_milliseconds),
