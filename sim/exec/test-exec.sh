@@ -7,6 +7,8 @@ leasesim=$1
 programs='build/bin/{script}'
 racy='env LEASE_IMPLEMENTATION=neo-v2 build/bin/{script}'
 python='/usr/bin/python3 sim/exec/py_lease.py {script}'
+racy_adapter='/usr/bin/python3 fixtures/adapters/racy_lease.py {script}'
+correct_adapter='/usr/bin/python3 fixtures/adapters/correct_lease.py {script}'
 failures=0
 
 expect() { # expect STATUS DESCRIPTION COMMAND...
@@ -42,6 +44,12 @@ case $LAST_OUTPUT in
 esac
 expect 0 "the locked Python adapter holds every invariant (10 seeds)" "$leasesim" --exec "$python" --seeds 1..10 --quiet
 expect 1 "the racy Python adapter is caught" env PY_LEASE_MODE=racy "$leasesim" --exec "$python" --seeds 1..100
+expect 1 "the racy adapter of the original design (fixtures/adapters/racy_lease.py) is caught" \
+    "$leasesim" --exec "$racy_adapter" --seeds 1..100
+expect 0 "the reference adapter (fixtures/adapters/correct_lease.py) holds every invariant (8 seeds)" \
+    "$leasesim" --exec "$correct_adapter" --seeds 1..8 --quiet
+expect 0 "faults: the reference adapter holds every invariant with crashes and errno failures (6 seeds)" \
+    "$leasesim" --exec "$correct_adapter" --seeds 1..6 --crash 30 --errno 30 --quiet
 expect 0 "faults: the project's programs hold every invariant with crashes, errno failures and torn writes (20 seeds)" \
     "$leasesim" --exec "$programs" --seeds 1..20 --crash 20 --errno 20 --torn 50 --quiet
 expect 1 "bounded wedge: an adapter that leaves an unrecoverable lease is caught" \
