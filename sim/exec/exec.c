@@ -46,6 +46,23 @@
 /* PCT change points fall in the first steps of a run: two processes of the
  * project make about 25 lease calls each. */
 #define EXEC_PCT_STEPS_ESTIMATE 50
+/* The virtual wall clock (libfaketime): it starts at 2030-01-01T00:00:00Z,
+ * advances 1 ms per scheduled call and by the length of every timed sleep
+ * (answered at once, never slept), and jumps when a knob or the scenario says. */
+#define EXEC_VIRTUAL_EPOCH_MS 1893456000000LL
+#define EXEC_STEP_MS 1
+/* A sleep to an absolute deadline is measured against the real clock when it
+ * arrives: rounded up to this quantum so that the latency does not show. */
+#define EXEC_SLEEP_QUANTUM_MS 20
+#define EXEC_EVENTS_MAX 16
+#define EXEC_DEFAULT_TTL_MS 21600000LL
+
+enum exec_event_kind { EXEC_EVENT_KILL, EXEC_EVENT_REUSE_PID, EXEC_EVENT_CLOCK_JUMP };
+struct exec_event {
+    enum exec_event_kind kind;
+    int proc;
+    int64_t at_ms, by_ms;
+};
 
 struct exec_options {
     const char *template_text;
@@ -54,7 +71,7 @@ struct exec_options {
     const char *programs[EXEC_PROCS_MAX];
     int program_count;
     const char *strategy_name; /* random | pct */
-    int pct_depth;
+    int pct_depth, pct_steps;
     bool initial_dead;
     int crash_permille, errno_permille, torn_permille;
     uint64_t first, last;
@@ -62,6 +79,24 @@ struct exec_options {
     const char *trace_path, *log_path;
     char repo_root[PATH_MAX];
     const char *argv0;
+    /* Time: the virtual wall clock through libfaketime, or the real one. */
+    bool clock_virtual, clock_real_requested;
+    const char *faketime_library;
+    int clock_jump_permille;
+    int64_t ttl_ms; /* MAINTENANCE_TTL_MS for every process; 0: the program's default */
+    /* Per process (from --scenario): start time, body length, crash in the body. */
+    int64_t start_ms[EXEC_PROCS_MAX], body_ms[EXEC_PROCS_MAX];
+    bool body_crash[EXEC_PROCS_MAX], body_set[EXEC_PROCS_MAX];
+    char labels[EXEC_PROCS_MAX][32];
+    struct exec_event events[EXEC_EVENTS_MAX];
+    int event_count;
+    const char *scenario_path;
+    char scenario_name[64];
+    char scenario_notes[512]; /* directives --exec does not apply */
+    bool initial_torn;
+    enum sim_invariant hunt; /* --invariant: only this one is a verdict; NONE: any */
+    bool pid_reuse;          /* root in a private pid namespace: ns_last_pid works */
+    char pid_reuse_note[160];
 };
 
 /* A lease-directory call held by the controller until the schedule picks it. */
@@ -70,6 +105,7 @@ struct exec_call {
     int proc_index;
     char name[24];
     char path[PATH_MAX];
+    int64_t sleep_ms; /* a timed sleep's length (virtual clock) */
 };
 
 /* Per thread-group fd table: which descriptors point into the lease directory. */
@@ -114,10 +150,24 @@ struct exec_run {
     /* Story: one line per scheduled call. */
     char **story;
     int story_count, story_capacity;
+    bool story_open; /* the last line waits for the lease state after its step */
     int steps;
     int pct_priority[EXEC_PROCS_MAX];
     int pct_change_steps[8];
     FILE *trace;
+    /* Time. */
+    int64_t vclock_ms;                 /* the virtual wall clock (ms since the epoch) */
+    int64_t offset_ms[EXEC_PROCS_MAX]; /* per-process jumps */
+    int next_event;
+    bool started[EXEC_PROCS_MAX];
+    /* Bodies, from the MAINTENANCE_LOG records: who entered, who is inside,
+     * until when its lease is valid (from the lease file while it names it). */
+    bool entered[EXEC_PROCS_MAX + 1], in_body[EXEC_PROCS_MAX + 1], ttl_counted[EXEC_PROCS_MAX + 1];
+    int64_t body_expires_ms[EXEC_PROCS_MAX + 1];
+    int64_t lease_expires_ms; /* of the file at the lease path after the last step; INT64_MAX unknown */
+    int ttl_takeovers, clock_jumps, pid_reuses;
+    bool also_seen[SIM_INVARIANT_COUNT]; /* violations of other invariants (--invariant) */
+    bool clock_ignored[EXEC_PROCS_MAX];
     struct { /* the last scheduled call, for the trace record written once it settled */
         int proc, ordinal;
         char name[24], path[PATH_MAX * 2 + 16], result[64];
@@ -139,8 +189,9 @@ static int usage_error(const char *message, const char *argument) {
 
 static const char *const exec_usage_text =
     "usage: leasesim --exec 'TEMPLATE' [--programs A,B[,C]] (--seed N | --seeds A..B)\n"
-    "                [--strategy random|pct] [--pct-depth D] [--initial none|dead]\n"
-    "                [--crash P] [--errno P] [--torn P] [--trace FILE] [--log FILE] [--determinism] [--quiet]\n"
+    "                [--strategy random|pct] [--pct-depth D] [--pct-steps N] [--initial none|dead]\n"
+    "                [--crash P] [--errno P] [--torn P] [--clock virtual|real] [--clock-jump P] [--ttl MS]\n"
+    "                [--scenario FILE] [--invariant NAME] [--trace FILE] [--log FILE] [--determinism] [--quiet]\n"
     "TEMPLATE as the pytest suite's: {script} = program name; a relative first word from the repository root.\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
     "      69 the kernel or the sandbox refused the seccomp user-notification filter.\n";
@@ -218,6 +269,123 @@ static bool parse_programs(struct exec_options *options, const char *text) {
     return options->program_count >= 1;
 }
 
+static bool parse_ms(const char *text, int64_t *value) {
+    uint64_t number;
+    char *end = NULL;
+    bool negative = *text == '-';
+    if (*text == '+' || *text == '-') text++;
+    if (!parse_unsigned(text, &number, &end) || *end != '\0' || number > (uint64_t)INT64_MAX / 2) return false;
+    *value = negative ? -(int64_t)number : (int64_t)number;
+    return true;
+}
+
+static int scenario_label(const struct exec_options *options, const char *label) {
+    for (int index = 0; index < options->program_count; index++)
+        if (strcmp(options->labels[index], label) == 0) return index;
+    return -1;
+}
+
+static void scenario_note(struct exec_options *options, const char *text) {
+    size_t used = strlen(options->scenario_notes);
+    snprintf(options->scenario_notes + used, sizeof options->scenario_notes - used, "%s%s", used ? "; " : "", text);
+}
+
+/* Reads the simulator's scenario files (fixtures/scenarios/README.md): the
+ * programs, their start times and bodies, the TTL, the initial lease, the
+ * crash chance and the kill, reuse-pid and clock-jump events. Directives that
+ * only the simulator's model can apply are named on the first line. */
+static int load_scenario(struct exec_options *options, const char *path) {
+    FILE *file = fopen(path, "re");
+    if (file == NULL) return usage_error("cannot read the scenario", path);
+    static char storage[EXEC_PROCS_MAX][32];
+    char line[512];
+    int number = 0, programs = 0;
+    options->initial_dead = false; /* the scenario's default: no lease file */
+    while (fgets(line, sizeof line, file) != NULL) {
+        number++;
+        char *hash = strchr(line, '#');
+        if (hash != NULL) *hash = '\0';
+        char *words[24];
+        int count = 0;
+        for (char *save = NULL, *word = strtok_r(line, " \t\r\n", &save); word != NULL && count < 24;
+             word = strtok_r(NULL, " \t\r\n", &save))
+            words[count++] = word;
+        if (count == 0) continue;
+        char where[64];
+        snprintf(where, sizeof where, "%s:%d", path, number);
+        int64_t value = 0;
+        if (!strcmp(words[0], "name") && count == 2) {
+            snprintf(options->scenario_name, sizeof options->scenario_name, "%s", words[1]);
+        } else if (!strcmp(words[0], "seeds") && count == 2) {
+            if (!options->has_seeds && !parse_seed_range(words[1], &options->first, &options->last))
+                return usage_error("bad seeds in the scenario", where);
+        } else if (!strcmp(words[0], "ttl") && count == 2 && parse_ms(words[1], &value) && value > 0) {
+            options->ttl_ms = value;
+        } else if (!strcmp(words[0], "initial") && count == 2 &&
+                   (!strcmp(words[1], "none") || !strcmp(words[1], "dead") || !strcmp(words[1], "torn"))) {
+            options->initial_dead = !strcmp(words[1], "dead");
+            options->initial_torn = !strcmp(words[1], "torn");
+        } else if (!strcmp(words[0], "crash-permille") && count == 2) {
+            if (!parse_permille(words[1], &options->crash_permille)) return usage_error("bad crash-permille", where);
+        } else if (!strcmp(words[0], "program") && count >= 7 && !strcmp(words[3], "at") && !strcmp(words[5], "body")) {
+            if (programs == EXEC_PROCS_MAX) return usage_error("--exec runs at most 3 programs", where);
+            int index = programs++;
+            snprintf(options->labels[index], sizeof options->labels[index], "%s", words[1]);
+            snprintf(storage[index], sizeof storage[index], "%s", words[2]);
+            options->programs[index] = storage[index];
+            if (!parse_ms(words[4], &options->start_ms[index]) || options->start_ms[index] < 0 ||
+                !parse_ms(words[6], &options->body_ms[index]) || options->body_ms[index] < 0)
+                return usage_error("bad program line", where);
+            options->body_set[index] = true;
+            for (int extra = 7; extra < count; extra++) {
+                if (!strcmp(words[extra], "crash-after") && extra + 1 < count && parse_ms(words[extra + 1], &value) &&
+                    value >= 0) {
+                    options->body_crash[index] = true;
+                    options->body_ms[index] = value;
+                    extra++;
+                } else {
+                    char note[96];
+                    snprintf(note, sizeof note, "%s: '%s' not applied", options->labels[index], words[extra]);
+                    scenario_note(options, note);
+                }
+            }
+            options->program_count = programs;
+        } else if ((!strcmp(words[0], "kill") || !strcmp(words[0], "reuse-pid")) && count == 4 &&
+                   !strcmp(words[2], "at")) {
+            int proc = scenario_label(options, words[1]);
+            if (proc < 0 || !parse_ms(words[3], &value) || options->event_count == EXEC_EVENTS_MAX)
+                return usage_error("bad event (a label of an earlier program line, at MS)", where);
+            options->events[options->event_count++] =
+                (struct exec_event){.kind = !strcmp(words[0], "kill") ? EXEC_EVENT_KILL : EXEC_EVENT_REUSE_PID,
+                                    .proc = proc,
+                                    .at_ms = value};
+        } else if (!strcmp(words[0], "clock-jump") && count == 5 && !strcmp(words[1], "at") &&
+                   !strcmp(words[3], "by")) {
+            int64_t by = 0;
+            if (!parse_ms(words[2], &value) || !parse_ms(words[4], &by) || options->event_count == EXEC_EVENTS_MAX)
+                return usage_error("bad clock-jump", where);
+            options->events[options->event_count++] =
+                (struct exec_event){.kind = EXEC_EVENT_CLOCK_JUMP, .proc = -1, .at_ms = value, .by_ms = by};
+        } else if (!strcmp(words[0], "expect") || !strcmp(words[0], "renew") || !strcmp(words[0], "horizon")) {
+            /* the simulator's verdicts for its own implementations; renewal is the program's own */
+        } else {
+            char note[96];
+            snprintf(note, sizeof note, "'%s' not applied", words[0]);
+            scenario_note(options, note);
+        }
+    }
+    fclose(file);
+    if (programs == 0) return usage_error("the scenario names no program", path);
+    /* events in time order (stable) */
+    for (int outer = 1; outer < options->event_count; outer++)
+        for (int inner = outer; inner > 0 && options->events[inner - 1].at_ms > options->events[inner].at_ms; inner--) {
+            struct exec_event held = options->events[inner];
+            options->events[inner] = options->events[inner - 1];
+            options->events[inner - 1] = held;
+        }
+    return 0;
+}
+
 static int parse_exec_arguments(struct exec_options *options, int argc, char **argv) {
     for (int index = 1; index < argc; index++) {
         const char *flag = argv[index];
@@ -252,6 +420,12 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
             if (!parse_unsigned(value, &depth, &end) || *end != '\0' || depth < 1 || depth > 8)
                 return usage_error("--pct-depth wants 1..8", value);
             options->pct_depth = (int)depth;
+        } else if (strcmp(flag, "--pct-steps") == 0) {
+            uint64_t steps;
+            char *end = NULL;
+            if (!parse_unsigned(value, &steps, &end) || *end != '\0' || steps < 1 || steps > EXEC_STEPS_MAX)
+                return usage_error("--pct-steps wants 1..20000", value);
+            options->pct_steps = (int)steps;
         } else if (strcmp(flag, "--initial") == 0) {
             if (strcmp(value, "none") != 0 && strcmp(value, "dead") != 0)
                 return usage_error("--initial wants none or dead", value);
@@ -262,6 +436,21 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
             if (!parse_permille(value, &options->errno_permille)) return usage_error("--errno wants 0..1000", value);
         } else if (strcmp(flag, "--torn") == 0) {
             if (!parse_permille(value, &options->torn_permille)) return usage_error("--torn wants 0..1000", value);
+        } else if (strcmp(flag, "--clock") == 0) {
+            if (strcmp(value, "virtual") != 0 && strcmp(value, "real") != 0)
+                return usage_error("--clock wants virtual or real", value);
+            options->clock_real_requested = strcmp(value, "real") == 0;
+        } else if (strcmp(flag, "--clock-jump") == 0) {
+            if (!parse_permille(value, &options->clock_jump_permille))
+                return usage_error("--clock-jump wants 0..1000", value);
+        } else if (strcmp(flag, "--ttl") == 0) {
+            if (!parse_ms(value, &options->ttl_ms) || options->ttl_ms <= 0)
+                return usage_error("--ttl wants a positive number of ms", value);
+        } else if (strcmp(flag, "--scenario") == 0) {
+            options->scenario_path = value;
+        } else if (strcmp(flag, "--invariant") == 0) {
+            if (!sim_invariant_from_name(value, &options->hunt) || options->hunt == SIM_INVARIANT_DETERMINISM)
+                return usage_error("unknown invariant", value);
         } else if (strcmp(flag, "--trace") == 0) {
             options->trace_path = value;
         } else if (strcmp(flag, "--log") == 0) {
@@ -272,6 +461,14 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
         if (takes_value) index++;
     }
     if (options->template_text == NULL) return usage_error("--exec wants a template", NULL);
+    if (options->scenario_path != NULL) {
+        bool seeds_given = options->has_seeds;
+        int status = load_scenario(options, options->scenario_path);
+        if (status != 0) return status;
+        if (!seeds_given && options->first <= options->last && options->last > 0) options->has_seeds = true;
+    }
+    if (options->clock_jump_permille > 0 && options->clock_real_requested)
+        return usage_error("--clock-jump needs the virtual clock", NULL);
     if (!options->has_seeds) return usage_error("--seed N or --seeds A..B is required", NULL);
     return 0;
 }
@@ -279,11 +476,11 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
 /* ---- the child: filter, hand-over, exec ------------------------------------ */
 
 static const char *const notified_syscalls[] = {
-    "open",   "openat",         "openat2",    "creat",           "read",      "write", "pread64", "pwrite64",
-    "close",  "fstat",          "newfstatat", "statx",           "stat",      "lstat", "link",    "linkat",
-    "rename", "renameat",       "renameat2",  "unlink",          "unlinkat",  "mkdir", "mkdirat", "rmdir",
-    "flock",  "fcntl",          "fsync",      "fdatasync",       "ftruncate", "dup",   "dup2",    "dup3",
-    "kill",   "io_uring_setup", "nanosleep",  "clock_nanosleep",
+    "open",   "openat",         "openat2",    "creat",           "read",      "write",    "pread64", "pwrite64",
+    "close",  "fstat",          "newfstatat", "statx",           "stat",      "lstat",    "link",    "linkat",
+    "rename", "renameat",       "renameat2",  "unlink",          "unlinkat",  "mkdir",    "mkdirat", "rmdir",
+    "flock",  "fcntl",          "fsync",      "fdatasync",       "ftruncate", "dup",      "dup2",    "dup3",
+    "kill",   "io_uring_setup", "nanosleep",  "clock_nanosleep", "execve",    "execveat",
 };
 
 /* Returns the listener fd, or -errno. */
@@ -348,6 +545,17 @@ static int receive_listener(int socket_fd, int *code) {
     return fd;
 }
 
+/* Runtimes whose event loop breaks when the monotonic clock stands still. */
+static bool exec_wants_real_monotonic(const struct exec_options *options) {
+    for (int word = 0; word < options->template_count; word++) {
+        const char *slash = strrchr(options->template_words[word], '/');
+        const char *base = slash != NULL ? slash + 1 : options->template_words[word];
+        if (!strcmp(base, "node") || !strcmp(base, "nodejs") || !strcmp(base, "deno") || !strcmp(base, "bun"))
+            return true;
+    }
+    return false;
+}
+
 /* socket_fd < 0: no filter (the wedge probe after the run). */
 static void child_exec(const struct exec_run *run, int index, int socket_fd) {
     const struct exec_options *options = run->options;
@@ -366,6 +574,30 @@ static void child_exec(const struct exec_run *run, int index, int socket_fd) {
     unsetenv("MAINTENANCE_READY_FILE");
     unsetenv("MAINTENANCE_GATE_FILE");
     unsetenv("NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN");
+    char number[32];
+    if (options->ttl_ms > 0) {
+        snprintf(number, sizeof number, "%lld", (long long)options->ttl_ms);
+        setenv("MAINTENANCE_TTL_MS", number, 1);
+    }
+    if (options->body_set[index]) {
+        snprintf(number, sizeof number, "%lld", (long long)options->body_ms[index]);
+        setenv("MAINTENANCE_SLEEP_MS", number, 1);
+        setenv("MAINTENANCE_BODY", options->body_crash[index] ? "crash" : "succeed", 1);
+    }
+    if (options->clock_virtual) {
+        /* libfaketime re-reads the per-process timestamp file at every clock read. */
+        char clock_path[PATH_MAX + 16], preload[PATH_MAX * 2];
+        snprintf(clock_path, sizeof clock_path, "%s/clock.%d", run->dir, index);
+        const char *earlier = getenv("LD_PRELOAD");
+        snprintf(preload, sizeof preload, "%s%s%s", options->faketime_library, earlier && *earlier ? ":" : "",
+                 earlier && *earlier ? earlier : "");
+        setenv("LD_PRELOAD", preload, 1);
+        setenv("FAKETIME_TIMESTAMP_FILE", clock_path, 1);
+        setenv("FAKETIME_NO_CACHE", "1", 1);
+        unsetenv("FAKETIME");
+        /* node's event loop needs the monotonic clock real (docs/exec.md). */
+        if (exec_wants_real_monotonic(options)) setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 0);
+    }
     static char words[EXEC_ARGS_MAX][PATH_MAX];
     char *argv[EXEC_ARGS_MAX + 1];
     for (int word = 0; word < options->template_count; word++) {
@@ -384,6 +616,7 @@ static void child_exec(const struct exec_run *run, int index, int socket_fd) {
         argv[word] = words[word];
     }
     argv[options->template_count] = NULL;
+    if (run->lease_fd >= 0) close(run->lease_fd); /* the controller's O_PATH on the lease inode */
     if (socket_fd >= 0) {
         int listener = install_filter();
         send_listener(socket_fd, listener);
@@ -485,6 +718,61 @@ static bool in_lease_dir(const struct exec_run *run, const char *path) {
     return strncmp(path, run->lease_dir, length) == 0 && (path[length] == '\0' || path[length] == '/');
 }
 
+/* ---- time ------------------------------------------------------------------ */
+
+static int64_t real_wall_ms(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* A process's wall clock now: the virtual one with its jumps, or the real one. */
+static int64_t proc_now_ms(const struct exec_run *run, int proc) {
+    if (!run->options->clock_virtual) return real_wall_ms();
+    return run->vclock_ms + (proc >= 0 && proc < EXEC_PROCS_MAX ? run->offset_ms[proc] : 0);
+}
+
+static void format_clock(int64_t ms, char *text, size_t size) {
+    time_t seconds = (time_t)(ms / 1000);
+    struct tm parts;
+    gmtime_r(&seconds, &parts);
+    snprintf(text, size, "%04d-%02d-%02d %02d:%02d:%02d.%03d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+             parts.tm_hour, parts.tm_min, parts.tm_sec, (int)(ms % 1000));
+}
+
+/* "2030-01-01T00:00:01.250Z" -> ms since the epoch. */
+static bool parse_iso_ms(const char *text, int64_t *ms) {
+    struct tm parts;
+    memset(&parts, 0, sizeof parts);
+    int milliseconds = 0;
+    if (text == NULL || sscanf(text, "%d-%d-%dT%d:%d:%d.%dZ", &parts.tm_year, &parts.tm_mon, &parts.tm_mday,
+                               &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &milliseconds) < 6)
+        return false;
+    parts.tm_year -= 1900;
+    parts.tm_mon -= 1;
+    *ms = (int64_t)timegm(&parts) * 1000 + milliseconds;
+    return true;
+}
+
+/* Each process's timestamp file for libfaketime, replaced atomically. ticking:
+ * "@" (the clock starts there and runs), for the unscheduled wedge probe. */
+static void write_clocks(const struct exec_run *run, bool ticking) {
+    if (!run->options->clock_virtual) return;
+    for (int index = 0; index < run->proc_count; index++) {
+        char path[PATH_MAX + 16], temporary[PATH_MAX + 32], text[64];
+        snprintf(path, sizeof path, "%s/clock.%d", run->dir, index);
+        snprintf(temporary, sizeof temporary, "%s.new", path);
+        format_clock(run->vclock_ms + run->offset_ms[index], text, sizeof text);
+        FILE *file = fopen(temporary, "we");
+        if (file == NULL) continue;
+        fprintf(file, "%s%s\n", ticking ? "@" : "", text);
+        if (fclose(file) == 0) rename(temporary, path);
+    }
+}
+
+/* Pid reuse: give a crashed holder's pid to an unrelated process. */
+static bool reuse_pid(struct exec_run *run, int proc, char *line, size_t size);
+
 /* ---- process bookkeeping --------------------------------------------------- */
 
 static struct exec_task *find_task(struct exec_run *run, pid_t pid, int proc_index) {
@@ -571,7 +859,7 @@ static enum call_kind classify(struct exec_run *run, int notify_fd, const struct
             snprintf(path, path_size, "probe a pid outside the run");
         return CALL_LEASE;
     }
-    if (strncmp(name, "dup", 3) == 0 ||
+    if (strncmp(name, "execve", 6) == 0 || strncmp(name, "dup", 3) == 0 ||
         (strcmp(name, "fcntl") == 0 && (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC))) {
         task->fds_dirty = true;
         return CALL_OTHER;
@@ -633,6 +921,34 @@ static enum call_kind classify(struct exec_run *run, int notify_fd, const struct
     return CALL_LEASE;
 }
 
+/* The length of a timed sleep, in ms of virtual time. A relative one is
+ * exact; an absolute deadline (libfaketime turns a faked one into a real one)
+ * is measured against the real clock now and rounded up to a quantum. */
+static int64_t sleep_length_ms(const struct seccomp_notif *request, const char *name) {
+    const __u64 *args = request->data.args;
+    bool absolute = false;
+    int clock_id = CLOCK_MONOTONIC;
+    uint64_t address = args[0];
+    if (strcmp(name, "clock_nanosleep") == 0) {
+        clock_id = (int)args[0];
+        absolute = (args[1] & TIMER_ABSTIME) != 0;
+        address = args[2];
+    }
+    struct timespec wanted;
+    struct iovec local = {.iov_base = &wanted, .iov_len = sizeof wanted};
+    struct iovec remote = {.iov_base = (void *)(uintptr_t)address, .iov_len = sizeof wanted};
+    if (process_vm_readv((pid_t)request->pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof wanted)
+        return EXEC_SLEEP_QUANTUM_MS;
+    int64_t nanoseconds = (int64_t)wanted.tv_sec * 1000000000LL + wanted.tv_nsec;
+    if (!absolute) return (nanoseconds + 999999) / 1000000;
+    struct timespec now;
+    if (clock_gettime(clock_id, &now) != 0) return EXEC_SLEEP_QUANTUM_MS;
+    nanoseconds -= (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+    int64_t quantum = (int64_t)EXEC_SLEEP_QUANTUM_MS * 1000000;
+    int64_t quanta = nanoseconds <= 0 ? 1 : (nanoseconds + quantum - 1) / quantum;
+    return quanta * EXEC_SLEEP_QUANTUM_MS;
+}
+
 static void respond(struct exec_run *run, int notify_fd, uint64_t id, int error, bool continue_call) {
     memset(run->response, 0, sizeof *run->response);
     run->response->id = id;
@@ -671,6 +987,7 @@ static bool drain(struct exec_run *run, struct seccomp_notif *request) {
                 call->proc_index = index;
                 snprintf(call->name, sizeof call->name, "%s", syscall_label(request->data.nr));
                 snprintf(call->path, sizeof call->path, "%s", path);
+                call->sleep_ms = strstr(call->name, "sleep") != NULL ? sleep_length_ms(request, call->name) : 0;
             }
         }
     }
@@ -774,6 +1091,11 @@ static bool settle(struct exec_run *run, struct seccomp_notif *request, double d
 static void violate(struct exec_run *run, enum sim_invariant invariant, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 static void violate(struct exec_run *run, enum sim_invariant invariant, const char *format, ...) {
+    /* --invariant NAME: another invariant's violation is counted, not a verdict. */
+    if (run->options->hunt != SIM_INVARIANT_NONE && invariant != run->options->hunt) {
+        run->also_seen[invariant] = true;
+        return;
+    }
     if (run->violation != SIM_INVARIANT_NONE) return;
     run->violation = invariant;
     va_list list;
@@ -790,15 +1112,22 @@ static int proc_of_pid(const struct exec_run *run, pid_t pid) {
     return -1;
 }
 
-/* The lease file as the controller reads it while every process is paused. */
+static bool proc_alive(const struct exec_run *run, int proc) {
+    return proc >= 0 && proc < run->proc_count && run->started[proc] && !run->procs[proc].exited;
+}
+
+/* The lease file as the controller reads it while every process is paused;
+ * also keeps the expiry of the lease of each body, and reports a process
+ * whose recorded time is not its virtual clock (it ignores libfaketime). */
 static void describe_lease(struct exec_run *run, char *text, size_t size) {
     json_error_t error;
-    json_t *root = json_load_file(run->lease_path, 0, &error);
     struct stat status;
+    run->lease_expires_ms = INT64_MAX;
     if (lstat(run->lease_path, &status) != 0) {
         snprintf(text, size, "absent");
         return;
     }
+    json_t *root = json_load_file(run->lease_path, 0, &error);
     if (root == NULL || !json_is_object(root)) {
         snprintf(text, size, "malformed (%lld bytes)", (long long)status.st_size);
         json_decref(root);
@@ -815,6 +1144,21 @@ static void describe_lease(struct exec_run *run, char *text, size_t size) {
     }
     int proc = json_is_integer(pid_value) ? proc_of_pid(run, (pid_t)json_integer_value(pid_value)) : -1;
     const char *expires = json_string_value(json_object_get(root, "expiresAt"));
+    int64_t expires_ms = INT64_MAX, acquired_ms = 0;
+    if (parse_iso_ms(expires, &expires_ms)) run->lease_expires_ms = expires_ms;
+    if (proc >= 0 && run->in_body[proc] && expires_ms != INT64_MAX) run->body_expires_ms[proc] = expires_ms;
+    if (proc >= 0 && run->options->clock_virtual && !run->clock_ignored[proc] &&
+        parse_iso_ms(json_string_value(json_object_get(root, "acquiredAt")), &acquired_ms)) {
+        int64_t drift = acquired_ms - proc_now_ms(run, proc);
+        if (drift > 86400000LL * 30 || drift < -86400000LL * 30) {
+            run->clock_ignored[proc] = true;
+            printf("clock: p%d %s wrote acquiredAt=%s, %lld days from its virtual clock: it does not read the "
+                   "virtual clock (a static binary, or its own clock source); TTL expiry and clock jumps do not "
+                   "apply to it\n",
+                   proc, run->procs[proc].program, json_string_value(json_object_get(root, "acquiredAt")),
+                   (long long)(drift / 86400000LL));
+        }
+    }
     char holder[32];
     if (proc >= 0)
         snprintf(holder, sizeof holder, "p%d", proc);
@@ -826,8 +1170,10 @@ static void describe_lease(struct exec_run *run, char *text, size_t size) {
 
 static void check_entrant(struct exec_run *run, int entrant);
 
-/* Exclusion from MAINTENANCE_LOG: after an enter, the next record must be the
- * exit or crash of the same pid (file order is the real order: O_APPEND). */
+/* Exclusion from MAINTENANCE_LOG (file order is the real order: O_APPEND):
+ * at an enter, no other body may be running under a valid lease. A body
+ * whose lease had expired by the entrant's wall clock was taken over by TTL:
+ * counted (docs/spec.md section 2), not a violation, as in the simulator. */
 static void check_log(struct exec_run *run) {
     FILE *file = fopen(run->log_path, "re");
     if (file == NULL) return;
@@ -842,32 +1188,46 @@ static void check_log(struct exec_run *run) {
         char kind[16], name[64];
         int pid;
         if (sscanf(line, "%15s %63s %d", kind, name, &pid) != 3) continue;
+        int who = proc_of_pid(run, pid);
+        int slot = who >= 0 ? who : EXEC_PROCS_MAX; /* a pid outside the run */
         if (strcmp(kind, "enter") == 0) {
-            if (run->log_holder != 0) {
-                int holder = proc_of_pid(run, run->log_holder), entrant = proc_of_pid(run, pid);
-                violate(run, SIM_INVARIANT_EXCLUSION, "p%d %s entered its body while p%d %s runs its body", entrant,
-                        entrant >= 0 ? run->procs[entrant].program : name, holder,
-                        holder >= 0 ? run->procs[holder].program : "?");
+            int64_t now = proc_now_ms(run, who);
+            for (int other = 0; other <= EXEC_PROCS_MAX; other++) {
+                if (other == slot || !run->in_body[other] || run->ttl_counted[other]) continue;
+                if (run->body_expires_ms[other] <= now) {
+                    run->ttl_counted[other] = true;
+                    run->ttl_takeovers++;
+                    continue;
+                }
+                violate(run, SIM_INVARIANT_EXCLUSION,
+                        "p%d %s entered its body while p%d %s runs its body under a valid lease", who,
+                        who >= 0 ? run->procs[who].program : name, other,
+                        other < run->proc_count ? run->procs[other].program : "?");
             }
-            run->log_holder = pid;
-            check_entrant(run, proc_of_pid(run, pid));
-        } else if ((strcmp(kind, "exit") == 0 || strcmp(kind, "crash") == 0) && pid == run->log_holder) {
-            run->log_holder = 0;
+            run->entered[slot] = run->in_body[slot] = true;
+            run->ttl_counted[slot] = false;
+            run->body_expires_ms[slot] = INT64_MAX;
+            check_entrant(run, who);
+        } else if (strcmp(kind, "exit") == 0 || strcmp(kind, "crash") == 0) {
+            run->in_body[slot] = false;
         }
     }
     fclose(file);
 }
 
-/* No foreign release: the inode at the lease path may be removed or replaced
- * only by its creator, or once its creator is gone (a stale lease). The
+/* No foreign release, as the simulator judges it: a process that has entered
+ * its body (renewing or releasing) may remove or replace the inode at the
+ * lease path only when it created it, or when its creator is gone. The
  * controller keeps an O_PATH descriptor on the current inode so that its
- * number cannot be reused by the next file while it is being compared. */
+ * number cannot be reused by the next file while it is being compared.
+ * Removals while acquiring (a takeover) are judged by exclusion. */
 static void check_inode(struct exec_run *run, int actor) {
     struct stat now, held;
     bool present = lstat(run->lease_path, &now) == 0;
     bool had = run->lease_fd >= 0 && fstat(run->lease_fd, &held) == 0;
     if (present == had && (!present || (now.st_ino == held.st_ino && now.st_dev == held.st_dev))) return;
-    if (had && run->lease_creator >= 0 && run->lease_creator != actor && !run->procs[run->lease_creator].exited)
+    if (had && run->entered[actor] && run->lease_creator >= 0 && run->lease_creator != actor &&
+        proc_alive(run, run->lease_creator))
         violate(run, SIM_INVARIANT_FOREIGN_RELEASE, "p%d %s %s the lease of p%d %s, which is alive", actor,
                 run->procs[actor].program, present ? "replaced" : "removed", run->lease_creator,
                 run->procs[run->lease_creator].program);
@@ -877,14 +1237,18 @@ static void check_inode(struct exec_run *run, int actor) {
 }
 
 /* Double acquisition: when a body is entered, the lease file (unchanged since
- * the last scheduled call) must name the entrant's process, not another live one. */
+ * the last scheduled call) must not name another live process whose lease
+ * is still valid by the entrant's clock. */
 static void check_entrant(struct exec_run *run, int entrant) {
     json_error_t error;
     json_t *root = json_load_file(run->lease_path, 0, &error);
     json_t *pid_value = root != NULL ? json_object_get(root, "pid") : NULL;
     int holder = json_is_integer(pid_value) ? proc_of_pid(run, (pid_t)json_integer_value(pid_value)) : -1;
+    int64_t expires_ms = INT64_MAX;
+    if (root != NULL) (void)parse_iso_ms(json_string_value(json_object_get(root, "expiresAt")), &expires_ms);
     json_decref(root);
-    if (entrant >= 0 && holder >= 0 && holder != entrant && !run->procs[holder].exited)
+    if (entrant >= 0 && holder >= 0 && holder != entrant && proc_alive(run, holder) &&
+        expires_ms > proc_now_ms(run, entrant))
         violate(run, SIM_INVARIANT_EXCLUSION,
                 "p%d %s entered its body while the lease file names p%d %s (double acquisition)", entrant,
                 run->procs[entrant].program, holder, run->procs[holder].program);
@@ -975,7 +1339,7 @@ static void pct_setup(struct exec_run *run) {
     }
     for (int index = 0; index < run->proc_count; index++) run->pct_priority[order[index]] = 100 + index;
     for (int change = 0; change < run->options->pct_depth - 1 && change < 8; change++)
-        run->pct_change_steps[change] = (int)sim_prng_below(&run->prng, EXEC_PCT_STEPS_ESTIMATE);
+        run->pct_change_steps[change] = (int)sim_prng_below(&run->prng, (uint64_t)run->options->pct_steps);
 }
 
 /* A torn write: the controller performs only a prefix of the caller's write on
@@ -1016,6 +1380,7 @@ static void take_step(struct exec_run *run) {
     run->pending[pick] = run->pending[--run->pending_count];
     struct exec_proc *proc = &run->procs[call.proc_index];
     const char *result = "continued";
+    run->vclock_ms += EXEC_STEP_MS;
     char fault[64];
     bool writes = strcmp(call.name, "write") == 0 || strcmp(call.name, "pwrite64") == 0;
     ssize_t torn = -1;
@@ -1038,10 +1403,17 @@ static void take_step(struct exec_run *run) {
         respond(run, proc->notify_fd, call.request.id, error, false);
         snprintf(fault, sizeof fault, "failed %s", error == ENOSPC ? "ENOSPC" : error == EIO ? "EIO" : "EACCES");
         result = fault;
+    } else if (run->options->clock_virtual && strstr(call.name, "sleep") != NULL) {
+        /* Virtual time: the sleep returns at once and the clock moves on by its length. */
+        respond(run, proc->notify_fd, call.request.id, 0, false);
+        run->vclock_ms += call.sleep_ms;
+        snprintf(fault, sizeof fault, "returned at once, +%lld ms virtual", (long long)call.sleep_ms);
+        result = fault;
     } else {
         respond(run, proc->notify_fd, call.request.id, 0, true);
         if (strstr(call.name, "sleep") != NULL) run->awaited_tid = (pid_t)call.request.pid;
     }
+    write_clocks(run, false);
     run->steps++;
     (void)call;
     /* The rest of the step (lease state, oracle) happens once everything settled again. */
@@ -1063,6 +1435,7 @@ static void take_step(struct exec_run *run) {
     free(run->story[run->story_count]);
     run->story[run->story_count] = strdup(line);
     run->story_count++;
+    run->story_open = true;
 }
 
 /* ---- one run --------------------------------------------------------------- */
@@ -1126,6 +1499,7 @@ static bool wedge_probe(struct exec_run *run) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return true; /* cannot tell: not a verdict */
+    write_clocks(run, true);
     if (pid == 0) child_exec(run, 0, -1);
     double deadline = seconds_now() + 20;
     int status;
@@ -1154,6 +1528,85 @@ static bool wedge_probe(struct exec_run *run) {
     return entered;
 }
 
+static bool reuse_pid(struct exec_run *run, int proc, char *line, size_t size) {
+    (void)run, (void)proc, (void)line, (void)size;
+    return false; /* the pid-reuse knob is skipped (first line) */
+}
+
+/* Forks process index under the filter; returns 0, 70 (cannot) or an errno
+ * (the filter was refused). */
+static int start_proc(struct exec_run *run, int index) {
+    struct exec_proc *proc = &run->procs[index];
+    int sockets[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return 70;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return 70;
+    if (pid == 0) {
+        close(sockets[0]);
+        for (int other = 0; other < run->proc_count; other++)
+            if (run->procs[other].notify_fd >= 0) close(run->procs[other].notify_fd);
+        child_exec(run, index, sockets[1]);
+    }
+    close(sockets[1]);
+    proc->pid = pid;
+    run->started[index] = true;
+    run->live_count++;
+    int code = 0;
+    proc->notify_fd = receive_listener(sockets[0], &code);
+    close(sockets[0]);
+    if (proc->notify_fd < 0) return code != 0 ? -code : EPERM;
+    return 0;
+}
+
+/* The next process due to start (its start time on the virtual clock), or -1. */
+static int next_start(const struct exec_run *run) {
+    int best = -1;
+    for (int index = 0; index < run->proc_count; index++)
+        if (!run->started[index] && (best < 0 || run->options->start_ms[index] < run->options->start_ms[best]))
+            best = index;
+    return best;
+}
+
+/* Scenario events and processes whose time has come; returns whether a process started. */
+static bool apply_due(struct exec_run *run) {
+    const struct exec_options *options = run->options;
+    int64_t elapsed = run->vclock_ms - EXEC_VIRTUAL_EPOCH_MS;
+    while (run->next_event < options->event_count && options->events[run->next_event].at_ms <= elapsed) {
+        const struct exec_event *event = &options->events[run->next_event++];
+        char line[256];
+        if (event->kind == EXEC_EVENT_CLOCK_JUMP) {
+            for (int index = 0; index < run->proc_count; index++) run->offset_ms[index] += event->by_ms;
+            run->clock_jumps++;
+            write_clocks(run, false);
+            snprintf(line, sizeof line, "  at %lld ms: every clock jumps by %+lld ms", (long long)elapsed,
+                     (long long)event->by_ms);
+        } else if (event->kind == EXEC_EVENT_KILL) {
+            struct exec_proc *proc = &run->procs[event->proc];
+            if (!run->started[event->proc] || proc->exited) continue;
+            kill(proc->pid, SIGKILL);
+            proc->killed = true;
+            snprintf(line, sizeof line, "  at %lld ms: SIGKILL p%d %s (scenario)", (long long)elapsed, event->proc,
+                     proc->program);
+        } else {
+            if (!reuse_pid(run, event->proc, line, sizeof line)) continue;
+        }
+        story_add(run, line);
+    }
+    int due = next_start(run);
+    if (due < 0 || options->start_ms[due] > elapsed) return false;
+    char line[160];
+    snprintf(line, sizeof line, "  at %lld ms: p%d %s starts (%s)", (long long)elapsed, due, run->procs[due].program,
+             options->labels[due]);
+    story_add(run, line);
+    if (start_proc(run, due) != 0) {
+        run->started[due] = true;
+        run->procs[due].exited = true;
+        return false;
+    }
+    return true;
+}
+
 /* Runs one seed; returns 0 ok, 1 violation, 69 refused, 70 internal error. */
 static int run_seed(struct exec_run *run) {
     const struct exec_options *options = run->options;
@@ -1175,36 +1628,29 @@ static int run_seed(struct exec_run *run) {
     if (mkdir(run->lease_dir, 0700) != 0) return 70;
     int log_fd = open(run->log_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (log_fd >= 0) close(log_fd);
-    if (options->initial_dead) {
+    if (options->initial_torn) { /* an empty lease file, as a crash between create and write leaves it */
+        int fd = open(run->lease_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) return 70;
+        close(fd);
+        run->lease_fd = open(run->lease_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        run->lease_creator = -2;
+    } else if (options->initial_dead) {
         if (!write_dead_lease(run)) return 70;
         run->lease_fd = open(run->lease_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         run->lease_creator = -2;
     }
+    run->vclock_ms = EXEC_VIRTUAL_EPOCH_MS;
+    run->lease_expires_ms = INT64_MAX;
+    write_clocks(run, false);
     int refused = 0;
     for (int index = 0; index < run->proc_count; index++) {
-        struct exec_proc *proc = &run->procs[index];
-        proc->program = options->programs[index];
-        proc->notify_fd = -1;
-        int sockets[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return 70;
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) return 70;
-        if (pid == 0) {
-            close(sockets[0]);
-            for (int other = 0; other < index; other++) close(run->procs[other].notify_fd);
-            child_exec(run, index, sockets[1]);
-        }
-        close(sockets[1]);
-        proc->pid = pid;
-        run->live_count++;
-        int code = 0;
-        proc->notify_fd = receive_listener(sockets[0], &code);
-        close(sockets[0]);
-        if (proc->notify_fd < 0) {
-            refused = code != 0 ? -code : EPERM;
-            break;
-        }
+        run->procs[index].program = options->programs[index];
+        run->procs[index].notify_fd = -1;
+    }
+    for (int index = 0; index < run->proc_count && refused == 0; index++) {
+        if (options->start_ms[index] > 0) continue; /* started when the virtual clock reaches it */
+        refused = start_proc(run, index);
+        if (refused == 70) return 70;
     }
     if (refused != 0) {
         for (int index = 0; index < run->proc_count; index++)
@@ -1225,7 +1671,8 @@ static int run_seed(struct exec_run *run) {
     for (;;) {
         bool settled = settle(run, request, deadline);
         /* Complete the previous step's story line with the lease state now that all are paused. */
-        if (run->story_count > 0) {
+        if (run->story_open) {
+            run->story_open = false;
             char state[256], line[PATH_MAX * 2 + 512];
             describe_lease(run, state, sizeof state);
             snprintf(line, sizeof line, "%s -> lease %s", run->story[run->story_count - 1], state);
@@ -1249,7 +1696,16 @@ static int run_seed(struct exec_run *run) {
                     EXEC_RUN_SECONDS_MAX);
             break;
         }
+        if (apply_due(run)) continue; /* a new process: settle again before choosing */
         if (run->pending_count == 0) {
+            int due = next_start(run);
+            if (run->live_count == 0 && due >= 0) {
+                /* everyone ended: the clock moves on to the next start */
+                int64_t at = EXEC_VIRTUAL_EPOCH_MS + options->start_ms[due];
+                if (at > run->vclock_ms) run->vclock_ms = at;
+                write_clocks(run, false);
+                continue;
+            }
             if (run->live_count == 0) break;
             /* Everyone asleep (a timer, a pipe): wait for a notification or an exit. */
             struct pollfd pollers[EXEC_PROCS_MAX * 2];
@@ -1265,8 +1721,18 @@ static int run_seed(struct exec_run *run) {
             violate(run, SIM_INVARIANT_STEP_LIMIT, "more than %d lease syscalls", EXEC_STEPS_MAX);
             break;
         }
-        int actor_before = run->pending_count > 0 ? 0 : -1;
-        (void)actor_before;
+        if (sim_prng_permille(&run->prng, options->clock_jump_permille)) {
+            /* One process's wall clock jumps, forward or back, by up to twice the TTL. */
+            int64_t ttl = options->ttl_ms > 0 ? options->ttl_ms : EXEC_DEFAULT_TTL_MS;
+            int who = (int)sim_prng_below(&run->prng, (uint64_t)run->proc_count);
+            int64_t by = sim_prng_range(&run->prng, -2 * ttl, 2 * ttl);
+            run->offset_ms[who] += by;
+            run->clock_jumps++;
+            char line[160];
+            snprintf(line, sizeof line, "  clock: p%d %s's wall clock jumps by %+lld ms", who, run->procs[who].program,
+                     (long long)by);
+            story_add(run, line);
+        }
         take_step(run);
         /* The inode check needs the actor, known from the step just taken. */
         int actor = -1;
@@ -1276,7 +1742,7 @@ static int run_seed(struct exec_run *run) {
         /* settled again at the top of the loop (no new arrivals meanwhile is fine) */
     }
     for (int index = 0; index < run->proc_count; index++)
-        if (!run->procs[index].exited) kill(run->procs[index].pid, SIGKILL);
+        if (run->procs[index].pid > 0 && !run->procs[index].exited) kill(run->procs[index].pid, SIGKILL);
     for (int index = 0; index < run->pending_count; index++)
         respond(run, run->procs[run->pending[index].proc_index].notify_fd, run->pending[index].request.id, EINTR,
                 false);
@@ -1319,23 +1785,51 @@ static void run_reset(struct exec_run *run) {
 
 static void print_knobs(const struct exec_options *options, FILE *out) {
     fprintf(out, "strategy=%s", options->strategy_name);
-    if (strcmp(options->strategy_name, "pct") == 0) fprintf(out, " pct-depth=%d", options->pct_depth);
+    if (strcmp(options->strategy_name, "pct") == 0)
+        fprintf(out, " pct-depth=%d pct-steps=%d", options->pct_depth, options->pct_steps);
     fprintf(out, " programs=");
     for (int index = 0; index < options->program_count; index++)
         fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
-    fprintf(out, " initial=%s crash=%d/1000 errno=%d/1000 (ENOSPC|EIO|EACCES) torn=%d/1000 clock=real pid-reuse=off",
-            options->initial_dead ? "dead" : "none", options->crash_permille, options->errno_permille,
-            options->torn_permille);
+    fprintf(out, " initial=%s crash=%d/1000 errno=%d/1000 (ENOSPC|EIO|EACCES) torn=%d/1000",
+            options->initial_torn   ? "torn"
+            : options->initial_dead ? "dead"
+                                    : "none",
+            options->crash_permille, options->errno_permille, options->torn_permille);
+    if (options->clock_virtual)
+        fprintf(out, " clock=virtual clock-jump=%d/1000", options->clock_jump_permille);
+    else
+        fprintf(out, " clock=real");
+    if (options->ttl_ms > 0) fprintf(out, " ttl=%lldms", (long long)options->ttl_ms);
+    fprintf(out, " pid-reuse=%s", options->pid_reuse ? "on" : "off");
+    if (options->hunt != SIM_INVARIANT_NONE) fprintf(out, " invariant=%s", sim_invariant_name(options->hunt));
+    if (options->scenario_path != NULL) {
+        fprintf(out, " scenario=%s", options->scenario_name[0] ? options->scenario_name : options->scenario_path);
+        for (int index = 0; index < options->program_count; index++)
+            fprintf(out, " %s:at=%lld,body=%lld%s", options->labels[index], (long long)options->start_ms[index],
+                    (long long)options->body_ms[index], options->body_crash[index] ? ",crash" : "");
+    }
 }
 
 static void print_replay(const struct exec_options *options, uint64_t seed, FILE *out) {
-    fprintf(out, "replay: %s --exec '%s' --programs ", options->argv0, options->template_text);
-    for (int index = 0; index < options->program_count; index++)
-        fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
+    fprintf(out, "replay: %s --exec '%s'", options->argv0, options->template_text);
+    if (options->scenario_path != NULL) {
+        fprintf(out, " --scenario %s", options->scenario_path);
+    } else {
+        fprintf(out, " --programs ");
+        for (int index = 0; index < options->program_count; index++)
+            fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
+    }
     fprintf(out, " --strategy %s", options->strategy_name);
-    if (strcmp(options->strategy_name, "pct") == 0) fprintf(out, " --pct-depth %d", options->pct_depth);
-    fprintf(out, " --initial %s --crash %d --errno %d --torn %d --seed %llu\n", options->initial_dead ? "dead" : "none",
-            options->crash_permille, options->errno_permille, options->torn_permille, (unsigned long long)seed);
+    if (strcmp(options->strategy_name, "pct") == 0)
+        fprintf(out, " --pct-depth %d --pct-steps %d", options->pct_depth, options->pct_steps);
+    if (options->scenario_path == NULL) fprintf(out, " --initial %s", options->initial_dead ? "dead" : "none");
+    fprintf(out, " --crash %d --errno %d --torn %d", options->crash_permille, options->errno_permille,
+            options->torn_permille);
+    if (!options->clock_virtual) fprintf(out, " --clock real");
+    if (options->clock_jump_permille > 0) fprintf(out, " --clock-jump %d", options->clock_jump_permille);
+    if (options->ttl_ms > 0 && options->scenario_path == NULL) fprintf(out, " --ttl %lld", (long long)options->ttl_ms);
+    if (options->hunt != SIM_INVARIANT_NONE) fprintf(out, " --invariant %s", sim_invariant_name(options->hunt));
+    fprintf(out, " --seed %llu\n", (unsigned long long)seed);
 }
 
 /* The ordered log of scheduled lease syscalls of one seed, pids and paths normalised. */
@@ -1356,7 +1850,8 @@ static uint64_t hash_story(const struct exec_run *run) {
 }
 
 int sim_exec_main(int argc, char **argv) {
-    static struct exec_options options = {.strategy_name = "random", .pct_depth = 3, .initial_dead = true};
+    static struct exec_options options = {
+        .strategy_name = "random", .pct_depth = 3, .pct_steps = EXEC_PCT_STEPS_ESTIMATE, .initial_dead = true};
     options.programs[0] = "kbSync";
     options.programs[1] = "backup";
     options.program_count = 2;
@@ -1364,6 +1859,32 @@ int sim_exec_main(int argc, char **argv) {
     int status = parse_exec_arguments(&options, argc, argv);
     if (status != 0) return status;
     if (getcwd(options.repo_root, sizeof options.repo_root) == NULL) return EX_OSERR;
+    static const char *const faketime_libraries[] = {
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/faketime/libfaketime.so.1", "/usr/local/lib/faketime/libfaketime.so.1"};
+    for (size_t index = 0; index < sizeof faketime_libraries / sizeof faketime_libraries[0]; index++)
+        if (options.faketime_library == NULL && access(faketime_libraries[index], R_OK) == 0)
+            options.faketime_library = faketime_libraries[index];
+    options.clock_virtual = !options.clock_real_requested && options.faketime_library != NULL;
+    bool needs_clock = options.clock_jump_permille > 0;
+    for (int index = 0; index < options.event_count; index++)
+        needs_clock = needs_clock || options.events[index].kind == EXEC_EVENT_CLOCK_JUMP;
+    if (needs_clock && !options.clock_virtual) {
+        fprintf(stderr, "leasesim: clock jumps need the virtual clock (libfaketime%s)\n",
+                options.faketime_library == NULL ? " is not installed" : "; not --clock real");
+        return EX_USAGE;
+    }
+    if (!options.clock_real_requested && options.faketime_library == NULL)
+        printf("clock: libfaketime is not installed: the processes read the real clock (TTLs take real time)\n");
+    snprintf(options.pid_reuse_note, sizeof options.pid_reuse_note, "%s",
+             geteuid() == 0 ? "pid reuse: not built yet (the pid-reuse knob is off)"
+                            : "pid reuse: skipped (unprivileged: no private pid namespace to write ns_last_pid in)");
+    bool wants_reuse = false;
+    for (int index = 0; index < options.event_count; index++)
+        wants_reuse = wants_reuse || options.events[index].kind == EXEC_EVENT_REUSE_PID;
+    if (wants_reuse && !options.pid_reuse) printf("%s\n", options.pid_reuse_note);
+    if (options.scenario_notes[0] != '\0')
+        printf("scenario: %s (only the simulator's model applies these)\n", options.scenario_notes);
     /* Grandchildren (an adapter's subprocesses) are reaped here, not by init. */
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     static struct exec_run run;
@@ -1381,8 +1902,8 @@ int sim_exec_main(int argc, char **argv) {
     printf(" determinism=%s\n", options.determinism ? "5-runs" : "off");
     fflush(stdout);
     double started = seconds_now();
-    long total_steps = 0;
-    int violations = 0, exit_status = 0;
+    long total_steps = 0, ttl_takeovers = 0, clock_jumps = 0;
+    int violations = 0, exit_status = 0, also_seen[SIM_INVARIANT_COUNT] = {0};
     for (uint64_t seed = options.first;; seed++) {
         run_reset(&run);
         run.seed = seed;
@@ -1395,6 +1916,10 @@ int sim_exec_main(int argc, char **argv) {
             break;
         }
         total_steps += run.steps;
+        ttl_takeovers += run.ttl_takeovers;
+        clock_jumps += run.clock_jumps;
+        for (int invariant = 0; invariant < SIM_INVARIANT_COUNT; invariant++)
+            also_seen[invariant] += run.also_seen[invariant];
         if (options.determinism) {
             uint64_t first_hash = hash_story(&run);
             int same = 1;
@@ -1448,6 +1973,14 @@ int sim_exec_main(int argc, char **argv) {
         printf("leasesim: %llu seed(s) run, %ld lease syscalls scheduled, %d violation(s), %.2fs (%.0f syscalls/s)\n",
                (unsigned long long)(run.seed - options.first + 1), total_steps, violations, elapsed,
                elapsed > 0 ? (double)total_steps / elapsed : 0.0);
+    if (exit_status != SIM_EXEC_EX_REFUSED && exit_status != EX_SOFTWARE) {
+        printf("leasesim: counters: ttl-takeover=%ld clock-jump=%ld", ttl_takeovers, clock_jumps);
+        for (int invariant = 1; invariant < SIM_INVARIANT_COUNT; invariant++)
+            if (also_seen[invariant] > 0)
+                printf(" other-violation:%s=%d seed(s)", sim_invariant_name((enum sim_invariant)invariant),
+                       also_seen[invariant]);
+        printf("\n");
+    }
     run_reset(&run);
     if (run.trace != NULL && fclose(run.trace) != 0) {
         fprintf(stderr, "leasesim: cannot write %s\n", options.trace_path);
