@@ -22,7 +22,7 @@ for strategy in random pct; do
     seeds_to_exclusion "exec-two-reclaimers-racy-python-$strategy" "$leasesim" --exec "$racy_py" \
         --scenario $scenarios/two-reclaimers.scn --strategy "$strategy"
     seeds_to_exclusion "exec-release-race-racy-python-$strategy" "$leasesim" --exec "$racy_py" \
-        --scenario $scenarios/exec/release-race-exclusion.scn --strategy "$strategy" --pct-steps 150
+        --scenario $scenarios/exec/release-race-exclusion.scn --strategy "$strategy" --pct-depth 5 --pct-steps 120
     seeds_to_exclusion "exec-torn-create-racy-python-$strategy" "$leasesim" --exec "$racy_py" \
         --scenario $scenarios/torn-create.scn --strategy "$strategy"
     seeds_to_exclusion "exec-two-reclaimers-neo-v2-$strategy" "$leasesim" --exec "$racy_c" --initial dead \
