@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
+#include <linux/sched.h> /* CLONE_NEWPID (sim/sched.h shadows <sched.h>) */
 #include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -96,6 +97,8 @@ struct exec_options {
     bool initial_torn;
     enum sim_invariant hunt; /* --invariant: only this one is a verdict; NONE: any */
     bool pid_reuse;          /* root in a private pid namespace: ns_last_pid works */
+    bool no_pid_namespace;   /* --pid-reuse off */
+    int pid_reuse_permille;  /* --pid-reuse P: chance that a killed process's pid is given away */
     char pid_reuse_note[160];
 };
 
@@ -110,7 +113,7 @@ struct exec_call {
 
 /* Per thread-group fd table: which descriptors point into the lease directory. */
 struct exec_task {
-    pid_t pid;
+    pid_t pid, inner; /* inner: as the processes see it (a private pid namespace) */
     int proc_index;
     int ordinal; /* normalised pid: order of first appearance in its tree */
     bool fds_dirty;
@@ -118,7 +121,7 @@ struct exec_task {
 };
 
 struct exec_proc {
-    pid_t pid;
+    pid_t pid, inner;
     int pidfd, notify_fd;
     const char *program;
     bool exited, killed;
@@ -168,6 +171,7 @@ struct exec_run {
     int ttl_takeovers, clock_jumps, pid_reuses;
     bool also_seen[SIM_INVARIANT_COUNT]; /* violations of other invariants (--invariant) */
     bool clock_ignored[EXEC_PROCS_MAX];
+    bool reuse_wanted[EXEC_PROCS_MAX];
     struct { /* the last scheduled call, for the trace record written once it settled */
         int proc, ordinal;
         char name[24], path[PATH_MAX * 2 + 16], result[64];
@@ -191,7 +195,8 @@ static const char *const exec_usage_text =
     "usage: leasesim --exec 'TEMPLATE' [--programs A,B[,C]] (--seed N | --seeds A..B)\n"
     "                [--strategy random|pct] [--pct-depth D] [--pct-steps N] [--initial none|dead]\n"
     "                [--crash P] [--errno P] [--torn P] [--clock virtual|real] [--clock-jump P] [--ttl MS]\n"
-    "                [--scenario FILE] [--invariant NAME] [--trace FILE] [--log FILE] [--determinism] [--quiet]\n"
+    "                [--pid-reuse P|off] [--scenario FILE] [--invariant NAME] [--trace FILE] [--log FILE] "
+    "[--determinism] [--quiet]\n"
     "TEMPLATE as the pytest suite's: {script} = program name; a relative first word from the repository root.\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
     "      69 the kernel or the sandbox refused the seccomp user-notification filter.\n";
@@ -446,6 +451,10 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
         } else if (strcmp(flag, "--ttl") == 0) {
             if (!parse_ms(value, &options->ttl_ms) || options->ttl_ms <= 0)
                 return usage_error("--ttl wants a positive number of ms", value);
+        } else if (strcmp(flag, "--pid-reuse") == 0) {
+            options->no_pid_namespace = strcmp(value, "off") == 0;
+            if (!options->no_pid_namespace && !parse_permille(value, &options->pid_reuse_permille))
+                return usage_error("--pid-reuse wants 0..1000 or off", value);
         } else if (strcmp(flag, "--scenario") == 0) {
             options->scenario_path = value;
         } else if (strcmp(flag, "--invariant") == 0) {
@@ -773,6 +782,104 @@ static void write_clocks(const struct exec_run *run, bool ticking) {
 /* Pid reuse: give a crashed holder's pid to an unrelated process. */
 static bool reuse_pid(struct exec_run *run, int proc, char *line, size_t size);
 
+/* ---- pid reuse: a private pid namespace (root) ------------------------------ */
+
+/* The controller unshares a pid namespace before its first fork; its first
+ * child is the namespace's init (this helper). Asked for a pid, the helper
+ * writes pid-1 to /proc/sys/kernel/ns_last_pid (its own namespace's) and
+ * forks a process that only waits: the next pid handed out is that one. */
+static struct {
+    bool active;
+    pid_t helper;
+    int command_fd, reply_fd;
+} pid_space = {.helper = -1, .command_fd = -1, .reply_fd = -1};
+
+static pid_t inner_pid_of(pid_t pid) {
+    if (!pid_space.active) return pid;
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *file = fopen(path, "re");
+    if (file == NULL) return pid;
+    pid_t inner = pid;
+    while (fgets(line, sizeof line, file) != NULL) {
+        if (strncmp(line, "NSpid:", 6) != 0) continue;
+        char *last = strrchr(line, '\t');
+        if (last == NULL) last = strrchr(line, ' ');
+        if (last != NULL) inner = (pid_t)atoi(last + 1);
+    }
+    fclose(file);
+    return inner;
+}
+
+static void pid_helper(int commands, int replies) {
+    signal(SIGCHLD, SIG_IGN); /* init of the namespace: orphans and waiters reap themselves */
+    pid_t waiters[256];
+    int waiter_count = 0;
+    int wanted;
+    while (read(commands, &wanted, sizeof wanted) == (ssize_t)sizeof wanted) {
+        int got = 0;
+        if (wanted == 0) { /* end of a seed: the waiters go */
+            for (int index = 0; index < waiter_count; index++) kill(waiters[index], SIGKILL);
+            waiter_count = 0;
+        } else {
+            int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+            char text[32];
+            int length = snprintf(text, sizeof text, "%d", wanted - 1);
+            got = fd >= 0 && write(fd, text, (size_t)length) == length ? 0 : -errno;
+            if (fd >= 0) close(fd);
+            if (got == 0) {
+                pid_t child = fork();
+                if (child == 0) {
+                    for (;;) pause();
+                }
+                got = child;
+                if (child > 0 && waiter_count < 256) waiters[waiter_count++] = child;
+            }
+        }
+        if (write(replies, &got, sizeof got) != (ssize_t)sizeof got) break;
+    }
+    _exit(0);
+}
+
+/* Root: a private pid namespace for the run; else one line saying why not. */
+static void setup_pid_space(struct exec_options *options) {
+    if (geteuid() != 0) {
+        snprintf(options->pid_reuse_note, sizeof options->pid_reuse_note,
+                 "pid reuse: skipped (unprivileged: no private pid namespace whose ns_last_pid we may write)");
+        return;
+    }
+    int commands[2], replies[2];
+    if (syscall(SYS_unshare, CLONE_NEWPID) != 0 || pipe2(commands, O_CLOEXEC) != 0 || pipe2(replies, O_CLOEXEC) != 0) {
+        snprintf(options->pid_reuse_note, sizeof options->pid_reuse_note,
+                 "pid reuse: skipped (no private pid namespace: %s)", strerror(errno));
+        return;
+    }
+    pid_t helper = fork();
+    if (helper < 0) return;
+    if (helper == 0) {
+        close(commands[1]);
+        close(replies[0]);
+        pid_helper(commands[0], replies[1]);
+    }
+    close(commands[0]);
+    close(replies[1]);
+    pid_space.active = true;
+    pid_space.helper = helper;
+    pid_space.command_fd = commands[1];
+    pid_space.reply_fd = replies[0];
+    options->pid_reuse = true;
+}
+
+/* Asks the helper for pid `wanted` (0: end the seed's waiters); returns the
+ * pid given, or -errno. */
+static int pid_space_ask(int wanted) {
+    int got = -EIO;
+    if (write(pid_space.command_fd, &wanted, sizeof wanted) != (ssize_t)sizeof wanted ||
+        read(pid_space.reply_fd, &got, sizeof got) != (ssize_t)sizeof got)
+        return -EIO;
+    return got;
+}
+
 /* ---- process bookkeeping --------------------------------------------------- */
 
 static struct exec_task *find_task(struct exec_run *run, pid_t pid, int proc_index) {
@@ -782,6 +889,7 @@ static struct exec_task *find_task(struct exec_run *run, pid_t pid, int proc_ind
     struct exec_task *task = &run->tasks[run->task_count++];
     memset(task, 0, sizeof *task);
     task->pid = pid;
+    task->inner = inner_pid_of(pid);
     task->proc_index = proc_index;
     task->fds_dirty = true;
     for (int index = 0; index < run->task_count - 1; index++)
@@ -851,7 +959,7 @@ static enum call_kind classify(struct exec_run *run, int notify_fd, const struct
         if ((int)args[1] != 0) return CALL_OTHER;
         const struct exec_task *target = NULL;
         for (int index = 0; index < run->task_count; index++)
-            if (run->tasks[index].pid == (pid_t)args[0]) target = &run->tasks[index];
+            if (run->tasks[index].inner == (pid_t)args[0]) target = &run->tasks[index];
         /* Pids normalised: p<process>.<ordinal in its tree>, or outside the run. */
         if (target != NULL)
             snprintf(path, path_size, "probe p%d.%d", target->proc_index, target->ordinal);
@@ -994,6 +1102,14 @@ static bool drain(struct exec_run *run, struct seccomp_notif *request) {
     return any;
 }
 
+/* After every process was killed: reaps them, then whatever else ended (an
+ * adapter's orphans); never waits for the pid namespace's helper. */
+static void wait_all(struct exec_run *run) {
+    for (int index = 0; index < run->proc_count; index++)
+        if (run->procs[index].pid > 0 && !run->procs[index].exited) waitpid(run->procs[index].pid, NULL, __WALL);
+    while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {}
+}
+
 static void reap(struct exec_run *run) {
     for (;;) {
         int status;
@@ -1104,11 +1220,12 @@ static void violate(struct exec_run *run, enum sim_invariant invariant, const ch
     va_end(list);
 }
 
+/* The process of a pid as the processes see it (lease file, log, probes). */
 static int proc_of_pid(const struct exec_run *run, pid_t pid) {
     for (int index = 0; index < run->task_count; index++)
-        if (run->tasks[index].pid == pid) return run->tasks[index].proc_index;
+        if (run->tasks[index].inner == pid) return run->tasks[index].proc_index;
     for (int index = 0; index < run->proc_count; index++)
-        if (run->procs[index].pid == pid) return index;
+        if (run->procs[index].pid > 0 && run->procs[index].inner == pid) return index;
     return -1;
 }
 
@@ -1396,6 +1513,8 @@ static void take_step(struct exec_run *run) {
         kill((pid_t)call.request.pid, SIGKILL);
         respond(run, proc->notify_fd, call.request.id, EINTR, false);
         proc->killed = true;
+        if (run->options->pid_reuse && sim_prng_permille(&run->prng, run->options->pid_reuse_permille))
+            run->reuse_wanted[call.proc_index] = true; /* once it is reaped */
         result = "SIGKILL (the call never ran)";
     } else if (sim_prng_permille(&run->prng, run->options->errno_permille)) {
         static const int errors[] = {ENOSPC, EIO, EACCES};
@@ -1497,10 +1616,11 @@ static void check_deferrals(struct exec_run *run) {
  * entered its body (a record in MAINTENANCE_LOG with its pid). */
 static bool wedge_probe(struct exec_run *run) {
     fflush(NULL);
+    write_clocks(run, true);
     pid_t pid = fork();
     if (pid < 0) return true; /* cannot tell: not a verdict */
-    write_clocks(run, true);
     if (pid == 0) child_exec(run, 0, -1);
+    pid_t inner = inner_pid_of(pid);
     double deadline = seconds_now() + 20;
     int status;
     while (waitpid(pid, &status, WNOHANG) == 0) {
@@ -1515,13 +1635,13 @@ static bool wedge_probe(struct exec_run *run) {
     FILE *file = fopen(run->log_path, "re");
     if (file == NULL) return false;
     char line[EXEC_LOG_LINE_MAX], expected[64];
-    snprintf(expected, sizeof expected, "%d", (int)pid);
+    snprintf(expected, sizeof expected, "%d", (int)inner);
     bool entered = false;
     while (fgets(line, sizeof line, file) != NULL) {
         char kind[16], name[64];
         int record_pid;
         if (sscanf(line, "%15s %63s %d", kind, name, &record_pid) == 3 && strcmp(kind, "enter") == 0 &&
-            record_pid == (int)pid)
+            record_pid == (int)inner)
             entered = true;
     }
     fclose(file);
@@ -1529,8 +1649,20 @@ static bool wedge_probe(struct exec_run *run) {
 }
 
 static bool reuse_pid(struct exec_run *run, int proc, char *line, size_t size) {
-    (void)run, (void)proc, (void)line, (void)size;
-    return false; /* the pid-reuse knob is skipped (first line) */
+    if (!run->options->pid_reuse || !run->started[proc]) return false; /* skipped: said on the first line */
+    int64_t elapsed = run->vclock_ms - EXEC_VIRTUAL_EPOCH_MS;
+    if (!run->procs[proc].exited) {
+        snprintf(line, size, "  at %lld ms: p%d %s is alive: its pid is not given away", (long long)elapsed, proc,
+                 run->procs[proc].program);
+        return true;
+    }
+    int got = pid_space_ask(run->procs[proc].inner);
+    if (got == run->procs[proc].inner) run->pid_reuses++;
+    snprintf(line, size, "  at %lld ms: p%d %s's pid %s", (long long)elapsed, proc, run->procs[proc].program,
+             got == run->procs[proc].inner ? "given to an unrelated process (ns_last_pid)"
+             : got < 0                     ? "could not be given away (ns_last_pid refused)"
+                                           : "could not be given away (taken meanwhile)");
+    return true;
 }
 
 /* Forks process index under the filter; returns 0, 70 (cannot) or an errno
@@ -1550,6 +1682,7 @@ static int start_proc(struct exec_run *run, int index) {
     }
     close(sockets[1]);
     proc->pid = pid;
+    proc->inner = inner_pid_of(pid);
     run->started[index] = true;
     run->live_count++;
     int code = 0;
@@ -1655,7 +1788,7 @@ static int run_seed(struct exec_run *run) {
     if (refused != 0) {
         for (int index = 0; index < run->proc_count; index++)
             if (run->procs[index].pid > 0) kill(run->procs[index].pid, SIGKILL);
-        while (waitpid(-1, NULL, __WALL) > 0) {}
+        wait_all(run);
         fprintf(stderr,
                 "leasesim: the kernel or the sandbox refused the seccomp user-notification filter (%s); "
                 "nothing was tested\n",
@@ -1695,6 +1828,12 @@ static int run_seed(struct exec_run *run) {
             violate(run, SIM_INVARIANT_STEP_LIMIT, "no progress within %d s (a process neither exits nor calls)",
                     EXEC_RUN_SECONDS_MAX);
             break;
+        }
+        for (int index = 0; index < run->proc_count; index++) {
+            char line[256];
+            if (!run->reuse_wanted[index] || !run->procs[index].exited) continue;
+            run->reuse_wanted[index] = false;
+            if (reuse_pid(run, index, line, sizeof line)) story_add(run, line);
         }
         if (apply_due(run)) continue; /* a new process: settle again before choosing */
         if (run->pending_count == 0) {
@@ -1747,11 +1886,12 @@ static int run_seed(struct exec_run *run) {
         respond(run, run->procs[run->pending[index].proc_index].notify_fd, run->pending[index].request.id, EINTR,
                 false);
     run->pending_count = 0;
-    while (waitpid(-1, NULL, __WALL) > 0) {}
+    wait_all(run);
     for (int index = 0; index < run->proc_count; index++) {
         if (run->procs[index].notify_fd >= 0) close(run->procs[index].notify_fd);
         run->procs[index].notify_fd = -1;
     }
+    if (pid_space.active) (void)pid_space_ask(0); /* the seed's waiters go */
     check_log(run);
     check_deferrals(run);
     /* Bounded wedge: once every process has ended, whatever they left behind
@@ -1800,7 +1940,10 @@ static void print_knobs(const struct exec_options *options, FILE *out) {
     else
         fprintf(out, " clock=real");
     if (options->ttl_ms > 0) fprintf(out, " ttl=%lldms", (long long)options->ttl_ms);
-    fprintf(out, " pid-reuse=%s", options->pid_reuse ? "on" : "off");
+    if (options->pid_reuse)
+        fprintf(out, " pid-reuse=%d/1000", options->pid_reuse_permille);
+    else
+        fprintf(out, " pid-reuse=off");
     if (options->hunt != SIM_INVARIANT_NONE) fprintf(out, " invariant=%s", sim_invariant_name(options->hunt));
     if (options->scenario_path != NULL) {
         fprintf(out, " scenario=%s", options->scenario_name[0] ? options->scenario_name : options->scenario_path);
@@ -1828,6 +1971,7 @@ static void print_replay(const struct exec_options *options, uint64_t seed, FILE
     if (!options->clock_virtual) fprintf(out, " --clock real");
     if (options->clock_jump_permille > 0) fprintf(out, " --clock-jump %d", options->clock_jump_permille);
     if (options->ttl_ms > 0 && options->scenario_path == NULL) fprintf(out, " --ttl %lld", (long long)options->ttl_ms);
+    if (options->pid_reuse_permille > 0) fprintf(out, " --pid-reuse %d", options->pid_reuse_permille);
     if (options->hunt != SIM_INVARIANT_NONE) fprintf(out, " --invariant %s", sim_invariant_name(options->hunt));
     fprintf(out, " --seed %llu\n", (unsigned long long)seed);
 }
@@ -1876,10 +2020,8 @@ int sim_exec_main(int argc, char **argv) {
     }
     if (!options.clock_real_requested && options.faketime_library == NULL)
         printf("clock: libfaketime is not installed: the processes read the real clock (TTLs take real time)\n");
-    snprintf(options.pid_reuse_note, sizeof options.pid_reuse_note, "%s",
-             geteuid() == 0 ? "pid reuse: not built yet (the pid-reuse knob is off)"
-                            : "pid reuse: skipped (unprivileged: no private pid namespace to write ns_last_pid in)");
-    bool wants_reuse = false;
+    if (!options.no_pid_namespace) setup_pid_space(&options);
+    bool wants_reuse = options.pid_reuse_permille > 0;
     for (int index = 0; index < options.event_count; index++)
         wants_reuse = wants_reuse || options.events[index].kind == EXEC_EVENT_REUSE_PID;
     if (wants_reuse && !options.pid_reuse) printf("%s\n", options.pid_reuse_note);
@@ -1902,7 +2044,7 @@ int sim_exec_main(int argc, char **argv) {
     printf(" determinism=%s\n", options.determinism ? "5-runs" : "off");
     fflush(stdout);
     double started = seconds_now();
-    long total_steps = 0, ttl_takeovers = 0, clock_jumps = 0;
+    long total_steps = 0, ttl_takeovers = 0, clock_jumps = 0, pid_reuses = 0;
     int violations = 0, exit_status = 0, also_seen[SIM_INVARIANT_COUNT] = {0};
     for (uint64_t seed = options.first;; seed++) {
         run_reset(&run);
@@ -1918,6 +2060,7 @@ int sim_exec_main(int argc, char **argv) {
         total_steps += run.steps;
         ttl_takeovers += run.ttl_takeovers;
         clock_jumps += run.clock_jumps;
+        pid_reuses += run.pid_reuses;
         for (int invariant = 0; invariant < SIM_INVARIANT_COUNT; invariant++)
             also_seen[invariant] += run.also_seen[invariant];
         if (options.determinism) {
@@ -1974,7 +2117,8 @@ int sim_exec_main(int argc, char **argv) {
                (unsigned long long)(run.seed - options.first + 1), total_steps, violations, elapsed,
                elapsed > 0 ? (double)total_steps / elapsed : 0.0);
     if (exit_status != SIM_EXEC_EX_REFUSED && exit_status != EX_SOFTWARE) {
-        printf("leasesim: counters: ttl-takeover=%ld clock-jump=%ld", ttl_takeovers, clock_jumps);
+        printf("leasesim: counters: ttl-takeover=%ld clock-jump=%ld pid-reuse=%ld", ttl_takeovers, clock_jumps,
+               pid_reuses);
         for (int invariant = 1; invariant < SIM_INVARIANT_COUNT; invariant++)
             if (also_seen[invariant] > 0)
                 printf(" other-violation:%s=%d seed(s)", sim_invariant_name((enum sim_invariant)invariant),

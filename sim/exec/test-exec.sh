@@ -81,8 +81,24 @@ case $LAST_OUTPUT in
 *"invariant=honest-deferral"*) echo "test-exec: ok the lie is named honest-deferral" ;;
 *) echo "test-exec: FAIL the lie was not named honest-deferral"; failures=$((failures + 1)) ;;
 esac
+# Pid reuse: as root, a crashed holder's pid goes to an unrelated process in a
+# private pid namespace (ns_last_pid); unprivileged, the knob is skipped with one line.
+expect 0 "pid reuse: the project's programs recover a crashed holder's lease whose pid was given away" \
+    "$leasesim" --exec "$programs" --scenario fixtures/scenarios/pid-reuse-wedge.scn --seeds 1..2
+if [ "$(id -u)" -eq 0 ]; then
+    case $LAST_OUTPUT in
+    *"pid-reuse=2"*) echo "test-exec: ok the pid was given away in both seeds" ;;
+    *) echo "test-exec: FAIL the pid was not given away"; failures=$((failures + 1)) ;;
+    esac
+fi
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    expect 0 "unprivileged (uid 65534): the pid-reuse scenario runs, the knob skipped" \
+        "${nobody[@]}" "$leasesim" --exec "$programs" --scenario fixtures/scenarios/pid-reuse-wedge.scn --seed 1
+    case $LAST_OUTPUT in
+    "pid reuse: skipped (unprivileged"*) echo "test-exec: ok one line says the pid-reuse knob is skipped" ;;
+    *) echo "test-exec: FAIL no line saying the pid-reuse knob is skipped"; failures=$((failures + 1)) ;;
+    esac
     expect 0 "unprivileged (uid 65534): the project's programs pass" \
         "${nobody[@]}" "$leasesim" --exec "$programs" --seeds 1..3 --quiet
     expect 1 "unprivileged (uid 65534): the racy implementation is caught" \
