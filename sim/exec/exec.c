@@ -58,6 +58,18 @@
 #define EXEC_EVENTS_MAX 16
 #define EXEC_DEFAULT_TTL_MS 21600000LL
 
+/* A recorded schedule (an order file): per scheduled call, whose call ran
+ * and its fault; and the clock jumps in between. --order FILE replays one;
+ * past its end the first held call in canonical order runs, without faults. */
+enum exec_fault { FAULT_NONE, FAULT_TORN, FAULT_CRASH, FAULT_CRASH_REUSE, FAULT_ENOSPC, FAULT_EIO, FAULT_EACCES };
+static const char *const fault_names[] = {"-", "torn", "crash", "crash+pid-reuse", "ENOSPC", "EIO", "EACCES"};
+struct exec_entry {
+    bool jump;
+    int proc;
+    enum exec_fault fault;
+    int64_t by;
+};
+
 enum exec_event_kind { EXEC_EVENT_KILL, EXEC_EVENT_REUSE_PID, EXEC_EVENT_CLOCK_JUMP };
 struct exec_event {
     enum exec_event_kind kind;
@@ -96,9 +108,13 @@ struct exec_options {
     char scenario_notes[512]; /* directives --exec does not apply */
     bool initial_torn;
     enum sim_invariant hunt; /* --invariant: only this one is a verdict; NONE: any */
-    bool pid_reuse;          /* root in a private pid namespace: ns_last_pid works */
-    bool no_pid_namespace;   /* --pid-reuse off */
-    int pid_reuse_permille;  /* --pid-reuse P: chance that a killed process's pid is given away */
+    const char *order_path;  /* --order FILE: replay a recorded schedule */
+    struct exec_entry *guide;
+    int guide_count, guide_limit; /* limit: entries used (shrinking) */
+    bool shrink;
+    bool pid_reuse;         /* root in a private pid namespace: ns_last_pid works */
+    bool no_pid_namespace;  /* --pid-reuse off */
+    int pid_reuse_permille; /* --pid-reuse P: chance that a killed process's pid is given away */
     char pid_reuse_note[160];
 };
 
@@ -172,7 +188,10 @@ struct exec_run {
     bool also_seen[SIM_INVARIANT_COUNT]; /* violations of other invariants (--invariant) */
     bool clock_ignored[EXEC_PROCS_MAX];
     bool reuse_wanted[EXEC_PROCS_MAX];
-    struct { /* the last scheduled call, for the trace record written once it settled */
+    struct exec_entry *record; /* this run's schedule, for an order file */
+    int record_count, record_capacity, guide_pos;
+    int violation_story, violation_step; /* story lines and scheduled calls up to the violation */
+    struct {                             /* the last scheduled call, for the trace record written once it settled */
         int proc, ordinal;
         char name[24], path[PATH_MAX * 2 + 16], result[64];
     } last;
@@ -195,7 +214,8 @@ static const char *const exec_usage_text =
     "usage: leasesim --exec 'TEMPLATE' [--programs A,B[,C]] (--seed N | --seeds A..B)\n"
     "                [--strategy random|pct] [--pct-depth D] [--pct-steps N] [--initial none|dead]\n"
     "                [--crash P] [--errno P] [--torn P] [--clock virtual|real] [--clock-jump P] [--ttl MS]\n"
-    "                [--pid-reuse P|off] [--scenario FILE] [--invariant NAME] [--trace FILE] [--log FILE] "
+    "                [--pid-reuse P|off] [--scenario FILE] [--invariant NAME]\n"
+    "                [--order FILE] [--shrink on|off] [--trace FILE] [--log FILE] "
     "[--determinism] [--quiet]\n"
     "TEMPLATE as the pytest suite's: {script} = program name; a relative first word from the repository root.\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
@@ -455,6 +475,12 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
             options->no_pid_namespace = strcmp(value, "off") == 0;
             if (!options->no_pid_namespace && !parse_permille(value, &options->pid_reuse_permille))
                 return usage_error("--pid-reuse wants 0..1000 or off", value);
+        } else if (strcmp(flag, "--order") == 0) {
+            options->order_path = value;
+        } else if (strcmp(flag, "--shrink") == 0) {
+            if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+                return usage_error("--shrink wants on or off", value);
+            options->shrink = strcmp(value, "on") == 0;
         } else if (strcmp(flag, "--scenario") == 0) {
             options->scenario_path = value;
         } else if (strcmp(flag, "--invariant") == 0) {
@@ -1214,6 +1240,8 @@ static void violate(struct exec_run *run, enum sim_invariant invariant, const ch
     }
     if (run->violation != SIM_INVARIANT_NONE) return;
     run->violation = invariant;
+    run->violation_story = run->story_count;
+    run->violation_step = run->steps;
     va_list list;
     va_start(list, format);
     vsnprintf(run->violation_text, sizeof run->violation_text, format, list);
@@ -1425,7 +1453,31 @@ static void sort_pending(struct exec_run *run) {
         }
 }
 
+static void record_entry(struct exec_run *run, struct exec_entry entry) {
+    if (run->record_count == run->record_capacity) {
+        run->record_capacity = run->record_capacity ? run->record_capacity * 2 : 256;
+        run->record = realloc(run->record, (size_t)run->record_capacity * sizeof *run->record);
+        if (run->record == NULL) abort();
+    }
+    run->record[run->record_count++] = entry;
+}
+
+/* The next entry of the replayed order, or NULL (not replaying, or past its end). */
+static const struct exec_entry *guide_next(const struct exec_run *run) {
+    const struct exec_options *options = run->options;
+    int limit = options->guide_limit >= 0 && options->guide_limit < options->guide_count ? options->guide_limit
+                                                                                         : options->guide_count;
+    return options->guide != NULL && run->guide_pos < limit ? &options->guide[run->guide_pos] : NULL;
+}
+
 static int choose(struct exec_run *run) {
+    if (run->options->guide != NULL) {
+        const struct exec_entry *entry = guide_next(run);
+        if (entry != NULL && !entry->jump)
+            for (int index = 0; index < run->pending_count; index++)
+                if (run->pending[index].proc_index == entry->proc) return index;
+        return 0; /* past the order's end (or its process has no call held): canonical order */
+    }
     if (strcmp(run->options->strategy_name, "pct") != 0)
         return (int)sim_prng_below(&run->prng, (uint64_t)run->pending_count);
     int best = 0;
@@ -1501,24 +1553,37 @@ static void take_step(struct exec_run *run) {
     char fault[64];
     bool writes = strcmp(call.name, "write") == 0 || strcmp(call.name, "pwrite64") == 0;
     ssize_t torn = -1;
-    if (writes && sim_prng_permille(&run->prng, run->options->torn_permille) && (torn = tear_write(&call)) >= 0) {
+    bool guided = run->options->guide != NULL;
+    const struct exec_entry *entry = guide_next(run);
+    enum exec_fault wanted = entry != NULL && !entry->jump ? entry->fault : FAULT_NONE;
+    if (entry != NULL && !entry->jump) run->guide_pos++;
+    enum exec_fault done = FAULT_NONE;
+    if ((guided ? wanted == FAULT_TORN : writes && sim_prng_permille(&run->prng, run->options->torn_permille)) &&
+        (torn = tear_write(&call)) >= 0) {
+        done = FAULT_TORN;
         kill((pid_t)call.request.pid, SIGKILL);
         respond(run, proc->notify_fd, call.request.id, EINTR, false);
         proc->killed = true;
         snprintf(fault, sizeof fault, "torn: %zd of %llu bytes written, then SIGKILL", torn,
                  (unsigned long long)call.request.data.args[2]);
         result = fault;
-    } else if (sim_prng_permille(&run->prng, run->options->crash_permille)) {
+    } else if (guided ? wanted == FAULT_CRASH || wanted == FAULT_CRASH_REUSE
+                      : sim_prng_permille(&run->prng, run->options->crash_permille)) {
         /* Crash point: the call never runs. */
         kill((pid_t)call.request.pid, SIGKILL);
         respond(run, proc->notify_fd, call.request.id, EINTR, false);
         proc->killed = true;
-        if (run->options->pid_reuse && sim_prng_permille(&run->prng, run->options->pid_reuse_permille))
+        done = FAULT_CRASH;
+        if (run->options->pid_reuse &&
+            (guided ? wanted == FAULT_CRASH_REUSE : sim_prng_permille(&run->prng, run->options->pid_reuse_permille))) {
             run->reuse_wanted[call.proc_index] = true; /* once it is reaped */
+            done = FAULT_CRASH_REUSE;
+        }
         result = "SIGKILL (the call never ran)";
-    } else if (sim_prng_permille(&run->prng, run->options->errno_permille)) {
+    } else if (guided ? wanted >= FAULT_ENOSPC : sim_prng_permille(&run->prng, run->options->errno_permille)) {
         static const int errors[] = {ENOSPC, EIO, EACCES};
-        int error = errors[sim_prng_below(&run->prng, 3)];
+        int error = guided ? errors[wanted - FAULT_ENOSPC] : errors[sim_prng_below(&run->prng, 3)];
+        done = error == ENOSPC ? FAULT_ENOSPC : error == EIO ? FAULT_EIO : FAULT_EACCES;
         respond(run, proc->notify_fd, call.request.id, error, false);
         snprintf(fault, sizeof fault, "failed %s", error == ENOSPC ? "ENOSPC" : error == EIO ? "EIO" : "EACCES");
         result = fault;
@@ -1533,6 +1598,7 @@ static void take_step(struct exec_run *run) {
         if (strstr(call.name, "sleep") != NULL) run->awaited_tid = (pid_t)call.request.pid;
     }
     write_clocks(run, false);
+    record_entry(run, (struct exec_entry){.proc = call.proc_index, .fault = done});
     run->steps++;
     (void)call;
     /* The rest of the step (lease state, oracle) happens once everything settled again. */
@@ -1860,11 +1926,15 @@ static int run_seed(struct exec_run *run) {
             violate(run, SIM_INVARIANT_STEP_LIMIT, "more than %d lease syscalls", EXEC_STEPS_MAX);
             break;
         }
-        if (sim_prng_permille(&run->prng, options->clock_jump_permille)) {
+        const struct exec_entry *jump = guide_next(run);
+        if (options->guide != NULL ? jump != NULL && jump->jump
+                                   : sim_prng_permille(&run->prng, options->clock_jump_permille)) {
             /* One process's wall clock jumps, forward or back, by up to twice the TTL. */
             int64_t ttl = options->ttl_ms > 0 ? options->ttl_ms : EXEC_DEFAULT_TTL_MS;
-            int who = (int)sim_prng_below(&run->prng, (uint64_t)run->proc_count);
-            int64_t by = sim_prng_range(&run->prng, -2 * ttl, 2 * ttl);
+            int who = options->guide != NULL ? jump->proc : (int)sim_prng_below(&run->prng, (uint64_t)run->proc_count);
+            int64_t by = options->guide != NULL ? jump->by : sim_prng_range(&run->prng, -2 * ttl, 2 * ttl);
+            if (options->guide != NULL) run->guide_pos++;
+            record_entry(run, (struct exec_entry){.jump = true, .proc = who, .by = by});
             run->offset_ms[who] += by;
             run->clock_jumps++;
             char line[160];
@@ -1916,6 +1986,7 @@ static int run_seed(struct exec_run *run) {
 static void run_reset(struct exec_run *run) {
     for (int index = 0; index < run->story_count; index++) free(run->story[index]);
     free(run->story);
+    free(run->record);
     FILE *trace = run->trace;
     const struct exec_options *options = run->options;
     memset(run, 0, sizeof *run);
@@ -1953,7 +2024,7 @@ static void print_knobs(const struct exec_options *options, FILE *out) {
     }
 }
 
-static void print_replay(const struct exec_options *options, uint64_t seed, FILE *out) {
+static void print_replay(const struct exec_options *options, uint64_t seed, const char *order, FILE *out) {
     fprintf(out, "replay: %s --exec '%s'", options->argv0, options->template_text);
     if (options->scenario_path != NULL) {
         fprintf(out, " --scenario %s", options->scenario_path);
@@ -1973,7 +2044,9 @@ static void print_replay(const struct exec_options *options, uint64_t seed, FILE
     if (options->ttl_ms > 0 && options->scenario_path == NULL) fprintf(out, " --ttl %lld", (long long)options->ttl_ms);
     if (options->pid_reuse_permille > 0) fprintf(out, " --pid-reuse %d", options->pid_reuse_permille);
     if (options->hunt != SIM_INVARIANT_NONE) fprintf(out, " --invariant %s", sim_invariant_name(options->hunt));
-    fprintf(out, " --seed %llu\n", (unsigned long long)seed);
+    fprintf(out, " --seed %llu", (unsigned long long)seed);
+    if (order != NULL) fprintf(out, " --order %s", order);
+    fprintf(out, "\n");
 }
 
 /* The ordered log of scheduled lease syscalls of one seed, pids and paths normalised. */
@@ -1993,15 +2066,117 @@ static uint64_t hash_story(const struct exec_run *run) {
     return hash ^ (uint64_t)run->violation;
 }
 
+/* An order file: "step p<process> <fault>" and "jump p<process> <ms>" lines. */
+static bool write_order(const struct exec_run *run, int count, const char *path) {
+    FILE *file = fopen(path, "we");
+    if (file == NULL) return false;
+    fprintf(file, "# leasesim --exec order: seed %llu, %d entries (docs/exec.md)\n", (unsigned long long)run->seed,
+            count);
+    for (int index = 0; index < count && index < run->record_count; index++) {
+        const struct exec_entry *entry = &run->record[index];
+        if (entry->jump)
+            fprintf(file, "jump p%d %lld\n", entry->proc, (long long)entry->by);
+        else
+            fprintf(file, "step p%d %s\n", entry->proc, fault_names[entry->fault]);
+    }
+    return fclose(file) == 0;
+}
+
+static int load_order(struct exec_options *options) {
+    FILE *file = fopen(options->order_path, "re");
+    if (file == NULL) return usage_error("cannot read the order file", options->order_path);
+    char line[128], kind[16], value[32];
+    int proc, capacity = 0;
+    while (fgets(line, sizeof line, file) != NULL) {
+        if (line[0] == '#' || line[0] == '\n') continue;
+        if (sscanf(line, "%15s p%d %31s", kind, &proc, value) != 3 || proc < 0 || proc >= EXEC_PROCS_MAX) {
+            fclose(file);
+            return usage_error("bad order line", line);
+        }
+        struct exec_entry entry = {.jump = strcmp(kind, "jump") == 0, .proc = proc};
+        if (entry.jump) {
+            if (!parse_ms(value, &entry.by)) entry.by = 0;
+        } else {
+            for (int fault = 0; fault < (int)(sizeof fault_names / sizeof fault_names[0]); fault++)
+                if (strcmp(value, fault_names[fault]) == 0) entry.fault = (enum exec_fault)fault;
+        }
+        if (options->guide_count == capacity) {
+            capacity = capacity ? capacity * 2 : 256;
+            options->guide = realloc(options->guide, (size_t)capacity * sizeof *options->guide);
+            if (options->guide == NULL) abort();
+        }
+        options->guide[options->guide_count++] = entry;
+    }
+    fclose(file);
+    if (options->guide == NULL) options->guide = calloc(1, sizeof *options->guide); /* an empty order: canonical */
+    return 0;
+}
+
+/* Shrinking: the violating run's recorded schedule is replayed with only its
+ * first K choices kept (then the canonical order, no faults); the smallest K
+ * that still violates the same invariant, by bisection. Leaves the run of
+ * that K in *run; returns false (run restored to a replay of the seed) when
+ * the recorded schedule does not reproduce the violation. */
+static bool shrink_violation(struct exec_run *run, struct exec_options *options, uint64_t seed) {
+    enum sim_invariant target = run->violation;
+    int total = run->record_count;
+    struct exec_entry *full = malloc((size_t)(total > 0 ? total : 1) * sizeof *full);
+    if (full == NULL) return false;
+    memcpy(full, run->record, (size_t)total * sizeof *full);
+    remove_tree(run->dir);
+    options->guide = full;
+    options->guide_count = total;
+    int low = 0, high = total;
+    bool reproduced = false;
+    for (int attempt = 0;; attempt++) {
+        int k = attempt == 0 ? total : low + (high - low) / 2;
+        if (attempt > 0 && low >= high) break;
+        options->guide_limit = k;
+        run_reset(run);
+        run->seed = seed;
+        int verdict = run_seed(run);
+        bool same = verdict == 1 && run->violation == target;
+        remove_tree(run->dir);
+        if (attempt == 0) {
+            reproduced = same;
+            if (!same) break;
+            continue;
+        }
+        if (same)
+            high = k;
+        else
+            low = k + 1;
+    }
+    options->guide_limit = reproduced ? high : -1;
+    if (!reproduced) options->guide = NULL;
+    run_reset(run);
+    run->seed = seed;
+    (void)run_seed(run); /* the run to print: the shrunk one, or the seed's own */
+    remove_tree(run->dir);
+    if (reproduced && run->violation != target) { /* bisection assumed monotony: keep the full order */
+        options->guide_limit = total;
+        run_reset(run);
+        run->seed = seed;
+        (void)run_seed(run);
+        remove_tree(run->dir);
+    }
+    return reproduced;
+}
+
 int sim_exec_main(int argc, char **argv) {
-    static struct exec_options options = {
-        .strategy_name = "random", .pct_depth = 3, .pct_steps = EXEC_PCT_STEPS_ESTIMATE, .initial_dead = true};
+    static struct exec_options options = {.strategy_name = "random",
+                                          .shrink = true,
+                                          .pct_depth = 3,
+                                          .pct_steps = EXEC_PCT_STEPS_ESTIMATE,
+                                          .initial_dead = true};
     options.programs[0] = "kbSync";
     options.programs[1] = "backup";
     options.program_count = 2;
     options.argv0 = argv[0];
     int status = parse_exec_arguments(&options, argc, argv);
     if (status != 0) return status;
+    options.guide_limit = -1;
+    if (options.order_path != NULL && (status = load_order(&options)) != 0) return status;
     if (getcwd(options.repo_root, sizeof options.repo_root) == NULL) return EX_OSERR;
     static const char *const faketime_libraries[] = {
         "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
@@ -2099,11 +2274,26 @@ int sim_exec_main(int argc, char **argv) {
                    options.template_text, sim_invariant_name(run.violation), run.violation_text);
             printf("knobs (seed %llu): ", (unsigned long long)seed);
             print_knobs(&options, stdout);
-            printf("\nsyscall sequence (not shrunk; %d lease syscalls):\n", run.story_count);
-            int first_line = run.story_count > 80 ? run.story_count - 80 : 0;
-            for (int index = first_line; index < run.story_count; index++) printf("%s\n", run.story[index]);
+            printf("\n");
+            char order_file[PATH_MAX];
+            order_file[0] = '\0';
+            int original_steps = run.violation_step;
+            if (options.shrink && options.guide == NULL && shrink_violation(&run, &options, seed)) {
+                const char *temporary = getenv("TMPDIR");
+                snprintf(order_file, sizeof order_file, "%s/leasesim-exec-seed%llu.order",
+                         temporary && *temporary ? temporary : "/tmp", (unsigned long long)seed);
+                if (!write_order(&run, options.guide_limit, order_file)) order_file[0] = '\0';
+                printf("syscall sequence (shrunk: the violation after %d lease syscalls, %d in the seed's own "
+                       "schedule; %d of its choices kept, then the canonical order):\n",
+                       run.violation_step, original_steps, options.guide_limit);
+            } else {
+                printf("syscall sequence (%d lease syscalls up to the violation):\n", run.violation_step);
+            }
+            int shown = run.violation_story > 0 ? run.violation_story : run.story_count;
+            int first_line = shown > 120 ? shown - 120 : 0;
+            for (int index = first_line; index < shown; index++) printf("%s\n", run.story[index]);
             printf("  VIOLATION %s: %s\n", sim_invariant_name(run.violation), run.violation_text);
-            print_replay(&options, seed, stdout);
+            print_replay(&options, seed, order_file[0] ? order_file : NULL, stdout);
             fflush(stdout);
             remove_tree(run.dir);
             break;

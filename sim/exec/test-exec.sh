@@ -37,15 +37,27 @@ expect 0 "the project's programs hold every invariant (random, 10 seeds)" \
     "$leasesim" --exec "$programs" --seeds 1..10 --quiet
 expect 0 "the project's programs hold every invariant (pct, 12 seeds)" \
     "$leasesim" --exec "$programs" --strategy pct --seeds 1..12 --quiet
-expect 1 "the racy implementation (neo-v2) is caught" "$leasesim" --exec "$racy" --seeds 1..100
+expect 1 "the racy implementation (neo-v2) is caught" "$leasesim" --exec "$racy" --seeds 1..100 --shrink off
 case $LAST_OUTPUT in
 *"replay: "*"--exec"*) echo "test-exec: ok the violation prints its replay line" ;;
 *) echo "test-exec: FAIL no replay line"; failures=$((failures + 1)) ;;
 esac
 expect 0 "the locked Python adapter holds every invariant (6 seeds)" "$leasesim" --exec "$python" --seeds 1..6 --quiet
-expect 1 "the racy Python adapter is caught" env PY_LEASE_MODE=racy "$leasesim" --exec "$python" --seeds 1..100
-expect 1 "the racy adapter of the original design (fixtures/adapters/racy_lease.py) is caught" \
-    "$leasesim" --exec "$racy_adapter" --seeds 1..100
+expect 1 "the racy Python adapter is caught" env PY_LEASE_MODE=racy "$leasesim" --exec "$python" --seeds 1..100 --shrink off
+expect 1 "the racy adapter of the original design (fixtures/adapters/racy_lease.py) is caught, two reclaimers, shrunk" \
+    "$leasesim" --exec "$racy_adapter" --scenario fixtures/scenarios/two-reclaimers.scn --invariant exclusion --seeds 1..100
+replay=$(printf '%s\n' "$LAST_OUTPUT" | sed -n 's/^replay: //p')
+case $replay in
+*" --order "*) echo "test-exec: ok the shrunk violation's replay names its order file" ;;
+*) echo "test-exec: FAIL no order file in the replay line: $replay"; failures=$((failures + 1)) ;;
+esac
+shrunk=$(printf '%s\n' "$LAST_OUTPUT" | sed -n 's/^syscall sequence (shrunk: the violation after \([0-9]*\) .*/\1/p')
+replayed=$(eval "$replay" 2>&1 | sed -n 's/^syscall sequence (\([0-9]*\) lease syscalls up to the violation.*/\1/p')
+if [ -n "$shrunk" ] && [ "$shrunk" = "$replayed" ]; then
+    echo "test-exec: ok the replay with the order file violates again after the same $shrunk lease syscalls"
+else
+    echo "test-exec: FAIL the replay did not reproduce the shrunk violation ($shrunk vs $replayed)"; failures=$((failures + 1))
+fi
 expect 0 "the reference adapter (fixtures/adapters/correct_lease.py) holds every invariant (5 seeds)" \
     "$leasesim" --exec "$correct_adapter" --seeds 1..5 --quiet
 expect 0 "faults: the reference adapter holds every invariant with crashes and errno failures (4 seeds)" \
@@ -54,7 +66,7 @@ expect 0 "faults: the project's programs hold every invariant with crashes, errn
     "$leasesim" --exec "$programs" --seeds 1..12 --crash 20 --errno 20 --torn 50 --clock-jump 20 --quiet
 expect 1 "the release race carried to exclusion (racy adapter, scenario, --invariant exclusion)" \
     "$leasesim" --exec "$racy_adapter" --scenario fixtures/scenarios/exec/release-race-exclusion.scn \
-    --invariant exclusion --seeds 1..100
+    --invariant exclusion --seeds 1..100 --shrink off
 case $LAST_OUTPUT in
 *"invariant=exclusion"*"clock=virtual"*) echo "test-exec: ok the release race is named exclusion under the virtual clock" ;;
 *) echo "test-exec: FAIL the release race was not an exclusion violation under the virtual clock"; failures=$((failures + 1)) ;;
@@ -70,13 +82,13 @@ case $LAST_OUTPUT in
 *) echo "test-exec: FAIL a process that ignores the virtual clock was not reported"; failures=$((failures + 1)) ;;
 esac
 expect 1 "bounded wedge: an adapter that leaves an unrecoverable lease is caught" \
-    env PY_LEASE_MODE=wedge "$leasesim" --exec "$python" --seeds 1..5
+    env PY_LEASE_MODE=wedge "$leasesim" --exec "$python" --seeds 1..5 --shrink off
 case $LAST_OUTPUT in
 *"invariant=bounded-wedge"*) echo "test-exec: ok the wedge is named bounded-wedge" ;;
 *) echo "test-exec: FAIL the wedge was not named bounded-wedge"; failures=$((failures + 1)) ;;
 esac
 expect 1 "honest deferral: an adapter that defers to a holder that never was is caught" \
-    env PY_LEASE_MODE=liar "$leasesim" --exec "$python" --seeds 1..2
+    env PY_LEASE_MODE=liar "$leasesim" --exec "$python" --seeds 1..2 --shrink off
 case $LAST_OUTPUT in
 *"invariant=honest-deferral"*) echo "test-exec: ok the lie is named honest-deferral" ;;
 *) echo "test-exec: FAIL the lie was not named honest-deferral"; failures=$((failures + 1)) ;;
@@ -102,14 +114,14 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     expect 0 "unprivileged (uid 65534): the project's programs pass" \
         "${nobody[@]}" "$leasesim" --exec "$programs" --seeds 1..3 --quiet
     expect 1 "unprivileged (uid 65534): the racy implementation is caught" \
-        "${nobody[@]}" "$leasesim" --exec "$racy" --seeds 1..100
+        "${nobody[@]}" "$leasesim" --exec "$racy" --seeds 1..100 --shrink off
 fi
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (programs)" \
     "$leasesim" --exec "$programs" --seeds 1..2 --determinism
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (racy)" \
-    "$leasesim" --exec "$racy" --seeds 1..2 --determinism
+    "$leasesim" --exec "$racy" --seeds 1 --determinism
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (Python)" \
-    "$leasesim" --exec "$python" --seeds 1..2 --determinism
+    "$leasesim" --exec "$python" --seeds 1 --determinism
 
 trace=$(mktemp)
 expect 0 "--trace writes one JSON record per scheduled call" "$leasesim" --exec "$programs" --seed 1 --trace "$trace"
