@@ -24,6 +24,8 @@ exec-determinism: $(LEASESIM) all ## leasesim --exec: the same seed gives the sa
 	$(LEASESIM) --exec 'env LEASE_IMPLEMENTATION=neo-v2 $(BIN)/{script}' --seeds 1..3 --determinism
 	$(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
 	PY_LEASE_MODE=racy $(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
+	$(LEASESIM) --exec '/usr/bin/python3 fixtures/adapters/racy_lease.py {script}' --seeds 1..3 --determinism
+	$(LEASESIM) --exec '/usr/bin/python3 fixtures/adapters/correct_lease.py {script}' --seeds 1..3 --determinism
 
 # Figures: seeds to the first violation, replay identity, overhead (docs/exec.md).
 exec-figures: $(LEASESIM) all ## leasesim --exec figures: seeds to a violation, replay identity, overhead
