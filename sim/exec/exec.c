@@ -68,6 +68,7 @@ struct exec_entry {
     int proc;
     enum exec_fault fault;
     int64_t by;
+    unsigned held; /* processes with a held call at that step (exhaustive search) */
 };
 
 enum exec_event_kind { EXEC_EVENT_KILL, EXEC_EVENT_REUSE_PID, EXEC_EVENT_CLOCK_JUMP };
@@ -112,9 +113,10 @@ struct exec_options {
     struct exec_entry *guide;
     int guide_count, guide_limit; /* limit: entries used (shrinking) */
     bool shrink;
-    bool pid_reuse;         /* root in a private pid namespace: ns_last_pid works */
-    bool no_pid_namespace;  /* --pid-reuse off */
-    int pid_reuse_permille; /* --pid-reuse P: chance that a killed process's pid is given away */
+    int preemptions, max_schedules; /* --strategy exhaustive */
+    bool pid_reuse;                 /* root in a private pid namespace: ns_last_pid works */
+    bool no_pid_namespace;          /* --pid-reuse off */
+    int pid_reuse_permille;         /* --pid-reuse P: chance that a killed process's pid is given away */
     char pid_reuse_note[160];
 };
 
@@ -212,7 +214,8 @@ static int usage_error(const char *message, const char *argument) {
 
 static const char *const exec_usage_text =
     "usage: leasesim --exec 'TEMPLATE' [--programs A,B[,C]] (--seed N | --seeds A..B)\n"
-    "                [--strategy random|pct] [--pct-depth D] [--pct-steps N] [--initial none|dead]\n"
+    "                [--strategy random|pct|exhaustive] [--pct-depth D] [--pct-steps N]\n"
+    "                [--preemptions B] [--max-schedules N] [--initial none|dead]\n"
     "                [--crash P] [--errno P] [--torn P] [--clock virtual|real] [--clock-jump P] [--ttl MS]\n"
     "                [--pid-reuse P|off] [--scenario FILE] [--invariant NAME]\n"
     "                [--order FILE] [--shrink on|off] [--trace FILE] [--log FILE] "
@@ -436,8 +439,8 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
             if (!parse_seed_range(value, &options->first, &options->last)) return usage_error("bad seed", value);
             options->has_seeds = true;
         } else if (strcmp(flag, "--strategy") == 0) {
-            if (strcmp(value, "random") != 0 && strcmp(value, "pct") != 0)
-                return usage_error("unknown strategy (random|pct)", value);
+            if (strcmp(value, "random") != 0 && strcmp(value, "pct") != 0 && strcmp(value, "exhaustive") != 0)
+                return usage_error("unknown strategy (random|pct|exhaustive)", value);
             options->strategy_name = value;
         } else if (strcmp(flag, "--pct-depth") == 0) {
             uint64_t depth;
@@ -475,6 +478,15 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
             options->no_pid_namespace = strcmp(value, "off") == 0;
             if (!options->no_pid_namespace && !parse_permille(value, &options->pid_reuse_permille))
                 return usage_error("--pid-reuse wants 0..1000 or off", value);
+        } else if (strcmp(flag, "--preemptions") == 0 || strcmp(flag, "--max-schedules") == 0) {
+            uint64_t number;
+            char *end = NULL;
+            if (!parse_unsigned(value, &number, &end) || *end != '\0' || number > 1000000)
+                return usage_error("bad number", value);
+            if (flag[2] == 'p')
+                options->preemptions = (int)number;
+            else
+                options->max_schedules = (int)number;
         } else if (strcmp(flag, "--order") == 0) {
             options->order_path = value;
         } else if (strcmp(flag, "--shrink") == 0) {
@@ -1544,6 +1556,8 @@ static void take_step(struct exec_run *run) {
             fprintf(stderr, " p%d:%s", run->pending[index].proc_index, run->pending[index].name);
         fputc('\n', stderr);
     }
+    unsigned held = 0;
+    for (int index = 0; index < run->pending_count; index++) held |= 1u << run->pending[index].proc_index;
     int pick = choose(run);
     struct exec_call call = run->pending[pick];
     run->pending[pick] = run->pending[--run->pending_count];
@@ -1598,7 +1612,7 @@ static void take_step(struct exec_run *run) {
         if (strstr(call.name, "sleep") != NULL) run->awaited_tid = (pid_t)call.request.pid;
     }
     write_clocks(run, false);
-    record_entry(run, (struct exec_entry){.proc = call.proc_index, .fault = done});
+    record_entry(run, (struct exec_entry){.proc = call.proc_index, .fault = done, .held = held});
     run->steps++;
     (void)call;
     /* The rest of the step (lease state, oracle) happens once everything settled again. */
@@ -2163,10 +2177,97 @@ static bool shrink_violation(struct exec_run *run, struct exec_options *options,
     return reproduced;
 }
 
+/* --strategy exhaustive: every schedule with at most B preemptions (a
+ * preemption: a call of another process runs where the canonical order, the
+ * lowest-numbered process with a held call, would have run its own), by
+ * depth-first search over recorded schedules replayed as orders; no faults. */
+static int explore(struct exec_run *run, struct exec_options *options) {
+    struct node {
+        int length, used; /* forced prefix length, preemptions in it */
+        struct exec_entry *prefix;
+    };
+    int capacity = 1024, count = 0;
+    struct node *stack = calloc((size_t)capacity, sizeof *stack);
+    if (stack == NULL) return EX_SOFTWARE;
+    stack[count++] = (struct node){.length = 0, .used = 0, .prefix = calloc(1, sizeof(struct exec_entry))};
+    long schedules = 0, steps = 0;
+    double started = seconds_now();
+    int status = 0;
+    while (count > 0 && schedules < options->max_schedules) {
+        struct node node = stack[--count];
+        options->guide = node.prefix;
+        options->guide_count = node.length;
+        options->guide_limit = -1;
+        run_reset(run);
+        run->seed = options->first;
+        int verdict = run_seed(run);
+        schedules++;
+        steps += run->steps;
+        remove_tree(run->dir);
+        if (verdict > 1) {
+            status = verdict == SIM_EXEC_EX_REFUSED ? verdict : EX_SOFTWARE;
+            free(node.prefix);
+            break;
+        }
+        if (verdict == 1) {
+            char order_file[PATH_MAX];
+            const char *temporary = getenv("TMPDIR");
+            snprintf(order_file, sizeof order_file, "%s/leasesim-exec-exhaustive.order",
+                     temporary && *temporary ? temporary : "/tmp");
+            printf("exhaustive: %ld schedules, %ld lease syscalls, %.2fs, VIOLATION\n", schedules, steps,
+                   seconds_now() - started);
+            printf("VIOLATION exec='%s' invariant=%s (schedule %ld, %d preemption(s))\n  %s\n", options->template_text,
+                   sim_invariant_name(run->violation), schedules, node.used, run->violation_text);
+            int shown = run->violation_story > 0 ? run->violation_story : run->story_count;
+            for (int index = shown > 120 ? shown - 120 : 0; index < shown; index++) printf("%s\n", run->story[index]);
+            printf("  VIOLATION %s: %s\n", sim_invariant_name(run->violation), run->violation_text);
+            bool written = write_order(run, node.length, order_file);
+            options->strategy_name = "random";
+            print_replay(options, options->first, written ? order_file : NULL, stdout);
+            free(node.prefix);
+            status = 1;
+            break;
+        }
+        /* Children: one more preemption at a step past the forced prefix. */
+        if (node.used < options->preemptions) {
+            for (int step = run->record_count - 1; step >= node.length; step--) {
+                const struct exec_entry *entry = &run->record[step];
+                if (entry->jump) continue;
+                for (int other = EXEC_PROCS_MAX - 1; other >= 0; other--) {
+                    if (other == entry->proc || !(entry->held & (1u << other))) continue;
+                    struct exec_entry *prefix = malloc((size_t)(step + 1) * sizeof *prefix);
+                    if (prefix == NULL) break;
+                    memcpy(prefix, run->record, (size_t)step * sizeof *prefix);
+                    prefix[step] = (struct exec_entry){.proc = other};
+                    for (int index = 0; index <= step; index++) prefix[index].fault = FAULT_NONE;
+                    if (count == capacity) {
+                        capacity *= 2;
+                        stack = realloc(stack, (size_t)capacity * sizeof *stack);
+                        if (stack == NULL) abort();
+                    }
+                    stack[count++] = (struct node){.length = step + 1, .used = node.used + 1, .prefix = prefix};
+                }
+            }
+        }
+        free(node.prefix);
+    }
+    bool complete = count == 0 && status == 0;
+    for (int index = 0; index < count; index++) free(stack[index].prefix);
+    free(stack);
+    options->guide = NULL;
+    if (status == 0)
+        printf("exhaustive: %ld schedules, %ld lease syscalls, %.2fs, %s\n", schedules, steps, seconds_now() - started,
+               complete ? "complete: no violation" : "incomplete (--max-schedules reached): no violation so far");
+    run_reset(run);
+    return status != 0 ? status : complete ? 0 : 1;
+}
+
 int sim_exec_main(int argc, char **argv) {
     static struct exec_options options = {.strategy_name = "random",
                                           .shrink = true,
                                           .pct_depth = 3,
+                                          .preemptions = 2,
+                                          .max_schedules = 2000,
                                           .pct_steps = EXEC_PCT_STEPS_ESTIMATE,
                                           .initial_dead = true};
     options.programs[0] = "kbSync";
@@ -2216,6 +2317,12 @@ int sim_exec_main(int argc, char **argv) {
     printf("leasesim: seeds %llu..%llu exec='%s' ", (unsigned long long)options.first, (unsigned long long)options.last,
            options.template_text);
     print_knobs(&options, stdout);
+    if (strcmp(options.strategy_name, "exhaustive") == 0) {
+        printf(" (every schedule with at most %d preemption(s), up to %d schedules; no faults)\n", options.preemptions,
+               options.max_schedules);
+        fflush(stdout);
+        return explore(&run, &options);
+    }
     printf(" determinism=%s\n", options.determinism ? "5-runs" : "off");
     fflush(stdout);
     double started = seconds_now();

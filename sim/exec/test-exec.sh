@@ -42,6 +42,12 @@ case $LAST_OUTPUT in
 *"replay: "*"--exec"*) echo "test-exec: ok the violation prints its replay line" ;;
 *) echo "test-exec: FAIL no replay line"; failures=$((failures + 1)) ;;
 esac
+expect 1 "exhaustive (at most 1 preemption): the racy implementation is caught with an order file to replay" \
+    "$leasesim" --exec "$racy" --strategy exhaustive --preemptions 1 --seed 1
+case $LAST_OUTPUT in
+*"exhaustive: "*"VIOLATION"*"--order "*) echo "test-exec: ok the exhaustive search names the schedule's order file" ;;
+*) echo "test-exec: FAIL the exhaustive search printed no violation with an order file"; failures=$((failures + 1)) ;;
+esac
 expect 0 "the locked Python adapter holds every invariant (6 seeds)" "$leasesim" --exec "$python" --seeds 1..6 --quiet
 expect 1 "the racy Python adapter is caught" env PY_LEASE_MODE=racy "$leasesim" --exec "$python" --seeds 1..100 --shrink off
 expect 1 "the racy adapter of the original design (fixtures/adapters/racy_lease.py) is caught, two reclaimers, shrunk" \
