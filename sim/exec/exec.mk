@@ -26,6 +26,7 @@ exec-determinism: $(LEASESIM) all ## leasesim --exec: the same seed gives the sa
 	PY_LEASE_MODE=racy $(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
 	$(LEASESIM) --exec '/usr/bin/python3 fixtures/adapters/racy_lease.py {script}' --seeds 1..3 --determinism
 	$(LEASESIM) --exec '/usr/bin/python3 fixtures/adapters/correct_lease.py {script}' --seeds 1..3 --determinism
+	if command -v node >/dev/null; then $(LEASESIM) --exec 'node fixtures/adapters/racy_lease.mjs {script}' --seeds 1..3 --determinism; fi
 
 # Figures: seeds to the first violation, replay identity, overhead (docs/exec.md).
 exec-figures: $(LEASESIM) all ## leasesim --exec figures: seeds to a violation, replay identity, overhead

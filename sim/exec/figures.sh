@@ -15,7 +15,7 @@ seeds_to_exclusion() {
     local name=$1
     shift
     local seed
-    seed=$("$@" --invariant exclusion --seeds 1..100 2>/dev/null | sed -n 's/^VIOLATION seed=\([0-9]*\) .*/\1/p')
+    seed=$("$@" --invariant exclusion --shrink off --seeds 1..100 2>/dev/null | sed -n 's/^VIOLATION seed=\([0-9]*\) .*/\1/p')
     echo "$name ${seed:-none-within-100} seeds"
 }
 for strategy in random pct; do
@@ -25,6 +25,11 @@ for strategy in random pct; do
         --scenario $scenarios/exec/release-race-exclusion.scn --strategy "$strategy" --pct-depth 5 --pct-steps 120
     seeds_to_exclusion "exec-torn-create-racy-python-$strategy" "$leasesim" --exec "$racy_py" \
         --scenario $scenarios/torn-create.scn --strategy "$strategy"
+    if command -v node >/dev/null; then
+        seeds_to_exclusion "exec-two-reclaimers-racy-node-$strategy" "$leasesim" \
+            --exec 'node fixtures/adapters/racy_lease.mjs {script}' --scenario $scenarios/two-reclaimers.scn \
+            --strategy "$strategy"
+    fi
     seeds_to_exclusion "exec-two-reclaimers-neo-v2-$strategy" "$leasesim" --exec "$racy_c" --initial dead \
         --strategy "$strategy"
 done
