@@ -497,6 +497,51 @@ static void test_out_of_memory_never_reads_as_malformed(void **state) {
     }
 }
 
+/* The contract's one-line texts at their edges: no buffer, a cut buffer,
+ * no operation, no errno, a detail that only repeats the system error. */
+static void test_message_texts_at_their_edges(void **state) {
+    (void)state;
+    struct lease_result result = {0};
+    char line[512];
+    assert_int_equal(lease_format_error(&result, line, 0), 0);
+    assert_int_equal(lease_format_error(&result, line, sizeof line), strlen("lease: failed"));
+    assert_string_equal(line, "lease: failed");
+    result.error_number = ENOENT;
+    result.error_operation = "open";
+    snprintf(result.detail, sizeof result.detail, "open x: %s", strerror(ENOENT));
+    lease_format_error(&result, line, sizeof line);
+    assert_null(strchr(line, '(')); /* said once */
+    snprintf(result.detail, sizeof result.detail, "timed out after 10 ms");
+    assert_int_equal(lease_format_error(&result, line, 8), 7); /* cut, still terminated */
+    assert_int_equal(strlen(line), 7);
+    assert_int_equal(lease_format_deferral(&result, line, 0), 0);
+    lease_format_deferral(&result, line, sizeof line);
+    assert_non_null(strstr(line, "held by 'unknown' (reason='unknown', pid=unknown, acquiredAt=unknown)"));
+    assert_int_equal(lease_format_deferral(&result, line, 10), 9);
+}
+
+/* "Renew every ttl/3", at its edges: no TTL means the default's third; a TTL
+ * too short to divide still renews every millisecond; a keeper without a
+ * token, or before its time, does nothing. */
+static void test_renew_interval_and_an_idle_keeper(void **state) {
+    (void)state;
+    assert_int_equal(lease_renew_interval_ms(0), LEASE_DEFAULT_TTL_MS / 3);
+    assert_int_equal(lease_renew_interval_ms(-5), LEASE_DEFAULT_TTL_MS / 3);
+    assert_int_equal(lease_renew_interval_ms(2), 1);
+    assert_int_equal(lease_renew_interval_ms(3000), 1000);
+    struct lease_options options = {.ttl_ms = 3000};
+    struct lease_result held = {.status = LEASE_STATUS_HELD};
+    struct lease_keeper keeper;
+    lease_keeper_start(&keeper, &options, &held, 100);
+    assert_int_equal(keeper.next_ms, 1100);
+    assert_int_equal(lease_keeper_tick(&keeper, lease_impl_default(), NULL, &options, 5000), LEASE_STATUS_NONE);
+    held = (struct lease_result){.status = LEASE_STATUS_ACQUIRED, .has_lease = true};
+    snprintf(held.lease.token, sizeof held.lease.token, "t");
+    lease_keeper_start(&keeper, &options, &held, 100);
+    assert_string_equal(keeper.token, "t");
+    assert_int_equal(lease_keeper_tick(&keeper, lease_impl_default(), NULL, &options, 1099), LEASE_STATUS_NONE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_table_round_trips),
@@ -520,6 +565,8 @@ int main(void) {
         cmocka_unit_test(test_result_clear_accepts_null),
         cmocka_unit_test(test_parse_integer_takes_digits_only_within_bounds),
         cmocka_unit_test(test_out_of_memory_never_reads_as_malformed),
+        cmocka_unit_test(test_message_texts_at_their_edges),
+        cmocka_unit_test(test_renew_interval_and_an_idle_keeper),
     };
     return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }

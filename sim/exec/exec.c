@@ -807,8 +807,9 @@ static void write_clocks(const struct exec_run *run, bool ticking) {
     if (!run->options->clock_virtual) return;
     for (int index = 0; index < run->proc_count; index++) {
         char path[PATH_MAX + 16], temporary[PATH_MAX + 32], text[64];
-        snprintf(path, sizeof path, "%s/clock.%d", run->dir, index);
-        snprintf(temporary, sizeof temporary, "%s.new", path);
+        if (snprintf(path, sizeof path, "%s/clock.%d", run->dir, index) >= (int)sizeof path ||
+            snprintf(temporary, sizeof temporary, "%s.new", path) >= (int)sizeof temporary)
+            continue; /* run->dir is a short mkdtemp name: never */
         format_clock(run->vclock_ms + run->offset_ms[index], text, sizeof text);
         FILE *file = fopen(temporary, "we");
         if (file == NULL) continue;
