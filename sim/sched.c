@@ -13,12 +13,13 @@
 #include "sim.h"
 #include "alloc.h"
 #include "coroutine.h"
+#include "dpor.h"
 #include "env.h"
 #include "sched.h"
 #include "trace.h"
 #include "world.h"
 
-#define CHOICE_MAX 16
+#define CHOICE_MAX SIM_CHOICE_MAX
 
 static struct sim_coroutine pool[SIM_PROCESS_MAX];
 static struct sim_process *running;
@@ -365,12 +366,17 @@ static void compute_footprint(struct sim_process *process, enum sim_op op, const
     }
 }
 
-static bool independent(const struct sim_footprint *left, const struct sim_footprint *right) {
-    if (left->everything || right->everything) return false;
-    for (int i = 0; i < left->count; i++)
-        for (int j = 0; j < right->count; j++)
-            if (left->keys[i] == right->keys[j] && (left->writes[i] || right->writes[j])) return false;
-    return true;
+/* Recomputes the footprints that depend on the file system's current state
+ * (a path's inode: lock and lstat) for every live process, just before a
+ * scheduling decision of the exhaustive search. */
+static void refresh_footprints(struct sim_world *world) {
+    for (int index = 0; index < world->process_count; index++) {
+        struct sim_process *process = &world->processes[index];
+        if (process->state != SIM_PROCESS_RUNNABLE && process->state != SIM_PROCESS_BLOCKED) continue;
+        if ((process->pending_op == SIM_OP_LOCK || process->pending_op == SIM_OP_LSTAT) &&
+            process->pending_path != NULL && process->pending.count > 0)
+            compute_footprint(process, process->pending_op, process->pending_path, NULL, -1, process->pending_pid);
+    }
 }
 
 static void check_crash_triggers(struct sim_process *process, enum sim_op op) {
@@ -393,6 +399,8 @@ void sim_yield(struct sim_process *process, enum sim_op op, const char *path, co
     if (world->config.strategy == SIM_STRATEGY_EXHAUSTIVE) {
         if (!sim_op_visible(op) && !process->crash_requested) return;
         compute_footprint(process, op, path, path2, fd, pid);
+        process->pending_path = path;
+        process->pending_pid = pid;
         if (op != SIM_OP_SLEEP && process->state == SIM_PROCESS_RUNNABLE) process->wake_ms = world->now_ms;
     } else if (op != SIM_OP_SLEEP && process->state == SIM_PROCESS_RUNNABLE) {
         /* Each call costs 0 or 1 simulated ms, so interleavings vary. */
@@ -633,7 +641,8 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
         uint64_t kept = 0;
         for (int index = 0; index < world->process_count; index++)
             if ((world->child_sleep_mask >> index & 1) &&
-                independent(&world->processes[index].pending, &world->processes[choices[0].process].pending))
+                sim_footprints_independent(&world->processes[index].pending,
+                                           &world->processes[choices[0].process].pending))
                 kept |= 1ULL << index;
         world->child_sleep_mask = choices[0].crash ? 0 : kept;
         return choices[0];
@@ -651,6 +660,7 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
             if (choices[index].crash || !(frame->sleep_mask >> choices[index].process & 1)) frame->chosen = index;
         if (frame->chosen < 0) {
             world->stopped = true; /* every choice asleep: a redundant schedule */
+            world->redundant = true;
             return choices[0];
         }
     }
@@ -665,7 +675,7 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
     if (!chosen.crash)
         for (int index = 0; index < world->process_count; index++)
             if ((sleep >> index & 1) && index != chosen.process &&
-                independent(&world->processes[index].pending, &world->processes[chosen.process].pending))
+                sim_footprints_independent(&world->processes[index].pending, &world->processes[chosen.process].pending))
                 kept |= 1ULL << index;
     world->child_sleep_mask = kept;
     /* remember the alternatives for the driver */
@@ -680,7 +690,14 @@ static struct choice choose(struct sim_world *world, const uint64_t *bits, int c
     struct choice choice = {ready_select(bits, 0), false};
     static int ready[SIM_PROCESS_MAX];
     switch (world->config.strategy) {
-    case SIM_STRATEGY_EXHAUSTIVE: ready_list(bits, ready); return pick_exhaustive(world, ready, count);
+    case SIM_STRATEGY_EXHAUSTIVE:
+        ready_list(bits, ready);
+        refresh_footprints(world);
+        if (world->config.reduction == SIM_REDUCTION_SLEEP) return pick_exhaustive(world, ready, count);
+        {
+            struct sim_dpor_choice picked = sim_dpor_pick(world, ready, count);
+            return (struct choice){picked.process, picked.crash};
+        }
     case SIM_STRATEGY_PCT:
         ready_list(bits, ready);
         choice.process = ready[pick_pct(world, ready, count)];
@@ -721,6 +738,7 @@ static void step_process(struct sim_world *world, struct sim_process *process) {
 void sim_run(struct sim_world *world) {
     uint64_t bits[WORDS];
     ready_start(world);
+    if (world->config.strategy == SIM_STRATEGY_EXHAUSTIVE) sim_dpor_run_start(world);
     for (uint64_t round = 0; round < world->config.step_limit * 4 && !world->stopped; round++) {
         if (world->step >= world->config.step_limit) break;
         fire_due(world);

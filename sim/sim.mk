@@ -21,10 +21,10 @@ $(O)/tests/test_sim_world: $(OBJ)/sim/test_world.o $(SIM_LIBRARY_OBJECTS) $(LIB_
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka -lm
 
-.PHONY: test-timeline test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
+.PHONY: test-sim-dpor test-timeline test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
 	zoo bench-sim sim-million main-job
 
-test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-tool zoo ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
+test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-tool test-sim-dpor zoo ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
 
 test-sim-unit: $(O)/tests/test_sim_world
 	$(O)/tests/test_sim_world
@@ -44,6 +44,13 @@ test-timeline: $(LEASESIM) ## the SVG pictures and the HTML timeline rendered in
 # leasesim as a tool: unwritable outputs, exhaustive refusals, --merge checks, heartbeat.
 test-sim-tool: $(LEASESIM)
 	@bash sim/check-tool.sh $(LEASESIM) $(O)/sim-tool
+
+# The reduced exhaustive search finds what the full one finds (and the check
+# catches a reduction broken on purpose).
+test-sim-dpor: $(LEASESIM)
+	@bash sim/check-dpor.sh $(LEASESIM) $(O)/sim-dpor
+	@LEASESIM_DPOR_BREAK=1 bash sim/check-dpor.sh $(LEASESIM) $(O)/sim-dpor --expect-failure > $(O)/sim-dpor/broken.log || { cat $(O)/sim-dpor/broken.log; exit 1; }
+	@tail -1 $(O)/sim-dpor/broken.log
 
 test-sim-determinism: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..300 --determinism
