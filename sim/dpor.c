@@ -254,7 +254,8 @@ static void analyse_races(struct sim_world *world) {
             if (other->process == event->process || !dependent(other, event)) continue;
             direct[direct_count++] = before;
             for (int process = 0; process < processes; process++)
-                if (log_state.clocks[before][process] > clock[process]) clock[process] = log_state.clocks[before][process];
+                if (log_state.clocks[before][process] > clock[process])
+                    clock[process] = log_state.clocks[before][process];
         }
         event->seq = ++counts[event->process];
         clock[event->process] = (uint16_t)event->seq;
