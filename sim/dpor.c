@@ -17,7 +17,9 @@
  * to be explored or asleep there, one is added. Sleep sets prune what an
  * earlier sibling covered. A crash is its process's other transition at the
  * same state: whenever a process's step is explored at a frame, its crash
- * there is too. When a reversal cannot start at that state (its initial is
+ * there is too. A crash's footprint is what it changes: its pid, the locks
+ * it holds and the body (LEASESIM_CRASH_FOOTPRINT=everything: dependent
+ * with all, as before); an exit stays dependent with all. When a reversal cannot start at that state (its initial is
  * not ready there: asleep in simulated time, not yet spawned), every choice
  * of the frame is explored (conservative). A run longer than the event log
  * explores every choice of its frames.
@@ -76,7 +78,7 @@ static void record(struct sim_world *world, int process, bool crash, int frame) 
     event->frame = frame;
     event->op = world->processes[process].pending_op;
     if (crash)
-        event->footprint = (struct sim_footprint){.everything = true};
+        event->footprint = world->processes[process].crash_footprint;
     else
         event->footprint = world->processes[process].pending;
 }

@@ -370,9 +370,26 @@ static void compute_footprint(struct sim_process *process, enum sim_op op, const
  * (a path's inode: lock and lstat) for every live process, just before a
  * scheduling decision of the exhaustive search. */
 static void refresh_footprints(struct sim_world *world) {
+    static int everything = -1;
+    if (everything < 0) {
+        const char *text = getenv("LEASESIM_CRASH_FOOTPRINT");
+        everything = text != NULL && strcmp(text, "everything") == 0;
+    }
     for (int index = 0; index < world->process_count; index++) {
         struct sim_process *process = &world->processes[index];
         if (process->state != SIM_PROCESS_RUNNABLE && process->state != SIM_PROCESS_BLOCKED) continue;
+        if (process->crash_eligible) {
+            /* A crash ends the process (its pid), drops the locks it holds
+             * and ends its body; nothing else of the world changes. */
+            struct sim_footprint *crash = &process->crash_footprint;
+            *crash = (struct sim_footprint){0};
+            crash->everything = everything;
+            footprint_add(crash, KEY_PID(process->pid), true);
+            footprint_add(crash, KEY_BODY, true);
+            for (int fd = 0; fd < SIM_FD_MAX; fd++)
+                if (process->fds[fd].used && process->fds[fd].is_lock)
+                    footprint_add(crash, KEY_LOCK(process->fds[fd].inode), true);
+        }
         if ((process->pending_op == SIM_OP_LOCK || process->pending_op == SIM_OP_LSTAT) &&
             process->pending_path != NULL && process->pending.count > 0)
             compute_footprint(process, process->pending_op, process->pending_path, NULL, -1, process->pending_pid);

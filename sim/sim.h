@@ -239,6 +239,7 @@ struct sim_process {
      * operation runs, not when it was asked for */
     const char *pending_path;
     int64_t pending_pid;
+    struct sim_footprint crash_footprint; /* what its crash here would change (exhaustive mode) */
     bool crash_requested;
     bool crash_eligible;
     int calls;         /* env calls made */
