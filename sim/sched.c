@@ -420,6 +420,7 @@ void sim_yield(struct sim_process *process, enum sim_op op, const char *path, co
         process->pending_pid = pid;
         if (op != SIM_OP_SLEEP && process->state == SIM_PROCESS_RUNNABLE) process->wake_ms = world->now_ms;
     } else if (op != SIM_OP_SLEEP && process->state == SIM_PROCESS_RUNNABLE) {
+        if (world->config.strategy == SIM_STRATEGY_POS) compute_footprint(process, op, path, path2, fd, pid);
         /* Each call costs 0 or 1 simulated ms, so interleavings vary. */
         process->wake_ms = world->now_ms + ((sim_prng_next(&world->schedule_rng) & 3) == 0);
     }
@@ -722,6 +723,18 @@ static struct choice choose(struct sim_world *world, const uint64_t *bits, int c
     case SIM_STRATEGY_RANDOM:
         if (count > 1) choice.process = ready_select(bits, (int)sim_prng_below(&world->schedule_rng, (uint64_t)count));
         break;
+    case SIM_STRATEGY_POS: {
+        /* the ready operation with the highest priority */
+        int best = -1;
+        for (int word = 0; word < WORDS; word++)
+            for (uint64_t rest = bits[word]; rest != 0; rest &= rest - 1) {
+                int index = word * 64 + __builtin_ctzll(rest);
+                if (best < 0 || world->processes[index].pct_priority > world->processes[best].pct_priority)
+                    best = index;
+            }
+        choice.process = best;
+        break;
+    }
     }
     struct sim_process *process = &world->processes[choice.process];
     if (process->crash_eligible && process->role != SIM_ROLE_BYSTANDER &&
@@ -752,6 +765,19 @@ static void step_process(struct sim_world *world, struct sim_process *process) {
     }
 }
 
+/* POS: the operation just run and every pending one that conflicts with it
+ * draw new priorities (a crash or an exit conflicts with all). */
+static void pos_reprioritise(struct sim_world *world, struct sim_process *ran_by, const struct sim_footprint *ran) {
+    ran_by->pct_priority = sim_prng_next(&world->schedule_rng);
+    for (int index = 0; index < world->process_count; index++) {
+        struct sim_process *process = &world->processes[index];
+        if (process == ran_by || (process->state != SIM_PROCESS_RUNNABLE && process->state != SIM_PROCESS_BLOCKED))
+            continue;
+        if (!sim_footprints_independent(&process->pending, ran))
+            process->pct_priority = sim_prng_next(&world->schedule_rng);
+    }
+}
+
 void sim_run(struct sim_world *world) {
     uint64_t bits[WORDS];
     ready_start(world);
@@ -771,10 +797,12 @@ void sim_run(struct sim_world *world) {
         struct choice choice = choose(world, bits, count);
         if (world->stopped) break;
         struct sim_process *process = &world->processes[choice.process];
+        struct sim_footprint ran = process->pending;
         if (choice.crash)
             sim_crash(world, process, "crashes");
         else
             step_process(world, process);
+        if (world->config.strategy == SIM_STRATEGY_POS) pos_reprioritise(world, process, &ran);
         world->step++;
     }
     ready_state.world = NULL;

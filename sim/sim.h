@@ -101,7 +101,9 @@ struct sim_plan {
 };
 
 /* ---- strategies ---- */
-enum sim_strategy { SIM_STRATEGY_RANDOM, SIM_STRATEGY_PCT, SIM_STRATEGY_EXHAUSTIVE };
+/* POS: partial-order sampling (random priorities per pending operation;
+ * the operations that conflict with the one just run draw new ones). */
+enum sim_strategy { SIM_STRATEGY_RANDOM, SIM_STRATEGY_PCT, SIM_STRATEGY_EXHAUSTIVE, SIM_STRATEGY_POS };
 /* The exhaustive search's reduction: source-set DPOR with sleep sets (the
  * default), sleep sets alone (the search before DPOR), or none (every
  * interleaving: the reference the reduced searches are checked against). */
