@@ -17,10 +17,11 @@
  * to be explored or asleep there, one is added. Sleep sets prune what an
  * earlier sibling covered. A crash is its process's other transition at the
  * same state: whenever a process's step is explored at a frame, its crash
- * there is too. A crash and an exit are dependent with all
- * (LEASESIM_CRASH_FOOTPRINT=precise: a crash changes only its pid, the
- * locks it holds and the body; faster, but the oracle also reads the other
- * processes' lives at a call's start, which that footprint does not name). When a reversal cannot start at that state (its initial is
+ * there is too. A crash changes its pid, the locks it holds, the body and
+ * the processes' lives; an exit its pid and the lives; every process's first
+ * step (its call's start, which the oracle judges against the others'
+ * lives) reads the lives (LEASESIM_CRASH_FOOTPRINT=everything: a crash
+ * dependent with all, as before). When a reversal cannot start at that state (its initial is
  * not ready there: asleep in simulated time, not yet spawned), every choice
  * of the frame is explored (conservative). A run longer than the event log
  * explores every choice of its frames.

@@ -303,7 +303,7 @@ static uint64_t fnv_text(const char *text) {
 }
 
 static void footprint_add(struct sim_footprint *footprint, uint64_t key, bool write) {
-    if (footprint->count < 3) {
+    if (footprint->count < 4) {
         footprint->keys[footprint->count] = key;
         footprint->writes[footprint->count] = write;
         footprint->count++;
@@ -316,6 +316,7 @@ static void footprint_add(struct sim_footprint *footprint, uint64_t key, bool wr
 #define KEY_PID(pid) (0x200000000ULL + (uint64_t)(pid))
 #define KEY_LOCK(inode) (0x300000000ULL + (uint64_t)(inode))
 #define KEY_BODY 1ULL
+#define KEY_LIVES 2ULL /* which processes live: a crash or an exit changes it, a call's start reads it */
 
 /* Which objects the pending operation reads or writes (exhaustive mode). */
 static void compute_footprint(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,
@@ -361,7 +362,12 @@ static void compute_footprint(struct sim_process *process, enum sim_op op, const
     case SIM_OP_PID_START_TIME: footprint_add(footprint, KEY_PID(pid), false); break;
     case SIM_OP_BODY_ENTER:
     case SIM_OP_BODY_EXIT: footprint_add(footprint, KEY_BODY, true); break;
-    case SIM_OP_EXIT: footprint->everything = true; break;
+    case SIM_OP_EXIT:
+        /* the end of the process: its pid, and its life, which the oracle
+         * reads at every call's start */
+        footprint_add(footprint, KEY_PID(process->pid), true);
+        footprint_add(footprint, KEY_LIVES, true);
+        break;
     default: break; /* local: clocks, randomness, sleep */
     }
 }
@@ -370,14 +376,11 @@ static void compute_footprint(struct sim_process *process, enum sim_op op, const
  * (a path's inode: lock and lstat) for every live process, just before a
  * scheduling decision of the exhaustive search. */
 static void refresh_footprints(struct sim_world *world) {
-    /* A crash conflicts with everything unless LEASESIM_CRASH_FOOTPRINT=precise:
-     * the oracle judges a call against the other processes' lives (a
-     * holder that died before the call started), which no footprint of the
-     * call's first step names, so the precise one may miss such verdicts. */
+    /* LEASESIM_CRASH_FOOTPRINT=everything: a crash conflicts with all. */
     static int everything = -1;
     if (everything < 0) {
         const char *text = getenv("LEASESIM_CRASH_FOOTPRINT");
-        everything = text == NULL || strcmp(text, "precise") != 0;
+        everything = text != NULL && strcmp(text, "everything") == 0;
     }
     for (int index = 0; index < world->process_count; index++) {
         struct sim_process *process = &world->processes[index];
@@ -389,6 +392,7 @@ static void refresh_footprints(struct sim_world *world) {
             *crash = (struct sim_footprint){0};
             crash->everything = everything;
             footprint_add(crash, KEY_PID(process->pid), true);
+            footprint_add(crash, KEY_LIVES, true);
             footprint_add(crash, KEY_BODY, true);
             for (int fd = 0; fd < SIM_FD_MAX; fd++)
                 if (process->fds[fd].used && process->fds[fd].is_lock)
@@ -473,6 +477,9 @@ struct sim_process *sim_spawn(struct sim_world *world, enum sim_role role, const
     process->start_time = (uint64_t)(world->now_ms / 10) + 4200;
     process->wake_ms = world->now_ms;
     process->pct_priority = sim_prng_next(&world->schedule_rng) | (1ULL << 62);
+    /* Its first step starts its call, which the oracle judges against the
+     * other processes' lives: it reads the key their crashes and exits write. */
+    if (world->config.strategy == SIM_STRATEGY_EXHAUSTIVE) footprint_add(&process->pending, KEY_LIVES, false);
     sim_env_bind(process);
     if (role == SIM_ROLE_GHOST) {
         process->state = SIM_PROCESS_DEAD;

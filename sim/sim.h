@@ -204,8 +204,8 @@ bool sim_op_visible(enum sim_op op);
  * independence test. */
 struct sim_footprint {
     int count;
-    uint64_t keys[3];
-    bool writes[3];
+    uint64_t keys[4];
+    bool writes[4];
     bool everything; /* a crash: dependent with all */
 };
 
