@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: runs every part's benchmark target that exists (CI_BENCH_TARGETS,
-# default bench-cli bench-sim), collects its `name value unit` lines, and
+# default bench-cli bench-sim bench-instructions zoo), collects its `name value unit` lines, and
 # compares each figure with fixtures/bench-baseline.txt (ci/bench_compare.py):
 # ratios, instruction counts and seed or schedule counts more than 20% worse
 # than their baseline fail the run; wall times and rates are shown, not judged
@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(${CI_BENCH_TARGETS:-bench-cli bench-sim bench-instructions})
+targets=(${CI_BENCH_TARGETS:-bench-cli bench-sim bench-instructions zoo})
 mkdir -p build/bench
 figures=build/bench/figures.txt
 : >"$figures"

@@ -17,7 +17,7 @@
 static const char *const usage_text =
     "usage: leasesim [--impl NAME] [--scenario FILE] (--seed N | --seeds A..B) [--trace FILE] [--svg FILE]\n"
     "                [--html FILE]\n"
-    "                [--strategy random|pct|exhaustive] [--pct-depth D] [--shard K/N] [--summary FILE]\n"
+    "                [--strategy random|pct|pos|exhaustive] [--pct-depth D] [--shard K/N] [--summary FILE]\n"
     "                [--drop LIST] [--no-shrink] [--quiet] [--history FILE]\n"
     "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench | --version\n"
     "       leasesim --scenario FILE --check        (verdicts the scenario expects, per implementation)\n"
@@ -68,6 +68,8 @@ int parse_strategy(const char *text, enum sim_strategy *strategy) {
         *strategy = SIM_STRATEGY_PCT;
     else if (strcmp(text, "exhaustive") == 0)
         *strategy = SIM_STRATEGY_EXHAUSTIVE;
+    else if (strcmp(text, "pos") == 0)
+        *strategy = SIM_STRATEGY_POS;
     else
         return -1;
     return 0;

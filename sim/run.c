@@ -8,6 +8,7 @@
 
 #include "run.h"
 #include "history.h"
+#include "dpor.h"
 #include "oracle.h"
 #include "plan.h"
 #include "sched.h"
@@ -126,6 +127,7 @@ static void prepare(struct sim_world *world, const struct sim_request *request, 
                                         .hooks = hooks,
                                         .traits = request->traits,
                                         .strategy = request->strategy,
+                                        .reduction = request->reduction,
                                         .pct_depth = request->pct_depth,
                                         .trace = trace,
                                         .keep_story = keep_story,
@@ -160,11 +162,21 @@ struct sim_exploration sim_explore(const struct sim_request *request, const stru
         sim_setup_initial(world);
         sim_run(world);
         result.schedules++;
+        result.classes += !world->redundant;
         result.steps += world->step;
         if (world->frame_overflow) result.overflow = true;
         if (world->violation != SIM_INVARIANT_NONE) {
-            result.violation = world->violation;
-            return result;
+            if (result.violation == SIM_INVARIANT_NONE) result.violation = world->violation;
+            result.violations |= 1u << world->violation;
+            if (!request->keep_going) return result;
+        }
+        if (request->reduction != SIM_REDUCTION_SLEEP) {
+            replay = sim_dpor_next(world);
+            if (replay < 0) {
+                result.complete = !result.overflow;
+                return result;
+            }
+            continue;
         }
         int depth = world->frame_count - 1;
         for (; depth >= 0; depth--) {

@@ -15,12 +15,16 @@ struct sim_request {
     const char *drops;
     uint64_t first_seed;
     uint64_t step_limit;
+    enum sim_reduction reduction; /* exhaustive mode (0: DPOR) */
+    bool keep_going;              /* exhaustive mode: past violations, collecting their invariants */
 };
 
 struct sim_exploration {
     uint64_t schedules;
+    uint64_t classes; /* schedules that ran to their end (not cut as equivalent to one explored) */
     uint64_t steps;
     enum sim_invariant violation;
+    uint32_t violations; /* keep_going: a bit per invariant violated in some schedule */
     bool complete;
     bool overflow;
 };

@@ -13,12 +13,13 @@
 #include "sim.h"
 #include "alloc.h"
 #include "coroutine.h"
+#include "dpor.h"
 #include "env.h"
 #include "sched.h"
 #include "trace.h"
 #include "world.h"
 
-#define CHOICE_MAX 16
+#define CHOICE_MAX SIM_CHOICE_MAX
 
 static struct sim_coroutine pool[SIM_PROCESS_MAX];
 static struct sim_process *running;
@@ -302,7 +303,7 @@ static uint64_t fnv_text(const char *text) {
 }
 
 static void footprint_add(struct sim_footprint *footprint, uint64_t key, bool write) {
-    if (footprint->count < 3) {
+    if (footprint->count < 4) {
         footprint->keys[footprint->count] = key;
         footprint->writes[footprint->count] = write;
         footprint->count++;
@@ -315,6 +316,7 @@ static void footprint_add(struct sim_footprint *footprint, uint64_t key, bool wr
 #define KEY_PID(pid) (0x200000000ULL + (uint64_t)(pid))
 #define KEY_LOCK(inode) (0x300000000ULL + (uint64_t)(inode))
 #define KEY_BODY 1ULL
+#define KEY_LIVES 2ULL /* which processes live: a crash or an exit changes it, a call's start reads it */
 
 /* Which objects the pending operation reads or writes (exhaustive mode). */
 static void compute_footprint(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,
@@ -360,17 +362,46 @@ static void compute_footprint(struct sim_process *process, enum sim_op op, const
     case SIM_OP_PID_START_TIME: footprint_add(footprint, KEY_PID(pid), false); break;
     case SIM_OP_BODY_ENTER:
     case SIM_OP_BODY_EXIT: footprint_add(footprint, KEY_BODY, true); break;
-    case SIM_OP_EXIT: footprint->everything = true; break;
+    case SIM_OP_EXIT:
+        /* the end of the process: its pid, and its life, which the oracle
+         * reads at every call's start */
+        footprint_add(footprint, KEY_PID(process->pid), true);
+        footprint_add(footprint, KEY_LIVES, true);
+        break;
     default: break; /* local: clocks, randomness, sleep */
     }
 }
 
-static bool independent(const struct sim_footprint *left, const struct sim_footprint *right) {
-    if (left->everything || right->everything) return false;
-    for (int i = 0; i < left->count; i++)
-        for (int j = 0; j < right->count; j++)
-            if (left->keys[i] == right->keys[j] && (left->writes[i] || right->writes[j])) return false;
-    return true;
+/* Recomputes the footprints that depend on the file system's current state
+ * (a path's inode: lock and lstat) for every live process, just before a
+ * scheduling decision of the exhaustive search. */
+static void refresh_footprints(struct sim_world *world) {
+    /* LEASESIM_CRASH_FOOTPRINT=everything: a crash conflicts with all. */
+    static int everything = -1;
+    if (everything < 0) {
+        const char *text = getenv("LEASESIM_CRASH_FOOTPRINT");
+        everything = text != NULL && strcmp(text, "everything") == 0;
+    }
+    for (int index = 0; index < world->process_count; index++) {
+        struct sim_process *process = &world->processes[index];
+        if (process->state != SIM_PROCESS_RUNNABLE && process->state != SIM_PROCESS_BLOCKED) continue;
+        if (process->crash_eligible) {
+            /* A crash ends the process (its pid), drops the locks it holds
+             * and ends its body; nothing else of the world changes. */
+            struct sim_footprint *crash = &process->crash_footprint;
+            *crash = (struct sim_footprint){0};
+            crash->everything = everything;
+            footprint_add(crash, KEY_PID(process->pid), true);
+            footprint_add(crash, KEY_LIVES, true);
+            footprint_add(crash, KEY_BODY, true);
+            for (int fd = 0; fd < SIM_FD_MAX; fd++)
+                if (process->fds[fd].used && process->fds[fd].is_lock)
+                    footprint_add(crash, KEY_LOCK(process->fds[fd].inode), true);
+        }
+        if ((process->pending_op == SIM_OP_LOCK || process->pending_op == SIM_OP_LSTAT) &&
+            process->pending_path != NULL && process->pending.count > 0)
+            compute_footprint(process, process->pending_op, process->pending_path, NULL, -1, process->pending_pid);
+    }
 }
 
 static void check_crash_triggers(struct sim_process *process, enum sim_op op) {
@@ -393,8 +424,11 @@ void sim_yield(struct sim_process *process, enum sim_op op, const char *path, co
     if (world->config.strategy == SIM_STRATEGY_EXHAUSTIVE) {
         if (!sim_op_visible(op) && !process->crash_requested) return;
         compute_footprint(process, op, path, path2, fd, pid);
+        process->pending_path = path;
+        process->pending_pid = pid;
         if (op != SIM_OP_SLEEP && process->state == SIM_PROCESS_RUNNABLE) process->wake_ms = world->now_ms;
     } else if (op != SIM_OP_SLEEP && process->state == SIM_PROCESS_RUNNABLE) {
+        if (world->config.strategy == SIM_STRATEGY_POS) compute_footprint(process, op, path, path2, fd, pid);
         /* Each call costs 0 or 1 simulated ms, so interleavings vary. */
         process->wake_ms = world->now_ms + ((sim_prng_next(&world->schedule_rng) & 3) == 0);
     }
@@ -443,6 +477,9 @@ struct sim_process *sim_spawn(struct sim_world *world, enum sim_role role, const
     process->start_time = (uint64_t)(world->now_ms / 10) + 4200;
     process->wake_ms = world->now_ms;
     process->pct_priority = sim_prng_next(&world->schedule_rng) | (1ULL << 62);
+    /* Its first step starts its call, which the oracle judges against the
+     * other processes' lives: it reads the key their crashes and exits write. */
+    if (world->config.strategy == SIM_STRATEGY_EXHAUSTIVE) footprint_add(&process->pending, KEY_LIVES, false);
     sim_env_bind(process);
     if (role == SIM_ROLE_GHOST) {
         process->state = SIM_PROCESS_DEAD;
@@ -633,7 +670,8 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
         uint64_t kept = 0;
         for (int index = 0; index < world->process_count; index++)
             if ((world->child_sleep_mask >> index & 1) &&
-                independent(&world->processes[index].pending, &world->processes[choices[0].process].pending))
+                sim_footprints_independent(&world->processes[index].pending,
+                                           &world->processes[choices[0].process].pending))
                 kept |= 1ULL << index;
         world->child_sleep_mask = choices[0].crash ? 0 : kept;
         return choices[0];
@@ -651,6 +689,7 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
             if (choices[index].crash || !(frame->sleep_mask >> choices[index].process & 1)) frame->chosen = index;
         if (frame->chosen < 0) {
             world->stopped = true; /* every choice asleep: a redundant schedule */
+            world->redundant = true;
             return choices[0];
         }
     }
@@ -665,7 +704,7 @@ static struct choice pick_exhaustive(struct sim_world *world, const int *ready, 
     if (!chosen.crash)
         for (int index = 0; index < world->process_count; index++)
             if ((sleep >> index & 1) && index != chosen.process &&
-                independent(&world->processes[index].pending, &world->processes[chosen.process].pending))
+                sim_footprints_independent(&world->processes[index].pending, &world->processes[chosen.process].pending))
                 kept |= 1ULL << index;
     world->child_sleep_mask = kept;
     /* remember the alternatives for the driver */
@@ -680,7 +719,14 @@ static struct choice choose(struct sim_world *world, const uint64_t *bits, int c
     struct choice choice = {ready_select(bits, 0), false};
     static int ready[SIM_PROCESS_MAX];
     switch (world->config.strategy) {
-    case SIM_STRATEGY_EXHAUSTIVE: ready_list(bits, ready); return pick_exhaustive(world, ready, count);
+    case SIM_STRATEGY_EXHAUSTIVE:
+        ready_list(bits, ready);
+        refresh_footprints(world);
+        if (world->config.reduction == SIM_REDUCTION_SLEEP) return pick_exhaustive(world, ready, count);
+        {
+            struct sim_dpor_choice picked = sim_dpor_pick(world, ready, count);
+            return (struct choice){picked.process, picked.crash};
+        }
     case SIM_STRATEGY_PCT:
         ready_list(bits, ready);
         choice.process = ready[pick_pct(world, ready, count)];
@@ -688,6 +734,18 @@ static struct choice choose(struct sim_world *world, const uint64_t *bits, int c
     case SIM_STRATEGY_RANDOM:
         if (count > 1) choice.process = ready_select(bits, (int)sim_prng_below(&world->schedule_rng, (uint64_t)count));
         break;
+    case SIM_STRATEGY_POS: {
+        /* the ready operation with the highest priority */
+        int best = -1;
+        for (int word = 0; word < WORDS; word++)
+            for (uint64_t rest = bits[word]; rest != 0; rest &= rest - 1) {
+                int index = word * 64 + __builtin_ctzll(rest);
+                if (best < 0 || world->processes[index].pct_priority > world->processes[best].pct_priority)
+                    best = index;
+            }
+        choice.process = best;
+        break;
+    }
     }
     struct sim_process *process = &world->processes[choice.process];
     if (process->crash_eligible && process->role != SIM_ROLE_BYSTANDER &&
@@ -718,9 +776,23 @@ static void step_process(struct sim_world *world, struct sim_process *process) {
     }
 }
 
+/* POS: the operation just run and every pending one that conflicts with it
+ * draw new priorities (a crash or an exit conflicts with all). */
+static void pos_reprioritise(struct sim_world *world, struct sim_process *ran_by, const struct sim_footprint *ran) {
+    ran_by->pct_priority = sim_prng_next(&world->schedule_rng);
+    for (int index = 0; index < world->process_count; index++) {
+        struct sim_process *process = &world->processes[index];
+        if (process == ran_by || (process->state != SIM_PROCESS_RUNNABLE && process->state != SIM_PROCESS_BLOCKED))
+            continue;
+        if (!sim_footprints_independent(&process->pending, ran))
+            process->pct_priority = sim_prng_next(&world->schedule_rng);
+    }
+}
+
 void sim_run(struct sim_world *world) {
     uint64_t bits[WORDS];
     ready_start(world);
+    if (world->config.strategy == SIM_STRATEGY_EXHAUSTIVE) sim_dpor_run_start(world);
     for (uint64_t round = 0; round < world->config.step_limit * 4 && !world->stopped; round++) {
         if (world->step >= world->config.step_limit) break;
         fire_due(world);
@@ -736,10 +808,12 @@ void sim_run(struct sim_world *world) {
         struct choice choice = choose(world, bits, count);
         if (world->stopped) break;
         struct sim_process *process = &world->processes[choice.process];
+        struct sim_footprint ran = process->pending;
         if (choice.crash)
             sim_crash(world, process, "crashes");
         else
             step_process(world, process);
+        if (world->config.strategy == SIM_STRATEGY_POS) pos_reprioritise(world, process, &ran);
         world->step++;
     }
     ready_state.world = NULL;

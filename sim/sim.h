@@ -104,7 +104,13 @@ struct sim_plan {
 };
 
 /* ---- strategies ---- */
-enum sim_strategy { SIM_STRATEGY_RANDOM, SIM_STRATEGY_PCT, SIM_STRATEGY_EXHAUSTIVE };
+/* POS: partial-order sampling (random priorities per pending operation;
+ * the operations that conflict with the one just run draw new ones). */
+enum sim_strategy { SIM_STRATEGY_RANDOM, SIM_STRATEGY_PCT, SIM_STRATEGY_EXHAUSTIVE, SIM_STRATEGY_POS };
+/* The exhaustive search's reduction: source-set DPOR with sleep sets (the
+ * default), sleep sets alone (the search before DPOR), or none (every
+ * interleaving: the reference the reduced searches are checked against). */
+enum sim_reduction { SIM_REDUCTION_DPOR, SIM_REDUCTION_SLEEP, SIM_REDUCTION_NONE };
 
 /* ---- the world ---- */
 struct sim_inode {
@@ -201,8 +207,8 @@ bool sim_op_visible(enum sim_op op);
  * independence test. */
 struct sim_footprint {
     int count;
-    uint64_t keys[3];
-    bool writes[3];
+    uint64_t keys[4];
+    bool writes[4];
     bool everything; /* a crash: dependent with all */
 };
 
@@ -233,6 +239,12 @@ struct sim_process {
     /* pending operation (known when yielded) */
     enum sim_op pending_op;
     struct sim_footprint pending;
+    /* the pending operation's arguments (exhaustive mode): a lock's or an
+     * lstat's footprint depends on which inode the path names when the
+     * operation runs, not when it was asked for */
+    const char *pending_path;
+    int64_t pending_pid;
+    struct sim_footprint crash_footprint; /* what its crash here would change (exhaustive mode) */
     bool crash_requested;
     bool crash_eligible;
     int calls;         /* env calls made */
@@ -335,11 +347,18 @@ struct sim_traits {
     bool outside_the_world; /* keeps the lease elsewhere (etcd), not through the environment's files */
 };
 
+#define SIM_CHOICE_MAX 16
 struct sim_frame {
     int choice_count;
     int chosen;
     uint64_t sleep_mask; /* process indices asleep at entry */
     uint64_t done_mask;  /* processes explored from here */
+    /* DPOR: the choices (process, crash) by index, those to explore
+     * (backtrack) and those explored (done) */
+    uint32_t backtrack;
+    uint32_t done;
+    uint32_t crash_bits;
+    unsigned char process[SIM_CHOICE_MAX];
 };
 
 struct sim_world;
@@ -363,7 +382,8 @@ struct sim_config {
     struct sim_traits traits;
     enum sim_strategy strategy;
     int pct_depth;
-    FILE *trace; /* JSON Lines, or NULL */
+    enum sim_reduction reduction; /* exhaustive mode */
+    FILE *trace;                  /* JSON Lines, or NULL */
     bool keep_story;
     uint64_t step_limit;
 };
@@ -409,6 +429,7 @@ struct sim_world {
     bool frame_overflow;
     struct sim_frame *frames;
     uint64_t child_sleep_mask;
+    bool redundant; /* stopped: every choice asleep (an equivalent schedule was explored) */
     /* pct */
     uint64_t pct_change_steps[8];
     int pct_changes_done;
