@@ -29,7 +29,7 @@ int etcd_client_init(struct etcd_client *client, const char *endpoints, int64_t 
         cursor += strcspn(cursor, ",");
         if (*cursor == ',') cursor++;
     }
-    return client->endpoint_count > 0 ? 0 : -EINVAL;
+    return 0; /* endpoints is not empty: the loop kept at least one or returned */
 }
 
 struct reply_buffer {
@@ -153,8 +153,9 @@ char *etcd_base64_encode(const void *bytes, size_t size) {
     return out;
 }
 
+/* symbol is never NUL: decode walks strlen(text) characters. */
 static int base64_value(char symbol) {
-    const char *found = symbol != '\0' ? strchr(base64_alphabet, symbol) : NULL;
+    const char *found = strchr(base64_alphabet, symbol);
     return found != NULL ? (int)(found - base64_alphabet) : -1;
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -41,6 +42,7 @@ static int scripted_call(void *context, const char *method, json_t *request, jso
         snprintf(detail, detail_size, "scripted failure");
         return -ETIMEDOUT;
     }
+    if (strcmp(text, "SILENT") == 0) return -ECONNREFUSED; /* a failure without a detail line */
     *reply = json_loads(text, 0, NULL);
     assert_non_null(*reply);
     return 0;
@@ -361,6 +363,56 @@ static void test_transport_against_a_real_member(void **state) {
     assert_non_null(strstr(detail, "not a JSON object"));
 }
 
+/* A one-shot HTTP server in a child: answers one request with response. */
+static pid_t canned_server(const char *response, int *port) {
+    int fd = silent_listener(port);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int connection = accept(fd, NULL, NULL);
+        char request[4096];
+        ssize_t got = connection >= 0 ? read(connection, request, sizeof request) : -1;
+        if (got > 0 && write(connection, response, strlen(response)) < 0) _exit(1);
+        close(connection);
+        _exit(0);
+    }
+    close(fd);
+    return child;
+}
+
+static void test_transport_error_replies(void **state) {
+    (void)state;
+    char endpoints[160], detail[256] = "";
+    json_t *reply = NULL;
+    int port = 0;
+    /* HTTP 503 (a member without a leader): the next endpoint is tried. */
+    pid_t child = canned_server("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 21\r\nConnection: close\r\n\r\n"
+                                "{\"error\":\"no leader\"}",
+                                &port);
+    snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d,http://127.0.0.1:1", port);
+    assert_int_equal(client_request(endpoints, 1000, "kv/range", json_object(), &reply, detail), -ECONNREFUSED);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    /* HTTP 200 whose body is not a JSON object: EPROTO, not a reply. */
+    child = canned_server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]", &port);
+    snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d", port);
+    assert_int_equal(client_request(endpoints, 1000, "kv/range", json_object(), &reply, detail), -EPROTO);
+    assert_null(reply);
+    assert_non_null(strstr(detail, "not a JSON object"));
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    /* A name that does not resolve: that endpoint is skipped like a refusing one. */
+    int status = client_request("http://no-such-host.invalid:2379", 300, "kv/range", json_object(), &reply, detail);
+    assert_true(status == -ECONNREFUSED || status == -ETIMEDOUT);
+}
+
+static void test_a_failure_without_a_detail_still_says_etcd_did_not_answer(void **state) {
+    (void)state;
+    script.replies[0] = "SILENT";
+    struct lease_result result = {0};
+    assert_int_equal(lease_ops_etcd.inspect(lease_env_posix(), &options, &result), LEASE_STATUS_ERROR);
+    assert_string_equal(result.detail, "etcd did not answer");
+    lease_result_clear(&result);
+}
+
 static void test_invalid_endpoints_are_an_error_naming_the_variable(void **state) {
     (void)state;
     lease_etcd_transport_override = NULL;
@@ -371,7 +423,12 @@ static void test_invalid_endpoints_are_an_error_naming_the_variable(void **state
     assert_int_equal(lease_ops_etcd.inspect(lease_env_posix(), &options, &result), LEASE_STATUS_ERROR);
     assert_non_null(strstr(result.detail, "not valid"));
     assert_string_equal(result.error_path, "/algorithm/key");
+    lease_result_clear(&result);
     unsetenv("LEASE_ETCD_ENDPOINTS");
+    setenv("LEASE_ETCD_KEY", "", 1); /* empty: the key comes from the path */
+    assert_int_equal(lease_ops_etcd.inspect(lease_env_posix(), &options, &result), LEASE_STATUS_ERROR);
+    assert_non_null(strstr(result.detail, "not set"));
+    assert_string_equal(result.error_path, "/heavy-maintenance-lease//lease.json");
     unsetenv("LEASE_ETCD_KEY");
     lease_result_clear(&result);
 }
@@ -394,6 +451,8 @@ int main(void) {
         cmocka_unit_test(test_json_ints_come_as_strings_or_numbers),
         cmocka_unit_test(test_transport_against_silent_and_closed_endpoints),
         cmocka_unit_test(test_transport_against_a_real_member),
+        cmocka_unit_test(test_transport_error_replies),
+        cmocka_unit_test_setup(test_a_failure_without_a_detail_still_says_etcd_did_not_answer, setup),
         cmocka_unit_test(test_invalid_endpoints_are_an_error_naming_the_variable),
     };
     return cmocka_run_group_tests_name("etcd_algorithm", tests, NULL, NULL);
