@@ -399,7 +399,9 @@ static void draw_axis(FILE *out, const struct axis *axis, double axis_y) {
 static void draw_title(FILE *out, const struct sim_world *world) {
     fputs("<text x='10' y='26' font-size='18' font-weight='bold'>", out);
     escape(out, world->plan.name);
-    fprintf(out, " - impl %s - seed %" PRIu64 " - ", world->config.ops->name, world->seed);
+    /* A world filled outside the simulator (leasesim --exec) may name no implementation. */
+    fprintf(out, " - impl %s - seed %" PRIu64 " - ", world->config.ops != NULL ? world->config.ops->name : "?",
+            world->seed);
     if (world->violation != SIM_INVARIANT_NONE) {
         fprintf(out, "VIOLATION: %s", sim_invariant_name(world->violation));
     } else {

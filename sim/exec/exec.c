@@ -35,6 +35,7 @@
 
 #include "exec.h"
 #include "sim.h"
+#include "trace.h"
 
 #define EXEC_PROCS_MAX 3
 #define EXEC_ARGS_MAX 32
@@ -90,7 +91,7 @@ struct exec_options {
     int crash_permille, errno_permille, torn_permille;
     uint64_t first, last;
     bool has_seeds, quiet, determinism;
-    const char *trace_path, *log_path;
+    const char *trace_path, *log_path, *svg_path;
     char repo_root[PATH_MAX];
     const char *argv0;
     /* Time: the virtual wall clock through libfaketime, or the real one. */
@@ -176,6 +177,7 @@ struct exec_run {
     int pct_priority[EXEC_PROCS_MAX];
     int pct_change_steps[8];
     FILE *trace;
+    FILE *svg; /* --svg FILE, opened before the first seed */
     /* Time. */
     int64_t vclock_ms;                 /* the virtual wall clock (ms since the epoch) */
     int64_t offset_ms[EXEC_PROCS_MAX]; /* per-process jumps */
@@ -193,7 +195,13 @@ struct exec_run {
     struct exec_entry *record; /* this run's schedule, for an order file */
     int record_count, record_capacity, guide_pos;
     int violation_story, violation_step; /* story lines and scheduled calls up to the violation */
-    struct {                             /* the last scheduled call, for the trace record written once it settled */
+    /* --svg: the run as the simulator's timeline draws it (sim/svg.c), filled
+     * as the run goes; NULL without --svg. */
+    struct sim_world *world;
+    bool lease_seen; /* world->history's last version: the file as it stood */
+    struct stat lease_stat;
+    bool deferral_drawn[EXEC_PROCS_MAX];
+    struct { /* the last scheduled call, for the trace record written once it settled */
         int proc, ordinal;
         char name[24], path[PATH_MAX * 2 + 16], result[64];
     } last;
@@ -219,7 +227,7 @@ static const char *const exec_usage_text =
     "                [--crash P] [--errno P] [--torn P] [--clock virtual|real] [--clock-jump P] [--ttl MS]\n"
     "                [--pid-reuse P|off] [--scenario FILE] [--invariant NAME]\n"
     "                [--order FILE] [--shrink on|off] [--trace FILE] [--log FILE] "
-    "[--determinism] [--quiet]\n"
+    "[--svg FILE] [--determinism] [--quiet]\n"
     "TEMPLATE as the pytest suite's: {script} = program name; a relative first word from the repository root.\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
     "      69 the kernel or the sandbox refused the seccomp user-notification filter.\n";
@@ -500,6 +508,8 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
                 return usage_error("unknown invariant", value);
         } else if (strcmp(flag, "--trace") == 0) {
             options->trace_path = value;
+        } else if (strcmp(flag, "--svg") == 0) {
+            options->svg_path = value;
         } else if (strcmp(flag, "--log") == 0) {
             options->log_path = value;
         } else {
@@ -1149,6 +1159,8 @@ static void wait_all(struct exec_run *run) {
     while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {}
 }
 
+static void mark_end(struct exec_run *run, int proc, int status);
+
 static void reap(struct exec_run *run) {
     for (;;) {
         int status;
@@ -1160,6 +1172,7 @@ static void reap(struct exec_run *run) {
             proc->exited = true;
             proc->status = status;
             run->live_count--;
+            mark_end(run, index, status);
         }
     }
 }
@@ -1243,6 +1256,8 @@ static bool settle(struct exec_run *run, struct seccomp_notif *request, double d
 
 /* ---- oracle ---------------------------------------------------------------- */
 
+static void mark(struct exec_run *run, enum sim_story_kind kind, int proc, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
 static void violate(struct exec_run *run, enum sim_invariant invariant, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 static void violate(struct exec_run *run, enum sim_invariant invariant, const char *format, ...) {
@@ -1259,6 +1274,7 @@ static void violate(struct exec_run *run, enum sim_invariant invariant, const ch
     va_start(list, format);
     vsnprintf(run->violation_text, sizeof run->violation_text, format, list);
     va_end(list);
+    mark(run, SIM_STORY_VIOLATION, -1, "%s: %s", sim_invariant_name(invariant), run->violation_text);
 }
 
 /* The process of a pid as the processes see it (lease file, log, probes). */
@@ -1362,11 +1378,18 @@ static void check_log(struct exec_run *run) {
                         who >= 0 ? run->procs[who].program : name, other,
                         other < run->proc_count ? run->procs[other].program : "?");
             }
+            if (who >= 0) {
+                mark(run, SIM_STORY_RESULT, who, "p%d %s: acquired", who, run->procs[who].program);
+                mark(run, SIM_STORY_BODY_ENTER, who, "p%d %s enters its body", who, run->procs[who].program);
+            }
             run->entered[slot] = run->in_body[slot] = true;
             run->ttl_counted[slot] = false;
             run->body_expires_ms[slot] = INT64_MAX;
             check_entrant(run, who);
         } else if (strcmp(kind, "exit") == 0 || strcmp(kind, "crash") == 0) {
+            if (who >= 0)
+                mark(run, kind[0] == 'e' ? SIM_STORY_BODY_EXIT : SIM_STORY_CRASH, who, "p%d %s %s", who,
+                     run->procs[who].program, kind[0] == 'e' ? "leaves its body" : "crashes in its body");
             run->in_body[slot] = false;
         }
     }
@@ -1438,6 +1461,170 @@ static const char *short_path(const struct exec_run *run, const char *path, char
         cursor = hit + length;
     }
     return buffer;
+}
+
+/* ---- the timeline (--svg) --------------------------------------------------- */
+
+/* Virtual time since the run began: the picture's axis. */
+static int64_t elapsed_ms(const struct exec_run *run) {
+    return run->vclock_ms - EXEC_VIRTUAL_EPOCH_MS;
+}
+
+/* A line of the picture's story (sim_story's kinds). Keeps the last slot
+ * for the violation. */
+static void mark(struct exec_run *run, enum sim_story_kind kind, int proc, const char *format, ...) {
+    struct sim_world *world = run->world;
+    if (world == NULL) return;
+    if (world->story_count >= SIM_STORY_MAX - (kind == SIM_STORY_VIOLATION ? 0 : 1)) return;
+    struct sim_story *story = &world->story[world->story_count++];
+    story->kind = kind;
+    story->process = proc >= 0 && proc < run->proc_count ? proc : -1;
+    story->at_ms = elapsed_ms(run);
+    story->step = (uint64_t)run->steps;
+    va_list list;
+    va_start(list, format);
+    vsnprintf(story->text, sizeof story->text, format, list);
+    va_end(list);
+}
+
+/* The lease file after a step (or at the start): a new version when it is
+ * another inode or other bytes than the last one, written by actor (-1: the
+ * run's initial file). A file whose JSON does not parse is drawn torn. */
+static void note_lease(struct exec_run *run, int actor) {
+    struct sim_world *world = run->world;
+    if (world == NULL) return;
+    struct stat status;
+    bool present = lstat(run->lease_path, &status) == 0;
+    if (present == run->lease_seen &&
+        (!present ||
+         (status.st_ino == run->lease_stat.st_ino && status.st_dev == run->lease_stat.st_dev &&
+          status.st_size == run->lease_stat.st_size && status.st_mtim.tv_sec == run->lease_stat.st_mtim.tv_sec &&
+          status.st_mtim.tv_nsec == run->lease_stat.st_mtim.tv_nsec)))
+        return;
+    run->lease_seen = present;
+    if (present) run->lease_stat = status;
+    if (world->history_count >= SIM_HISTORY_MAX) return;
+    struct sim_history *entry = &world->history[world->history_count++];
+    entry->step = (uint64_t)run->steps;
+    entry->at_ms = elapsed_ms(run);
+    entry->wall_ms = proc_now_ms(run, actor);
+    entry->writer = actor >= 0 && actor < run->proc_count ? actor : -1;
+    entry->inode = present ? 0 : -1;
+    entry->expires_ms = INT64_MAX;
+    if (!present) return;
+    json_error_t error;
+    json_t *root = json_load_file(run->lease_path, 0, &error);
+    if (root != NULL && json_is_object(root)) {
+        const char *token = json_string_value(json_object_get(root, "token"));
+        json_t *pid = json_object_get(root, "pid");
+        if (token != NULL)
+            snprintf(entry->token, sizeof entry->token, "%s", token);
+        else
+            snprintf(entry->token, sizeof entry->token, "pid %lld",
+                     json_is_integer(pid) ? (long long)json_integer_value(pid) : -1LL);
+        (void)parse_iso_ms(json_string_value(json_object_get(root, "expiresAt")), &entry->expires_ms);
+    }
+    json_decref(root);
+}
+
+/* A deferral the process printed ("Deferred: heavy-maintenance lease held
+ * by ..."), drawn when it ended (the line has no time of its own). */
+static void mark_deferral(struct exec_run *run, int proc) {
+    if (run->world == NULL || run->deferral_drawn[proc]) return;
+    run->deferral_drawn[proc] = true;
+    char path[PATH_MAX + 16], line[1024];
+    snprintf(path, sizeof path, "%s/out.%d", run->dir, proc);
+    FILE *file = fopen(path, "re");
+    if (file == NULL) return;
+    while (fgets(line, sizeof line, file) != NULL) {
+        const char *text = strstr(line, "Deferred: heavy-maintenance lease held by");
+        if (text == NULL) continue;
+        line[strcspn(line, "\n")] = '\0';
+        mark(run, SIM_STORY_RESULT, proc, "p%d %s: held: %.150s", proc, run->procs[proc].program, text);
+        break;
+    }
+    fclose(file);
+}
+
+/* A process ended: its deferral, its end, and how it ended for its lane. */
+static void mark_end(struct exec_run *run, int proc, int status) {
+    struct sim_world *world = run->world;
+    if (world == NULL) return;
+    mark_deferral(run, proc);
+    struct sim_process *process = &world->processes[proc];
+    char how[48];
+    if (WIFEXITED(status))
+        snprintf(how, sizeof how, "exit %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(how, sizeof how, "%s (signal %d)", run->procs[proc].killed ? "killed" : "died", WTERMSIG(status));
+    else
+        snprintf(how, sizeof how, "ended");
+    snprintf(process->result_text, sizeof process->result_text, "%s", how);
+    process->death_step = run->steps;
+    process->died_ms = elapsed_ms(run);
+    if (WIFSIGNALED(status) && !run->procs[proc].killed)
+        mark(run, SIM_STORY_CRASH, proc, "p%d %s died of signal %d", proc, run->procs[proc].program, WTERMSIG(status));
+    mark(run, SIM_STORY_EXIT, proc, "p%d %s exits (%s)", proc, run->procs[proc].program, how);
+}
+
+/* The world the timeline reads: one process per program, named as the run
+ * names it; the title's run name and implementation (the template). */
+static void world_begin(struct exec_run *run) {
+    free(run->world);
+    run->world = NULL;
+    run->lease_seen = false;
+    memset(run->deferral_drawn, 0, sizeof run->deferral_drawn);
+    if (run->svg == NULL) return;
+    run->world = calloc(1, sizeof *run->world);
+    if (run->world == NULL) return; /* no picture, the run itself goes on */
+    static struct lease_ops ops;
+    static char name[160];
+    /* The title prints the implementation's name as it is: no markup in it. */
+    snprintf(name, sizeof name, "%s", run->options->template_text);
+    for (char *cursor = name; *cursor != '\0'; cursor++)
+        if (strchr("<>&'\"", *cursor) != NULL) *cursor = '_';
+    ops.name = name;
+    struct sim_world *world = run->world;
+    world->config.ops = &ops;
+    world->seed = run->seed;
+    snprintf(world->plan.name, sizeof world->plan.name, "exec %.58s",
+             run->options->scenario_path != NULL ? run->options->scenario_name : "run");
+    world->process_count = run->proc_count;
+    for (int index = 0; index < run->proc_count; index++) {
+        struct sim_process *process = &world->processes[index];
+        process->index = index;
+        process->world = world;
+        process->spec = -1;
+        process->parent = -1;
+        process->death_step = -1;
+        snprintf(process->label, sizeof process->label, "p%d", index);
+        snprintf(process->owner, sizeof process->owner, "%s", run->options->programs[index]);
+        snprintf(process->result_text, sizeof process->result_text, "not started");
+    }
+}
+
+/* After the run: the violation, and the deferrals of those the end killed. */
+static void world_end(struct exec_run *run) {
+    struct sim_world *world = run->world;
+    if (world == NULL) return;
+    for (int index = 0; index < run->proc_count; index++) {
+        mark_deferral(run, index);
+        if (run->started[index] && world->processes[index].death_step < 0)
+            snprintf(world->processes[index].result_text, sizeof world->processes[index].result_text,
+                     "killed at the end of the run");
+    }
+    world->violation = run->violation;
+    snprintf(world->violation_text, sizeof world->violation_text, "%s", run->violation_text);
+    world->violation_step = (uint64_t)run->violation_step;
+    world->step = (uint64_t)run->steps;
+    world->now_ms = elapsed_ms(run);
+}
+
+/* --svg: the picture of the run left in *run, once, at the end. */
+static int write_svg(const struct exec_run *run) {
+    if (run->svg == NULL) return 0;
+    if (run->world != NULL) sim_svg_emit(run->world, run->svg);
+    return ferror(run->svg) == 0 && run->world != NULL ? 0 : -1;
 }
 
 /* ---- the schedule ---------------------------------------------------------- */
@@ -1582,6 +1769,7 @@ static void take_step(struct exec_run *run) {
         snprintf(fault, sizeof fault, "torn: %zd of %llu bytes written, then SIGKILL", torn,
                  (unsigned long long)call.request.data.args[2]);
         result = fault;
+        mark(run, SIM_STORY_CRASH, call.proc_index, "p%d %s: %s %s", call.proc_index, proc->program, call.name, fault);
     } else if (guided ? wanted == FAULT_CRASH || wanted == FAULT_CRASH_REUSE
                       : sim_prng_permille(&run->prng, run->options->crash_permille)) {
         /* Crash point: the call never runs. */
@@ -1595,6 +1783,8 @@ static void take_step(struct exec_run *run) {
             done = FAULT_CRASH_REUSE;
         }
         result = "SIGKILL (the call never ran)";
+        mark(run, SIM_STORY_CRASH, call.proc_index, "p%d %s: SIGKILL at its %s (the call never ran)", call.proc_index,
+             proc->program, call.name);
     } else if (guided ? wanted >= FAULT_ENOSPC : sim_prng_permille(&run->prng, run->options->errno_permille)) {
         static const int errors[] = {ENOSPC, EIO, EACCES};
         int error = guided ? errors[wanted - FAULT_ENOSPC] : errors[sim_prng_below(&run->prng, 3)];
@@ -1738,7 +1928,11 @@ static bool reuse_pid(struct exec_run *run, int proc, char *line, size_t size) {
         return true;
     }
     int got = pid_space_ask(run->procs[proc].inner);
-    if (got == run->procs[proc].inner) run->pid_reuses++;
+    if (got == run->procs[proc].inner) {
+        run->pid_reuses++;
+        mark(run, SIM_STORY_PID_REUSE, proc, "p%d %s's pid %d given to an unrelated process", proc,
+             run->procs[proc].program, (int)got);
+    }
     snprintf(line, size, "  at %lld ms: p%d %s's pid %s", (long long)elapsed, proc, run->procs[proc].program,
              got == run->procs[proc].inner ? "given to an unrelated process (ns_last_pid)"
              : got < 0                     ? "could not be given away (ns_last_pid refused)"
@@ -1770,6 +1964,8 @@ static int start_proc(struct exec_run *run, int index) {
     proc->notify_fd = receive_listener(sockets[0], &code);
     close(sockets[0]);
     if (proc->notify_fd < 0) return code != 0 ? -code : EPERM;
+    if (run->world != NULL) run->world->processes[index].pid = proc->inner;
+    mark(run, SIM_STORY_SPAWN, index, "p%d %s starts (pid %d)", index, proc->program, (int)proc->inner);
     return 0;
 }
 
@@ -1795,6 +1991,7 @@ static bool apply_due(struct exec_run *run) {
             write_clocks(run, false);
             snprintf(line, sizeof line, "  at %lld ms: every clock jumps by %+lld ms", (long long)elapsed,
                      (long long)event->by_ms);
+            mark(run, SIM_STORY_CLOCK_JUMP, -1, "every clock jumps by %+lld ms", (long long)event->by_ms);
         } else if (event->kind == EXEC_EVENT_KILL) {
             struct exec_proc *proc = &run->procs[event->proc];
             if (!run->started[event->proc] || proc->exited) continue;
@@ -1802,6 +1999,7 @@ static bool apply_due(struct exec_run *run) {
             proc->killed = true;
             snprintf(line, sizeof line, "  at %lld ms: SIGKILL p%d %s (scenario)", (long long)elapsed, event->proc,
                      proc->program);
+            mark(run, SIM_STORY_KILL, event->proc, "SIGKILL p%d %s (scenario)", event->proc, proc->program);
         } else {
             if (!reuse_pid(run, event->proc, line, sizeof line)) continue;
         }
@@ -1856,6 +2054,8 @@ static int run_seed(struct exec_run *run) {
     run->vclock_ms = EXEC_VIRTUAL_EPOCH_MS;
     run->lease_expires_ms = INT64_MAX;
     write_clocks(run, false);
+    world_begin(run);
+    note_lease(run, -1);
     int refused = 0;
     for (int index = 0; index < run->proc_count; index++) {
         run->procs[index].program = options->programs[index];
@@ -1892,6 +2092,7 @@ static int run_seed(struct exec_run *run) {
             snprintf(line, sizeof line, "%s -> lease %s", run->story[run->story_count - 1], state);
             free(run->story[run->story_count - 1]);
             run->story[run->story_count - 1] = strdup(line);
+            note_lease(run, run->last.proc);
             if (run->trace != NULL) {
                 char process[32];
                 snprintf(process, sizeof process, "p%d.%d", run->last.proc, run->last.ordinal);
@@ -1955,6 +2156,8 @@ static int run_seed(struct exec_run *run) {
             char line[160];
             snprintf(line, sizeof line, "  clock: p%d %s's wall clock jumps by %+lld ms", who, run->procs[who].program,
                      (long long)by);
+            mark(run, SIM_STORY_CLOCK_JUMP, who, "p%d %s's wall clock jumps by %+lld ms", who, run->procs[who].program,
+                 (long long)by);
             story_add(run, line);
         }
         take_step(run);
@@ -1995,6 +2198,7 @@ static int run_seed(struct exec_run *run) {
     run->lease_fd = -1;
     seccomp_notify_free(request, run->response);
     run->response = NULL;
+    world_end(run);
     return run->violation == SIM_INVARIANT_NONE ? 0 : 1;
 }
 
@@ -2002,10 +2206,12 @@ static void run_reset(struct exec_run *run) {
     for (int index = 0; index < run->story_count; index++) free(run->story[index]);
     free(run->story);
     free(run->record);
-    FILE *trace = run->trace;
+    free(run->world);
+    FILE *trace = run->trace, *svg = run->svg;
     const struct exec_options *options = run->options;
     memset(run, 0, sizeof *run);
     run->trace = trace;
+    run->svg = svg;
     run->options = options;
 }
 
@@ -2259,7 +2465,15 @@ static int explore(struct exec_run *run, struct exec_options *options) {
     if (status == 0)
         printf("exhaustive: %ld schedules, %ld lease syscalls, %.2fs, %s\n", schedules, steps, seconds_now() - started,
                complete ? "complete: no violation" : "incomplete (--max-schedules reached): no violation so far");
+    if (status <= 1 && write_svg(run) != 0) {
+        fprintf(stderr, "leasesim: cannot write %s\n", options->svg_path);
+        status = EX_CANTCREAT;
+    }
     run_reset(run);
+    if (run->svg != NULL && fclose(run->svg) != 0) {
+        fprintf(stderr, "leasesim: cannot write %s\n", options->svg_path);
+        status = EX_CANTCREAT;
+    }
     return status != 0 ? status : complete ? 0 : 1;
 }
 
@@ -2312,6 +2526,13 @@ int sim_exec_main(int argc, char **argv) {
         run.trace = fopen(options.trace_path, "we");
         if (run.trace == NULL) {
             fprintf(stderr, "leasesim: cannot write %s: %s\n", options.trace_path, strerror(errno));
+            return EX_CANTCREAT;
+        }
+    }
+    if (options.svg_path != NULL) {
+        run.svg = fopen(options.svg_path, "we");
+        if (run.svg == NULL) {
+            fprintf(stderr, "leasesim: cannot write %s: %s\n", options.svg_path, strerror(errno));
             return EX_CANTCREAT;
         }
     }
@@ -2423,7 +2644,15 @@ int sim_exec_main(int argc, char **argv) {
                        also_seen[invariant]);
         printf("\n");
     }
+    if (exit_status != SIM_EXEC_EX_REFUSED && exit_status != EX_SOFTWARE && write_svg(&run) != 0) {
+        fprintf(stderr, "leasesim: cannot write %s\n", options.svg_path);
+        return EX_CANTCREAT;
+    }
     run_reset(&run);
+    if (run.svg != NULL && fclose(run.svg) != 0) {
+        fprintf(stderr, "leasesim: cannot write %s\n", options.svg_path);
+        return EX_CANTCREAT;
+    }
     if (run.trace != NULL && fclose(run.trace) != 0) {
         fprintf(stderr, "leasesim: cannot write %s\n", options.trace_path);
         return EX_CANTCREAT;

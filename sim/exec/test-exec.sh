@@ -139,6 +139,47 @@ fi
 rm -f "$trace"
 expect 73 "an unwritable --trace is an error" "$leasesim" --exec "$programs" --seed 1 --trace /nonexistent/dir/t.jsonl
 
+# --svg: the run's timeline, drawn by the simulator's own sim/svg.c
+# (docs/exec.md). check_svg.py: well-formed XML, the verdict in the title, a
+# lane per process; shown first to fail on a broken picture.
+svg_dir=$(mktemp -d)
+check_svg() { # check_svg DESCRIPTION FILE VERDICT LANES
+    local what=$1
+    shift
+    if /usr/bin/python3 sim/exec/check_svg.py "$@"; then
+        echo "test-exec: ok $what"
+    else
+        echo "test-exec: FAIL $what"; failures=$((failures + 1))
+    fi
+}
+expect 1 "--svg: the racy implementation's violation is drawn" \
+    "$leasesim" --exec "$racy" --seeds 1..100 --svg "$svg_dir/racy.svg"
+invariant=$(printf '%s\n' "$LAST_OUTPUT" | sed -n 's/^VIOLATION seed=.* invariant=\([a-z-]*\)$/\1/p')
+check_svg "--svg: the violation's picture is well-formed, its title names $invariant, two lanes" \
+    "$svg_dir/racy.svg" "$invariant" 2
+head -c 1500 "$svg_dir/racy.svg" > "$svg_dir/cut.svg"
+if /usr/bin/python3 sim/exec/check_svg.py "$svg_dir/cut.svg" "$invariant" 2 > /dev/null; then
+    echo "test-exec: FAIL check_svg.py passed a cut-off picture"; failures=$((failures + 1))
+else
+    echo "test-exec: ok check_svg.py fails on a cut-off picture"
+fi
+if /usr/bin/python3 sim/exec/check_svg.py "$svg_dir/racy.svg" hold 2 > /dev/null ||
+    /usr/bin/python3 sim/exec/check_svg.py "$svg_dir/racy.svg" "$invariant" 3 > /dev/null; then
+    echo "test-exec: FAIL check_svg.py passed a wrong verdict or lane count"; failures=$((failures + 1))
+else
+    echo "test-exec: ok check_svg.py fails on a wrong verdict and on a wrong lane count"
+fi
+expect 0 "--svg: three of the project's programs with crashes and clock jumps, drawn" \
+    "$leasesim" --exec "$programs" --programs kbSync,backup,sandman --seeds 1..2 --crash 20 --clock-jump 20 \
+    --svg "$svg_dir/programs.svg" --quiet
+check_svg "--svg: the passing run's title says every invariant held, three lanes" "$svg_dir/programs.svg" hold 3
+expect 1 "--svg: the exhaustive search draws the violating schedule" \
+    "$leasesim" --exec "$racy" --strategy exhaustive --preemptions 1 --seed 1 --svg "$svg_dir/exhaustive.svg"
+invariant=$(printf '%s\n' "$LAST_OUTPUT" | sed -n 's/^VIOLATION exec=.* invariant=\([a-z-]*\) .*/\1/p')
+check_svg "--svg: the exhaustive violation's title names $invariant" "$svg_dir/exhaustive.svg" "$invariant" 2
+rm -rf "$svg_dir"
+expect 73 "an unwritable --svg is an error" "$leasesim" --exec "$programs" --seed 1 --svg /nonexistent/dir/t.svg
+
 # A refused filter: inside a run, a second listener is refused by the kernel
 # (one user-notification listener per filter chain), so a nested leasesim
 # must say so and exit 69, never pass.
