@@ -64,5 +64,33 @@ for line in lines[1:]:
 assert ops > 0 and stories > 0
 PY
 then passed=$((passed + 1)); else failed=$((failed + 1)); echo "test-sim-tool: FAIL the trace does not follow its schema"; fi
+# --keep-going: the whole range, both of neo-v2's invariants counted, one
+# replay line per signature, and each replay line reproduces its invariant.
+expect keep-going 1 'violations by invariant: exclusion=[0-9]+ honest-deferral=[0-9]+' \
+    "$leasesim" --impl neo-v2 --seeds 1..3000 --keep-going --quiet
+if grep -qE '^leasesim: 3000 seed\(s\)' "$scratch/keep-going.out" &&
+    [[ $(grep -c '^signature ' "$scratch/keep-going.out") -ge 4 ]] &&
+    [[ $(grep -c '^signature ' "$scratch/keep-going.out") -eq $(grep -c '^  replay: ' "$scratch/keep-going.out") ]]; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1)); echo "test-sim-tool: FAIL keep-going: not every seed run, or signatures without replay lines"
+fi
+replayed=0
+while read -r invariant replay; do
+    # shellcheck disable=SC2086
+    replay_output=$($replay --quiet 2>&1)
+    if ! grep -q "invariant=$invariant\$" <<< "$replay_output"; then
+        failed=$((failed + 1)); echo "test-sim-tool: FAIL keep-going replay does not reproduce $invariant: $replay"
+    fi
+    replayed=$((replayed + 1))
+done < <(awk '/^signature /{sub(",", "", $3); invariant=$3} /^  replay: /{sub("^  replay: ", ""); print invariant, $0}' \
+    "$scratch/keep-going.out" | sed "s|^\([^ ]*\) [^ ]*leasesim|\1 $leasesim|")
+[[ $replayed -gt 0 ]] && passed=$((passed + 1))
+expect hunt-exclusion 1 'VIOLATION seed=2 impl=neo-v2 invariant=exclusion' \
+    "$leasesim" --impl neo-v2 --seeds 1..3000 --invariant exclusion --quiet
+expect hunt-counted 1 'hunting exclusion: [1-9][0-9]* seed\(s\) broke another invariant first' \
+    "$leasesim" --impl neo-v2 --seeds 1..300 --invariant exclusion --keep-going --quiet
+expect keep-going-clean 0 '^0 distinct signature\(s\)' "$leasesim" --impl lease --seeds 1..500 --keep-going --quiet
+expect hunt-unknown 64 'unknown invariant: exclusionn' "$leasesim" --seeds 1..5 --invariant exclusionn
 echo "test-sim-tool: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
