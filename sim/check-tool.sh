@@ -92,5 +92,21 @@ expect hunt-counted 1 'hunting exclusion: [1-9][0-9]* seed\(s\) broke another in
     "$leasesim" --impl neo-v2 --seeds 1..300 --invariant exclusion --keep-going --quiet
 expect keep-going-clean 0 '^0 distinct signature\(s\)' "$leasesim" --impl lease --seeds 1..500 --keep-going --quiet
 expect hunt-unknown 64 'unknown invariant: exclusionn' "$leasesim" --seeds 1..5 --invariant exclusionn
+# A wedge is a finding: its length in the summary, the verdict line and the
+# picture's title; the project's lease (pid check) does not wedge there.
+wedge=fixtures/scenarios/original-wedge.scn
+expect wedge-summary 0 "^WEDGE: wedged 6.0 h: the dead holder's lease blocked 1 run until its TTL" \
+    "$leasesim" --impl neo-v1 --scenario $wedge --seed 1 --svg "$scratch/wedge.svg"
+expect wedge-title 0 "WEDGED 6.0 h: the dead holder&#39;s lease blocked 1 run until its TTL</text>" cat "$scratch/wedge.svg"
+expect wedge-campaign 0 '^WEDGE: 10 seed\(s\) wedged; longest \(seed [0-9]+\): wedged 6.0 h' \
+    "$leasesim" --impl neo-v1 --scenario $wedge --seeds 1..10 --quiet
+expect wedge-verdict 0 'ok   original-wedge +neo-v1 +expected wedged +got wedged .* WEDGED 6.0 h' \
+    "$leasesim" --scenario $wedge --check
+"$leasesim" --impl lease --scenario $wedge --seeds 1..10 --quiet > "$scratch/wedge-lease.out"
+if grep -q WEDGE "$scratch/wedge-lease.out"; then
+    failed=$((failed + 1)); echo "test-sim-tool: FAIL lease reported as wedged on $wedge"
+else passed=$((passed + 1)); fi
+printf 'name wedge-pass\nseeds 1..2\nttl 21600000\norchestrator orch at 0 child kbSync:600000:hang\nkill orch.1 at 120000\nprogram next kbSync at 180000 body 1000\nexpect neo-v1 pass\n' > "$scratch/wedge-pass.scn"
+expect wedge-not-pass 1 'FAIL wedge-pass +neo-v1 +expected pass +got wedged' "$leasesim" --scenario "$scratch/wedge-pass.scn" --check
 echo "test-sim-tool: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

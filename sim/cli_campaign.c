@@ -71,6 +71,9 @@ struct campaign {
     uint64_t counters[SIM_COUNTER_COUNT];
     uint64_t per_invariant[SIM_INVARIANT_COUNT]; /* seeds, by the invariant each broke first */
     uint64_t not_hunted;                         /* seeds that broke another invariant than --invariant */
+    uint64_t wedged_seeds;                       /* seeds where a dead holder's lease blocked runs */
+    struct sim_wedge longest_wedge;
+    uint64_t longest_wedge_seed;
     double seconds;
 };
 
@@ -364,6 +367,16 @@ int run_campaign(const struct cli *cli) {
         campaign.seeds_run++;
         campaign.steps += world->step;
         for (int index = 0; index < SIM_COUNTER_COUNT; index++) campaign.counters[index] += world->counters[index];
+        if (world->counters[SIM_COUNTER_WEDGE_UNTIL_TTL] > 0) {
+            /* the wedge's length needs the story: run the seed again with it */
+            if (!single) sim_run_seed(&cli->request, &plan, seed, NULL, true);
+            struct sim_wedge wedge = sim_wedge_longest(sim_world_get());
+            if (wedge.runs > 0) {
+                campaign.wedged_seeds++;
+                if (campaign.longest_wedge.runs == 0 || wedge.ms > campaign.longest_wedge.ms)
+                    campaign.longest_wedge = wedge, campaign.longest_wedge_seed = seed;
+            }
+        }
         if (world->violation != SIM_INVARIANT_NONE) {
             campaign.per_invariant[world->violation]++;
             if (cli->hunted != SIM_INVARIANT_NONE && world->violation != cli->hunted) {
@@ -407,6 +420,15 @@ int run_campaign(const struct cli *cli) {
            (unsigned long long)campaign.violations, campaign.seconds,
            campaign.seconds > 0 ? (double)campaign.steps / campaign.seconds : 0.0);
     print_counters(campaign.counters, stdout);
+    if (campaign.wedged_seeds > 0) {
+        char text[160];
+        sim_wedge_describe(&campaign.longest_wedge, text, sizeof text);
+        if (single)
+            printf("WEDGE: %s\n", text);
+        else
+            printf("WEDGE: %llu seed(s) wedged; longest (seed %llu): %s\n", (unsigned long long)campaign.wedged_seeds,
+                   (unsigned long long)campaign.longest_wedge_seed, text);
+    }
     if (cli->keep_going && !single) report_signatures(cli, &campaign, signatures);
     int summary = cli->summary_path != NULL ? write_summary(cli, &campaign) : 0;
     if (artifacts != 0) return artifacts;

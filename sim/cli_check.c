@@ -31,12 +31,19 @@ static int check_one(struct cli *cli, const struct sim_expectation *expect, cons
     uint64_t counters[SIM_COUNTER_COUNT] = {0};
     enum sim_invariant got = SIM_INVARIANT_NONE;
     uint64_t seed = cli->scenario.seed_first, hit_seed = 0;
+    struct sim_wedge longest = {0};
     /* An expected violation is searched for past other violations (a model
      * may break another rule first on some seeds); a pass stops at any. */
     for (; seed <= cli->scenario.seed_last; seed++) {
         sim_run_seed(&request, &cli->scenario.plan, seed, NULL, false);
         struct sim_world *world = sim_world_get();
         for (int index = 0; index < SIM_COUNTER_COUNT; index++) counters[index] += world->counters[index];
+        if (world->counters[SIM_COUNTER_WEDGE_UNTIL_TTL] > 0) {
+            /* a wedge is a finding: its length needs the story */
+            sim_run_seed(&request, &cli->scenario.plan, seed, NULL, true);
+            struct sim_wedge wedge = sim_wedge_longest(world);
+            if (wedge.runs > 0 && (longest.runs == 0 || wedge.ms > longest.ms)) longest = wedge;
+        }
         if (world->violation == SIM_INVARIANT_NONE) continue;
         if (got == SIM_INVARIANT_NONE || world->violation == expect->verdict) {
             got = world->violation;
@@ -45,13 +52,25 @@ static int check_one(struct cli *cli, const struct sim_expectation *expect, cons
         if (got == expect->verdict || expect->verdict == SIM_INVARIANT_NONE) break;
     }
     seed = hit_seed;
-    bool ok = expectation_met(expect, got, counters);
+    /* A wedge is a finding: "pass" means none, "wedged" requires one. */
+    bool wedged = got == SIM_INVARIANT_NONE && longest.runs > 0;
+    bool ok = expectation_met(expect, got, counters) && (got != SIM_INVARIANT_NONE || wedged == expect->wedged);
     printf("%s %-28s %-8s expected %-18s got %-18s", ok ? "ok  " : "FAIL", cli->scenario.plan.name, impl,
-           expect->verdict ? sim_invariant_name(expect->verdict) : "pass", got ? sim_invariant_name(got) : "pass");
+           expect->verdict  ? sim_invariant_name(expect->verdict)
+           : expect->wedged ? "wedged"
+                            : "pass",
+           got      ? sim_invariant_name(got)
+           : wedged ? "wedged"
+                    : "pass");
     if (got != SIM_INVARIANT_NONE) printf(" (seed %llu)", (unsigned long long)seed);
     for (int index = 0; index < expect->reached_count; index++)
         printf(" %s=%llu", sim_counter_name(expect->reached[index]),
                (unsigned long long)counters[expect->reached[index]]);
+    if (longest.runs > 0) {
+        char text[160];
+        sim_wedge_describe(&longest, text, sizeof text);
+        printf(" WEDGED%s", text + strlen("wedged"));
+    }
     putchar('\n');
     if (!ok && got != SIM_INVARIANT_NONE) printf("     %s\n", sim_world_get()->violation_text);
     return ok ? 0 : 1;
