@@ -108,5 +108,11 @@ if grep -q WEDGE "$scratch/wedge-lease.out"; then
 else passed=$((passed + 1)); fi
 printf 'name wedge-pass\nseeds 1..2\nttl 21600000\norchestrator orch at 0 child kbSync:600000:hang\nkill orch.1 at 120000\nprogram next kbSync at 180000 body 1000\nexpect neo-v1 pass\n' > "$scratch/wedge-pass.scn"
 expect wedge-not-pass 1 'FAIL wedge-pass +neo-v1 +expected pass +got wedged' "$leasesim" --scenario "$scratch/wedge-pass.scn" --check
+# Double acquisition without overlapping bodies: neo-v2's racing reclaimers
+# are told "acquired" twice; the project's lease never is.
+expect double-acquisition 1 'VIOLATION seed=165 impl=neo-v2 invariant=double-acquisition' \
+    "$leasesim" --impl neo-v2 --seeds 1..3000 --invariant double-acquisition --quiet
+expect double-acquisition-lease 0 '0 violation\(s\)' \
+    "$leasesim" --impl lease --seeds 1..3000 --invariant double-acquisition --quiet
 echo "test-sim-tool: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

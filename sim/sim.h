@@ -246,6 +246,13 @@ struct sim_process {
     int64_t died_ms;
     int64_t body_start_ms, body_end_ms;
     char result_text[48];
+    /* told "acquired" (not inherited) and not yet releasing: the lease it
+     * believes it holds, for double acquisition */
+    bool holding;
+    char holding_token[SIM_TOKEN_MAX];
+    int64_t holding_expires_ms;
+    int64_t renew_start_wall_ms;  /* the wall clock when the current renewal began */
+    uint64_t jumps_at_call_start; /* clock jumps of the world when the current acquire or renew began */
 };
 
 /* A version of the lease path: which token sits there from step on. */
@@ -289,6 +296,9 @@ struct sim_story {
     X(FOREIGN_RELEASE, "no-foreign-release") \
     X(HONEST_DEFERRAL, "honest-deferral")    \
     X(BOUNDED_WEDGE, "bounded-wedge")        \
+    X(FENCE, "fence")                        \
+    X(EXPIRY, "expiry")                      \
+    X(DOUBLE_ACQUISITION, "double-acquisition") \
     X(DETERMINISM, "determinism")            \
     X(STEP_LIMIT, "progress")
 // clang-format on
@@ -388,6 +398,9 @@ struct sim_world {
     uint64_t pid_generation[SIM_PID_SLOTS];
     uint64_t pid_changed_step[SIM_PID_SLOTS];
     /* oracle */
+    bool fence_seen;
+    int64_t max_fence; /* the greatest fence an acquisition got so far */
+    char max_fence_by[SIM_LABEL_MAX];
     int history_count;
     struct sim_history history[SIM_HISTORY_MAX];
     uint64_t counters[SIM_COUNTER_COUNT];

@@ -20,6 +20,8 @@ struct zoo_rules {
     bool stale_greater;       /* stale iff now > expiresAt (should be >=) */
     bool takeover_no_recheck; /* replaces what it saw before taking the lock */
     bool renew_no_check;      /* renew rewrites the lease whoever owns it */
+    bool fence_from_file;  /* the fence is the replaced file's + 1 (1 when there is none): not kept across removals */
+    bool expiry_monotonic; /* expiresAt from the monotonic clock, not the wall clock */
 };
 
 struct zoo_paths {
@@ -105,8 +107,17 @@ static enum lease_status held(struct lease_result *result) {
     return LEASE_STATUS_HELD;
 }
 
-static int new_holder(const struct lease_env *env, const struct lease_options *options, struct lease_holder *holder) {
+/* seen: what the acquisition read at the lease path (its fence, for
+ * fence_from_file). */
+static int new_holder(const struct lease_env *env, const struct zoo_rules *rules, const struct lease_options *options,
+                      const struct lease_result *seen, struct lease_holder *holder) {
     int status = lease_holder_new(env, options, env->wall_clock_ms(env->context), holder);
+    if (status == 0 && rules->fence_from_file) {
+        holder->has_fence = true;
+        holder->fence = seen->has_lease && seen->lease.has_fence ? seen->lease.fence + 1 : 1;
+    }
+    if (status == 0 && rules->expiry_monotonic)
+        lease_time_format(env->monotonic_ms(env->context) + lease_options_ttl_ms(options), holder->expires_at);
     uint64_t start_time;
     if (status == 0 && env->pid_start_time(env->context, holder->pid, &start_time) == 0) {
         holder->has_pid_start_time = true;
@@ -126,7 +137,7 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
     if (found == LEASE_STATUS_UNREADABLE) return lease_result_error(result, EIO, "open", options->path);
     if (found != LEASE_STATUS_MISSING) env->unlink(env->context, options->path);
     struct lease_holder holder;
-    int status = new_holder(env, options, &holder);
+    int status = new_holder(env, rules, options, result, &holder);
     if (status == 0) status = publish(env, rules, options->path, paths, &holder);
     if (status == 0) return acquired(result, &holder, found);
     if (status != -EEXIST) return lease_result_error(result, -status, "link", options->path);
@@ -145,7 +156,7 @@ static enum lease_status zoo_acquire(const struct lease_env *env, const struct z
     if (found == LEASE_STATUS_ACTIVE) return held(result);
     if (found == LEASE_STATUS_MISSING || rules->no_exclusive_create) {
         struct lease_holder holder;
-        status = new_holder(env, options, &holder);
+        status = new_holder(env, rules, options, result, &holder);
         if (status == 0) status = publish(env, rules, options->path, &paths, &holder);
         if (status == 0) return acquired(result, &holder, found);
         if (status != -EEXIST) return lease_result_error(result, -status, "link", options->path);
@@ -239,7 +250,10 @@ static enum lease_status zoo_inspect(const struct lease_env *env, const struct z
     X(torn, "zoo-torn-publish", "non-atomic publish: O_EXCL create, then write", torn_publish)                       \
     X(greater, "zoo-stale-greater", "stale check with > instead of >=", stale_greater)                               \
     X(no_recheck, "zoo-takeover-no-recheck", "takeover without re-checking under the lock", takeover_no_recheck)     \
-    X(renew_any, "zoo-renew-no-check", "renew rewrites the lease without checking the token", renew_no_check)
+    X(renew_any, "zoo-renew-no-check", "renew rewrites the lease without checking the token", renew_no_check)     \
+    X(fence_file, "zoo-fence-from-file", "the fence counts from the replaced file, not across removals",            \
+      fence_from_file)                                                                                               \
+    X(expiry_mono, "zoo-expiry-monotonic", "expiresAt from the monotonic clock, not the wall clock", expiry_monotonic)
 // clang-format on
 
 #define ZOO_MEMBER(id, name_text, rule_text, field)                                                         \
