@@ -206,7 +206,7 @@ static int64_t env_self_pid(void *context) {
 static int env_pid_probe(void *context, int64_t pid) {
     struct sim_process *process = self(context);
     yield(process, SIM_OP_PID_PROBE, NULL, NULL, -1, pid);
-    int status = sim_world_pid_probe(process->world, pid);
+    int status = sim_world_pid_probe_by(process->world, process->pid, pid);
     sim_trace_op(process, SIM_OP_PID_PROBE, NULL, status, pid);
     return status;
 }

@@ -115,6 +115,7 @@ struct sim_inode {
     int lock_holder; /* process index; -1 free */
     uint64_t number; /* st_ino */
     int64_t mtime_ms;
+    int64_t ctime_ms; /* st_ctime: creation, writes, and each change of its names (link, rename, unlink) */
 };
 
 struct sim_entry {
@@ -389,6 +390,8 @@ struct sim_world {
     struct sim_inode inodes[SIM_INODE_MAX];
     struct sim_entry entries[SIM_ENTRY_MAX];
     uint64_t next_inode_number;
+    uint64_t freed_inode_numbers[SIM_INODE_MAX]; /* inode-reuse: handed out again, last freed first */
+    int freed_inode_count;
     int lease_inode;
     int process_count;
     struct sim_process processes[SIM_PROCESS_MAX];

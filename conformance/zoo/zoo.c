@@ -20,9 +20,18 @@ struct zoo_rules {
     bool stale_greater;       /* stale iff now > expiresAt (should be >=) */
     bool takeover_no_recheck; /* replaces what it saw before taking the lock */
     bool renew_no_check;      /* renew rewrites the lease whoever owns it */
-    bool fence_from_file;  /* the fence is the replaced file's + 1 (1 when there is none): not kept across removals */
-    bool expiry_monotonic; /* expiresAt from the monotonic clock, not the wall clock */
+    bool fence_from_file;     /* the fence is the replaced file's + 1 (1 when none): not kept across removals */
+    bool expiry_monotonic;    /* expiresAt from the monotonic clock, not the wall clock */
+    bool eperm_dead;          /* a pid probe answering EPERM (another user's live process) taken as dead */
 };
+
+/* eperm_dead: the probe of the environment in use, answering ESRCH for
+ * EPERM (the simulator runs one process at a time: one slot suffices). */
+static int (*real_pid_probe)(void *context, int64_t pid);
+static int eperm_as_dead(void *context, int64_t pid) {
+    int status = real_pid_probe(context, pid);
+    return status == -EPERM ? -ESRCH : status;
+}
 
 struct zoo_paths {
     char lock[LEASE_PATH_MAX];
@@ -40,6 +49,13 @@ static enum lease_status classify(const struct lease_env *env, const struct zoo_
                                   struct lease_result *result) {
     struct lease_staleness_rules staleness = {.check_pid = !rules->no_pid_check,
                                               .check_start_time = !rules->no_pid_check};
+    struct lease_env misreading;
+    if (rules->eperm_dead) {
+        misreading = *env;
+        real_pid_probe = env->pid_probe;
+        misreading.pid_probe = eperm_as_dead;
+        env = &misreading;
+    }
     enum lease_status found = lease_read_and_classify(env, &staleness, path, result, NULL);
     int64_t expires_ms;
     if (rules->stale_greater && found == LEASE_STATUS_STALE && result->ttl_takeover &&
@@ -253,7 +269,8 @@ static enum lease_status zoo_inspect(const struct lease_env *env, const struct z
     X(renew_any, "zoo-renew-no-check", "renew rewrites the lease without checking the token", renew_no_check)     \
     X(fence_file, "zoo-fence-from-file", "the fence counts from the replaced file, not across removals",            \
       fence_from_file)                                                                                               \
-    X(expiry_mono, "zoo-expiry-monotonic", "expiresAt from the monotonic clock, not the wall clock", expiry_monotonic)
+    X(expiry_mono, "zoo-expiry-monotonic", "expiresAt from the monotonic clock, not the wall clock", expiry_monotonic) \
+    X(eperm_dead, "zoo-eperm-dead", "a pid probe's EPERM (another user's live process) taken as dead", eperm_dead)
 // clang-format on
 
 #define ZOO_MEMBER(id, name_text, rule_text, field)                                                         \
