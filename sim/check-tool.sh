@@ -114,5 +114,12 @@ expect double-acquisition 1 'VIOLATION seed=165 impl=neo-v2 invariant=double-acq
     "$leasesim" --impl neo-v2 --seeds 1..3000 --invariant double-acquisition --quiet
 expect double-acquisition-lease 0 '0 violation\(s\)' \
     "$leasesim" --impl lease --seeds 1..3000 --invariant double-acquisition --quiet
+# --check judges every registered implementation: those no expect line
+# names get a verdict derived from their traits (here the models' race fails).
+grep -v '^expect neo' fixtures/scenarios/two-reclaimers.scn > "$scratch/lease-only.scn"
+expect check-derived 1 'FAIL two-reclaimers +neo-v2 +expected pass\|wedged +got exclusion' \
+    "$leasesim" --scenario "$scratch/lease-only.scn" --check
+grep -q 'neo-v1: no expect line; derived from its traits' "$scratch/check-derived.out" && passed=$((passed + 1)) ||
+    { failed=$((failed + 1)); echo "test-sim-tool: FAIL neo-v1 not judged without an expect line"; }
 echo "test-sim-tool: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
