@@ -133,16 +133,21 @@ static int env_lock(void *context, const char *path, int64_t timeout_ms, int *fd
     struct sim_world *world = process->world;
     yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
     int64_t deadline_ms = world->now_ms + (timeout_ms > 0 ? timeout_ms : 0);
-    int status = -EWOULDBLOCK;
+    int status = -EWOULDBLOCK, inode = -1, waiting_fd = -1;
     for (int round = 0; round < LOCK_WAIT_ROUNDS_MAX; round++) {
-        int inode = -1;
-        status = sim_fs_lock_try(world, process, path, fd, &inode);
+        /* flock(2): a waiter keeps the inode it opened (sim_fs_lock_retry) */
+        status = waiting_fd < 0 ? sim_fs_lock_try(world, process, path, &waiting_fd, &inode)
+                                : sim_fs_lock_retry(world, process, waiting_fd);
         if (status != -EWOULDBLOCK || world->now_ms >= deadline_ms) break;
         process->state = SIM_PROCESS_BLOCKED;
         process->blocked_inode = inode;
         process->wake_ms = deadline_ms;
         yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
     }
+    if (status == 0)
+        *fd = waiting_fd;
+    else if (status == -EWOULDBLOCK && waiting_fd >= 0)
+        sim_fs_close(world, process, waiting_fd); /* timed out: the waiter's descriptor is closed */
     sim_trace_op(process, SIM_OP_LOCK, path, status, status == 0 ? *fd : -1);
     return status;
 }

@@ -351,11 +351,24 @@ int sim_fs_lock_try(struct sim_world *world, struct sim_process *process, const 
     }
     if (world->inodes[sim_checked_index(found, SIM_INODE_MAX)].is_directory) return -EISDIR;
     *inode = found;
-    if (world->inodes[sim_checked_index(found, SIM_INODE_MAX)].lock_holder >= 0) return -EWOULDBLOCK;
+    /* flock(2): the file is opened first; a waiter holds that descriptor,
+     * and so that inode, while it waits (sim_fs_lock_retry). */
     int opened = fd_new(process, found, true, true);
     if (opened < 0) return opened;
-    world->inodes[sim_checked_index(found, SIM_INODE_MAX)].lock_holder = process->index;
     *fd = opened;
+    if (world->inodes[sim_checked_index(found, SIM_INODE_MAX)].lock_holder >= 0) return -EWOULDBLOCK;
+    world->inodes[sim_checked_index(found, SIM_INODE_MAX)].lock_holder = process->index;
+    return 0;
+}
+
+/* A waiter's next attempt: the inode its descriptor opened, even if the
+ * path was unlinked and re-created meanwhile (it then locks the old one). */
+int sim_fs_lock_retry(struct sim_world *world, struct sim_process *process, int fd) {
+    struct sim_fd *file = fd_get(process, fd);
+    if (file == NULL || !file->is_lock) return -EBADF;
+    struct sim_inode *inode = &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)];
+    if (inode->lock_holder >= 0 && inode->lock_holder != process->index) return -EWOULDBLOCK;
+    inode->lock_holder = process->index;
     return 0;
 }
 

@@ -26,6 +26,8 @@ int sim_fs_rename(struct sim_world *world, struct sim_process *process, const ch
 int sim_fs_unlink(struct sim_world *world, struct sim_process *process, const char *path);
 int sim_fs_mkdir(struct sim_world *world, const char *path);
 int sim_fs_lock_try(struct sim_world *world, struct sim_process *process, const char *path, int *fd, int *inode);
+/* A waiter's retry on the inode its descriptor fd opened: 0 or -EWOULDBLOCK. */
+int sim_fs_lock_retry(struct sim_world *world, struct sim_process *process, int fd);
 int sim_fs_unlock(struct sim_world *world, struct sim_process *process, int fd);
 bool sim_fs_lock_busy(const struct sim_world *world, int inode);
 void sim_fs_drop_process(struct sim_world *world, struct sim_process *process);
