@@ -126,6 +126,8 @@ static int env_mkdir(void *context, const char *path) {
     return status;
 }
 
+static int env_sleep_ms(void *context, int64_t duration_ms);
+
 /* Blocks the simulated process (not the simulator) until the lock is free
  * or the timeout passes in simulated time. */
 static int env_lock(void *context, const char *path, int64_t timeout_ms, int *fd) {
@@ -143,6 +145,17 @@ static int env_lock(void *context, const char *path, int64_t timeout_ms, int *fd
         process->blocked_inode = inode;
         process->wake_ms = deadline_ms;
         yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
+    }
+    if (status == 0 && world->plan.knobs.lock_stall_ms > 0 && !world->lock_stalled) {
+        /* lock-stall: the run's first lock holder stops (SIGSTOP, a
+         * page-fault storm) while it holds the kernel lock */
+        world->lock_stalled = true;
+        sim_trace_op(process, SIM_OP_LOCK, path, status, waiting_fd);
+        sim_story(world, SIM_STORY_CRASH, process->index, "%s stalls %lld ms holding the lock", process->label,
+                  (long long)world->plan.knobs.lock_stall_ms);
+        env_sleep_ms(context, world->plan.knobs.lock_stall_ms);
+        *fd = waiting_fd;
+        return status;
     }
     if (status == 0)
         *fd = waiting_fd;

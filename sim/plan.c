@@ -101,6 +101,7 @@ void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy str
     sim_prng_seed(&world_knobs, seed ^ 0x6570657266656f6eULL);
     knobs->foreign_pids = sim_prng_permille(&world_knobs, 250);
     knobs->inode_reuse = sim_prng_permille(&world_knobs, 500);
+    knobs->lock_stall_ms = sim_prng_permille(&world_knobs, 150) ? knobs->lock_timeout_ms * 2 : 0;
     (void)strategy;
 }
 

@@ -401,6 +401,7 @@ struct sim_world {
     uint64_t pid_generation[SIM_PID_SLOTS];
     uint64_t pid_changed_step[SIM_PID_SLOTS];
     /* oracle */
+    bool lock_stalled; /* lock-stall: the run's first lock holder has stalled */
     bool fence_seen;
     int64_t max_fence; /* the greatest fence an acquisition got so far */
     char max_fence_by[SIM_LABEL_MAX];

@@ -13,16 +13,17 @@
 #include "zoo.h"
 
 struct zoo_rules {
-    bool no_exclusive_create; /* publish with rename (overwrites) and no lock */
-    bool release_no_token;    /* release removes whatever is there */
-    bool no_pid_check;        /* a dead holder's lease looks active until its TTL */
-    bool torn_publish;        /* O_EXCL create, then write, on the unlocked path */
-    bool stale_greater;       /* stale iff now > expiresAt (should be >=) */
-    bool takeover_no_recheck; /* replaces what it saw before taking the lock */
-    bool renew_no_check;      /* renew rewrites the lease whoever owns it */
-    bool fence_from_file;     /* the fence is the replaced file's + 1 (1 when none): not kept across removals */
-    bool expiry_monotonic;    /* expiresAt from the monotonic clock, not the wall clock */
-    bool eperm_dead;          /* a pid probe answering EPERM (another user's live process) taken as dead */
+    bool no_exclusive_create;   /* publish with rename (overwrites) and no lock */
+    bool release_no_token;      /* release removes whatever is there */
+    bool no_pid_check;          /* a dead holder's lease looks active until its TTL */
+    bool torn_publish;          /* O_EXCL create, then write, on the unlocked path */
+    bool stale_greater;         /* stale iff now > expiresAt (should be >=) */
+    bool takeover_no_recheck;   /* replaces what it saw before taking the lock */
+    bool renew_no_check;        /* renew rewrites the lease whoever owns it */
+    bool fence_from_file;       /* the fence is the replaced file's + 1 (1 when none): not kept across removals */
+    bool expiry_monotonic;      /* expiresAt from the monotonic clock, not the wall clock */
+    bool eperm_dead;            /* a pid probe answering EPERM (another user's live process) taken as dead */
+    bool lock_timeout_proceeds; /* a lock that timed out is taken as had: the check-and-replace runs unlocked */
 };
 
 /* eperm_dead: the probe of the environment in use, answering ESRCH for
@@ -179,9 +180,10 @@ static enum lease_status zoo_acquire(const struct lease_env *env, const struct z
     }
     int lock_fd = -1;
     status = env->lock(env->context, paths.lock, options->lock_timeout_ms, &lock_fd);
-    if (status != 0) return lease_result_error(result, -status, "lock", paths.lock);
+    if (status != 0 && !(rules->lock_timeout_proceeds && status == -EWOULDBLOCK))
+        return lease_result_error(result, -status, "lock", paths.lock);
     enum lease_status outcome = acquire_locked(env, rules, options, &paths, found, result);
-    env->unlock(env->context, lock_fd);
+    if (status == 0) env->unlock(env->context, lock_fd);
     return outcome;
 }
 
@@ -270,7 +272,9 @@ static enum lease_status zoo_inspect(const struct lease_env *env, const struct z
     X(fence_file, "zoo-fence-from-file", "the fence counts from the replaced file, not across removals",            \
       fence_from_file)                                                                                               \
     X(expiry_mono, "zoo-expiry-monotonic", "expiresAt from the monotonic clock, not the wall clock", expiry_monotonic) \
-    X(eperm_dead, "zoo-eperm-dead", "a pid probe's EPERM (another user's live process) taken as dead", eperm_dead)
+    X(eperm_dead, "zoo-eperm-dead", "a pid probe's EPERM (another user's live process) taken as dead", eperm_dead) \
+    X(lock_proceeds, "zoo-lock-timeout-proceeds", "a lock that timed out is taken as had (runs unlocked)",          \
+      lock_timeout_proceeds)
 // clang-format on
 
 #define ZOO_MEMBER(id, name_text, rule_text, field)                                                         \
