@@ -41,7 +41,7 @@ assert any('the lease file' in (t.text or '') for t in root.iter('{http://www.w3
     chrome --window-size=1600,600 --screenshot="$out/$picture.png" "file://$PWD/$out/$picture.svg" > /dev/null
     check "$picture.svg renders to a PNG" test "$(stat -c %s "$out/$picture.png" 2>/dev/null || echo 0)" -gt 20000
 done
-check "the wedge is in the picture's title" grep -q 'WEDGED [0-9.]* min (a dead holder' "$out/wedge.svg"
+check "the wedge is in the picture's title" grep -q "WEDGED 6.0 h: the dead holder&#39;s lease blocked 1 run until its TTL</text>" "$out/wedge.svg"
 check "the violation is drawn with its arrows" grep -q "marker-end='url(#arrow)'" "$out/violation.svg"
 chrome --window-size=1500,900 --screenshot="$out/violation-html.png" "file://$PWD/$out/violation.html" > /dev/null
 check "the HTML timeline renders to a PNG" test "$(stat -c %s "$out/violation-html.png" 2>/dev/null || echo 0)" -gt 20000

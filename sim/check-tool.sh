@@ -64,5 +64,62 @@ for line in lines[1:]:
 assert ops > 0 and stories > 0
 PY
 then passed=$((passed + 1)); else failed=$((failed + 1)); echo "test-sim-tool: FAIL the trace does not follow its schema"; fi
+# --keep-going: the whole range, both of neo-v2's invariants counted, one
+# replay line per signature, and each replay line reproduces its invariant.
+expect keep-going 1 'violations by invariant: exclusion=[0-9]+ honest-deferral=[0-9]+' \
+    "$leasesim" --impl neo-v2 --seeds 1..3000 --keep-going --quiet
+if grep -qE '^leasesim: 3000 seed\(s\)' "$scratch/keep-going.out" &&
+    [[ $(grep -c '^signature ' "$scratch/keep-going.out") -ge 4 ]] &&
+    [[ $(grep -c '^signature ' "$scratch/keep-going.out") -eq $(grep -c '^  replay: ' "$scratch/keep-going.out") ]]; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1)); echo "test-sim-tool: FAIL keep-going: not every seed run, or signatures without replay lines"
+fi
+replayed=0
+while read -r invariant replay; do
+    # shellcheck disable=SC2086
+    replay_output=$($replay --quiet 2>&1)
+    if ! grep -q "invariant=$invariant\$" <<< "$replay_output"; then
+        failed=$((failed + 1)); echo "test-sim-tool: FAIL keep-going replay does not reproduce $invariant: $replay"
+    fi
+    replayed=$((replayed + 1))
+done < <(awk '/^signature /{sub(",", "", $3); invariant=$3} /^  replay: /{sub("^  replay: ", ""); print invariant, $0}' \
+    "$scratch/keep-going.out" | sed "s|^\([^ ]*\) [^ ]*leasesim|\1 $leasesim|")
+[[ $replayed -gt 0 ]] && passed=$((passed + 1))
+expect hunt-exclusion 1 'VIOLATION seed=2 impl=neo-v2 invariant=exclusion' \
+    "$leasesim" --impl neo-v2 --seeds 1..3000 --invariant exclusion --quiet
+expect hunt-counted 1 'hunting exclusion: [1-9][0-9]* seed\(s\) broke another invariant first' \
+    "$leasesim" --impl neo-v2 --seeds 1..300 --invariant exclusion --keep-going --quiet
+expect keep-going-clean 0 '^0 distinct signature\(s\)' "$leasesim" --impl lease --seeds 1..500 --keep-going --quiet
+expect hunt-unknown 64 'unknown invariant: exclusionn' "$leasesim" --seeds 1..5 --invariant exclusionn
+# A wedge is a finding: its length in the summary, the verdict line and the
+# picture's title; the project's lease (pid check) does not wedge there.
+wedge=fixtures/scenarios/original-wedge.scn
+expect wedge-summary 0 "^WEDGE: wedged 6.0 h: the dead holder's lease blocked 1 run until its TTL" \
+    "$leasesim" --impl neo-v1 --scenario $wedge --seed 1 --svg "$scratch/wedge.svg"
+expect wedge-title 0 "WEDGED 6.0 h: the dead holder&#39;s lease blocked 1 run until its TTL</text>" cat "$scratch/wedge.svg"
+expect wedge-campaign 0 '^WEDGE: 10 seed\(s\) wedged; longest \(seed [0-9]+\): wedged 6.0 h' \
+    "$leasesim" --impl neo-v1 --scenario $wedge --seeds 1..10 --quiet
+expect wedge-verdict 0 'ok   original-wedge +neo-v1 +expected wedged +got wedged .* WEDGED 6.0 h' \
+    "$leasesim" --scenario $wedge --check
+"$leasesim" --impl lease --scenario $wedge --seeds 1..10 --quiet > "$scratch/wedge-lease.out"
+if grep -q WEDGE "$scratch/wedge-lease.out"; then
+    failed=$((failed + 1)); echo "test-sim-tool: FAIL lease reported as wedged on $wedge"
+else passed=$((passed + 1)); fi
+printf 'name wedge-pass\nseeds 1..2\nttl 21600000\norchestrator orch at 0 child kbSync:600000:hang\nkill orch.1 at 120000\nprogram next kbSync at 180000 body 1000\nexpect neo-v1 pass\n' > "$scratch/wedge-pass.scn"
+expect wedge-not-pass 1 'FAIL wedge-pass +neo-v1 +expected pass +got wedged' "$leasesim" --scenario "$scratch/wedge-pass.scn" --check
+# Double acquisition without overlapping bodies: neo-v2's racing reclaimers
+# are told "acquired" twice; the project's lease never is.
+expect double-acquisition 1 'VIOLATION seed=165 impl=neo-v2 invariant=double-acquisition' \
+    "$leasesim" --impl neo-v2 --seeds 1..3000 --invariant double-acquisition --quiet
+expect double-acquisition-lease 0 '0 violation\(s\)' \
+    "$leasesim" --impl lease --seeds 1..3000 --invariant double-acquisition --quiet
+# --check judges every registered implementation: those no expect line
+# names get a verdict derived from their traits (here the models' race fails).
+grep -v '^expect neo' fixtures/scenarios/two-reclaimers.scn > "$scratch/lease-only.scn"
+expect check-derived 1 'FAIL two-reclaimers +neo-v2 +expected pass\|wedged +got exclusion' \
+    "$leasesim" --scenario "$scratch/lease-only.scn" --check
+grep -q 'neo-v1: no expect line; derived from its traits' "$scratch/check-derived.out" && passed=$((passed + 1)) ||
+    { failed=$((failed + 1)); echo "test-sim-tool: FAIL neo-v1 not judged without an expect line"; }
 echo "test-sim-tool: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -25,6 +25,8 @@ struct cli {
     const char *trace_path, *svg_path, *summary_path, *html_path;
     int shard_index, shard_count;
     bool no_shrink, check, zoo, bench, determinism, list_impls, quiet, merge;
+    bool keep_going;           /* --keep-going: the whole range, violations grouped by signature */
+    enum sim_invariant hunted; /* --invariant NAME: SIM_INVARIANT_NONE hunts every invariant */
     int merge_count;
     const char *merge_files[MERGE_FILES_MAX];
     struct sim_request request;

@@ -18,7 +18,7 @@ static const char *const usage_text =
     "usage: leasesim [--impl NAME] [--scenario FILE] (--seed N | --seeds A..B) [--trace FILE] [--svg FILE]\n"
     "                [--html FILE]\n"
     "                [--strategy random|pct|pos|exhaustive] [--pct-depth D] [--shard K/N] [--summary FILE]\n"
-    "                [--drop LIST] [--no-shrink] [--quiet] [--history FILE]\n"
+    "                [--drop LIST] [--no-shrink] [--quiet] [--history FILE] [--keep-going] [--invariant NAME]\n"
     "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench | --version\n"
     "       leasesim --scenario FILE --check        (verdicts the scenario expects, per implementation)\n"
     "       leasesim --seeds A..B --determinism     (each seed twice; trace hashes must match)\n"
@@ -27,6 +27,9 @@ static const char *const usage_text =
     "--history FILE: every run's calls, results, bodies and lease-file changes as JSON Lines, each run ending\n"
     "with the oracle's verdict (checked again by conformance/oracle/check_history.py)\n"
     "(a clean campaign writes none: replay one seed to draw it); exhaustive mode writes neither.\n"
+    "--keep-going runs the whole range, counts violations per invariant and prints one replay line per\n"
+    "distinct signature (invariant + shrunk event shape); --invariant NAME hunts that invariant only\n"
+    "(seeds that break another one first are counted, not reported).\n"
     "When stderr is not a terminal, a progress line every $LEASESIM_HEARTBEAT_SECONDS (5) seconds.\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
     "65 --merge of summaries that do not make one whole campaign; 66 --bench away from the source tree (it reads\n"
@@ -99,6 +102,8 @@ enum option_id {
     OPTION_QUIET,
     OPTION_DETERMINISM,
     OPTION_HISTORY,
+    OPTION_KEEP_GOING,
+    OPTION_INVARIANT,
 };
 
 static const struct option long_options[] = {
@@ -123,6 +128,8 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, OPTION_QUIET},
     {"determinism", no_argument, NULL, OPTION_DETERMINISM},
     {"history", required_argument, NULL, OPTION_HISTORY},
+    {"keep-going", no_argument, NULL, OPTION_KEEP_GOING},
+    {"invariant", required_argument, NULL, OPTION_INVARIANT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -150,6 +157,12 @@ static int store_option(struct cli *cli, int option, const char *value) {
     case OPTION_DETERMINISM: cli->determinism = true; return 0;
     case OPTION_MERGE: cli->merge = true; return 0;
     case OPTION_HISTORY: return sim_history_open(value);
+    case OPTION_KEEP_GOING: cli->keep_going = true; return 0;
+    case OPTION_INVARIANT:
+        if (!sim_invariant_from_name(value, &cli->hunted) || cli->hunted == SIM_INVARIANT_NONE ||
+            cli->hunted == SIM_INVARIANT_DETERMINISM)
+            return usage_error("unknown invariant", value);
+        return 0;
     case OPTION_PCT_DEPTH:
         if (!lease_parse_unsigned(value, 64, &depth, NULL) || depth < 1)
             return usage_error("--pct-depth must be a number from 1 to 64", value);

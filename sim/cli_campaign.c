@@ -69,8 +69,236 @@ struct campaign {
     uint64_t seeds_run, steps, violations, first_violation_seed;
     enum sim_invariant first_invariant;
     uint64_t counters[SIM_COUNTER_COUNT];
+    uint64_t per_invariant[SIM_INVARIANT_COUNT]; /* seeds, by the invariant each broke first */
+    uint64_t not_hunted;                         /* seeds that broke another invariant than --invariant */
+    uint64_t wedged_seeds;                       /* seeds where a dead holder's lease blocked runs */
+    struct sim_wedge longest_wedge;
+    uint64_t longest_wedge_seed;
     double seconds;
 };
+
+/* --keep-going: violations grouped by a signature, the invariant and the
+ * shape of the shrunk run's story (what happened, in order, with processes
+ * named P1, P2, ... by first mention and every number written as #). A seed
+ * whose unshrunk shape was seen before joins that shape's signature without
+ * being shrunk again. */
+#define SIGNATURES_MAX 512
+#define RAW_SHAPES_MAX 65536 /* open addressing, a power of two */
+#define SHAPE_MAX 4096
+
+struct signature {
+    uint64_t hash, seeds, first_seed;
+    enum sim_invariant invariant;
+    char drops[256];
+    char shape[SHAPE_MAX];
+};
+
+struct signatures {
+    int count;
+    uint64_t overflow; /* seeds of signatures beyond SIGNATURES_MAX */
+    struct signature table[SIGNATURES_MAX];
+    uint64_t raw_hash[RAW_SHAPES_MAX]; /* 0: empty */
+    int raw_signature[RAW_SHAPES_MAX]; /* -1: beyond the table */
+};
+
+static uint64_t fnv1a(uint64_t hash, const char *text) {
+    for (; *text != '\0'; text++) hash = (hash ^ (unsigned char)*text) * 1099511628211ULL;
+    return hash;
+}
+
+static bool is_word_char(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+}
+
+/* The story of the world's last run as a shape (see struct signatures). */
+static void story_shape(const struct sim_world *world, char *shape, size_t size) {
+    int name_of[SIM_PROCESS_MAX];
+    int names = 0;
+    for (int index = 0; index < SIM_PROCESS_MAX; index++) name_of[index] = 0;
+    size_t used = 0;
+    shape[0] = '\0';
+    for (int line = 0; line < world->story_count && used + 1 < size; line++) {
+        const struct sim_story *story = &world->story[line];
+        used +=
+            (size_t)snprintf(shape + used, size - used, "%s%s:", line ? "; " : "", sim_story_kind_name(story->kind));
+        for (const char *text = story->text; *text != '\0' && used + 1 < size;) {
+            int match = -1;
+            size_t match_length = 0;
+            for (int index = 0; index < world->process_count; index++) {
+                size_t length = strlen(world->processes[index].label);
+                if (length > match_length && strncmp(text, world->processes[index].label, length) == 0 &&
+                    !is_word_char(text[length]) && text[length] != '.')
+                    match = index, match_length = length;
+            }
+            if (match >= 0) {
+                if (name_of[match] == 0) name_of[match] = ++names;
+                used += (size_t)snprintf(shape + used, size - used, "P%d", name_of[match]);
+                text += match_length;
+                continue;
+            }
+            if (!is_word_char(*text)) {
+                shape[used++] = *text++;
+                shape[used] = '\0';
+                continue;
+            }
+            const char *start = text;
+            bool digit = false;
+            while (is_word_char(*text)) digit |= (*text >= '0' && *text <= '9'), text++;
+            if (digit)
+                used += (size_t)snprintf(shape + used, size - used, "#");
+            else
+                used += (size_t)snprintf(shape + used, size - used, "%.*s", (int)(text - start), start);
+        }
+    }
+    if (used >= size) shape[size - 1] = '\0';
+}
+
+/* The cause of the world's last run's violation, coarse enough to group
+ * seeds: the violation's text (processes named P, numbers #), the faults of
+ * the run (crash, kill, pid reuse, clock jump, renewal) and the last result
+ * each process the violation names got (taker first). */
+static void cause_shape(const struct sim_world *world, char *shape, size_t size) {
+    bool kinds[SIM_STORY_RENEW + 1] = {false};
+    const char *violation = "";
+    for (int line = 0; line < world->story_count; line++) {
+        kinds[world->story[line].kind] = true;
+        if (world->story[line].kind == SIM_STORY_VIOLATION) violation = world->story[line].text;
+    }
+    char text[SHAPE_MAX];
+    int named[2] = {-1, -1};
+    size_t used = 0;
+    text[0] = '\0';
+    for (const char *cursor = violation; *cursor != '\0' && used + 2 < sizeof text;) {
+        size_t match_length = 0;
+        int match = -1;
+        for (int index = 0; index < world->process_count; index++) {
+            size_t length = strlen(world->processes[index].label);
+            if (length > match_length && strncmp(cursor, world->processes[index].label, length) == 0)
+                match_length = length, match = index;
+        }
+        if (match >= 0) {
+            if (named[0] < 0)
+                named[0] = match;
+            else if (named[1] < 0 && match != named[0])
+                named[1] = match;
+            text[used++] = 'P';
+            cursor += match_length;
+        } else if (!is_word_char(*cursor)) {
+            text[used++] = *cursor++;
+        } else {
+            const char *start = cursor;
+            bool digit = false;
+            while (is_word_char(*cursor)) digit |= (*cursor >= '0' && *cursor <= '9'), cursor++;
+            used += (size_t)snprintf(text + used, sizeof text - used, "%.*s", digit ? 1 : (int)(cursor - start),
+                                     digit ? "#" : start);
+        }
+        text[used] = '\0';
+    }
+    used = (size_t)snprintf(shape, size, "%s | faults:", text);
+    static const enum sim_story_kind faults[] = {SIM_STORY_CRASH, SIM_STORY_KILL, SIM_STORY_PID_REUSE,
+                                                 SIM_STORY_CLOCK_JUMP, SIM_STORY_RENEW};
+    bool any = false;
+    for (size_t index = 0; index < sizeof faults / sizeof faults[0] && used < size; index++) {
+        if (!kinds[faults[index]]) continue;
+        used +=
+            (size_t)snprintf(shape + used, size - used, "%s%s", any ? "," : " ", sim_story_kind_name(faults[index]));
+        any = true;
+    }
+    if (!any && used < size) used += (size_t)snprintf(shape + used, size - used, " none");
+    for (int which = 0; which < 2 && used < size; which++) {
+        if (named[which] < 0) continue;
+        const char *label = world->processes[named[which]].label;
+        size_t length = strlen(label);
+        const char *status = "none";
+        for (int line = 0; line < world->story_count; line++) {
+            const struct sim_story *story = &world->story[line];
+            if (story->kind == SIM_STORY_RESULT && strncmp(story->text, label, length) == 0 &&
+                strncmp(story->text + length, ": ", 2) == 0)
+                status = story->text + length + 2;
+        }
+        size_t status_length = strcspn(status, ": (");
+        used += (size_t)snprintf(shape + used, size - used, " | %s: %.*s", which == 0 ? "taker" : "other",
+                                 (int)status_length, status);
+    }
+}
+
+/* Files the violating seed (the world holds its run) under its signature. */
+static void file_violation(const struct cli *cli, struct signatures *signatures, uint64_t seed,
+                           const struct sim_plan *plan) {
+    enum sim_invariant invariant = sim_world_get()->violation;
+    static char shape[SHAPE_MAX];
+    sim_run_seed(&cli->request, plan, seed, NULL, true);
+    story_shape(sim_world_get(), shape, sizeof shape);
+    uint64_t raw = fnv1a(fnv1a(14695981039346656037ULL, sim_invariant_name(invariant)), shape) | 1;
+    size_t slot = (size_t)raw & (RAW_SHAPES_MAX - 1);
+    for (size_t probe = 0; probe < RAW_SHAPES_MAX && signatures->raw_hash[slot] != 0; probe++) {
+        if (signatures->raw_hash[slot] == raw) {
+            int known = signatures->raw_signature[slot];
+            if (known >= 0)
+                signatures->table[known].seeds++;
+            else
+                signatures->overflow++;
+            return;
+        }
+        slot = (slot + 1) & (RAW_SHAPES_MAX - 1);
+    }
+    char drops[256] = "";
+    if (!cli->no_shrink && cli->request.strategy != SIM_STRATEGY_EXHAUSTIVE)
+        sim_shrink(&cli->request, seed, invariant, drops, sizeof drops);
+    struct sim_request shrunk = cli->request;
+    shrunk.drops = drops;
+    struct sim_plan shrunk_plan;
+    sim_make_plan(&shrunk, seed, &shrunk_plan);
+    sim_run_seed(&shrunk, &shrunk_plan, seed, NULL, true);
+    cause_shape(sim_world_get(), shape, sizeof shape);
+    uint64_t hash = fnv1a(fnv1a(14695981039346656037ULL, sim_invariant_name(invariant)), shape);
+    int found = -1;
+    for (int index = 0; index < signatures->count && found < 0; index++)
+        if (signatures->table[index].hash == hash && signatures->table[index].invariant == invariant) found = index;
+    if (found < 0 && signatures->count < SIGNATURES_MAX) {
+        found = signatures->count++;
+        struct signature *entry = &signatures->table[found];
+        entry->hash = hash;
+        entry->invariant = invariant;
+        entry->first_seed = seed;
+        entry->seeds = 0;
+        snprintf(entry->drops, sizeof entry->drops, "%s", drops);
+        snprintf(entry->shape, sizeof entry->shape, "%s", shape);
+    }
+    if (found >= 0)
+        signatures->table[found].seeds++;
+    else
+        signatures->overflow++;
+    if (signatures->raw_hash[slot] == 0) {
+        signatures->raw_hash[slot] = raw;
+        signatures->raw_signature[slot] = found;
+    }
+}
+
+static void report_signatures(const struct cli *cli, const struct campaign *campaign,
+                              const struct signatures *signatures) {
+    printf("violations by invariant:");
+    for (int index = 1; index < SIM_INVARIANT_COUNT; index++)
+        if (campaign->per_invariant[index] > 0)
+            printf(" %s=%llu", sim_invariant_name(index), (unsigned long long)campaign->per_invariant[index]);
+    if (campaign->violations == 0 && campaign->not_hunted == 0) printf(" none");
+    printf("\n");
+    if (cli->hunted != SIM_INVARIANT_NONE)
+        printf("hunting %s: %llu seed(s) broke another invariant first (not reported)\n",
+               sim_invariant_name(cli->hunted), (unsigned long long)campaign->not_hunted);
+    printf("%d distinct signature(s)", signatures->count);
+    if (signatures->overflow > 0)
+        printf(" (and %llu seed(s) of signatures beyond the first %d)", (unsigned long long)signatures->overflow,
+               SIGNATURES_MAX);
+    printf("\n");
+    for (int index = 0; index < signatures->count; index++) {
+        const struct signature *entry = &signatures->table[index];
+        printf("signature %d: %s, %llu seed(s), first seed %llu\n  shape: %.400s%s\n  replay: ", index + 1,
+               sim_invariant_name(entry->invariant), (unsigned long long)entry->seeds,
+               (unsigned long long)entry->first_seed, entry->shape, strlen(entry->shape) > 400 ? " ..." : "");
+        print_replay(cli, stdout, entry->first_seed, entry->drops[0] ? entry->drops : cli->request.drops);
+    }
+}
 
 static void progress(const struct cli *cli, const struct campaign *campaign, uint64_t total, double started) {
     double elapsed = seconds_now() - started;
@@ -117,6 +345,9 @@ int run_campaign(const struct cli *cli) {
     const char *heartbeat_text = getenv("LEASESIM_HEARTBEAT_SECONDS");
     double heartbeat_s = heartbeat_text != NULL ? strtod(heartbeat_text, NULL) : 5.0;
     int artifacts = 0;
+    static struct signatures signatures_storage;
+    struct signatures *signatures = &signatures_storage;
+    memset(signatures, 0, sizeof *signatures);
     double started = seconds_now(), last_print = started;
     uint64_t total = (cli->last - cli->first + 1) / (uint64_t)cli->shard_count;
     for (uint64_t seed = cli->first; seed <= cli->last && seed >= cli->first; seed++) {
@@ -136,8 +367,32 @@ int run_campaign(const struct cli *cli) {
         campaign.seeds_run++;
         campaign.steps += world->step;
         for (int index = 0; index < SIM_COUNTER_COUNT; index++) campaign.counters[index] += world->counters[index];
+        if (world->counters[SIM_COUNTER_WEDGE_UNTIL_TTL] > 0) {
+            /* the wedge's length needs the story: run the seed again with it */
+            if (!single) sim_run_seed(&cli->request, &plan, seed, NULL, true);
+            struct sim_wedge wedge = sim_wedge_longest(sim_world_get());
+            if (wedge.runs > 0) {
+                campaign.wedged_seeds++;
+                if (campaign.longest_wedge.runs == 0 || wedge.ms > campaign.longest_wedge.ms)
+                    campaign.longest_wedge = wedge, campaign.longest_wedge_seed = seed;
+            }
+        }
         if (world->violation != SIM_INVARIANT_NONE) {
+            campaign.per_invariant[world->violation]++;
+            if (cli->hunted != SIM_INVARIANT_NONE && world->violation != cli->hunted) {
+                campaign.not_hunted++;
+                continue;
+            }
             campaign.violations++;
+            if (cli->keep_going && !single) {
+                if (campaign.violations == 1) {
+                    campaign.first_violation_seed = seed;
+                    campaign.first_invariant = world->violation;
+                    artifacts = write_artifacts(cli, &plan, seed);
+                }
+                file_violation(cli, signatures, seed, &plan);
+                continue;
+            }
             campaign.first_violation_seed = seed;
             campaign.first_invariant = world->violation;
             if (show_progress) fputc('\n', stderr);
@@ -165,6 +420,16 @@ int run_campaign(const struct cli *cli) {
            (unsigned long long)campaign.violations, campaign.seconds,
            campaign.seconds > 0 ? (double)campaign.steps / campaign.seconds : 0.0);
     print_counters(campaign.counters, stdout);
+    if (campaign.wedged_seeds > 0) {
+        char text[160];
+        sim_wedge_describe(&campaign.longest_wedge, text, sizeof text);
+        if (single)
+            printf("WEDGE: %s\n", text);
+        else
+            printf("WEDGE: %llu seed(s) wedged; longest (seed %llu): %s\n", (unsigned long long)campaign.wedged_seeds,
+                   (unsigned long long)campaign.longest_wedge_seed, text);
+    }
+    if (cli->keep_going && !single) report_signatures(cli, &campaign, signatures);
     int summary = cli->summary_path != NULL ? write_summary(cli, &campaign) : 0;
     if (artifacts != 0) return artifacts;
     if (summary != 0) return summary;
@@ -296,7 +561,8 @@ int sim_cli_campaign(const struct cli *cli) {
             printf("drawn per seed: ttl {1000,3000,10000,60000}ms, renew 60%%, initial {none,dead,live,torn,reused}, "
                    "crash {0,1,3,10}/1000 per step, wall-resolution {1,1000}ms, partial-writes 50%%, pid-space "
                    "{8,1000}, lock-timeout {50,10000}ms, programs 2..6 (hang 6%%, crash-in-body 15%%, pid-reuse "
-                   "40%% of those), orchestrator 30%%, clock-jump 15%%%s%s\n",
+                   "40%% of those), orchestrator 30%%, clock-jump 15%%, foreign-pids 25%%, inode-reuse 50%%, "
+                   "lock-stall 15%%%s%s\n",
                    cli->request.drops ? ", drop " : "", cli->request.drops ? cli->request.drops : "");
         }
     }

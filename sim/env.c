@@ -126,6 +126,8 @@ static int env_mkdir(void *context, const char *path) {
     return status;
 }
 
+static int env_sleep_ms(void *context, int64_t duration_ms);
+
 /* Blocks the simulated process (not the simulator) until the lock is free
  * or the timeout passes in simulated time. */
 static int env_lock(void *context, const char *path, int64_t timeout_ms, int *fd) {
@@ -133,16 +135,32 @@ static int env_lock(void *context, const char *path, int64_t timeout_ms, int *fd
     struct sim_world *world = process->world;
     yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
     int64_t deadline_ms = world->now_ms + (timeout_ms > 0 ? timeout_ms : 0);
-    int status = -EWOULDBLOCK;
+    int status = -EWOULDBLOCK, inode = -1, waiting_fd = -1;
     for (int round = 0; round < LOCK_WAIT_ROUNDS_MAX; round++) {
-        int inode = -1;
-        status = sim_fs_lock_try(world, process, path, fd, &inode);
+        /* flock(2): a waiter keeps the inode it opened (sim_fs_lock_retry) */
+        status = waiting_fd < 0 ? sim_fs_lock_try(world, process, path, &waiting_fd, &inode)
+                                : sim_fs_lock_retry(world, process, waiting_fd);
         if (status != -EWOULDBLOCK || world->now_ms >= deadline_ms) break;
         process->state = SIM_PROCESS_BLOCKED;
         process->blocked_inode = inode;
         process->wake_ms = deadline_ms;
         yield(process, SIM_OP_LOCK, path, NULL, -1, 0);
     }
+    if (status == 0 && world->plan.knobs.lock_stall_ms > 0 && !world->lock_stalled) {
+        /* lock-stall: the run's first lock holder stops (SIGSTOP, a
+         * page-fault storm) while it holds the kernel lock */
+        world->lock_stalled = true;
+        sim_trace_op(process, SIM_OP_LOCK, path, status, waiting_fd);
+        sim_story(world, SIM_STORY_CRASH, process->index, "%s stalls %lld ms holding the lock", process->label,
+                  (long long)world->plan.knobs.lock_stall_ms);
+        env_sleep_ms(context, world->plan.knobs.lock_stall_ms);
+        *fd = waiting_fd;
+        return status;
+    }
+    if (status == 0)
+        *fd = waiting_fd;
+    else if (status == -EWOULDBLOCK && waiting_fd >= 0)
+        sim_fs_close(world, process, waiting_fd); /* timed out: the waiter's descriptor is closed */
     sim_trace_op(process, SIM_OP_LOCK, path, status, status == 0 ? *fd : -1);
     return status;
 }
@@ -206,7 +224,7 @@ static int64_t env_self_pid(void *context) {
 static int env_pid_probe(void *context, int64_t pid) {
     struct sim_process *process = self(context);
     yield(process, SIM_OP_PID_PROBE, NULL, NULL, -1, pid);
-    int status = sim_world_pid_probe(process->world, pid);
+    int status = sim_world_pid_probe_by(process->world, process->pid, pid);
     sim_trace_op(process, SIM_OP_PID_PROBE, NULL, status, pid);
     return status;
 }

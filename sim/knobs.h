@@ -27,6 +27,9 @@
     X(dir_exists, bool, SIM_KNOB_EXISTS, "dir", "dir", 0, NULL)                                       \
     X(pid_space, int, SIM_KNOB_COUNT, "pid-space", "pid-space", 1, NULL) /* pids [300, 300 + N) */    \
     X(lock_timeout_ms, int64_t, SIM_KNOB_MS, "lock-timeout", "lock-timeout", INT64_MIN, NULL)         \
+    X(foreign_pids, bool, SIM_KNOB_ON_OFF, "foreign-pids", "foreign-pids", 0, "foreign-pids")         \
+    X(inode_reuse, bool, SIM_KNOB_ON_OFF, "inode-reuse", "inode-reuse", 0, "inode-reuse")             \
+    X(lock_stall_ms, int64_t, SIM_KNOB_MS, "lock-stall", "lock-stall", 0, "lock-stall")               \
     X(horizon_ms, int64_t, SIM_KNOB_MS, "horizon", NULL, INT64_MIN, NULL)
 // clang-format on
 

@@ -162,7 +162,34 @@ void sim_oracle_body_exit(struct sim_process *process) {
     sim_story(process->world, SIM_STORY_BODY_EXIT, process->index, "%s leaves its body", process->label);
 }
 
+/* Expiry sanity: a lease written now (acquired or renewed) expires one TTL
+ * after the writer's wall clock, which ran from the call's start to now;
+ * a coarse clock (wall-resolution R) may have ticked inside the call, so the
+ * bound is [start + ttl - R, now + ttl + R]. (A 1 s TTL under a 1 s clock
+ * can so expire "0 ms ahead" of the wall clock read after the write: the
+ * tick came between the implementation's read and the oracle's.) Not judged
+ * when the clock jumped during the call. */
+static void check_expiry(struct sim_process *process, const struct lease_result *result, const char *what,
+                         int64_t start_ms) {
+    struct sim_world *world = process->world;
+    int64_t expires_ms = expires_of(result);
+    if (expires_ms == INT64_MAX) return; /* judged by honest deferral and exclusion */
+    /* a clock jump inside the call: the clock's extremes are not its ends */
+    if (world->counters[SIM_COUNTER_CLOCK_JUMP] != process->jumps_at_call_start) return;
+    int64_t now_ms = sim_world_wall_ms(world);
+    int64_t earliest = start_ms < now_ms ? start_ms : now_ms, latest = start_ms < now_ms ? now_ms : start_ms;
+    int64_t ttl_ms = world->plan.knobs.ttl_ms, slack_ms = world->plan.knobs.wall_resolution_ms;
+    if (slack_ms < 1) slack_ms = 1;
+    if (expires_ms < earliest + ttl_ms - slack_ms || expires_ms > latest + ttl_ms + slack_ms)
+        sim_violation(world, SIM_INVARIANT_EXPIRY,
+                      "%s %s a lease expiring %lld ms after its wall clock (ttl %lld ms, clock resolution %lld ms)",
+                      process->label, what, (long long)(expires_ms - now_ms), (long long)ttl_ms,
+                      (long long)world->plan.knobs.wall_resolution_ms);
+}
+
 void sim_oracle_renewed(struct sim_process *process, const struct lease_result *result) {
+    check_expiry(process, result, "renewed to", process->renew_start_wall_ms);
+    process->holding_expires_ms = expires_of(result);
     process->body_expires_ms = expires_of(result);
     sim_story(process->world, SIM_STORY_RENEW, process->index, "renewed until %.40s", result->lease.expires_at);
     check_others(process, "renewed its lease");
@@ -171,6 +198,7 @@ void sim_oracle_renewed(struct sim_process *process, const struct lease_result *
 void sim_oracle_call_start(struct sim_process *process) {
     process->call_start_step = process->world->step;
     process->call_start_wall_ms = sim_world_wall_ms(process->world);
+    process->jumps_at_call_start = process->world->counters[SIM_COUNTER_CLOCK_JUMP];
 }
 
 /* The history entries of token that overlap [first_step, now]. */
@@ -241,8 +269,51 @@ static void check_held(struct sim_process *process, const struct lease_result *r
                       process->label, result->lease.owner);
 }
 
+/* Fences: every acquisition's fence is greater than every earlier one's
+ * (across takeovers, crashes, restarts). Double acquisition: told
+ * "acquired" while another process that was told so, has not begun to
+ * release and is alive still holds a valid lease (a holder in its body is
+ * left to exclusion, judged when this one enters its body). */
+static void check_acquisition(struct sim_process *process, const struct lease_result *result) {
+    struct sim_world *world = process->world;
+    if (result->has_lease && result->lease.has_fence) {
+        if (world->fence_seen && result->lease.fence <= world->max_fence) {
+            sim_violation(world, SIM_INVARIANT_FENCE, "%s acquired with fence %lld, not above fence %lld of %s",
+                          process->label, (long long)result->lease.fence, (long long)world->max_fence,
+                          world->max_fence_by);
+            return;
+        }
+        world->fence_seen = true;
+        world->max_fence = result->lease.fence;
+        lease_copy_text(world->max_fence_by, sizeof world->max_fence_by, process->label);
+    }
+    check_expiry(process, result, "acquired", process->call_start_wall_ms);
+    if (world->violation != SIM_INVARIANT_NONE) return;
+    int64_t wall_ms = sim_world_wall_ms(world);
+    for (int index = 0; index < world->process_count; index++) {
+        struct sim_process *other = &world->processes[index];
+        if (other == process || !other->holding || other->in_body) continue;
+        if (other->state == SIM_PROCESS_DEAD || other->state == SIM_PROCESS_FINISHED) continue;
+        if (other->phase == SIM_PHASE_RELEASING || other->phase == SIM_PHASE_DONE) continue;
+        if (strcmp(other->holding_token, result->lease.token) == 0) continue;
+        if (wall_ms >= other->holding_expires_ms || process->call_start_wall_ms >= other->holding_expires_ms) continue;
+        sim_violation(world, SIM_INVARIANT_DOUBLE_ACQUISITION,
+                      "%s (pid %lld) was told acquired while %s (pid %lld), told so before, held a valid lease "
+                      "(expires in %lld ms)",
+                      process->label, (long long)process->pid, other->label, (long long)other->pid,
+                      (long long)(other->holding_expires_ms - wall_ms));
+        return;
+    }
+}
+
 void sim_oracle_acquire_result(struct sim_process *process, const struct lease_result *result) {
     struct sim_world *world = process->world;
+    if (lease_status_is_acquired(result->status) && result->status != LEASE_STATUS_INHERITED) {
+        check_acquisition(process, result);
+        process->holding = true;
+        lease_copy_text(process->holding_token, sizeof process->holding_token, result->lease.token);
+        process->holding_expires_ms = expires_of(result);
+    }
     switch (result->status) {
     case LEASE_STATUS_ACQUIRED_AFTER_STALE: world->counters[SIM_COUNTER_TAKEOVER_AFTER_STALE]++; break;
     case LEASE_STATUS_ACQUIRED_AFTER_MALFORMED: world->counters[SIM_COUNTER_MALFORMED_RECOVERY]++; break;

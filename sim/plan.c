@@ -96,6 +96,13 @@ void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy str
             add_spec(plan, SIM_SPEC_CLOCK_JUMP, "clock", sim_prng_range(&rng, 0, spread_ms + knobs->ttl_ms));
         if (jump != NULL) jump->jump_ms = sim_prng_range(&rng, -2 * knobs->ttl_ms, 2 * knobs->ttl_ms);
     }
+    /* Drawn from a stream of its own, after the rest: the other draws of
+     * every seed stay what they were. */
+    struct sim_prng world_knobs;
+    sim_prng_seed(&world_knobs, seed ^ 0x6570657266656f6eULL);
+    knobs->foreign_pids = sim_prng_permille(&world_knobs, 250);
+    knobs->inode_reuse = sim_prng_permille(&world_knobs, 500);
+    knobs->lock_stall_ms = sim_prng_permille(&world_knobs, 150) ? knobs->lock_timeout_ms * 2 : 0;
     (void)strategy;
 }
 

@@ -78,6 +78,8 @@ static bool parse_expect(struct sim_scenario *scenario, char **words, int count)
     int index = 2;
     if (strcmp(words[2], "pass") == 0)
         expect->verdict = SIM_INVARIANT_NONE;
+    else if (strcmp(words[2], "wedged") == 0)
+        expect->verdict = SIM_INVARIANT_NONE, expect->wedged = true;
     else if (strcmp(words[2], "violation") == 0 && count > 3 && sim_invariant_from_name(words[3], &expect->verdict))
         index++;
     else

@@ -9,7 +9,9 @@
 #define SIM_EXPECT_MAX 16
 struct sim_expectation {
     char impl[32];              /* "*" for every implementation */
-    enum sim_invariant verdict; /* NONE: pass */
+    enum sim_invariant verdict; /* NONE: pass (or wedged) */
+    bool wedged;                /* "wedged": no violation, but a dead holder's lease blocked runs */
+    bool wedge_allowed;         /* derived from traits (--check): pass or wedged */
     int reached_count;
     enum sim_counter reached[SIM_COUNTER_COUNT];
 };

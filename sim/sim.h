@@ -125,6 +125,7 @@ struct sim_inode {
     int lock_holder; /* process index; -1 free */
     uint64_t number; /* st_ino */
     int64_t mtime_ms;
+    int64_t ctime_ms; /* st_ctime: creation, writes, and each change of its names (link, rename, unlink) */
 };
 
 struct sim_entry {
@@ -262,6 +263,13 @@ struct sim_process {
     int64_t died_ms;
     int64_t body_start_ms, body_end_ms;
     char result_text[48];
+    /* told "acquired" (not inherited) and not yet releasing: the lease it
+     * believes it holds, for double acquisition */
+    bool holding;
+    char holding_token[SIM_TOKEN_MAX];
+    int64_t holding_expires_ms;
+    int64_t renew_start_wall_ms;  /* the wall clock when the current renewal began */
+    uint64_t jumps_at_call_start; /* clock jumps of the world when the current acquire or renew began */
 };
 
 /* A version of the lease path: which token sits there from step on. */
@@ -305,6 +313,9 @@ struct sim_story {
     X(FOREIGN_RELEASE, "no-foreign-release") \
     X(HONEST_DEFERRAL, "honest-deferral")    \
     X(BOUNDED_WEDGE, "bounded-wedge")        \
+    X(FENCE, "fence")                        \
+    X(EXPIRY, "expiry")                      \
+    X(DOUBLE_ACQUISITION, "double-acquisition") \
     X(DETERMINISM, "determinism")            \
     X(STEP_LIMIT, "progress")
 // clang-format on
@@ -403,6 +414,8 @@ struct sim_world {
     struct sim_inode inodes[SIM_INODE_MAX];
     struct sim_entry entries[SIM_ENTRY_MAX];
     uint64_t next_inode_number;
+    uint64_t freed_inode_numbers[SIM_INODE_MAX]; /* inode-reuse: handed out again, last freed first */
+    int freed_inode_count;
     int lease_inode;
     int process_count;
     struct sim_process processes[SIM_PROCESS_MAX];
@@ -413,6 +426,10 @@ struct sim_world {
     uint64_t pid_changed_step[SIM_PID_SLOTS];
     int pid_slots_start, pid_slots_end; /* the pid slots a seed touched (cleared for the next) */
     /* oracle */
+    bool lock_stalled; /* lock-stall: the run's first lock holder has stalled */
+    bool fence_seen;
+    int64_t max_fence; /* the greatest fence an acquisition got so far */
+    char max_fence_by[SIM_LABEL_MAX];
     int history_count;
     struct sim_history history[SIM_HISTORY_MAX];
     uint64_t counters[SIM_COUNTER_COUNT];

@@ -146,26 +146,52 @@ static void process_name(const struct sim_process *process, char *buffer, size_t
         snprintf(buffer, size, "%s (pid %" PRId64 ")", process->label, process->pid);
 }
 
-/* Deferrals while this version stood (until_ms, exclusive; INT64_MAX for
- * the last one) and its writer was already dead; *wedge_ms: from the death to
- * the last of them. */
-static int wedged_runs(const struct sim_world *world, int version, int64_t until_ms, int64_t *wedge_ms) {
+/* A wedge on this version of the lease file (until_ms: when the next
+ * version replaced it, exclusive; INT64_MAX for the last one): its writer
+ * died while it stood, and runs got held after the death. It lasts from the
+ * death (or the write, when later) to the first of the replacement and the
+ * lease's expiresAt (then "until its TTL": the dead holder's lease blocked
+ * every run until it expired). */
+static struct sim_wedge wedge_of(const struct sim_world *world, int version, int64_t until_ms) {
     const struct sim_history *entry = &world->history[version];
-    *wedge_ms = 0;
-    if (entry->writer < 0 || entry->inode < 0) return 0;
+    struct sim_wedge wedge = {0};
+    if (entry->writer < 0 || entry->inode < 0) return wedge;
     const struct sim_process *writer = &world->processes[entry->writer];
-    if (writer->death_step < 0) return 0;
+    if (writer->death_step < 0) return wedge;
     int64_t dead_from = writer->died_ms > entry->at_ms ? writer->died_ms : entry->at_ms;
-    int runs = 0;
+    if (dead_from >= until_ms) return wedge;
     for (int index = 0; index < world->story_count; index++) {
         const struct sim_story *story = &world->story[index];
         if (story->kind == SIM_STORY_RESULT && story->at_ms >= dead_from && story->at_ms < until_ms &&
-            strstr(story->text, ": held") != NULL) {
-            runs++;
-            *wedge_ms = story->at_ms - dead_from;
-        }
+            strstr(story->text, ": held") != NULL)
+            wedge.runs++;
     }
-    return runs;
+    if (wedge.runs == 0) return wedge;
+    int64_t end_ms = until_ms;
+    if (entry->expires_ms != INT64_MAX) {
+        int64_t expiry_at_ms = entry->expires_ms - entry->wall_ms + entry->at_ms;
+        if (expiry_at_ms <= end_ms) end_ms = expiry_at_ms, wedge.until_ttl = true;
+    }
+    if (end_ms == INT64_MAX) end_ms = world->now_ms; /* never expires: as long as the run */
+    wedge.ms = end_ms > dead_from ? end_ms - dead_from : 0;
+    return wedge;
+}
+
+struct sim_wedge sim_wedge_longest(const struct sim_world *world) {
+    struct sim_wedge longest = {0};
+    for (int index = 0; index < world->history_count; index++) {
+        int64_t until_ms = index + 1 < world->history_count ? world->history[index + 1].at_ms : INT64_MAX;
+        struct sim_wedge wedge = wedge_of(world, index, until_ms);
+        if (wedge.runs > 0 && (longest.runs == 0 || wedge.ms > longest.ms)) longest = wedge;
+    }
+    return longest;
+}
+
+void sim_wedge_describe(const struct sim_wedge *wedge, char *buffer, size_t size) {
+    char length[32];
+    format_duration(wedge->ms, length, sizeof length);
+    snprintf(buffer, size, "wedged %s: the dead holder's lease blocked %d run%s %s", length, wedge->runs,
+             wedge->runs == 1 ? "" : "s", wedge->until_ttl ? "until its TTL" : "until it was reclaimed");
 }
 
 static void draw_file_lane(FILE *out, const struct sim_world *world, const struct axis *axis, double end_x) {
@@ -216,15 +242,13 @@ static void draw_file_lane(FILE *out, const struct sim_world *world, const struc
                         middle + 19);
             }
         }
-        int64_t wedge_ms = 0;
-        int runs = wedged_runs(world, index, until_ms, &wedge_ms);
-        if (runs > 0) {
-            char length[32];
-            format_duration(wedge_ms, length, sizeof length);
-            fprintf(out,
-                    "<text x='%.1f' y='%.1f' font-size='12' font-weight='bold' fill='#922'>wedged %s: the dead "
-                    "holder's lease blocked %d run%s</text>\n",
-                    x1 + 3, middle + 7, length, runs, runs == 1 ? "" : "s");
+        struct sim_wedge wedge = wedge_of(world, index, until_ms);
+        if (wedge.runs > 0) {
+            char text[160];
+            sim_wedge_describe(&wedge, text, sizeof text);
+            fprintf(out, "<text x='%.1f' y='%.1f' font-size='12' font-weight='bold' fill='#922'>", x1 + 3, middle + 7);
+            escape(out, text);
+            fputs("</text>\n", out);
         }
     }
 }
@@ -395,32 +419,25 @@ static void draw_axis(FILE *out, const struct axis *axis, double axis_y) {
     }
 }
 
-/* The title: the verdict, and a wedge with its length when there was one. */
+/* The title: the verdict, and a wedge with its length when there was one
+ * (beside a violation too: a wedge is a finding of its own). */
 static void draw_title(FILE *out, const struct sim_world *world) {
     fputs("<text x='10' y='26' font-size='18' font-weight='bold'>", out);
     escape(out, world->plan.name);
     /* A world filled outside the simulator (leasesim --exec) may name no implementation. */
     fprintf(out, " - impl %s - seed %" PRIu64 " - ", world->config.ops != NULL ? world->config.ops->name : "?",
             world->seed);
-    if (world->violation != SIM_INVARIANT_NONE) {
+    struct sim_wedge wedge = sim_wedge_longest(world);
+    if (world->violation != SIM_INVARIANT_NONE)
         fprintf(out, "VIOLATION: %s", sim_invariant_name(world->violation));
-    } else {
-        int64_t longest_ms = 0;
-        int blocked = 0;
-        for (int index = 0; index < world->history_count; index++) {
-            int64_t until_ms = index + 1 < world->history_count ? world->history[index + 1].at_ms : INT64_MAX;
-            int64_t wedge_ms = 0;
-            int runs = wedged_runs(world, index, until_ms, &wedge_ms);
-            if (wedge_ms > longest_ms) longest_ms = wedge_ms, blocked = runs;
-        }
-        if (blocked > 0) {
-            char length[32];
-            format_duration(longest_ms, length, sizeof length);
-            fprintf(out, "invariants hold, but WEDGED %s (a dead holder's lease blocked %d run%s)", length, blocked,
-                    blocked == 1 ? "" : "s");
-        } else {
-            fputs("all invariants hold", out);
-        }
+    else
+        fputs(wedge.runs > 0 ? "invariants hold, but " : "all invariants hold", out);
+    if (wedge.runs > 0) {
+        char text[160];
+        sim_wedge_describe(&wedge, text, sizeof text);
+        if (world->violation != SIM_INVARIANT_NONE) fputs("; ", out);
+        fputs("WEDGED", out);
+        escape(out, text + strlen("wedged"));
     }
     fputs("</text>\n", out);
 }

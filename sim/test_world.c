@@ -135,6 +135,55 @@ static void test_dead_process_pid_is_handed_to_a_new_process(void **state) {
     assert_int_equal(start_time, 99);
 }
 
+static void test_foreign_pids_answer_eperm_but_not_to_themselves(void **state) {
+    (void)state;
+    struct sim_process *holder = new_process(), *prober = new_process();
+    assert_int_equal(sim_world_pid_probe_by(&world, prober->pid, holder->pid), 0);
+    world.plan.knobs.foreign_pids = true;
+    assert_int_equal(sim_world_pid_probe_by(&world, prober->pid, holder->pid), -EPERM);
+    assert_int_equal(sim_world_pid_probe_by(&world, holder->pid, holder->pid), 0);
+    holder->state = SIM_PROCESS_DEAD;
+    assert_int_equal(sim_world_pid_probe_by(&world, prober->pid, holder->pid), -ESRCH);
+}
+
+static void test_inode_numbers_are_reused_when_the_knob_says_so(void **state) {
+    (void)state;
+    struct sim_process *process = new_process();
+    world.plan.knobs.inode_reuse = true;
+    int fd;
+    assert_int_equal(sim_fs_create_exclusive(&world, process, "d/a", &fd), 0);
+    sim_fs_close(&world, process, fd);
+    uint64_t first = world.inodes[sim_fs_lookup(&world, "d/a")].number;
+    assert_int_equal(sim_fs_unlink(&world, process, "d/a"), 0);
+    assert_int_equal(sim_fs_create_exclusive(&world, process, "d/b", &fd), 0);
+    assert_int_equal(world.inodes[sim_fs_lookup(&world, "d/b")].number, first);
+    world.plan.knobs.inode_reuse = false;
+    sim_fs_close(&world, process, fd);
+    assert_int_equal(sim_fs_unlink(&world, process, "d/b"), 0);
+    assert_int_equal(sim_fs_create_exclusive(&world, process, "d/c", &fd), 0);
+    assert_true(world.inodes[sim_fs_lookup(&world, "d/c")].number != first);
+}
+
+/* flock(2): a waiter holds the inode it opened; when the sidecar is
+ * unlinked and re-created, it locks the old inode, beside a holder of the
+ * new one. */
+static void test_lock_waiter_keeps_the_inode_it_opened(void **state) {
+    (void)state;
+    struct sim_process *holder = new_process(), *waiter = new_process(), *newcomer = new_process();
+    int holder_fd, waiter_fd, newcomer_fd, inode, old_inode, new_inode;
+    assert_int_equal(sim_fs_lock_try(&world, holder, "d/s.lock", &holder_fd, &old_inode), 0);
+    assert_int_equal(sim_fs_lock_try(&world, waiter, "d/s.lock", &waiter_fd, &inode), -EWOULDBLOCK);
+    assert_int_equal(inode, old_inode);
+    assert_int_equal(sim_fs_lock_retry(&world, waiter, waiter_fd), -EWOULDBLOCK);
+    assert_int_equal(sim_fs_unlink(&world, holder, "d/s.lock"), 0);
+    assert_int_equal(sim_fs_lock_try(&world, newcomer, "d/s.lock", &newcomer_fd, &new_inode), 0);
+    assert_true(new_inode != old_inode);
+    assert_int_equal(sim_fs_unlock(&world, holder, holder_fd), 0);
+    assert_int_equal(sim_fs_lock_retry(&world, waiter, waiter_fd), 0); /* the old inode: both "hold the lock" */
+    assert_true(sim_fs_lock_busy(&world, new_inode));
+    assert_true(sim_fs_lock_busy(&world, old_inode));
+}
+
 static void test_wall_clock_jumps_and_monotonic_time_does_not(void **state) {
     (void)state;
     world.now_ms = 1000;
@@ -155,6 +204,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_mkdir_reports_an_existing_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_is_exclusive_and_dropped_when_its_holder_dies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_process_pid_is_handed_to_a_new_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_pids_answer_eperm_but_not_to_themselves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inode_numbers_are_reused_when_the_knob_says_so, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_waiter_keeps_the_inode_it_opened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wall_clock_jumps_and_monotonic_time_does_not, setup, teardown),
     };
     return cmocka_run_group_tests_name("sim_world", tests, NULL, NULL);

@@ -22,6 +22,18 @@ int sim_svg_write(const struct sim_world *world, const char *path);
 void sim_svg_emit(const struct sim_world *world, FILE *out);
 /* The time axis the picture uses: x of a true time (ms). */
 double sim_svg_x(const struct sim_world *world, int64_t at_ms);
+/* A wedge: a dead holder's lease that kept blocking runs (held results
+ * after its writer died); ms from the death to the replacement or the
+ * lease's expiry (until_ttl), runs: the held results in between. */
+struct sim_wedge {
+    int64_t ms;
+    int runs;
+    bool until_ttl;
+};
+/* The run's longest wedge (runs 0: none). */
+struct sim_wedge sim_wedge_longest(const struct sim_world *world);
+/* "wedged 6.0 h: the dead holder's lease blocked 1 run until its TTL". */
+void sim_wedge_describe(const struct sim_wedge *wedge, char *buffer, size_t size);
 /* An interactive, self-contained HTML timeline (sim/html.c). */
 int sim_html_write(const struct sim_world *world, const char *path);
 

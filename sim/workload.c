@@ -88,6 +88,8 @@ static void renew_now(struct sim_process *process, const char *token, bool *rene
     struct lease_options options = program_options(process, process->owner);
     struct lease_result result = {0};
     process->phase = SIM_PHASE_RENEWING;
+    process->renew_start_wall_ms = sim_world_wall_ms(process->world);
+    process->jumps_at_call_start = process->world->counters[SIM_COUNTER_CLOCK_JUMP];
     enum lease_status status = lease_renew(process->world->config.ops, &process->env, &options, token, &result);
     process->phase = SIM_PHASE_BODY;
     if (status == LEASE_STATUS_RENEWED)

@@ -73,8 +73,13 @@ static int inode_new(struct sim_world *world, int writer, bool is_directory) {
         inode->is_directory = is_directory;
         inode->writer = writer;
         inode->lock_holder = -1;
-        inode->number = world->next_inode_number++;
+        /* inode-reuse: like ext4 and xfs, a freed number goes to the next file */
+        if (world->plan.knobs.inode_reuse && world->freed_inode_count > 0)
+            inode->number = world->freed_inode_numbers[--world->freed_inode_count];
+        else
+            inode->number = world->next_inode_number++;
         inode->mtime_ms = sim_world_wall_ms(world);
+        inode->ctime_ms = inode->mtime_ms;
         return index;
     }
     return -ENOSPC;
@@ -86,6 +91,8 @@ static void inode_forget_if_unused(struct sim_world *world, int index) {
     free(inode->data);
     inode->data = NULL;
     inode->used = false;
+    if (world->freed_inode_count < SIM_INODE_MAX)
+        world->freed_inode_numbers[world->freed_inode_count++] = inode->number;
 }
 
 /* Points path at inode (or removes it when inode < 0); tells the oracle when
@@ -96,6 +103,7 @@ static int entry_set(struct sim_world *world, struct sim_process *actor, const c
     if (entry >= 0) {
         removed = world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].inode;
         world->inodes[sim_checked_index(removed, SIM_INODE_MAX)].link_count--;
+        world->inodes[sim_checked_index(removed, SIM_INODE_MAX)].ctime_ms = sim_world_wall_ms(world);
         if (inode < 0) world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].used = false;
     } else if (inode >= 0) {
         for (entry = 0; entry < SIM_ENTRY_MAX && world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].used; entry++)
@@ -110,6 +118,7 @@ static int entry_set(struct sim_world *world, struct sim_process *actor, const c
     if (inode >= 0) {
         world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].inode = inode;
         world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].link_count++;
+        world->inodes[sim_checked_index(inode, SIM_INODE_MAX)].ctime_ms = sim_world_wall_ms(world);
     }
     if (strcmp(world->lease_path, path) == 0) {
         world->lease_inode = inode;
@@ -195,6 +204,7 @@ static int copy_in(struct sim_world *world, struct sim_inode *inode, const void 
     if (size > 0) memcpy(inode->data + offset, buffer, size);
     if (end > inode->size) inode->size = end;
     inode->mtime_ms = sim_world_wall_ms(world);
+    inode->ctime_ms = inode->mtime_ms;
     *done = size;
     return 0;
 }
@@ -241,7 +251,7 @@ static void fill_stat(const struct sim_inode *inode, struct lease_stat *stat) {
                                 .inode = inode->number,
                                 .size_bytes = (int64_t)inode->size,
                                 .mtime_ms = inode->mtime_ms,
-                                .ctime_ms = inode->mtime_ms, /* created or written: the same moments here */
+                                .ctime_ms = inode->ctime_ms,
                                 .is_regular = !inode->is_directory,
                                 .is_directory = inode->is_directory,
                                 .is_symlink = false};
@@ -342,11 +352,24 @@ int sim_fs_lock_try(struct sim_world *world, struct sim_process *process, const 
     }
     if (world->inodes[sim_checked_index(found, SIM_INODE_MAX)].is_directory) return -EISDIR;
     *inode = found;
-    if (world->inodes[sim_checked_index(found, SIM_INODE_MAX)].lock_holder >= 0) return -EWOULDBLOCK;
+    /* flock(2): the file is opened first; a waiter holds that descriptor,
+     * and so that inode, while it waits (sim_fs_lock_retry). */
     int opened = fd_new(process, found, true, true);
     if (opened < 0) return opened;
-    world->inodes[sim_checked_index(found, SIM_INODE_MAX)].lock_holder = process->index;
     *fd = opened;
+    if (world->inodes[sim_checked_index(found, SIM_INODE_MAX)].lock_holder >= 0) return -EWOULDBLOCK;
+    world->inodes[sim_checked_index(found, SIM_INODE_MAX)].lock_holder = process->index;
+    return 0;
+}
+
+/* A waiter's next attempt: the inode its descriptor opened, even if the
+ * path was unlinked and re-created meanwhile (it then locks the old one). */
+int sim_fs_lock_retry(struct sim_world *world, struct sim_process *process, int fd) {
+    struct sim_fd *file = fd_get(process, fd);
+    if (file == NULL || !file->is_lock) return -EBADF;
+    struct sim_inode *inode = &world->inodes[sim_checked_index(file->inode, SIM_INODE_MAX)];
+    if (inode->lock_holder >= 0 && inode->lock_holder != process->index) return -EWOULDBLOCK;
+    inode->lock_holder = process->index;
     return 0;
 }
 
@@ -383,6 +406,15 @@ struct sim_process *sim_world_pid_owner(struct sim_world *world, int64_t pid) {
 
 int sim_world_pid_probe(const struct sim_world *world, int64_t pid) {
     return sim_world_pid_owner((struct sim_world *)(uintptr_t)world, pid) != NULL ? 0 : -ESRCH;
+}
+
+/* kill(pid, 0) as caller: with the foreign-pids knob every other live
+ * process belongs to another user and answers EPERM (alive, by the
+ * contract: docs/spec.md 9.18). */
+int sim_world_pid_probe_by(const struct sim_world *world, int64_t caller, int64_t pid) {
+    int status = sim_world_pid_probe(world, pid);
+    if (status == 0 && world->plan.knobs.foreign_pids && pid != caller) return -EPERM;
+    return status;
 }
 
 int sim_world_group_probe(const struct sim_world *world, int64_t group) {
@@ -450,6 +482,7 @@ void sim_world_reset(struct sim_world *world) {
     }
     world->pid_slots_start = world->pid_slots_end = 0;
     world->next_inode_number = 1000;
+    world->freed_inode_count = 0;
     world->lease_inode = -1;
     world->next_pid = PID_BASE;
 }

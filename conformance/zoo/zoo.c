@@ -13,14 +13,26 @@
 #include "zoo.h"
 
 struct zoo_rules {
-    bool no_exclusive_create; /* publish with rename (overwrites) and no lock */
-    bool release_no_token;    /* release removes whatever is there */
-    bool no_pid_check;        /* a dead holder's lease looks active until its TTL */
-    bool torn_publish;        /* O_EXCL create, then write, on the unlocked path */
-    bool stale_greater;       /* stale iff now > expiresAt (should be >=) */
-    bool takeover_no_recheck; /* replaces what it saw before taking the lock */
-    bool renew_no_check;      /* renew rewrites the lease whoever owns it */
+    bool no_exclusive_create;   /* publish with rename (overwrites) and no lock */
+    bool release_no_token;      /* release removes whatever is there */
+    bool no_pid_check;          /* a dead holder's lease looks active until its TTL */
+    bool torn_publish;          /* O_EXCL create, then write, on the unlocked path */
+    bool stale_greater;         /* stale iff now > expiresAt (should be >=) */
+    bool takeover_no_recheck;   /* replaces what it saw before taking the lock */
+    bool renew_no_check;        /* renew rewrites the lease whoever owns it */
+    bool fence_from_file;       /* the fence is the replaced file's + 1 (1 when none): not kept across removals */
+    bool expiry_monotonic;      /* expiresAt from the monotonic clock, not the wall clock */
+    bool eperm_dead;            /* a pid probe answering EPERM (another user's live process) taken as dead */
+    bool lock_timeout_proceeds; /* a lock that timed out is taken as had: the check-and-replace runs unlocked */
 };
+
+/* eperm_dead: the probe of the environment in use, answering ESRCH for
+ * EPERM (the simulator runs one process at a time: one slot suffices). */
+static int (*real_pid_probe)(void *context, int64_t pid);
+static int eperm_as_dead(void *context, int64_t pid) {
+    int status = real_pid_probe(context, pid);
+    return status == -EPERM ? -ESRCH : status;
+}
 
 struct zoo_paths {
     char lock[LEASE_PATH_MAX];
@@ -38,6 +50,13 @@ static enum lease_status classify(const struct lease_env *env, const struct zoo_
                                   struct lease_result *result) {
     struct lease_staleness_rules staleness = {.check_pid = !rules->no_pid_check,
                                               .check_start_time = !rules->no_pid_check};
+    struct lease_env misreading;
+    if (rules->eperm_dead) {
+        misreading = *env;
+        real_pid_probe = env->pid_probe;
+        misreading.pid_probe = eperm_as_dead;
+        env = &misreading;
+    }
     enum lease_status found = lease_read_and_classify(env, &staleness, path, result, NULL);
     int64_t expires_ms;
     if (rules->stale_greater && found == LEASE_STATUS_STALE && result->ttl_takeover &&
@@ -103,8 +122,17 @@ static enum lease_status held(struct lease_result *result) {
     return LEASE_STATUS_HELD;
 }
 
-static int new_holder(const struct lease_env *env, const struct lease_options *options, struct lease_holder *holder) {
+/* seen: what the acquisition read at the lease path (its fence, for
+ * fence_from_file). */
+static int new_holder(const struct lease_env *env, const struct zoo_rules *rules, const struct lease_options *options,
+                      const struct lease_result *seen, struct lease_holder *holder) {
     int status = lease_holder_new(env, options, env->wall_clock_ms(env->context), holder);
+    if (status == 0 && rules->fence_from_file) {
+        holder->has_fence = true;
+        holder->fence = seen->has_lease && seen->lease.has_fence ? seen->lease.fence + 1 : 1;
+    }
+    if (status == 0 && rules->expiry_monotonic)
+        lease_time_format(env->monotonic_ms(env->context) + lease_options_ttl_ms(options), holder->expires_at);
     uint64_t start_time;
     if (status == 0 && env->pid_start_time(env->context, holder->pid, &start_time) == 0) {
         holder->has_pid_start_time = true;
@@ -124,7 +152,7 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
     if (found == LEASE_STATUS_UNREADABLE) return lease_result_error(result, EIO, "open", options->path);
     if (found != LEASE_STATUS_MISSING) env->unlink(env->context, options->path);
     struct lease_holder holder;
-    int status = new_holder(env, options, &holder);
+    int status = new_holder(env, rules, options, result, &holder);
     if (status == 0) status = publish(env, rules, options->path, paths, &holder);
     if (status == 0) return acquired(result, &holder, found);
     if (status != -EEXIST) return lease_result_error(result, -status, "link", options->path);
@@ -143,16 +171,17 @@ static enum lease_status zoo_acquire(const struct lease_env *env, const struct z
     if (found == LEASE_STATUS_ACTIVE) return held(result);
     if (found == LEASE_STATUS_MISSING || rules->no_exclusive_create) {
         struct lease_holder holder;
-        status = new_holder(env, options, &holder);
+        status = new_holder(env, rules, options, result, &holder);
         if (status == 0) status = publish(env, rules, options->path, &paths, &holder);
         if (status == 0) return acquired(result, &holder, found);
         if (status != -EEXIST) return lease_result_error(result, -status, "link", options->path);
     }
     int lock_fd = -1;
     status = env->lock(env->context, paths.lock, options->lock_timeout_ms, &lock_fd);
-    if (status != 0) return lease_result_error(result, -status, "lock", paths.lock);
+    if (status != 0 && !(rules->lock_timeout_proceeds && status == -EWOULDBLOCK))
+        return lease_result_error(result, -status, "lock", paths.lock);
     enum lease_status outcome = acquire_locked(env, rules, options, &paths, found, result);
-    env->unlock(env->context, lock_fd);
+    if (status == 0) env->unlock(env->context, lock_fd);
     return outcome;
 }
 
@@ -243,7 +272,13 @@ static enum lease_status zoo_inspect(const struct lease_env *env, const struct z
     X(torn, "zoo-torn-publish", "non-atomic publish: O_EXCL create, then write", torn_publish)                       \
     X(greater, "zoo-stale-greater", "stale check with > instead of >=", stale_greater)                               \
     X(no_recheck, "zoo-takeover-no-recheck", "takeover without re-checking under the lock", takeover_no_recheck)     \
-    X(renew_any, "zoo-renew-no-check", "renew rewrites the lease without checking the token", renew_no_check)
+    X(renew_any, "zoo-renew-no-check", "renew rewrites the lease without checking the token", renew_no_check)     \
+    X(fence_file, "zoo-fence-from-file", "the fence counts from the replaced file, not across removals",            \
+      fence_from_file)                                                                                               \
+    X(expiry_mono, "zoo-expiry-monotonic", "expiresAt from the monotonic clock, not the wall clock", expiry_monotonic) \
+    X(eperm_dead, "zoo-eperm-dead", "a pid probe's EPERM (another user's live process) taken as dead", eperm_dead) \
+    X(lock_proceeds, "zoo-lock-timeout-proceeds", "a lock that timed out is taken as had (runs unlocked)",          \
+      lock_timeout_proceeds)
 // clang-format on
 
 #define ZOO_MEMBER(id, name_text, rule_text, field)                                                         \
