@@ -1,5 +1,7 @@
 # The etcd backend (docs/etcd.md):
-#   make test-etcd   the algorithm against a scripted transport (cmocka), then the lease CLI and the four programs against a real etcd on loopback
+#   make test-etcd   the algorithm against a scripted transport (cmocka); against a real etcd on loopback
+#                    (etcd_member.py starts one): the library suite's cases that apply (cmocka), the lease CLI
+#                    and the four programs (conformance/etcd), the program suite (conformance/pytest)
 ETCD_PYTEST := $(PYTHON) -m pytest conformance/etcd -p no:cacheprovider
 
 TEST_TARGETS += test-etcd test-multihost
@@ -12,9 +14,10 @@ $(ETCD_ALGORITHM_TEST): $(OBJ)/conformance/etcd/test_etcd_algorithm.o $(LIB_STAT
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES) $(ETCD_ALGORITHM_TEST) ## the etcd backend: algorithm units and a real etcd on loopback
+test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES) $(ETCD_ALGORITHM_TEST) $(LIB_TEST_DIR)/test_lease_lib ## the etcd backend: algorithm units and a real etcd on loopback
 	@mkdir -p $(PROGRAMS_REPORTS)
 	$(ETCD_ALGORITHM_TEST)
+	$(PYTHON) conformance/etcd/etcd_member.py -- $(LIB_TEST_DIR)/test_lease_lib etcd
 	CONFORMANCE_BIN=$(BIN) $(ETCD_PYTEST) -q --tb=short -rs --junitxml=$(PROGRAMS_REPORTS)/pytest-etcd.xml
 
 # Three etcd members and three hosts in network namespaces under kill, pause and

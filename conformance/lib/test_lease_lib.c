@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "../etcd/etcd_lib_cases.h"
+#include "etcd_client.h"
 #include "fake_env.h"
 
 #define HOUR_MS 3600000LL
@@ -1065,29 +1067,48 @@ static const struct {
 #define CASE_COUNT (sizeof behaviour_cases / sizeof behaviour_cases[0])
 
 /* The same cases for one implementation; the implementation rides in as
- * cmocka's initial state (prestate). */
-static int run_for(struct impl_case *impl, const char *group) {
+ * cmocka's initial state (prestate). skip_reason (NULL: none) leaves out the
+ * cases that do not apply, one line each. */
+static int run_for(struct impl_case *impl, const char *group, const char *(*skip_reason)(const char *)) {
     struct CMUnitTest tests[CASE_COUNT];
+    size_t count = 0;
     for (size_t index = 0; index < CASE_COUNT; index++) {
-        tests[index] = (struct CMUnitTest){.name = behaviour_cases[index].name,
-                                           .test_func = behaviour_cases[index].function,
-                                           .setup_func = setup,
-                                           .teardown_func = teardown,
-                                           .initial_state = impl};
+        const char *reason = skip_reason != NULL ? skip_reason(behaviour_cases[index].name) : NULL;
+        if (reason != NULL) {
+            printf("[  SKIP    ] %s: %s\n", behaviour_cases[index].name, reason);
+            continue;
+        }
+        tests[count++] = (struct CMUnitTest){.name = behaviour_cases[index].name,
+                                             .test_func = behaviour_cases[index].function,
+                                             .setup_func = setup,
+                                             .teardown_func = teardown,
+                                             .initial_state = impl};
     }
-    return _cmocka_run_group_tests(group, tests, CASE_COUNT, NULL, NULL);
+    return _cmocka_run_group_tests(group, tests, count, NULL, NULL);
 }
 
-/* Every implementation of the registry (src/lease_implementations.h) that
- * keeps its lease in files; the group is named impl_<name> ('-' as '_'). */
-int main(void) {
+/* Every implementation of the registry (src/lease_implementations.h), or the
+ * one named by argv[1]; the group is named impl_<name> ('-' as '_'). One that
+ * keeps its lease outside files (etcd) runs the cases that apply to it
+ * against the cluster in $LEASE_ETCD_ENDPOINTS (make test-etcd starts one),
+ * and is skipped with one line without it. */
+int main(int argc, char **argv) {
     int failures = 0;
+    static struct etcd_client cluster;
+    static struct etcd_transport transport;
+    const char *endpoints = getenv("LEASE_ETCD_ENDPOINTS");
     for (size_t index = 0; index < lease_impl_count(); index++) {
         const struct lease_ops *ops = lease_impl_at(index);
+        if (argc > 1 && strcmp(argv[1], ops->name) != 0) continue;
         if (ops->traits.outside_the_world) {
-            printf("test_lease_lib: %s skipped: it keeps the lease outside files (its suite: make test-etcd)\n",
-                   ops->name);
-            continue;
+            if (endpoints == NULL || etcd_client_init(&cluster, endpoints, 0) != 0) {
+                printf("test_lease_lib: %s skipped: it keeps the lease outside files (run with "
+                       "LEASE_ETCD_ENDPOINTS: make test-etcd)\n",
+                       ops->name);
+                continue;
+            }
+            transport = etcd_client_transport(&cluster);
+            lease_etcd_transport_override = &transport; /* the fake env has no LEASE_ETCD_* */
         }
         struct impl_case impl = {.ops = ops,
                                  .checks_pid = ops->traits.checks_pid,
@@ -1101,7 +1122,8 @@ int main(void) {
             group[5 + at] = ops->name[at] == '-' ? '_' : ops->name[at];
         printf("=== %s\n", group);
         fflush(stdout);
-        failures += run_for(&impl, group);
+        failures += run_for(&impl, group, ops->traits.outside_the_world ? etcd_skip_reason : NULL);
+        lease_etcd_transport_override = NULL;
     }
     return failures == 0 ? 0 : 1;
 }
