@@ -19,6 +19,8 @@ test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES) $(ETCD_ALGORITHM_TEST) $(LIB_TEST_D
 	$(ETCD_ALGORITHM_TEST)
 	$(PYTHON) conformance/etcd/etcd_member.py -- $(LIB_TEST_DIR)/test_lease_lib etcd
 	CONFORMANCE_BIN=$(BIN) $(ETCD_PYTEST) -q --tb=short -rs --junitxml=$(PROGRAMS_REPORTS)/pytest-etcd.xml
+	LEASE_IMPLEMENTATION=etcd $(PYTHON) conformance/etcd/etcd_member.py -- $(PROGRAMS_PYTEST) -q --tb=short -rs \
+		--lease-impl='$(BIN)/{script}' --junitxml=$(PROGRAMS_REPORTS)/pytest-conformance-etcd.xml
 
 # Three etcd members and three hosts in network namespaces under kill, pause and
 # partition (root only; one skip line otherwise).

@@ -13,12 +13,15 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.append(str(REPO / "conformance" / "etcd"))
+import etcd_programs  # noqa: E402  the etcd backend: lease path = key, cases that differ by nature
 DEFAULT_TEMPLATE = "build/bin/{script}"
 SCRIPTS = ["sandman", "kbSync", "backup", "syncGithubWorkflow"]
 FAILURE_MESSAGES = {
@@ -60,7 +63,7 @@ class Impl:
         """The project's own implementation: the suite insists on its choices there."""
         implementation = os.environ.get("LEASE_IMPLEMENTATION", "")
         own_build = re.fullmatch(r"build(/[a-z]+)?/bin/\{script\}", self.template) is not None
-        return own_build and implementation in ("", "lease")
+        return own_build and implementation in ("", "lease", "etcd")
 
 
 def template_of(config):
@@ -155,6 +158,8 @@ class Runner:
         self.impl = impl
         self.tmp_path = tmp_path
         self.lease_path = tmp_path / "lease" / "heavy-maintenance-lease.json"
+        if etcd_programs.active():
+            self.lease_path = etcd_programs.lease_path(self.lease_path)
         self.log_path = tmp_path / "bodies.log"
         self.ready_path = tmp_path / "ready"
         self.gate_path = tmp_path / "gate"
@@ -235,6 +240,13 @@ def note(request):
         request.config._lease_notes.append(f"{request.node.nodeid}: {text}")
         request.node.user_properties.append(("observed", text))
     return add
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items if etcd_programs.active() else []:
+        reason = etcd_programs.skip_reason(getattr(item, "originalname", item.name))
+        if reason:
+            item.add_marker(pytest.mark.skip(reason="etcd: " + reason))
 
 
 def pytest_configure(config):
