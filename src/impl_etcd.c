@@ -11,6 +11,8 @@
  *  renew    keepalive of the etcd lease (TTL 0: lost -> not-owner) and a
  *           rewrite of expiresAt guarded by the mod revision
  *  fence    the key's create_revision: it only grows
+ *  host     metadata.host in the value: the holder's host name (gethostname),
+ *           shown in results (--json, inspect's detail); kept by renew
  *
  * Endpoints: $LEASE_ETCD_ENDPOINTS (comma-separated URLs). A cluster that
  * does not answer is an error (fail closed).
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "etcd_client.h"
 #include "lease_impl.h"
@@ -28,6 +31,7 @@
 #define ETCD_KEY_ENV "LEASE_ETCD_KEY"
 #define ETCD_TIMEOUT_ENV "LEASE_ETCD_TIMEOUT_MS"
 #define ETCD_KEY_PREFIX "/heavy-maintenance-lease/"
+#define ETCD_HOST_MAX 256
 
 /* What one call of the algorithm works with. */
 struct etcd_call {
@@ -90,7 +94,48 @@ struct etcd_entry {
     int64_t create_revision;
     int64_t mod_revision;
     int64_t lease_id;
+    char host[ETCD_HOST_MAX]; /* metadata.host of the value, "" when absent */
 };
+
+/* This machine's name, "" when it has none. */
+static void local_host(char host[ETCD_HOST_MAX]) {
+    if (gethostname(host, ETCD_HOST_MAX) != 0) host[0] = '\0';
+    host[ETCD_HOST_MAX - 1] = '\0';
+}
+
+/* The payload text with metadata.host set (allocated for lease_free), or
+ * NULL (no memory, or a text jansson cannot read: the caller keeps it). */
+static char *payload_with_host(const char *text, size_t length, const char *host) {
+    json_t *root = json_loadb(text, length, 0, NULL);
+    json_t *metadata = json_object_get(root, "metadata");
+    char *with = NULL;
+    if (json_is_object(metadata) && json_object_set_new(metadata, "host", json_string(host)) == 0)
+        with = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    return with;
+}
+
+/* metadata.host of a stored value into host ("" when absent or not text). */
+static void host_of_value(const char *bytes, size_t size, char host[ETCD_HOST_MAX]) {
+    json_t *root = json_loadb(bytes, size, 0, NULL);
+    const char *name = json_string_value(json_object_get(json_object_get(root, "metadata"), "host"));
+    snprintf(host, ETCD_HOST_MAX, "%s", name != NULL ? name : "");
+    json_decref(root);
+}
+
+/* Shows the holder's host in a result: its payload's metadata.host and, when
+ * nothing else is said, the detail line. */
+static void show_host(struct lease_result *result, const char *host) {
+    if (host[0] == '\0') return;
+    if (result->payload_json != NULL) {
+        char *with = payload_with_host(result->payload_json, strlen(result->payload_json), host);
+        if (with != NULL) {
+            lease_free(result->payload_json);
+            result->payload_json = with;
+        }
+    }
+    if (result->detail[0] == '\0') snprintf(result->detail, sizeof result->detail, "held on host %.200s", host);
+}
 
 /* Fills result from a kv of a range reply: ACTIVE or MALFORMED with the
  * holder, the fence set to create_revision. No kv: MISSING. */
@@ -114,6 +159,7 @@ static enum lease_status classify_kv(const json_t *kvs, struct etcd_entry *entry
     char detail[LEASE_DETAIL_MAX] = "";
     enum lease_parse_outcome outcome =
         bytes != NULL ? lease_payload_parse(bytes, size, &holder, NULL, detail, sizeof detail) : LEASE_PARSE_MALFORMED;
+    if (outcome == LEASE_PARSE_OK) host_of_value(bytes, size, entry->host);
     free(bytes);
     if (outcome == LEASE_PARSE_NO_MEMORY) {
         lease_result_error(result, ENOMEM, "read", "the etcd value");
@@ -127,6 +173,7 @@ static enum lease_status classify_kv(const json_t *kvs, struct etcd_entry *entry
     holder.has_fence = true;
     holder.fence = entry->create_revision;
     lease_result_set_holder(result, &holder, true);
+    show_host(result, entry->host);
     result->status = LEASE_STATUS_ACTIVE;
     return LEASE_STATUS_ACTIVE;
 }
@@ -148,11 +195,17 @@ static enum lease_status etcd_inspect(const struct lease_env *env, const struct 
     return read_entry(&call, &entry, result);
 }
 
-/* The value of a holder as the key stores it. */
-static json_t *value_json(const struct lease_holder *holder) {
+/* The value of a holder as the key stores it, with metadata.host. */
+static json_t *value_json(const struct lease_holder *holder, const char *host) {
     size_t length = 0;
     char *text = lease_payload_format(holder, true, &length);
     if (text == NULL) return NULL;
+    char *with = host[0] != '\0' ? payload_with_host(text, length, host) : NULL;
+    if (with != NULL) {
+        lease_free(text);
+        text = with;
+        length = strlen(text);
+    }
     char *encoded = etcd_base64_encode(text, length);
     lease_free(text);
     json_t *value = encoded != NULL ? json_string(encoded) : NULL;
@@ -160,7 +213,7 @@ static json_t *value_json(const struct lease_holder *holder) {
     return value;
 }
 
-static void revoke(struct etcd_call *call, int64_t lease_id) {
+static void revoke_lease(struct etcd_call *call, int64_t lease_id) {
     json_t *reply = NULL;
     struct lease_result ignored = {0};
     char id[32];
@@ -185,14 +238,16 @@ static enum lease_status etcd_acquire(const struct lease_env *env, const struct 
     char id[32];
     snprintf(id, sizeof id, "%lld", (long long)lease_id);
 
-    json_t *value = value_json(&holder);
+    char host[ETCD_HOST_MAX];
+    local_host(host);
+    json_t *value = value_json(&holder, host);
     if (value == NULL) return lease_result_error(result, ENOMEM, "etcd", call.key);
     json_t *request =
         json_pack("{s:[{s:o,s:s,s:s,s:s}],s:[{s:{s:o,s:o,s:s}}],s:[{s:{s:o}}]}", "compare", "key", key_json(&call),
                   "target", "CREATE", "result", "EQUAL", "create_revision", "0", "success", "request_put", "key",
                   key_json(&call), "value", value, "lease", id, "failure", "request_range", "key", key_json(&call));
     if (etcd_request(&call, "kv/txn", request, &reply, result) != 0) {
-        revoke(&call, lease_id);
+        revoke_lease(&call, lease_id);
         return LEASE_STATUS_ERROR;
     }
     if (json_is_true(json_object_get(reply, "succeeded"))) {
@@ -201,11 +256,13 @@ static enum lease_status etcd_acquire(const struct lease_env *env, const struct 
         json_decref(reply);
         lease_result_clear(result);
         lease_result_set_holder(result, &holder, true);
+        show_host(result, host);
+        result->detail[0] = '\0'; /* ours: the host is in the payload */
         result->previous_status = LEASE_STATUS_MISSING;
         result->status = LEASE_STATUS_ACQUIRED;
         return LEASE_STATUS_ACQUIRED;
     }
-    revoke(&call, lease_id);
+    revoke_lease(&call, lease_id);
     const json_t *range = json_object_get(
         json_object_get(json_array_get(json_object_get(reply, "responses"), 0), "response_range"), "kvs");
     struct etcd_entry entry;
@@ -268,7 +325,7 @@ static enum lease_status etcd_release(const struct lease_env *env, const struct 
         snprintf(result->detail, sizeof result->detail, "the lease changed while it was being released");
         return LEASE_STATUS_NOT_OWNER;
     }
-    if (entry.lease_id != 0) revoke(&call, entry.lease_id);
+    if (entry.lease_id != 0) revoke_lease(&call, entry.lease_id);
     result->status = LEASE_STATUS_RELEASED;
     return LEASE_STATUS_RELEASED;
 }
@@ -299,7 +356,7 @@ static enum lease_status etcd_renew(const struct lease_env *env, const struct le
     lease_time_format(now_ms + (holder.has_stale_after_ms ? holder.stale_after_ms : ttl_s * 1000), holder.expires_at);
     lease_time_format(now_ms, holder.renewed_at);
     holder.has_fence = false; /* the fence is the create revision, not stored */
-    json_t *value = value_json(&holder);
+    json_t *value = value_json(&holder, entry.host);
     if (value == NULL) return lease_result_error(result, ENOMEM, "etcd", call.key);
     json_t *operation =
         json_pack("{s:{s:o,s:o,s:s}}", "request_put", "key", key_json(&call), "value", value, "lease", id);
@@ -314,6 +371,8 @@ static enum lease_status etcd_renew(const struct lease_env *env, const struct le
     holder.fence = entry.create_revision;
     lease_result_clear(result);
     lease_result_set_holder(result, &holder, true);
+    show_host(result, entry.host);
+    result->detail[0] = '\0';
     result->previous_status = LEASE_STATUS_ACTIVE;
     result->status = LEASE_STATUS_RENEWED;
     return LEASE_STATUS_RENEWED;
