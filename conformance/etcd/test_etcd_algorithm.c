@@ -32,7 +32,7 @@
 
 /* One scripted answer per call, in order; the methods called are recorded. */
 struct script {
-    const char *replies[SCRIPT_MAX]; /* JSON text, or NULL: transport failure */
+    const char *replies[SCRIPT_MAX]; /* JSON text, or NULL: transport failure ("": without a detail) */
     size_t used;
     char methods[SCRIPT_MAX][32];
 };
@@ -48,6 +48,7 @@ static int scripted_call(void *context, const char *method, json_t *request, jso
         snprintf(detail, detail_size, "scripted failure");
         return -ETIMEDOUT;
     }
+    if (text[0] == '\0') return -ECONNREFUSED; /* a failure that says nothing */
     *reply = json_loads(text, 0, NULL);
     assert_non_null(*reply);
     return 0;
@@ -280,6 +281,41 @@ static void test_setup_needs_endpoints_and_honours_the_key(void **state) {
     lease_result_clear(&result);
 }
 
+/* Tokens that can never match, a value that is not a lease, a value without
+ * host or staleAfterMs, a failure without a word, an empty LEASE_ETCD_KEY. */
+static void test_edges_of_ownership_and_of_old_values(void **state) {
+    (void)state;
+    struct lease_result result = {0};
+    script.replies[0] = own_kv("42");
+    script.replies[1] = own_kv("42");
+    script.replies[2] = "{\"kvs\":[{\"value\":\"e25vdCBqc29u\"}]}";
+    assert_int_equal(call_op("release", NULL, &result), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(call_op("release", "", &result), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(call_op("renew", "t-1", &result), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(result.previous_status, LEASE_STATUS_MALFORMED);
+    assert_int_equal(script.used, 3); /* reads only */
+    memset(&script, 0, sizeof script);
+    script.replies[0] =
+        "{\"kvs\":[{\"create_revision\":\"4\",\"mod_revision\":\"4\",\"lease\":\"9\",\"value\":\"" OTHER_VALUE "\"}]}";
+    script.replies[1] = "{\"result\":{\"TTL\":\"3\"}}";
+    script.replies[2] = "{\"succeeded\":true}";
+    assert_int_equal(call_op("renew", "t-1", &result), LEASE_STATUS_RENEWED);
+    assert_null(strstr(result.payload_json, "host"));
+    int64_t expires_ms = 0;
+    assert_true(lease_time_parse(result.lease.expires_at, &expires_ms));
+    int64_t renewed_ms = 0;
+    assert_true(lease_time_parse(result.lease.renewed_at, &renewed_ms));
+    assert_int_equal(expires_ms - renewed_ms, 3000); /* no staleAfterMs: the etcd lease's TTL */
+    script.replies[3] = "";
+    assert_int_equal(call_op("inspect", NULL, &result), LEASE_STATUS_ERROR);
+    assert_string_equal(result.detail, "etcd did not answer");
+    setenv("LEASE_ETCD_KEY", "", 1);
+    script.replies[4] = "{}";
+    assert_int_equal(call_op("inspect", NULL, &result), LEASE_STATUS_MISSING);
+    unsetenv("LEASE_ETCD_KEY");
+    lease_result_clear(&result);
+}
+
 /* ---- etcd_client.c --------------------------------------------------------- */
 
 static void test_endpoint_lists(void **state) {
@@ -485,6 +521,7 @@ int main(void) {
         cmocka_unit_test_setup(test_release_and_renew_of_our_lease, setup),
         cmocka_unit_test_setup(test_renew_keeps_the_host_and_the_fence, setup),
         cmocka_unit_test_setup(test_setup_needs_endpoints_and_honours_the_key, setup),
+        cmocka_unit_test_setup(test_edges_of_ownership_and_of_old_values, setup),
         cmocka_unit_test(test_endpoint_lists),
         cmocka_unit_test(test_base64_and_integers),
         cmocka_unit_test(test_transport_answers),
