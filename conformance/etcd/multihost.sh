@@ -161,7 +161,7 @@ if (( $2 > highest )); then echo "$2 $3" >>"$1"; echo accepted; else echo refuse
 SH
 chmod +x "$WORK/fenced-append.sh"
 lease_json() { local i=$1; shift; in_host "$i" env LEASE_ETCD_TIMEOUT_MS=700 "$BIN/lease" "$@" --backend etcd \
-    --endpoints "$ENDPOINTS" --key /multihost/fenced --json; }
+    --endpoints "$ENDPOINTS" --key /multihost/fenced --lease "$WORK/fenced.json" --json; }
 field() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['lease']$1)"; }
 
 mkfifo "$WORK/ready"
