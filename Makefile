@@ -18,6 +18,11 @@ SHELL := /bin/bash
 CC ?= cc
 CFLAGS ?= -O2 -g
 PYTHON ?= /usr/bin/python3
+# pytest's temporary folders live under this tree's build folder: another
+# checkout's pytest sessions (which prune all but the last three folders of a
+# shared /tmp/pytest-of-USER) can never remove a running suite's files.
+export PYTEST_DEBUG_TEMPROOT ?= $(abspath build)/pytest-tmp
+$(shell mkdir -p "$(PYTEST_DEBUG_TEMPROOT)")
 PREFIX ?= /usr/local
 DESTDIR ?=
 VARIANT ?=

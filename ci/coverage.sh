@@ -38,6 +38,12 @@ else
 fi
 
 echo "=== coverage: reports"
+# Notes and counts of a source that is gone (a renamed file in a reused build
+# folder) are not part of the tree: drop them before any report reads them.
+find build/cov/obj -name '*.gcno' | while read -r note; do
+    source=${note#build/cov/obj/}
+    [[ -f ${source%.gcno}.c ]] || rm -f "$note" "${note%.gcno}.gcda" "${note%.gcno}.o" "${note%.gcno}.d"
+done
 # lcov: the whole project's code (library, CLI, programs, simulator), not the tests.
 lcov_rc=(--rc lcov_branch_coverage=1)
 # The zero baseline (--initial) keeps files that no test loaded, at 0%.

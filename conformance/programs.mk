@@ -99,6 +99,10 @@ test-race-cases: $(PROGRAMS_BINARIES) ## each arranged race fails, naming its ca
 	check release-race 'fixtures/adapters/broken-release.sh {script}' release_race 'FOREIGN RELEASE' && \
 	check deferral-text 'fixtures/adapters/broken-deferral-text.sh {script}' two_programs 'WRONG DEFERRAL TEXT' && \
 	check startup 'fixtures/adapters/broken-startup.sh {script}' 'storm or two_programs' 'exit status: 3' && \
+	check double-acquisition '/usr/bin/python3 fixtures/adapters/broken_double.py {script}' contention_storm 'DOUBLE ACQUISITION' && \
+	check unknown-holder '/usr/bin/python3 fixtures/adapters/broken_unknown_holder.py {script}' holder_cannot_be_read 'HELD WITHOUT HOLDER' && \
+	check no-grace 'env LEASE_IMPLEMENTATION=neo-v2 $(BIN)/{script}' holder_cannot_be_read 'RECLAIMED A FILE STILL BEING WRITTEN' && \
+	check mixed-storm 'env LEASE_IMPLEMENTATION=neo-v2 $(BIN)/{script}' mixed_storm "REPLACED A LIVE WRITER'S FILE" && \
 	if [ "$$(id -u)" = 0 ]; then \
 		check eperm '/usr/bin/python3 fixtures/adapters/broken_eperm.py {script}' live_process_of_another 'EPERM TAKEN AS DEAD' && \
 		check other-owner 'fixtures/adapters/broken-release.sh {script}' unreadable_lease_file 'FOREIGN RELEASE'; \

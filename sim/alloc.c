@@ -66,6 +66,7 @@ void sim_alloc_charge(void **list) {
     charged = list != NULL ? list : &outside_arena;
 }
 
+#ifndef SIM_ALLOC_TRACKED /* the tracked build gives every block its own malloc */
 static unsigned class_of(size_t size) {
     unsigned class_index = 0;
     size_t capacity = 32;
@@ -76,6 +77,7 @@ static unsigned class_of(size_t size) {
 static size_t class_bytes(unsigned class_index) {
     return (size_t)32 << class_index;
 }
+#endif
 
 static struct arena *arena_of(void **slot) {
     if (*slot != NULL) return *slot;

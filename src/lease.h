@@ -77,6 +77,14 @@ enum lease_status {
         LEASE_STATUS_COUNT
 };
 
+/* Each status's exit code as a constant (LEASE_EXIT_HELD is 75): the CLI's
+ * and the programs' exit codes come from the table, not from a copy. */
+enum lease_status_exit {
+#define LEASE_STATUS_EXIT_ENUM(name, string, exit_code) LEASE_EXIT_##name = exit_code,
+    LEASE_STATUS_TABLE(LEASE_STATUS_EXIT_ENUM)
+#undef LEASE_STATUS_EXIT_ENUM
+};
+
 /* "acquired-after-stale" etc.; "unknown" for a value outside the table. */
 const char *lease_status_name(enum lease_status status);
 /* The CLI's exit code for a status (acquire/release semantics). */

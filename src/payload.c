@@ -191,7 +191,7 @@ static char *copy_bytes(const char *bytes, size_t size) {
  * same place; any other second answer means memory ran out. */
 static bool failed_for_memory(const char *text, size_t size, const json_error_t *first) {
     if (json_error_code(first) == json_error_out_of_memory || first->line < 0 || first->text[0] == '\0') return true;
-    json_error_t second;
+    json_error_t second = {0};
     json_t *again = json_loadb(text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &second);
     if (again != NULL) {
         json_decref(again);
@@ -270,7 +270,7 @@ enum lease_parse_outcome lease_payload_parse(const char *bytes, size_t size, str
 
 static enum lease_parse_outcome parse_uncached(const char *bytes, size_t size, struct lease_holder *holder,
                                                char **payload_json, char *detail, size_t detail_size) {
-    json_error_t error;
+    json_error_t error = {0}; /* jansson leaves it untouched when an allocation fails early */
     memset(holder, 0, sizeof *holder);
     if (payload_json != NULL) *payload_json = NULL;
     if (size == 0) {

@@ -1,28 +1,21 @@
-"""A real single-member etcd for the etcd backend's suite (etcd_member.py):
-free loopback ports, readiness from etcd's own log line confirmed by /health,
-stopped at the end. Without /usr/bin/etcd the suite is skipped with one line.
+"""A real single-member etcd for the etcd backend's suite (conformance/etcd/etcd_member.py):
+started on free loopback ports, waited for by its log line and /health, stopped at the end.
+Without /usr/bin/etcd the suite is skipped with one line.
 """
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import etcd_member  # noqa: E402
+import etcd_member
 
 
 @pytest.fixture(scope="session")
 def etcd_url():
-    if not etcd_member.installed():
-        pytest.skip(etcd_member.SKIP_LINE)
     try:
-        member = etcd_member.Member()
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    try:
-        yield member.url
-    finally:
-        member.stop()
+        with etcd_member.member() as url:
+            yield url
+    except etcd_member.NotInstalled as missing:
+        pytest.skip(str(missing))
 
 
 @pytest.fixture

@@ -2,13 +2,10 @@
 through the lease CLI and the four programs, against a real etcd."""
 import json
 import os
-import socket
 import subprocess
 import time
 
 import pytest
-
-import etcd_member
 
 PROGRAMS = ["backup", "kbSync", "sandman", "syncGithubWorkflow"]
 EXPIRY_DEADLINE_S = 15
@@ -161,29 +158,3 @@ def test_cli_options_select_the_cluster(etcd_url, bin_dir, tmp_path):
     done = subprocess.run(lease + ["inspect", "--endpoints", "", "--json"], env=env, capture_output=True,
                           text=True, timeout=30)
     assert done.returncode == 64 and "must not be empty" in done.stderr
-
-
-def test_holder_host_is_stored_shown_and_kept_by_renew(run, etcd_url, bin_dir, tmp_path):
-    host = socket.gethostname()
-    _, ours, _ = run("acquire", "--owner", "first", "--ttl-ms", "60000")
-    assert ours["lease"]["metadata"]["host"] == host
-    stored = json.loads(etcd_member.get_value(etcd_url, etcd_member.key_of(tmp_path / "lease.json")))
-    assert stored["metadata"] == {"host": host}, stored  # the fence is the create revision, not stored
-    code, held, _ = run("acquire", "--owner", "second")
-    assert (code, held["lease"]["metadata"]["host"], held["detail"]) == (75, host, f"held on host {host}")
-    assert run("renew", "--token", ours["lease"]["token"])[1]["lease"]["metadata"]["host"] == host
-    env = dict(os.environ, LEASE_IMPLEMENTATION="etcd", LEASE_ETCD_ENDPOINTS=etcd_url)
-    text = subprocess.run([os.path.join(bin_dir, "lease"), "inspect", "--lease", str(tmp_path / "lease.json")],
-                          env=env, capture_output=True, text=True, timeout=30).stdout
-    assert f"detail: held on host {host}\n" in text, text
-    run("release", "--token", ours["lease"]["token"])
-
-
-def test_a_value_from_another_host_names_that_host(run, etcd_url, tmp_path):
-    payload = json.loads(open(os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "leases",
-                                           "original-active.json")).read())
-    payload["metadata"] = {"host": "backup-2.example"}
-    etcd_member.put_value(etcd_url, etcd_member.key_of(tmp_path / "lease.json"), json.dumps(payload))
-    code, active, _ = run("inspect")
-    assert (code, active["lease"]["metadata"]["host"], active["detail"]) == (
-        0, "backup-2.example", "held on host backup-2.example")

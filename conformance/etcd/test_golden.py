@@ -1,15 +1,14 @@
-"""Golden outputs on the etcd backend (docs/etcd.md, "Golden outputs").
+"""The etcd backend prints what the file lease prints (docs/etcd.md, "Same outputs").
 
-The four programs and `lease run` run each scenario twice, on the file lease
-and on etcd (the holder seeded as a file, or as the key's value under an etcd
-lease), and must print the same fixtures/golden output with the same exit
-status. `lease run --json` objects must agree apart from the fields that
-differ by nature (BY_NATURE). Two goldens do not apply: acquired-after-stale
-and acquired-after-malformed are statuses this backend never reports (expiry
-removes the key; a value that is not a lease is held until it expires).
+The four programs: the golden outputs of fixtures/golden, byte for byte, on the etcd backend.
+`lease run` / `inspect` / `acquire`: the same scenario on both backends, compared after the fields
+that differ by nature are normalised (tokens, times, pids, the path, and in --json results
+`metadata` (fence = revision, host; no pidStartTime/bootId/processGroup), `implementation`,
+`detail`; the etcd holder's `host=`/`host:` in the human lines).
 """
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -19,133 +18,206 @@ import etcd_member
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN = os.path.join(REPO, "fixtures", "golden")
 LEASES = os.path.join(REPO, "fixtures", "leases")
-PROGRAMS = ["sandman", "kbSync", "backup", "syncGithubWorkflow"]
-ORIGINAL_TOKEN = "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b"
-# scenario: (seeded lease file or None, extra environment, golden file, exit status)
-SCENARIOS = {
-    "acquired": (None, {}, "acquired.stdout", 0),
-    "held": ("original-active.json", {}, "held.stdout", 0),
-    "held-escaped": ("escaped-owner.json", {}, "held-escaped.stdout", 0),
-    "failed": (None, {"MAINTENANCE_BODY": "fail"}, "failed.stdout", 1),
-    "inherited": ("original-active.json", {"NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN": ORIGINAL_TOKEN},
-                  "inherited.stdout", 0),
-    "mismatched-token": ("original-active.json", {"NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN": "not-the-token"},
-                         "held.stdout", 0),
-}
-# Fields of `lease run --json` that differ by nature between the backends:
-# which backend, its explanation, the lease's metadata (fence = revision, host
-# instead of pidStartTime/bootId), and what differs between any two runs.
-BY_NATURE = {"implementation", "detail", "path"}
-LEASE_BY_NATURE = {"metadata", "token", "pid", "acquiredAt", "expiresAt"}
+PROGRAMS = ["backup", "kbSync", "sandman", "syncGithubWorkflow"]
+KEY_PREFIX = "/heavy-maintenance-lease/"
+STALE = json.dumps({"owner": "backup", "reason": "nightly", "pid": 1, "token": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+                    "acquiredAt": "2020-01-01T00:00:00.000Z", "staleAfterMs": 60000,
+                    "expiresAt": "2020-01-01T00:01:00.000Z", "metadata": {}}, indent=2) + "\n"
 
 
-def golden(name, program=""):
-    with open(os.path.join(GOLDEN, name), encoding="utf-8") as file:
-        return file.read().replace("{program}", program)
+def fixture_bytes(name):
+    with open(os.path.join(LEASES, name), "rb") as lease:
+        return lease.read()
+
+
+def golden(name, program):
+    with open(os.path.join(GOLDEN, name), encoding="utf-8") as text:
+        return text.read().replace("{program}", program)
+
+
+def clean_env(extra):
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("MAINTENANCE_", "LEASE_")) and key != "NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN"}
+    env.update(extra)
+    return env
 
 
 class Backend:
-    """One backend: seeds a holder and runs programs and the CLI against one lease path."""
+    """One backend: where the lease lives and how to seed it."""
 
-    def __init__(self, kind, url, bin_dir, directory):
-        self.kind, self.url, self.bin_dir = kind, url, bin_dir
-        os.makedirs(directory, exist_ok=True)
-        self.path = os.path.join(directory, "lease", "heavy-maintenance-lease.json")
-        self.log = os.path.join(directory, "bodies.log")
+    def __init__(self, name, url, path):
+        self.name, self.url, self.path = name, url, str(path)
+        self.env = {"HEAVY_MAINTENANCE_LEASE_PATH": self.path}
+        if name == "etcd":
+            self.env.update(LEASE_IMPLEMENTATION="etcd", LEASE_ETCD_ENDPOINTS=url)
 
-    def env(self, extra):
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("MAINTENANCE_", "LEASE_", "NEO_HEAVY_", "HEAVY_MAINTENANCE_"))}
-        env.update(HEAVY_MAINTENANCE_LEASE_PATH=self.path, MAINTENANCE_LOG=self.log)
-        if self.kind == "etcd":
-            env.update(LEASE_IMPLEMENTATION="etcd", LEASE_ETCD_ENDPOINTS=self.url, LEASE_ETCD_TIMEOUT_MS="2000")
-        env.update(extra)
-        return env
-
-    def seed(self, name):
-        with open(os.path.join(LEASES, name), "rb") as file:
-            data = file.read()
-        if self.kind == "etcd":
-            etcd_member.put_value(self.url, etcd_member.key_of(self.path), data)
+    def seed(self, data):
+        if self.name == "etcd":
+            etcd_member.put_value(self.url, KEY_PREFIX + self.path, data)
         else:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with open(self.path, "wb") as file:
-                file.write(data)
+            with open(self.path, "wb") as lease:
+                lease.write(data if isinstance(data, bytes) else data.encode())
 
-    def run(self, argv, extra=None):
-        return subprocess.run(argv, env=self.env(extra or {}), capture_output=True, text=True, timeout=30)
+    def stored(self):
+        if self.name == "etcd":
+            return etcd_member.get_value(self.url, KEY_PREFIX + self.path)
+        try:
+            with open(self.path, "rb") as lease:
+                return lease.read()
+        except FileNotFoundError:
+            return None
 
-    def program(self, name, extra):
-        return self.run([os.path.join(self.bin_dir, name)], extra)
 
-    def lease_run(self, *args):
-        return self.run([os.path.join(self.bin_dir, "lease"), "run", "--lease", self.path, "--owner", "job", *args])
+@pytest.fixture(params=["file", "etcd"])
+def backend(request, etcd_url, tmp_path):
+    return Backend(request.param, etcd_url, tmp_path / request.param / "lease.json")
 
 
 @pytest.fixture
-def backends(etcd_url, bin_dir, tmp_path):
-    def make(label):
-        return [Backend(kind, etcd_url, bin_dir, str(tmp_path / label / kind)) for kind in ("file", "etcd")]
-    return make
+def etcd(etcd_url, tmp_path):
+    return Backend("etcd", etcd_url, tmp_path / "etcd" / "lease.json")
+
+
+def run_program(bin_dir, backend, program, **extra):
+    env = clean_env({**backend.env, **extra})
+    return subprocess.run([os.path.join(bin_dir, program)], env=env, capture_output=True, text=True, timeout=60)
+
+
+# ---- the four programs: fixtures/golden on etcd --------------------------------
+
+SCENARIOS = {
+    "acquired.stdout": (None, {}),
+    "held.stdout": (fixture_bytes("original-active.json"), {}),
+    "held-escaped.stdout": (fixture_bytes("escaped-owner.json"), {}),
+    "acquired-after-stale.stdout": (STALE, {}),
+    "acquired-after-malformed.stdout": (fixture_bytes("malformed.json"), {}),
+    "failed.stdout": (None, {"MAINTENANCE_BODY": "fail"}),
+}
 
 
 @pytest.mark.parametrize("program", PROGRAMS)
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_programs_print_the_file_leases_golden_output(backends, program, scenario):
-    seeded, extra, golden_name, status = SCENARIOS[scenario]
-    expected = golden(golden_name, program)
-    for backend in backends(scenario):
-        if seeded:
-            backend.seed(seeded)
-        done = backend.program(program, extra)
-        assert (done.returncode, done.stdout) == (status, expected), (
-            f"{backend.kind}: {program} {scenario}: expected exit {status} and {golden_name}:\n{expected}"
-            f"got exit {done.returncode}:\n{done.stdout}stderr: {done.stderr}")
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_programs_print_the_golden_outputs_on_etcd(bin_dir, etcd, program, name):
+    seed, extra = SCENARIOS[name]
+    if seed is not None:
+        etcd.seed(seed)
+    done = run_program(bin_dir, etcd, program, **extra)
+    assert done.stdout == golden(name, program), f"{name}: stderr {done.stderr!r}"
+    assert done.returncode == (1 if name == "failed.stdout" else 0), done.stderr
+    if name.startswith("held"):
+        assert etcd.stored() == seed, "the holder's value changed"
+    else:
+        assert etcd.stored() is None, "the lease was not released"
 
 
-def test_lease_run_prints_the_same_deferral_and_command_output(backends):
-    for backend in backends("run"):
-        done = backend.lease_run("--", "echo", "ran")
-        assert (done.returncode, done.stdout) == (0, "ran\n"), f"{backend.kind}: {done}"
-        backend.seed("original-active.json")
-        done = backend.lease_run("--", "echo", "ran")
-        assert (done.returncode, done.stdout) == (0, golden("held.stdout")), f"{backend.kind}: {done}"
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_inherited_run_prints_the_golden_output_on_etcd(bin_dir, etcd, program):
+    acquired = subprocess.run([os.path.join(bin_dir, "lease"), "acquire", "--owner", "parent", "--json"],
+                              env=clean_env(etcd.env), capture_output=True, text=True, timeout=30)
+    token = json.loads(acquired.stdout)["lease"]["token"]
+    before = etcd.stored()
+    done = run_program(bin_dir, etcd, program, NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN=token)
+    assert (done.returncode, done.stdout) == (0, golden("inherited.stdout", program)), done.stderr
+    assert etcd.stored() == before
 
 
-def differences(file_object, etcd_object):
-    """What differs between two `lease run --json` objects beyond the fields that differ by nature."""
-    found = []
-    for key in sorted(set(file_object) | set(etcd_object)):
-        if key in BY_NATURE:
-            continue
-        if key == "lease":
-            mine, theirs = file_object.get(key) or {}, etcd_object.get(key) or {}
-            if list(mine) != list(theirs):
-                found.append(f"lease fields {list(mine)} != {list(theirs)}")
-            found += [f"lease.{field}: {mine.get(field)!r} != {theirs.get(field)!r}"
-                      for field in sorted(set(mine) | set(theirs))
-                      if field not in LEASE_BY_NATURE and mine.get(field) != theirs.get(field)]
-        elif file_object.get(key) != etcd_object.get(key):
-            found.append(f"{key}: {file_object.get(key)!r} != {etcd_object.get(key)!r}")
-    return found
+def test_golden_comparison_rejects_a_changed_output(bin_dir, etcd):
+    """The comparison is real: a run that defers does not match the acquired golden file."""
+    etcd.seed(fixture_bytes("original-active.json"))
+    done = run_program(bin_dir, etcd, "backup")
+    assert done.stdout != golden("acquired.stdout", "backup")
 
 
-@pytest.mark.parametrize("seeded", [None, "original-active.json", "escaped-owner.json"])
-def test_lease_run_json_agrees_apart_from_fields_that_differ_by_nature(backends, seeded):
-    objects = []
-    for backend in backends(str(seeded)):
-        if seeded:
-            backend.seed(seeded)
-        done = backend.lease_run("--json", "--", "true")
-        assert done.returncode == 0, f"{backend.kind}: {done}"
-        objects.append(json.loads(done.stdout))
-    assert differences(*objects) == [], f"file: {objects[0]}\netcd: {objects[1]}"
-    assert objects[1]["implementation"] == "etcd" and objects[1]["lease"]["metadata"]["fence"] > 0
+# ---- lease run / acquire / inspect: the same outputs on both backends ----------
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+BY_NATURE = ("metadata", "implementation", "detail", "path")
 
 
-def test_the_comparison_fails_on_a_real_difference():
-    file_object = {"status": "held", "implementation": "lease", "lease": {"owner": "a", "token": "x"}}
-    assert differences(file_object, dict(file_object, implementation="etcd")) == []
-    assert differences(file_object, dict(file_object, status="acquired")) != []
-    assert differences(file_object, dict(file_object, lease={"owner": "b", "token": "y"})) != []
-    assert differences(file_object, dict(file_object, lease={"token": "x", "owner": "a"})) != []
+def normalise(text, backend):
+    text = text.replace(backend.path, "PATH")
+    text = re.sub(r"host=[^,]*, ", "", text)  # the etcd holder's host in the held line
+    text = "\n".join(line for line in text.split("\n") if not line.startswith(("host: ", "detail: ")))
+    text = UUID.sub("UUID", STAMP.sub("TIME", text))
+    return re.sub(r"\bpid(=|: )\d+", r"pid\1PID", text)
+
+
+def normalise_json(line, backend):
+    result = json.loads(line)
+    for key in BY_NATURE:
+        result.pop(key, None)
+    lease = result.get("lease")
+    if isinstance(lease, dict):
+        lease.pop("metadata", None)
+        if isinstance(lease.get("pid"), int):
+            lease["pid"] = "PID"
+    return json.loads(normalise(json.dumps(result, sort_keys=True), backend))
+
+
+def lease_cli(bin_dir, backend, *args, json_output=False):
+    env = clean_env(backend.env)
+    args = list(args)
+    if json_output:
+        args.insert(args.index("--") if "--" in args else len(args), "--json")
+    done = subprocess.run([os.path.join(bin_dir, "lease"), *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+    out = normalise_json(done.stdout.splitlines()[-1], backend) if json_output else normalise(done.stdout, backend)
+    return done.returncode, out, normalise(done.stderr, backend)
+
+
+def scenario(bin_dir, backend, json_output):
+    """The same sequence of commands; returns everything they printed, normalised."""
+    seen = [lease_cli(bin_dir, backend, "inspect", json_output=json_output),
+            lease_cli(bin_dir, backend, "run", "--owner", "job", "--", "true", json_output=json_output),
+            lease_cli(bin_dir, backend, "run", "--owner", "job", "--", "false", json_output=json_output)]
+    acquired = subprocess.run([os.path.join(bin_dir, "lease"), "acquire", "--owner", "holder", "--json"],
+                              env=clean_env(backend.env), capture_output=True, text=True, timeout=30)
+    token = json.loads(acquired.stdout)["lease"]["token"]
+    seen += [lease_cli(bin_dir, backend, "inspect", json_output=json_output),
+             lease_cli(bin_dir, backend, "acquire", "--owner", "second", json_output=json_output),
+             lease_cli(bin_dir, backend, "run", "--owner", "second", "--", "true", json_output=json_output),
+             lease_cli(bin_dir, backend, "release", "--token", "not-the-token", json_output=json_output),
+             lease_cli(bin_dir, backend, "release", "--token", token, json_output=json_output)]
+    backend.seed(fixture_bytes("malformed.json"))
+    seen += [lease_cli(bin_dir, backend, "inspect", json_output=json_output),
+             lease_cli(bin_dir, backend, "run", "--owner", "job", "--", "true", json_output=json_output)]
+    backend.seed(STALE)
+    seen += [lease_cli(bin_dir, backend, "run", "--owner", "job", "--", "true", json_output=json_output)]
+    return seen
+
+
+@pytest.mark.parametrize("json_output", [False, True], ids=["human", "json"])
+def test_lease_cli_prints_the_same_on_both_backends(bin_dir, etcd_url, tmp_path, json_output):
+    file = Backend("file", etcd_url, tmp_path / "file" / "lease.json")
+    etcd = Backend("etcd", etcd_url, tmp_path / "etcd" / "lease.json")
+    on_file, on_etcd = scenario(bin_dir, file, json_output), scenario(bin_dir, etcd, json_output)
+    for step, (expected, got) in enumerate(zip(on_file, on_etcd)):
+        assert got == expected, f"step {step}: file {expected!r}\n  etcd {got!r}"
+
+
+def test_etcd_holder_names_its_host(bin_dir, etcd):
+    """metadata.host: shown by inspect and in the held line (docs/spec.md section 10)."""
+    env = clean_env(etcd.env)
+    lease = os.path.join(bin_dir, "lease")
+    subprocess.run([lease, "acquire", "--owner", "holder"], env=env, capture_output=True, timeout=30, check=True)
+    host = os.uname().nodename
+    stored = json.loads(etcd.stored())
+    assert stored["metadata"]["host"] == host
+    shown = subprocess.run([lease, "inspect"], env=env, capture_output=True, text=True, timeout=30).stdout
+    assert f"host: {host}\n" in shown
+    held = subprocess.run([lease, "acquire", "--owner", "second"], env=env, capture_output=True, text=True,
+                          timeout=30)
+    assert held.returncode == 75 and f"host={host}, " in held.stdout + held.stderr
+    assert json.loads(subprocess.run([lease, "inspect", "--json"], env=env, capture_output=True, text=True,
+                                     timeout=30).stdout)["lease"]["metadata"]["host"] == host
+
+
+def test_normalising_keeps_what_must_match(tmp_path):
+    """Only fields that differ by nature are normalised: a different status or owner still differs."""
+    backend = Backend("file", None, tmp_path / "lease.json")
+    held = '{"status":"held","lease":{"owner":"a","pid":1,"metadata":{"host":"h"}},"path":"x","exitCode":75}'
+    assert normalise_json(held, backend) != normalise_json(held.replace('"held"', '"acquired"'), backend)
+    assert normalise_json(held, backend) != normalise_json(held.replace('"a"', '"b"'), backend)
+    assert normalise_json(held, backend) == normalise_json(held.replace('"h"', '"other"'), backend)

@@ -4,6 +4,8 @@
  */
 #include "fake_env.h"
 
+#include "etcd_client.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -143,8 +145,11 @@ static int fake_random_bytes(void *context, void *buffer, size_t size) {
     return 0;
 }
 
+const char *fake_env_etcd_endpoints;
+
 static const char *fake_getenv(void *context, const char *name) {
     struct fake_env *fake = fake_of(context);
+    if (fake_env_etcd_endpoints != NULL && strcmp(name, "LEASE_ETCD_ENDPOINTS") == 0) return fake_env_etcd_endpoints;
     if (strcmp(name, LEASE_INHERITED_TOKEN_ENV) == 0) return fake->inherited_token;
     if (strcmp(name, LEASE_PATH_ENV) == 0) return fake->path_variable;
     return NULL;
@@ -209,7 +214,34 @@ void fake_env_set_pid(struct fake_env *fake, int64_t pid, enum fake_pid_state st
     fake->pids[fake->pid_count++] = (struct fake_pid){.pid = pid, .state = state, .start_time = start_time};
 }
 
+/* One gateway call on the etcd key of fake's lease path; value NULL: range. */
+static json_t *etcd_key_call(const struct fake_env *fake, const char *method, const char *value) {
+    struct etcd_client client;
+    if (etcd_client_init(&client, fake_env_etcd_endpoints, 0) != 0) abort();
+    struct etcd_transport transport = etcd_client_transport(&client);
+    char key[sizeof fake->path + 32];
+    snprintf(key, sizeof key, "/heavy-maintenance-lease/%s", fake->path);
+    char *encoded_key = etcd_base64_encode(key, strlen(key));
+    char *encoded_value = value != NULL ? etcd_base64_encode(value, strlen(value)) : NULL;
+    json_t *request = value != NULL ? json_pack("{s:s,s:s}", "key", encoded_key, "value", encoded_value)
+                                    : json_pack("{s:s}", "key", encoded_key);
+    free(encoded_key);
+    free(encoded_value);
+    json_t *reply = NULL;
+    char detail[256];
+    if (transport.call(transport.context, method, request, &reply, detail, sizeof detail) != 0) {
+        fprintf(stderr, "fake_env: etcd %s: %s\n", method, detail);
+        abort();
+    }
+    json_decref(request);
+    return reply;
+}
+
 void fake_env_write_lease(struct fake_env *fake, const char *bytes) {
+    if (fake_env_etcd_endpoints != NULL) {
+        json_decref(etcd_key_call(fake, "kv/put", bytes));
+        return;
+    }
     lease_make_parents(&fake->env, fake->path);
     FILE *file = fopen(fake->path, "wb");
     if (file == NULL) abort();
@@ -218,6 +250,16 @@ void fake_env_write_lease(struct fake_env *fake, const char *bytes) {
 }
 
 char *fake_env_read_lease(const struct fake_env *fake) {
+    if (fake_env_etcd_endpoints != NULL) {
+        json_t *reply = etcd_key_call(fake, "kv/range", NULL);
+        const char *value =
+            json_string_value(json_object_get(json_array_get(json_object_get(reply, "kvs"), 0), "value"));
+        bool present = json_array_size(json_object_get(reply, "kvs")) > 0;
+        size_t size = 0;
+        char *bytes = present ? etcd_base64_decode(value != NULL ? value : "", &size) : NULL;
+        json_decref(reply);
+        return bytes;
+    }
     FILE *file = fopen(fake->path, "rb");
     if (file == NULL) return NULL;
     char *buffer = calloc(1, LEASE_FILE_SIZE_MAX + 1);

@@ -55,6 +55,11 @@ void fake_env_free(struct fake_env *fake);
 
 void fake_env_set_pid(struct fake_env *fake, int64_t pid, enum fake_pid_state state, uint64_t start_time);
 
+/* When set (the etcd group of test_lease_lib), the fake environment names
+ * this cluster in LEASE_ETCD_ENDPOINTS and the lease "file" below is the
+ * etcd key of the lease path (written with no etcd lease attached). */
+extern const char *fake_env_etcd_endpoints;
+
 /* Writes bytes at the lease path (replacing it). */
 void fake_env_write_lease(struct fake_env *fake, const char *bytes);
 /* Reads the lease file; returns a malloc'd string or NULL when missing. */

@@ -19,8 +19,6 @@
 
 #include <cmocka.h>
 
-#include "../etcd/etcd_lib_cases.h"
-#include "etcd_client.h"
 #include "fake_env.h"
 
 #define HOUR_MS 3600000LL
@@ -38,6 +36,48 @@ struct impl_case {
     bool publishes_whole;
     bool write_grace;
 };
+
+/* An implementation that keeps its lease outside files (the etcd backend:
+ * no pid probe, a dead holder frees the key when its etcd lease expires;
+ * renewal by keepalive; the fence is the create revision) runs only when
+ * $LEASE_TEST_ETCD_ENDPOINTS names a cluster (make test-etcd), without the
+ * cases below, each with its reason. */
+
+#define PID_PROBE "pid-based dead-holder detection: on etcd the etcd lease's expiry frees the key (spec section 10)"
+#define FILE_LEVEL "file-level hazard: the etcd backend has no file at the lease path (spec section 10)"
+static const struct {
+    const char *name;
+    const char *reason;
+} etcd_skips[] = {
+    {"test_inspect_directory_is_unreadable", FILE_LEVEL},
+    {"test_inspect_permission_denied_is_unreadable", FILE_LEVEL},
+    {"test_inspect_symlink_is_not_followed", FILE_LEVEL},
+    {"test_acquire_fails_closed_on_directory", FILE_LEVEL},
+    {"test_acquire_fails_closed_on_unreadable", FILE_LEVEL},
+    {"test_acquire_never_follows_symlink", FILE_LEVEL},
+    {"test_acquire_huge_garbage_is_malformed", FILE_LEVEL " (a 100 MiB file; etcd caps a value at 1.5 MiB)"},
+    {"test_fence_at_its_limit_fails_closed", "the fence is etcd's create revision, not a number kept in the value"},
+    {"test_living_process_group_keeps_the_lease", PID_PROBE},
+    {"test_acquire_records_the_process_group", PID_PROBE},
+    {"test_acquire_system_errors_fail_closed", FILE_LEVEL " (faults injected into file calls)"},
+    {"test_replace_error_keeps_the_stale_file", FILE_LEVEL " (faults injected into file calls)"},
+    {"test_release_error_is_reported", FILE_LEVEL " (faults injected into file calls)"},
+    {"test_run_reports_a_failed_release", FILE_LEVEL " (faults injected into file calls)"},
+    {"test_read_errors_are_unreadable", FILE_LEVEL " (faults injected into file calls)"},
+    {"test_a_fifo_at_the_path_is_unreadable_not_a_hang", FILE_LEVEL},
+    {"test_renew_edge_statuses", FILE_LEVEL " (faults injected into file calls)"},
+    {"test_lock_timeout_fails_closed", FILE_LEVEL " (the file lock)"},
+    {"test_endless_eintr_never_reads_a_live_lease_as_empty", FILE_LEVEL " (faults injected into file calls)"},
+    {"test_publish_race_is_retried_then_fails_closed", FILE_LEVEL " (the link/rename publication)"},
+    {"test_leftover_temporary_file_is_replaced", FILE_LEVEL " (temporary files)"},
+    {"test_path_from_environment_variable", FILE_LEVEL " (checks the file at the path)"},
+};
+
+static const char *etcd_skip_reason(const char *name) {
+    for (size_t index = 0; index < sizeof etcd_skips / sizeof etcd_skips[0]; index++)
+        if (strcmp(etcd_skips[index].name, name) == 0) return etcd_skips[index].reason;
+    return NULL;
+}
 
 struct fixture {
     const struct impl_case *impl;
@@ -1067,13 +1107,12 @@ static const struct {
 #define CASE_COUNT (sizeof behaviour_cases / sizeof behaviour_cases[0])
 
 /* The same cases for one implementation; the implementation rides in as
- * cmocka's initial state (prestate). skip_reason (NULL: none) leaves out the
- * cases that do not apply, one line each. */
-static int run_for(struct impl_case *impl, const char *group, const char *(*skip_reason)(const char *)) {
+ * cmocka's initial state (prestate). */
+static int run_for(struct impl_case *impl, const char *group) {
     struct CMUnitTest tests[CASE_COUNT];
     size_t count = 0;
     for (size_t index = 0; index < CASE_COUNT; index++) {
-        const char *reason = skip_reason != NULL ? skip_reason(behaviour_cases[index].name) : NULL;
+        const char *reason = impl->ops->traits.outside_the_world ? etcd_skip_reason(behaviour_cases[index].name) : NULL;
         if (reason != NULL) {
             printf("[  SKIP    ] %s: %s\n", behaviour_cases[index].name, reason);
             continue;
@@ -1087,28 +1126,22 @@ static int run_for(struct impl_case *impl, const char *group, const char *(*skip
     return _cmocka_run_group_tests(group, tests, count, NULL, NULL);
 }
 
-/* Every implementation of the registry (src/lease_implementations.h), or the
- * one named by argv[1]; the group is named impl_<name> ('-' as '_'). One that
- * keeps its lease outside files (etcd) runs the cases that apply to it
- * against the cluster in $LEASE_ETCD_ENDPOINTS (make test-etcd starts one),
- * and is skipped with one line without it. */
-int main(int argc, char **argv) {
+/* Every implementation of the registry (src/lease_implementations.h) that
+ * keeps its lease in files; the group is named impl_<name> ('-' as '_'). */
+int main(void) {
     int failures = 0;
-    static struct etcd_client cluster;
-    static struct etcd_transport transport;
-    const char *endpoints = getenv("LEASE_ETCD_ENDPOINTS");
+    /* With a cluster named, the implementations that keep their lease there;
+     * without, the ones that keep it in files. */
+    fake_env_etcd_endpoints = getenv("LEASE_TEST_ETCD_ENDPOINTS");
+    bool outside = fake_env_etcd_endpoints != NULL && fake_env_etcd_endpoints[0] != '\0';
+    if (!outside) fake_env_etcd_endpoints = NULL;
     for (size_t index = 0; index < lease_impl_count(); index++) {
         const struct lease_ops *ops = lease_impl_at(index);
-        if (argc > 1 && strcmp(argv[1], ops->name) != 0) continue;
-        if (ops->traits.outside_the_world) {
-            if (endpoints == NULL || etcd_client_init(&cluster, endpoints, 0) != 0) {
-                printf("test_lease_lib: %s skipped: it keeps the lease outside files (run with "
-                       "LEASE_ETCD_ENDPOINTS: make test-etcd)\n",
-                       ops->name);
-                continue;
-            }
-            transport = etcd_client_transport(&cluster);
-            lease_etcd_transport_override = &transport; /* the fake env has no LEASE_ETCD_* */
+        if (ops->traits.outside_the_world != outside) {
+            printf("test_lease_lib: %s skipped: %s\n", ops->name,
+                   outside ? "it keeps the lease in files (its suite: make test-lib)"
+                           : "it keeps the lease outside files (its suite: make test-etcd)");
+            continue;
         }
         struct impl_case impl = {.ops = ops,
                                  .checks_pid = ops->traits.checks_pid,
@@ -1122,8 +1155,7 @@ int main(int argc, char **argv) {
             group[5 + at] = ops->name[at] == '-' ? '_' : ops->name[at];
         printf("=== %s\n", group);
         fflush(stdout);
-        failures += run_for(&impl, group, ops->traits.outside_the_world ? etcd_skip_reason : NULL);
-        lease_etcd_transport_override = NULL;
+        failures += run_for(&impl, group);
     }
     return failures == 0 ? 0 : 1;
 }

@@ -18,6 +18,9 @@ What it judges (docs/spec.md sections 6 and 9.14):
   fence               an acquisition's fence is not greater than every earlier one's
   double-acquisition  a process is told "acquired" while another holder, told so
                       earlier and still alive and not releasing, holds a valid lease
+  expiry              a new or renewed lease's expiresAt is not one TTL (the run's ttl
+                      knob) after a wall clock reading during the call (the readings are
+                      rounded to the clock's resolution; not judged across a clock jump)
 
 The history's records (sim/README.md "History schema"): "run" (header), "invoke"/"ok"
 of acquire, inspect, release and renew, "body-enter"/"body-exit", "file" (the lease
@@ -32,7 +35,7 @@ from datetime import datetime
 
 INF = float("inf")
 COMMON = ("exclusion", "no-foreign-release", "honest-deferral")
-SECOND_ONLY = ("fence", "double-acquisition")
+SECOND_ONLY = ("fence", "double-acquisition", "expiry")
 # A verdict of the first oracle outside COMMON and SECOND_ONLY (bounded-wedge, which
 # needs the simulator's knowledge of what an implementation can detect; progress;
 # determinism; any invariant added later) is not compared.
@@ -79,6 +82,8 @@ class Process:
         self.first_wall = None  # wall clock at its first call (the program's start)
         self.first_step = None
         self.call = None  # the function being called, between invoke and ok
+        self.call_wall = None  # wall clock and clock offset at that invoke
+        self.call_clock = None
         self.in_body = False
         self.body_token = None
         self.expires = INF  # what this process last learned of its lease's expiry
@@ -99,6 +104,11 @@ class Run:
         self.findings = []
         self.max_fence = None
         self.first_clock = header.get("clock", 0)
+        knobs = header.get("knobs", "")
+        ttl = re.search(r"\bttl=(\d+)ms", knobs)
+        resolution = re.search(r"\bwall-resolution=(\d+)ms", knobs)
+        self.ttl_ms = int(ttl.group(1)) if ttl else None
+        self.resolution_ms = int(resolution.group(1)) if resolution else 1
         self.clock_jumped = False
         self.verdict = None
 
@@ -205,10 +215,28 @@ class Run:
                 break
         me.holding, me.hold_expires = token, expires
 
+    def expiry_sane(self, me, record, lease):
+        """expiresAt = the writer's wall clock during the call + TTL, within the resolution."""
+        if self.ttl_ms is None or me.call_wall is None or record.get("clock") != me.call_clock:
+            return
+        expires = wall_of_text(lease.get("expiresAt"))
+        # The recorded wall clock is the one the implementation reads (rounded to the resolution).
+        low = me.call_wall + self.ttl_ms
+        high = record["wall"] + self.ttl_ms
+        if not low <= expires <= high:
+            self.find("expiry", record, f"{me.label} was told {record['status']} with expiresAt {lease.get('expiresAt')}, "
+                      f"{expires - record['wall'] if expires != INF else 'never'} ms after the wall clock at the end "
+                      f"of the call (TTL {self.ttl_ms} ms, resolution {self.resolution_ms} ms)")
+
     def ok(self, me, record):
         function, status = record.get("f"), record.get("status")
         me.call = None
         lease = record.get("lease")
+        if isinstance(lease, dict) and (function, status) in (("acquire", "acquired"),
+                                                               ("acquire", "acquired-after-stale"),
+                                                               ("acquire", "acquired-after-malformed"),
+                                                               ("renew", "renewed")):
+            self.expiry_sane(me, record, lease)
         if function == "acquire" and status == "held":
             self.held(me, record)
         elif function == "acquire" and status in ACQUIRED:
@@ -230,6 +258,7 @@ class Run:
             if me.first_wall is None:
                 me.first_wall, me.first_step = record["wall"], record["step"]
             me.call = record.get("f")
+            me.call_wall, me.call_clock = record["wall"], record.get("clock")
             if me.call == "release":
                 me.holding = None
         elif kind == "ok":

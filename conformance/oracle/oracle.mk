@@ -7,7 +7,7 @@ ORACLE2_SAMPLE ?= --seeds 1..300 --pct-seeds 1..100
 
 .PHONY: test-oracle2
 test-oracle2: $(LEASESIM) ## the second oracle (Python, from --history) must agree with the simulator's on every sampled run
-	$(PYTHON) -m pytest conformance/oracle -p no:cacheprovider -q
+	LEASESIM=$(LEASESIM) $(PYTHON) -m pytest conformance/oracle -p no:cacheprovider -q
 	$(PYTHON) conformance/oracle/compare_oracles.py $(LEASESIM) $(ORACLE2_SAMPLE) --out $(O)/oracle2
 
 TEST_TARGETS += test-oracle2

@@ -24,6 +24,7 @@ def check(*arguments):
     ("held-unknown-token", "honest-deferral"),
     ("fence", "fence"),
     ("double-acquisition", "double-acquisition"),
+    ("expiry", "expiry"),
 ])
 def test_a_broken_history_fails_naming_its_invariant(name, invariant):
     done = check(FIXTURES / f"{name}.jsonl")
@@ -31,7 +32,7 @@ def test_a_broken_history_fails_naming_its_invariant(name, invariant):
     assert f"VIOLATION {invariant} " in done.stdout, done.stdout
 
 
-@pytest.mark.parametrize("name", ["clean", "ttl-takeover"])
+@pytest.mark.parametrize("name", ["clean", "ttl-takeover", "expiry-sane"])
 def test_a_clean_history_passes(name):
     done = check(FIXTURES / f"{name}.jsonl")
     assert done.returncode == 0, done.stdout

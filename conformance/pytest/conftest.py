@@ -5,6 +5,12 @@ LEASE_IMPL environment variable; default build/bin/{script}). Every process
 runs from an argument list (no shell) with a private lease path under
 tmp_path, in its own process group, which teardown kills. Every wait has a
 deadline, so a hang fails instead of blocking.
+
+LEASE_TEST_BACKEND=etcd runs the same cases on the etcd backend: a real etcd
+is started on loopback for the session (conformance/etcd/etcd_member.py), the
+programs get LEASE_IMPLEMENTATION=etcd, and the lease "file" of a test is its
+etcd key (read and seeded through etcd's JSON gateway). Cases that differ by
+nature are skipped with their reason (ETCD_SKIPS).
 """
 import json
 import os
@@ -20,8 +26,24 @@ from dataclasses import dataclass
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.append(str(REPO / "conformance" / "etcd"))
-import etcd_programs  # noqa: E402  the etcd backend: lease path = key, cases that differ by nature
+BACKEND = os.environ.get("LEASE_TEST_BACKEND", "file")
+ETCD_KEY_PREFIX = "/heavy-maintenance-lease/"
+PID_PROBE = ("pid-based dead-holder detection: on etcd a dead holder frees the key when its etcd lease "
+             "expires, never by a pid probe (docs/spec.md section 10)")
+# The cases that differ by nature on the etcd backend, each with its reason.
+ETCD_SKIPS = {
+    "test_stale_pid_lease_is_recovered_with_one_stderr_line": PID_PROBE,
+    "test_holder_killed_mid_body_is_recovered_at_once": PID_PROBE,
+    "test_body_crash_leaves_lease_that_next_program_recovers": PID_PROBE,
+    "test_reused_pid_is_reported_and_own_implementation_recovers": PID_PROBE,
+    "test_reclaimers_of_one_stale_lease_exactly_one_runs": PID_PROBE + " (the stale lease is a dead pid's)",
+    "test_lease_of_live_process_of_another_user_is_alive": PID_PROBE + " (EPERM from the probe)",
+    "test_unreadable_lease_file_of_another_user_fails_closed_untouched": (
+        "file-level hazard: on etcd there is no file whose permissions could refuse a reader"),
+    "test_lease_error_fails_closed_naming_path": (
+        "file-level hazard: on etcd the path only names the key; an unreachable cluster failing closed is "
+        "conformance/etcd/test_etcd.py::test_unreachable_or_unset_cluster_fails_closed"),
+}
 DEFAULT_TEMPLATE = "build/bin/{script}"
 SCRIPTS = ["sandman", "kbSync", "backup", "syncGithubWorkflow"]
 FAILURE_MESSAGES = {
@@ -71,7 +93,30 @@ def template_of(config):
 
 
 @pytest.fixture(scope="session")
-def impl(request):
+def etcd_url():
+    """LEASE_TEST_BACKEND=etcd: a real etcd for the session, named to the programs."""
+    if BACKEND != "etcd":
+        yield None
+        return
+    sys.path.insert(0, str(REPO / "conformance" / "etcd"))
+    import etcd_member
+    try:
+        with etcd_member.member() as url:
+            saved = {key: os.environ.get(key) for key in ("LEASE_IMPLEMENTATION", "LEASE_ETCD_ENDPOINTS")}
+            os.environ.update(LEASE_IMPLEMENTATION="etcd", LEASE_ETCD_ENDPOINTS=url)
+            os.environ.pop("LEASE_ETCD_KEY", None)
+            yield url
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    except etcd_member.NotInstalled as missing:
+        pytest.skip(str(missing))
+
+
+@pytest.fixture(scope="session")
+def impl(request, etcd_url):
     return Impl(template_of(request.config))
 
 
@@ -158,8 +203,6 @@ class Runner:
         self.impl = impl
         self.tmp_path = tmp_path
         self.lease_path = tmp_path / "lease" / "heavy-maintenance-lease.json"
-        if etcd_programs.active():
-            self.lease_path = etcd_programs.lease_path(self.lease_path)
         self.log_path = tmp_path / "bodies.log"
         self.ready_path = tmp_path / "ready"
         self.gate_path = tmp_path / "gate"
@@ -207,11 +250,29 @@ class Runner:
         holder.ready_pid = int(line.split()[2])
         return holder
 
+    @property
+    def etcd_key(self):
+        return ETCD_KEY_PREFIX + str(self.lease_path)
+
     def lease_bytes(self):
+        if BACKEND == "etcd":
+            import etcd_member
+            return etcd_member.get_value(os.environ["LEASE_ETCD_ENDPOINTS"].split(",")[0], self.etcd_key)
         try:
             return self.lease_path.read_bytes()
         except FileNotFoundError:
             return None
+
+    def install_lease(self, content):
+        """Puts content where the programs look for the lease (on etcd: the key, no etcd lease attached)."""
+        data = content if isinstance(content, bytes) else content.encode()
+        if BACKEND == "etcd":
+            import etcd_member
+            etcd_member.put_value(os.environ["LEASE_ETCD_ENDPOINTS"].split(",")[0], self.etcd_key, data)
+            return self.lease_bytes()
+        self.lease_path.parent.mkdir(parents=True, exist_ok=True)
+        self.lease_path.write_bytes(data)
+        return self.lease_path.read_bytes()
 
     def lease_json(self):
         data = self.lease_bytes()
@@ -243,10 +304,12 @@ def note(request):
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items if etcd_programs.active() else []:
-        reason = etcd_programs.skip_reason(getattr(item, "originalname", item.name))
-        if reason:
-            item.add_marker(pytest.mark.skip(reason="etcd: " + reason))
+    if BACKEND != "etcd":
+        return
+    for item in items:
+        reason = ETCD_SKIPS.get(getattr(item, "originalname", item.name))
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_configure(config):
@@ -271,7 +334,7 @@ def pytest_terminal_summary(terminalreporter, config):
     outcomes = getattr(pytest_runtest_logreport, "outcomes", [])
     write = terminalreporter.write_line
     write("")
-    write(f"=== lease conformance report: LEASE_IMPL={template_of(config)!r}")
+    write(f"=== lease conformance report: LEASE_IMPL={template_of(config)!r} backend={BACKEND}")
     for nodeid, outcome, _message in outcomes:
         label = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}.get(outcome, outcome.upper())
         write(f"{label:4}  {nodeid.split('::', 1)[-1]}")

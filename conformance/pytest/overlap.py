@@ -55,3 +55,18 @@ def check(text):
     if inside is not None:
         result.open_body = inside[:2]
     return result
+
+
+def overlapping_pairs(text):
+    """Every pair of bodies that were inside at once, in log order: (entered_later,
+    still_inside), each (name, pid). Unlike check(), it follows any number of bodies
+    at once, so a storm with many overlaps still names each pair once."""
+    inside = {}  # pid -> name
+    pairs = []
+    for event, name, pid, _ns in parse(text):
+        if event == "enter":
+            pairs.extend(((name, pid), (other_name, other_pid)) for other_pid, other_name in inside.items())
+            inside[pid] = name
+        else:
+            inside.pop(pid, None)
+    return pairs

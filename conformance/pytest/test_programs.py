@@ -66,9 +66,7 @@ def other(script):
 
 
 def install_lease(runner, content):
-    runner.lease_path.parent.mkdir(parents=True, exist_ok=True)
-    runner.lease_path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    return runner.lease_path.read_bytes()
+    return runner.install_lease(content)
 
 
 def expect_held_untouched(runner, result, before, what):
@@ -410,6 +408,12 @@ def test_contention_storm_never_overlaps_bodies(runner):
             result = started.result()
             result.pid = started.pid
             # A process that failed is reported at once, with its exit status and stderr.
+            # Exit 124 (docs/spec.md 9.9): its lease was taken while it held it; with a 6 h TTL and
+            # no crash nobody may take it: two holders were each told "acquired" (even if their
+            # bodies did not overlap).
+            assert result.returncode != 124, (
+                "DOUBLE ACQUISITION: a storm process found its lease taken over while valid (exit 124):"
+                + result.describe())
             assert result.returncode == 0, "storm process failed:" + result.describe()
             finished.append(result)
         running = still
@@ -524,3 +528,41 @@ def test_unreadable_lease_file_of_another_user_fails_closed_untouched(runner, sc
     assert result.returncode == 1 and "❌" in result.stderr and str(runner.lease_path) in result.stderr, (
         f"expected a lease error naming the path (exit 1){result.describe()}")
     assert body_entries(runner) == [], "the body ran although the lease could not be read"
+
+
+TORN = b'{\n  "owner": "sandman",\n  "rea'  # a lease file caught in the middle of its write
+
+
+@pytest.mark.parametrize("script", SCRIPTS[:1])
+def test_held_result_whose_holder_cannot_be_read_defers_naming_unknown(runner, script):
+    """Hazard 7 (a held result with no readable holder crashed the original's scripts), arranged:
+    a writer keeps the lease file torn and young (docs/spec.md section 9.12: it may still be being
+    written), so the program cannot read a holder and must not reclaim the file. It defers with
+    both deferral lines, the holder fields 'unknown', exit 0, body not run, the file not replaced."""
+    install_lease(runner, TORN)
+    inode = runner.lease_path.stat().st_ino
+    program = runner.start(script)
+    while program.poll() is None:  # the other writer at work: the file changes all the time
+        try:
+            descriptor = os.open(runner.lease_path, os.O_WRONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            break  # removed under the writer: reported below
+        os.write(descriptor, TORN)
+        os.close(descriptor)
+        time.sleep(0.05)  # the writer's own pace, not a synchronisation
+    result = program.wait()
+    try:
+        now_inode = runner.lease_path.stat().st_ino
+    except FileNotFoundError:
+        now_inode = None
+    assert now_inode == inode and runner.lease_bytes() == TORN, (
+        "RECLAIMED A FILE STILL BEING WRITTEN: the program replaced or removed a torn lease file that "
+        f"changed moments ago (docs/spec.md section 9.12){result.describe()}")
+    assert body_entries(runner) == [], f"the body ran beside a writer still writing its lease{result.describe()}"
+    assert is_deferral(result), (
+        f"HELD WITHOUT HOLDER mishandled: expected a deferral (exit 0, the two lines) naming an unknown holder"
+        f"{result.describe()}")
+    assert "held by 'unknown'" in result.stdout_lines[-2], (
+        f"the deferral should name the holder 'unknown': {result.stdout_lines[-2]!r}{result.describe()}")
+    problem = deferral_text_problem(result)
+    assert problem is None, problem + result.describe()

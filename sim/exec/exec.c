@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
+#include <linux/sched.h> /* CLONE_NEWPID (sim/sched.h shadows <sched.h>) */
 #include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -46,6 +47,36 @@
 /* PCT change points fall in the first steps of a run: two processes of the
  * project make about 25 lease calls each. */
 #define EXEC_PCT_STEPS_ESTIMATE 50
+/* The virtual wall clock (libfaketime): it starts at 2030-01-01T00:00:00Z,
+ * advances 1 ms per scheduled call and by the length of every timed sleep
+ * (answered at once, never slept), and jumps when a knob or the scenario says. */
+#define EXEC_VIRTUAL_EPOCH_MS 1893456000000LL
+#define EXEC_STEP_MS 1
+/* A sleep to an absolute deadline is measured against the real clock when it
+ * arrives: rounded up to this quantum so that the latency does not show. */
+#define EXEC_SLEEP_QUANTUM_MS 20
+#define EXEC_EVENTS_MAX 16
+#define EXEC_DEFAULT_TTL_MS 21600000LL
+
+/* A recorded schedule (an order file): per scheduled call, whose call ran
+ * and its fault; and the clock jumps in between. --order FILE replays one;
+ * past its end the first held call in canonical order runs, without faults. */
+enum exec_fault { FAULT_NONE, FAULT_TORN, FAULT_CRASH, FAULT_CRASH_REUSE, FAULT_ENOSPC, FAULT_EIO, FAULT_EACCES };
+static const char *const fault_names[] = {"-", "torn", "crash", "crash+pid-reuse", "ENOSPC", "EIO", "EACCES"};
+struct exec_entry {
+    bool jump;
+    int proc;
+    enum exec_fault fault;
+    int64_t by;
+    unsigned held; /* processes with a held call at that step (exhaustive search) */
+};
+
+enum exec_event_kind { EXEC_EVENT_KILL, EXEC_EVENT_REUSE_PID, EXEC_EVENT_CLOCK_JUMP };
+struct exec_event {
+    enum exec_event_kind kind;
+    int proc;
+    int64_t at_ms, by_ms;
+};
 
 struct exec_options {
     const char *template_text;
@@ -54,7 +85,7 @@ struct exec_options {
     const char *programs[EXEC_PROCS_MAX];
     int program_count;
     const char *strategy_name; /* random | pct */
-    int pct_depth;
+    int pct_depth, pct_steps;
     bool initial_dead;
     int crash_permille, errno_permille, torn_permille;
     uint64_t first, last;
@@ -62,6 +93,31 @@ struct exec_options {
     const char *trace_path, *log_path;
     char repo_root[PATH_MAX];
     const char *argv0;
+    /* Time: the virtual wall clock through libfaketime, or the real one. */
+    bool clock_virtual, clock_real_requested;
+    const char *faketime_library;
+    int clock_jump_permille;
+    int64_t ttl_ms; /* MAINTENANCE_TTL_MS for every process; 0: the program's default */
+    /* Per process (from --scenario): start time, body length, crash in the body. */
+    int64_t start_ms[EXEC_PROCS_MAX], body_ms[EXEC_PROCS_MAX];
+    bool body_crash[EXEC_PROCS_MAX], body_set[EXEC_PROCS_MAX];
+    char labels[EXEC_PROCS_MAX][32];
+    struct exec_event events[EXEC_EVENTS_MAX];
+    int event_count;
+    const char *scenario_path;
+    char scenario_name[64];
+    char scenario_notes[512]; /* directives --exec does not apply */
+    bool initial_torn;
+    enum sim_invariant hunt; /* --invariant: only this one is a verdict; NONE: any */
+    const char *order_path;  /* --order FILE: replay a recorded schedule */
+    struct exec_entry *guide;
+    int guide_count, guide_limit; /* limit: entries used (shrinking) */
+    bool shrink;
+    int preemptions, max_schedules; /* --strategy exhaustive */
+    bool pid_reuse;                 /* root in a private pid namespace: ns_last_pid works */
+    bool no_pid_namespace;          /* --pid-reuse off */
+    int pid_reuse_permille;         /* --pid-reuse P: chance that a killed process's pid is given away */
+    char pid_reuse_note[160];
 };
 
 /* A lease-directory call held by the controller until the schedule picks it. */
@@ -70,11 +126,12 @@ struct exec_call {
     int proc_index;
     char name[24];
     char path[PATH_MAX];
+    int64_t sleep_ms; /* a timed sleep's length (virtual clock) */
 };
 
 /* Per thread-group fd table: which descriptors point into the lease directory. */
 struct exec_task {
-    pid_t pid;
+    pid_t pid, inner; /* inner: as the processes see it (a private pid namespace) */
     int proc_index;
     int ordinal; /* normalised pid: order of first appearance in its tree */
     bool fds_dirty;
@@ -82,7 +139,7 @@ struct exec_task {
 };
 
 struct exec_proc {
-    pid_t pid;
+    pid_t pid, inner;
     int pidfd, notify_fd;
     const char *program;
     bool exited, killed;
@@ -114,11 +171,29 @@ struct exec_run {
     /* Story: one line per scheduled call. */
     char **story;
     int story_count, story_capacity;
+    bool story_open; /* the last line waits for the lease state after its step */
     int steps;
     int pct_priority[EXEC_PROCS_MAX];
     int pct_change_steps[8];
     FILE *trace;
-    struct { /* the last scheduled call, for the trace record written once it settled */
+    /* Time. */
+    int64_t vclock_ms;                 /* the virtual wall clock (ms since the epoch) */
+    int64_t offset_ms[EXEC_PROCS_MAX]; /* per-process jumps */
+    int next_event;
+    bool started[EXEC_PROCS_MAX];
+    /* Bodies, from the MAINTENANCE_LOG records: who entered, who is inside,
+     * until when its lease is valid (from the lease file while it names it). */
+    bool entered[EXEC_PROCS_MAX + 1], in_body[EXEC_PROCS_MAX + 1], ttl_counted[EXEC_PROCS_MAX + 1];
+    int64_t body_expires_ms[EXEC_PROCS_MAX + 1];
+    int64_t lease_expires_ms; /* of the file at the lease path after the last step; INT64_MAX unknown */
+    int ttl_takeovers, clock_jumps, pid_reuses;
+    bool also_seen[SIM_INVARIANT_COUNT]; /* violations of other invariants (--invariant) */
+    bool clock_ignored[EXEC_PROCS_MAX];
+    bool reuse_wanted[EXEC_PROCS_MAX];
+    struct exec_entry *record; /* this run's schedule, for an order file */
+    int record_count, record_capacity, guide_pos;
+    int violation_story, violation_step; /* story lines and scheduled calls up to the violation */
+    struct {                             /* the last scheduled call, for the trace record written once it settled */
         int proc, ordinal;
         char name[24], path[PATH_MAX * 2 + 16], result[64];
     } last;
@@ -139,8 +214,12 @@ static int usage_error(const char *message, const char *argument) {
 
 static const char *const exec_usage_text =
     "usage: leasesim --exec 'TEMPLATE' [--programs A,B[,C]] (--seed N | --seeds A..B)\n"
-    "                [--strategy random|pct] [--pct-depth D] [--initial none|dead]\n"
-    "                [--crash P] [--errno P] [--torn P] [--trace FILE] [--log FILE] [--determinism] [--quiet]\n"
+    "                [--strategy random|pct|exhaustive] [--pct-depth D] [--pct-steps N]\n"
+    "                [--preemptions B] [--max-schedules N] [--initial none|dead]\n"
+    "                [--crash P] [--errno P] [--torn P] [--clock virtual|real] [--clock-jump P] [--ttl MS]\n"
+    "                [--pid-reuse P|off] [--scenario FILE] [--invariant NAME]\n"
+    "                [--order FILE] [--shrink on|off] [--trace FILE] [--log FILE] "
+    "[--determinism] [--quiet]\n"
     "TEMPLATE as the pytest suite's: {script} = program name; a relative first word from the repository root.\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
     "      69 the kernel or the sandbox refused the seccomp user-notification filter.\n";
@@ -218,6 +297,123 @@ static bool parse_programs(struct exec_options *options, const char *text) {
     return options->program_count >= 1;
 }
 
+static bool parse_ms(const char *text, int64_t *value) {
+    uint64_t number;
+    char *end = NULL;
+    bool negative = *text == '-';
+    if (*text == '+' || *text == '-') text++;
+    if (!parse_unsigned(text, &number, &end) || *end != '\0' || number > (uint64_t)INT64_MAX / 2) return false;
+    *value = negative ? -(int64_t)number : (int64_t)number;
+    return true;
+}
+
+static int scenario_label(const struct exec_options *options, const char *label) {
+    for (int index = 0; index < options->program_count; index++)
+        if (strcmp(options->labels[index], label) == 0) return index;
+    return -1;
+}
+
+static void scenario_note(struct exec_options *options, const char *text) {
+    size_t used = strlen(options->scenario_notes);
+    snprintf(options->scenario_notes + used, sizeof options->scenario_notes - used, "%s%s", used ? "; " : "", text);
+}
+
+/* Reads the simulator's scenario files (fixtures/scenarios/README.md): the
+ * programs, their start times and bodies, the TTL, the initial lease, the
+ * crash chance and the kill, reuse-pid and clock-jump events. Directives that
+ * only the simulator's model can apply are named on the first line. */
+static int load_scenario(struct exec_options *options, const char *path) {
+    FILE *file = fopen(path, "re");
+    if (file == NULL) return usage_error("cannot read the scenario", path);
+    static char storage[EXEC_PROCS_MAX][32];
+    char line[512];
+    int number = 0, programs = 0;
+    options->initial_dead = false; /* the scenario's default: no lease file */
+    while (fgets(line, sizeof line, file) != NULL) {
+        number++;
+        char *hash = strchr(line, '#');
+        if (hash != NULL) *hash = '\0';
+        char *words[24];
+        int count = 0;
+        for (char *save = NULL, *word = strtok_r(line, " \t\r\n", &save); word != NULL && count < 24;
+             word = strtok_r(NULL, " \t\r\n", &save))
+            words[count++] = word;
+        if (count == 0) continue;
+        char where[64];
+        snprintf(where, sizeof where, "%s:%d", path, number);
+        int64_t value = 0;
+        if (!strcmp(words[0], "name") && count == 2) {
+            snprintf(options->scenario_name, sizeof options->scenario_name, "%s", words[1]);
+        } else if (!strcmp(words[0], "seeds") && count == 2) {
+            if (!options->has_seeds && !parse_seed_range(words[1], &options->first, &options->last))
+                return usage_error("bad seeds in the scenario", where);
+        } else if (!strcmp(words[0], "ttl") && count == 2 && parse_ms(words[1], &value) && value > 0) {
+            options->ttl_ms = value;
+        } else if (!strcmp(words[0], "initial") && count == 2 &&
+                   (!strcmp(words[1], "none") || !strcmp(words[1], "dead") || !strcmp(words[1], "torn"))) {
+            options->initial_dead = !strcmp(words[1], "dead");
+            options->initial_torn = !strcmp(words[1], "torn");
+        } else if (!strcmp(words[0], "crash-permille") && count == 2) {
+            if (!parse_permille(words[1], &options->crash_permille)) return usage_error("bad crash-permille", where);
+        } else if (!strcmp(words[0], "program") && count >= 7 && !strcmp(words[3], "at") && !strcmp(words[5], "body")) {
+            if (programs == EXEC_PROCS_MAX) return usage_error("--exec runs at most 3 programs", where);
+            int index = programs++;
+            snprintf(options->labels[index], sizeof options->labels[index], "%s", words[1]);
+            snprintf(storage[index], sizeof storage[index], "%s", words[2]);
+            options->programs[index] = storage[index];
+            if (!parse_ms(words[4], &options->start_ms[index]) || options->start_ms[index] < 0 ||
+                !parse_ms(words[6], &options->body_ms[index]) || options->body_ms[index] < 0)
+                return usage_error("bad program line", where);
+            options->body_set[index] = true;
+            for (int extra = 7; extra < count; extra++) {
+                if (!strcmp(words[extra], "crash-after") && extra + 1 < count && parse_ms(words[extra + 1], &value) &&
+                    value >= 0) {
+                    options->body_crash[index] = true;
+                    options->body_ms[index] = value;
+                    extra++;
+                } else {
+                    char note[96];
+                    snprintf(note, sizeof note, "%s: '%s' not applied", options->labels[index], words[extra]);
+                    scenario_note(options, note);
+                }
+            }
+            options->program_count = programs;
+        } else if ((!strcmp(words[0], "kill") || !strcmp(words[0], "reuse-pid")) && count == 4 &&
+                   !strcmp(words[2], "at")) {
+            int proc = scenario_label(options, words[1]);
+            if (proc < 0 || !parse_ms(words[3], &value) || options->event_count == EXEC_EVENTS_MAX)
+                return usage_error("bad event (a label of an earlier program line, at MS)", where);
+            options->events[options->event_count++] =
+                (struct exec_event){.kind = !strcmp(words[0], "kill") ? EXEC_EVENT_KILL : EXEC_EVENT_REUSE_PID,
+                                    .proc = proc,
+                                    .at_ms = value};
+        } else if (!strcmp(words[0], "clock-jump") && count == 5 && !strcmp(words[1], "at") &&
+                   !strcmp(words[3], "by")) {
+            int64_t by = 0;
+            if (!parse_ms(words[2], &value) || !parse_ms(words[4], &by) || options->event_count == EXEC_EVENTS_MAX)
+                return usage_error("bad clock-jump", where);
+            options->events[options->event_count++] =
+                (struct exec_event){.kind = EXEC_EVENT_CLOCK_JUMP, .proc = -1, .at_ms = value, .by_ms = by};
+        } else if (!strcmp(words[0], "expect") || !strcmp(words[0], "renew") || !strcmp(words[0], "horizon")) {
+            /* the simulator's verdicts for its own implementations; renewal is the program's own */
+        } else {
+            char note[96];
+            snprintf(note, sizeof note, "'%s' not applied", words[0]);
+            scenario_note(options, note);
+        }
+    }
+    fclose(file);
+    if (programs == 0) return usage_error("the scenario names no program", path);
+    /* events in time order (stable) */
+    for (int outer = 1; outer < options->event_count; outer++)
+        for (int inner = outer; inner > 0 && options->events[inner - 1].at_ms > options->events[inner].at_ms; inner--) {
+            struct exec_event held = options->events[inner];
+            options->events[inner] = options->events[inner - 1];
+            options->events[inner - 1] = held;
+        }
+    return 0;
+}
+
 static int parse_exec_arguments(struct exec_options *options, int argc, char **argv) {
     for (int index = 1; index < argc; index++) {
         const char *flag = argv[index];
@@ -243,8 +439,8 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
             if (!parse_seed_range(value, &options->first, &options->last)) return usage_error("bad seed", value);
             options->has_seeds = true;
         } else if (strcmp(flag, "--strategy") == 0) {
-            if (strcmp(value, "random") != 0 && strcmp(value, "pct") != 0)
-                return usage_error("unknown strategy (random|pct)", value);
+            if (strcmp(value, "random") != 0 && strcmp(value, "pct") != 0 && strcmp(value, "exhaustive") != 0)
+                return usage_error("unknown strategy (random|pct|exhaustive)", value);
             options->strategy_name = value;
         } else if (strcmp(flag, "--pct-depth") == 0) {
             uint64_t depth;
@@ -252,6 +448,12 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
             if (!parse_unsigned(value, &depth, &end) || *end != '\0' || depth < 1 || depth > 8)
                 return usage_error("--pct-depth wants 1..8", value);
             options->pct_depth = (int)depth;
+        } else if (strcmp(flag, "--pct-steps") == 0) {
+            uint64_t steps;
+            char *end = NULL;
+            if (!parse_unsigned(value, &steps, &end) || *end != '\0' || steps < 1 || steps > EXEC_STEPS_MAX)
+                return usage_error("--pct-steps wants 1..20000", value);
+            options->pct_steps = (int)steps;
         } else if (strcmp(flag, "--initial") == 0) {
             if (strcmp(value, "none") != 0 && strcmp(value, "dead") != 0)
                 return usage_error("--initial wants none or dead", value);
@@ -262,6 +464,40 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
             if (!parse_permille(value, &options->errno_permille)) return usage_error("--errno wants 0..1000", value);
         } else if (strcmp(flag, "--torn") == 0) {
             if (!parse_permille(value, &options->torn_permille)) return usage_error("--torn wants 0..1000", value);
+        } else if (strcmp(flag, "--clock") == 0) {
+            if (strcmp(value, "virtual") != 0 && strcmp(value, "real") != 0)
+                return usage_error("--clock wants virtual or real", value);
+            options->clock_real_requested = strcmp(value, "real") == 0;
+        } else if (strcmp(flag, "--clock-jump") == 0) {
+            if (!parse_permille(value, &options->clock_jump_permille))
+                return usage_error("--clock-jump wants 0..1000", value);
+        } else if (strcmp(flag, "--ttl") == 0) {
+            if (!parse_ms(value, &options->ttl_ms) || options->ttl_ms <= 0)
+                return usage_error("--ttl wants a positive number of ms", value);
+        } else if (strcmp(flag, "--pid-reuse") == 0) {
+            options->no_pid_namespace = strcmp(value, "off") == 0;
+            if (!options->no_pid_namespace && !parse_permille(value, &options->pid_reuse_permille))
+                return usage_error("--pid-reuse wants 0..1000 or off", value);
+        } else if (strcmp(flag, "--preemptions") == 0 || strcmp(flag, "--max-schedules") == 0) {
+            uint64_t number;
+            char *end = NULL;
+            if (!parse_unsigned(value, &number, &end) || *end != '\0' || number > 1000000)
+                return usage_error("bad number", value);
+            if (flag[2] == 'p')
+                options->preemptions = (int)number;
+            else
+                options->max_schedules = (int)number;
+        } else if (strcmp(flag, "--order") == 0) {
+            options->order_path = value;
+        } else if (strcmp(flag, "--shrink") == 0) {
+            if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+                return usage_error("--shrink wants on or off", value);
+            options->shrink = strcmp(value, "on") == 0;
+        } else if (strcmp(flag, "--scenario") == 0) {
+            options->scenario_path = value;
+        } else if (strcmp(flag, "--invariant") == 0) {
+            if (!sim_invariant_from_name(value, &options->hunt) || options->hunt == SIM_INVARIANT_DETERMINISM)
+                return usage_error("unknown invariant", value);
         } else if (strcmp(flag, "--trace") == 0) {
             options->trace_path = value;
         } else if (strcmp(flag, "--log") == 0) {
@@ -272,6 +508,14 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
         if (takes_value) index++;
     }
     if (options->template_text == NULL) return usage_error("--exec wants a template", NULL);
+    if (options->scenario_path != NULL) {
+        bool seeds_given = options->has_seeds;
+        int status = load_scenario(options, options->scenario_path);
+        if (status != 0) return status;
+        if (!seeds_given && options->first <= options->last && options->last > 0) options->has_seeds = true;
+    }
+    if (options->clock_jump_permille > 0 && options->clock_real_requested)
+        return usage_error("--clock-jump needs the virtual clock", NULL);
     if (!options->has_seeds) return usage_error("--seed N or --seeds A..B is required", NULL);
     return 0;
 }
@@ -279,11 +523,11 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
 /* ---- the child: filter, hand-over, exec ------------------------------------ */
 
 static const char *const notified_syscalls[] = {
-    "open",   "openat",         "openat2",    "creat",           "read",      "write", "pread64", "pwrite64",
-    "close",  "fstat",          "newfstatat", "statx",           "stat",      "lstat", "link",    "linkat",
-    "rename", "renameat",       "renameat2",  "unlink",          "unlinkat",  "mkdir", "mkdirat", "rmdir",
-    "flock",  "fcntl",          "fsync",      "fdatasync",       "ftruncate", "dup",   "dup2",    "dup3",
-    "kill",   "io_uring_setup", "nanosleep",  "clock_nanosleep",
+    "open",   "openat",         "openat2",    "creat",           "read",      "write",    "pread64", "pwrite64",
+    "close",  "fstat",          "newfstatat", "statx",           "stat",      "lstat",    "link",    "linkat",
+    "rename", "renameat",       "renameat2",  "unlink",          "unlinkat",  "mkdir",    "mkdirat", "rmdir",
+    "flock",  "fcntl",          "fsync",      "fdatasync",       "ftruncate", "dup",      "dup2",    "dup3",
+    "kill",   "io_uring_setup", "nanosleep",  "clock_nanosleep", "execve",    "execveat",
 };
 
 /* Returns the listener fd, or -errno. */
@@ -348,6 +592,17 @@ static int receive_listener(int socket_fd, int *code) {
     return fd;
 }
 
+/* Runtimes whose event loop breaks when the monotonic clock stands still. */
+static bool exec_wants_real_monotonic(const struct exec_options *options) {
+    for (int word = 0; word < options->template_count; word++) {
+        const char *slash = strrchr(options->template_words[word], '/');
+        const char *base = slash != NULL ? slash + 1 : options->template_words[word];
+        if (!strcmp(base, "node") || !strcmp(base, "nodejs") || !strcmp(base, "deno") || !strcmp(base, "bun"))
+            return true;
+    }
+    return false;
+}
+
 /* socket_fd < 0: no filter (the wedge probe after the run). */
 static void child_exec(const struct exec_run *run, int index, int socket_fd) {
     const struct exec_options *options = run->options;
@@ -366,6 +621,30 @@ static void child_exec(const struct exec_run *run, int index, int socket_fd) {
     unsetenv("MAINTENANCE_READY_FILE");
     unsetenv("MAINTENANCE_GATE_FILE");
     unsetenv("NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN");
+    char number[32];
+    if (options->ttl_ms > 0) {
+        snprintf(number, sizeof number, "%lld", (long long)options->ttl_ms);
+        setenv("MAINTENANCE_TTL_MS", number, 1);
+    }
+    if (options->body_set[index]) {
+        snprintf(number, sizeof number, "%lld", (long long)options->body_ms[index]);
+        setenv("MAINTENANCE_SLEEP_MS", number, 1);
+        setenv("MAINTENANCE_BODY", options->body_crash[index] ? "crash" : "succeed", 1);
+    }
+    if (options->clock_virtual) {
+        /* libfaketime re-reads the per-process timestamp file at every clock read. */
+        char clock_path[PATH_MAX + 16], preload[PATH_MAX * 2];
+        snprintf(clock_path, sizeof clock_path, "%s/clock.%d", run->dir, index);
+        const char *earlier = getenv("LD_PRELOAD");
+        snprintf(preload, sizeof preload, "%s%s%s", options->faketime_library, earlier && *earlier ? ":" : "",
+                 earlier && *earlier ? earlier : "");
+        setenv("LD_PRELOAD", preload, 1);
+        setenv("FAKETIME_TIMESTAMP_FILE", clock_path, 1);
+        setenv("FAKETIME_NO_CACHE", "1", 1);
+        unsetenv("FAKETIME");
+        /* node's event loop needs the monotonic clock real (docs/exec.md). */
+        if (exec_wants_real_monotonic(options)) setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 0);
+    }
     static char words[EXEC_ARGS_MAX][PATH_MAX];
     char *argv[EXEC_ARGS_MAX + 1];
     for (int word = 0; word < options->template_count; word++) {
@@ -384,6 +663,7 @@ static void child_exec(const struct exec_run *run, int index, int socket_fd) {
         argv[word] = words[word];
     }
     argv[options->template_count] = NULL;
+    if (run->lease_fd >= 0) close(run->lease_fd); /* the controller's O_PATH on the lease inode */
     if (socket_fd >= 0) {
         int listener = install_filter();
         send_listener(socket_fd, listener);
@@ -485,6 +765,159 @@ static bool in_lease_dir(const struct exec_run *run, const char *path) {
     return strncmp(path, run->lease_dir, length) == 0 && (path[length] == '\0' || path[length] == '/');
 }
 
+/* ---- time ------------------------------------------------------------------ */
+
+static int64_t real_wall_ms(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* A process's wall clock now: the virtual one with its jumps, or the real one. */
+static int64_t proc_now_ms(const struct exec_run *run, int proc) {
+    if (!run->options->clock_virtual) return real_wall_ms();
+    return run->vclock_ms + (proc >= 0 && proc < EXEC_PROCS_MAX ? run->offset_ms[proc] : 0);
+}
+
+static void format_clock(int64_t ms, char *text, size_t size) {
+    time_t seconds = (time_t)(ms / 1000);
+    struct tm parts;
+    gmtime_r(&seconds, &parts);
+    snprintf(text, size, "%04d-%02d-%02d %02d:%02d:%02d.%03d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+             parts.tm_hour, parts.tm_min, parts.tm_sec, (int)(ms % 1000));
+}
+
+/* "2030-01-01T00:00:01.250Z" -> ms since the epoch. */
+static bool parse_iso_ms(const char *text, int64_t *ms) {
+    struct tm parts;
+    memset(&parts, 0, sizeof parts);
+    int milliseconds = 0;
+    if (text == NULL || sscanf(text, "%d-%d-%dT%d:%d:%d.%dZ", &parts.tm_year, &parts.tm_mon, &parts.tm_mday,
+                               &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &milliseconds) < 6)
+        return false;
+    parts.tm_year -= 1900;
+    parts.tm_mon -= 1;
+    *ms = (int64_t)timegm(&parts) * 1000 + milliseconds;
+    return true;
+}
+
+/* Each process's timestamp file for libfaketime, replaced atomically. ticking:
+ * "@" (the clock starts there and runs), for the unscheduled wedge probe. */
+static void write_clocks(const struct exec_run *run, bool ticking) {
+    if (!run->options->clock_virtual) return;
+    for (int index = 0; index < run->proc_count; index++) {
+        char path[PATH_MAX + 16], temporary[PATH_MAX + 32], text[64];
+        snprintf(path, sizeof path, "%s/clock.%d", run->dir, index);
+        snprintf(temporary, sizeof temporary, "%s.new", path);
+        format_clock(run->vclock_ms + run->offset_ms[index], text, sizeof text);
+        FILE *file = fopen(temporary, "we");
+        if (file == NULL) continue;
+        fprintf(file, "%s%s\n", ticking ? "@" : "", text);
+        if (fclose(file) == 0) rename(temporary, path);
+    }
+}
+
+/* Pid reuse: give a crashed holder's pid to an unrelated process. */
+static bool reuse_pid(struct exec_run *run, int proc, char *line, size_t size);
+
+/* ---- pid reuse: a private pid namespace (root) ------------------------------ */
+
+/* The controller unshares a pid namespace before its first fork; its first
+ * child is the namespace's init (this helper). Asked for a pid, the helper
+ * writes pid-1 to /proc/sys/kernel/ns_last_pid (its own namespace's) and
+ * forks a process that only waits: the next pid handed out is that one. */
+static struct {
+    bool active;
+    pid_t helper;
+    int command_fd, reply_fd;
+} pid_space = {.helper = -1, .command_fd = -1, .reply_fd = -1};
+
+static pid_t inner_pid_of(pid_t pid) {
+    if (!pid_space.active) return pid;
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *file = fopen(path, "re");
+    if (file == NULL) return pid;
+    pid_t inner = pid;
+    while (fgets(line, sizeof line, file) != NULL) {
+        if (strncmp(line, "NSpid:", 6) != 0) continue;
+        char *last = strrchr(line, '\t');
+        if (last == NULL) last = strrchr(line, ' ');
+        if (last != NULL) inner = (pid_t)atoi(last + 1);
+    }
+    fclose(file);
+    return inner;
+}
+
+static void pid_helper(int commands, int replies) {
+    signal(SIGCHLD, SIG_IGN); /* init of the namespace: orphans and waiters reap themselves */
+    pid_t waiters[256];
+    int waiter_count = 0;
+    int wanted;
+    while (read(commands, &wanted, sizeof wanted) == (ssize_t)sizeof wanted) {
+        int got = 0;
+        if (wanted == 0) { /* end of a seed: the waiters go */
+            for (int index = 0; index < waiter_count; index++) kill(waiters[index], SIGKILL);
+            waiter_count = 0;
+        } else {
+            int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+            char text[32];
+            int length = snprintf(text, sizeof text, "%d", wanted - 1);
+            got = fd >= 0 && write(fd, text, (size_t)length) == length ? 0 : -errno;
+            if (fd >= 0) close(fd);
+            if (got == 0) {
+                pid_t child = fork();
+                if (child == 0) {
+                    for (;;) pause();
+                }
+                got = child;
+                if (child > 0 && waiter_count < 256) waiters[waiter_count++] = child;
+            }
+        }
+        if (write(replies, &got, sizeof got) != (ssize_t)sizeof got) break;
+    }
+    _exit(0);
+}
+
+/* Root: a private pid namespace for the run; else one line saying why not. */
+static void setup_pid_space(struct exec_options *options) {
+    if (geteuid() != 0) {
+        snprintf(options->pid_reuse_note, sizeof options->pid_reuse_note,
+                 "pid reuse: skipped (unprivileged: no private pid namespace whose ns_last_pid we may write)");
+        return;
+    }
+    int commands[2], replies[2];
+    if (syscall(SYS_unshare, CLONE_NEWPID) != 0 || pipe2(commands, O_CLOEXEC) != 0 || pipe2(replies, O_CLOEXEC) != 0) {
+        snprintf(options->pid_reuse_note, sizeof options->pid_reuse_note,
+                 "pid reuse: skipped (no private pid namespace: %s)", strerror(errno));
+        return;
+    }
+    pid_t helper = fork();
+    if (helper < 0) return;
+    if (helper == 0) {
+        close(commands[1]);
+        close(replies[0]);
+        pid_helper(commands[0], replies[1]);
+    }
+    close(commands[0]);
+    close(replies[1]);
+    pid_space.active = true;
+    pid_space.helper = helper;
+    pid_space.command_fd = commands[1];
+    pid_space.reply_fd = replies[0];
+    options->pid_reuse = true;
+}
+
+/* Asks the helper for pid `wanted` (0: end the seed's waiters); returns the
+ * pid given, or -errno. */
+static int pid_space_ask(int wanted) {
+    int got = -EIO;
+    if (write(pid_space.command_fd, &wanted, sizeof wanted) != (ssize_t)sizeof wanted ||
+        read(pid_space.reply_fd, &got, sizeof got) != (ssize_t)sizeof got)
+        return -EIO;
+    return got;
+}
+
 /* ---- process bookkeeping --------------------------------------------------- */
 
 static struct exec_task *find_task(struct exec_run *run, pid_t pid, int proc_index) {
@@ -494,6 +927,7 @@ static struct exec_task *find_task(struct exec_run *run, pid_t pid, int proc_ind
     struct exec_task *task = &run->tasks[run->task_count++];
     memset(task, 0, sizeof *task);
     task->pid = pid;
+    task->inner = inner_pid_of(pid);
     task->proc_index = proc_index;
     task->fds_dirty = true;
     for (int index = 0; index < run->task_count - 1; index++)
@@ -563,7 +997,7 @@ static enum call_kind classify(struct exec_run *run, int notify_fd, const struct
         if ((int)args[1] != 0) return CALL_OTHER;
         const struct exec_task *target = NULL;
         for (int index = 0; index < run->task_count; index++)
-            if (run->tasks[index].pid == (pid_t)args[0]) target = &run->tasks[index];
+            if (run->tasks[index].inner == (pid_t)args[0]) target = &run->tasks[index];
         /* Pids normalised: p<process>.<ordinal in its tree>, or outside the run. */
         if (target != NULL)
             snprintf(path, path_size, "probe p%d.%d", target->proc_index, target->ordinal);
@@ -571,7 +1005,7 @@ static enum call_kind classify(struct exec_run *run, int notify_fd, const struct
             snprintf(path, path_size, "probe a pid outside the run");
         return CALL_LEASE;
     }
-    if (strncmp(name, "dup", 3) == 0 ||
+    if (strncmp(name, "execve", 6) == 0 || strncmp(name, "dup", 3) == 0 ||
         (strcmp(name, "fcntl") == 0 && (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC))) {
         task->fds_dirty = true;
         return CALL_OTHER;
@@ -633,6 +1067,34 @@ static enum call_kind classify(struct exec_run *run, int notify_fd, const struct
     return CALL_LEASE;
 }
 
+/* The length of a timed sleep, in ms of virtual time. A relative one is
+ * exact; an absolute deadline (libfaketime turns a faked one into a real one)
+ * is measured against the real clock now and rounded up to a quantum. */
+static int64_t sleep_length_ms(const struct seccomp_notif *request, const char *name) {
+    const __u64 *args = request->data.args;
+    bool absolute = false;
+    int clock_id = CLOCK_MONOTONIC;
+    uint64_t address = args[0];
+    if (strcmp(name, "clock_nanosleep") == 0) {
+        clock_id = (int)args[0];
+        absolute = (args[1] & TIMER_ABSTIME) != 0;
+        address = args[2];
+    }
+    struct timespec wanted;
+    struct iovec local = {.iov_base = &wanted, .iov_len = sizeof wanted};
+    struct iovec remote = {.iov_base = (void *)(uintptr_t)address, .iov_len = sizeof wanted};
+    if (process_vm_readv((pid_t)request->pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof wanted)
+        return EXEC_SLEEP_QUANTUM_MS;
+    int64_t nanoseconds = (int64_t)wanted.tv_sec * 1000000000LL + wanted.tv_nsec;
+    if (!absolute) return (nanoseconds + 999999) / 1000000;
+    struct timespec now;
+    if (clock_gettime(clock_id, &now) != 0) return EXEC_SLEEP_QUANTUM_MS;
+    nanoseconds -= (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+    int64_t quantum = (int64_t)EXEC_SLEEP_QUANTUM_MS * 1000000;
+    int64_t quanta = nanoseconds <= 0 ? 1 : (nanoseconds + quantum - 1) / quantum;
+    return quanta * EXEC_SLEEP_QUANTUM_MS;
+}
+
 static void respond(struct exec_run *run, int notify_fd, uint64_t id, int error, bool continue_call) {
     memset(run->response, 0, sizeof *run->response);
     run->response->id = id;
@@ -671,10 +1133,19 @@ static bool drain(struct exec_run *run, struct seccomp_notif *request) {
                 call->proc_index = index;
                 snprintf(call->name, sizeof call->name, "%s", syscall_label(request->data.nr));
                 snprintf(call->path, sizeof call->path, "%s", path);
+                call->sleep_ms = strstr(call->name, "sleep") != NULL ? sleep_length_ms(request, call->name) : 0;
             }
         }
     }
     return any;
+}
+
+/* After every process was killed: reaps them, then whatever else ended (an
+ * adapter's orphans); never waits for the pid namespace's helper. */
+static void wait_all(struct exec_run *run) {
+    for (int index = 0; index < run->proc_count; index++)
+        if (run->procs[index].pid > 0 && !run->procs[index].exited) waitpid(run->procs[index].pid, NULL, __WALL);
+    while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {}
 }
 
 static void reap(struct exec_run *run) {
@@ -774,31 +1245,46 @@ static bool settle(struct exec_run *run, struct seccomp_notif *request, double d
 static void violate(struct exec_run *run, enum sim_invariant invariant, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 static void violate(struct exec_run *run, enum sim_invariant invariant, const char *format, ...) {
+    /* --invariant NAME: another invariant's violation is counted, not a verdict. */
+    if (run->options->hunt != SIM_INVARIANT_NONE && invariant != run->options->hunt) {
+        run->also_seen[invariant] = true;
+        return;
+    }
     if (run->violation != SIM_INVARIANT_NONE) return;
     run->violation = invariant;
+    run->violation_story = run->story_count;
+    run->violation_step = run->steps;
     va_list list;
     va_start(list, format);
     vsnprintf(run->violation_text, sizeof run->violation_text, format, list);
     va_end(list);
 }
 
+/* The process of a pid as the processes see it (lease file, log, probes). */
 static int proc_of_pid(const struct exec_run *run, pid_t pid) {
     for (int index = 0; index < run->task_count; index++)
-        if (run->tasks[index].pid == pid) return run->tasks[index].proc_index;
+        if (run->tasks[index].inner == pid) return run->tasks[index].proc_index;
     for (int index = 0; index < run->proc_count; index++)
-        if (run->procs[index].pid == pid) return index;
+        if (run->procs[index].pid > 0 && run->procs[index].inner == pid) return index;
     return -1;
 }
 
-/* The lease file as the controller reads it while every process is paused. */
+static bool proc_alive(const struct exec_run *run, int proc) {
+    return proc >= 0 && proc < run->proc_count && run->started[proc] && !run->procs[proc].exited;
+}
+
+/* The lease file as the controller reads it while every process is paused;
+ * also keeps the expiry of the lease of each body, and reports a process
+ * whose recorded time is not its virtual clock (it ignores libfaketime). */
 static void describe_lease(struct exec_run *run, char *text, size_t size) {
     json_error_t error;
-    json_t *root = json_load_file(run->lease_path, 0, &error);
     struct stat status;
+    run->lease_expires_ms = INT64_MAX;
     if (lstat(run->lease_path, &status) != 0) {
         snprintf(text, size, "absent");
         return;
     }
+    json_t *root = json_load_file(run->lease_path, 0, &error);
     if (root == NULL || !json_is_object(root)) {
         snprintf(text, size, "malformed (%lld bytes)", (long long)status.st_size);
         json_decref(root);
@@ -815,6 +1301,21 @@ static void describe_lease(struct exec_run *run, char *text, size_t size) {
     }
     int proc = json_is_integer(pid_value) ? proc_of_pid(run, (pid_t)json_integer_value(pid_value)) : -1;
     const char *expires = json_string_value(json_object_get(root, "expiresAt"));
+    int64_t expires_ms = INT64_MAX, acquired_ms = 0;
+    if (parse_iso_ms(expires, &expires_ms)) run->lease_expires_ms = expires_ms;
+    if (proc >= 0 && run->in_body[proc] && expires_ms != INT64_MAX) run->body_expires_ms[proc] = expires_ms;
+    if (proc >= 0 && run->options->clock_virtual && !run->clock_ignored[proc] &&
+        parse_iso_ms(json_string_value(json_object_get(root, "acquiredAt")), &acquired_ms)) {
+        int64_t drift = acquired_ms - proc_now_ms(run, proc);
+        if (drift > 86400000LL * 30 || drift < -86400000LL * 30) {
+            run->clock_ignored[proc] = true;
+            printf("clock: p%d %s wrote acquiredAt=%s, %lld days from its virtual clock: it does not read the "
+                   "virtual clock (a static binary, or its own clock source); TTL expiry and clock jumps do not "
+                   "apply to it\n",
+                   proc, run->procs[proc].program, json_string_value(json_object_get(root, "acquiredAt")),
+                   (long long)(drift / 86400000LL));
+        }
+    }
     char holder[32];
     if (proc >= 0)
         snprintf(holder, sizeof holder, "p%d", proc);
@@ -826,8 +1327,10 @@ static void describe_lease(struct exec_run *run, char *text, size_t size) {
 
 static void check_entrant(struct exec_run *run, int entrant);
 
-/* Exclusion from MAINTENANCE_LOG: after an enter, the next record must be the
- * exit or crash of the same pid (file order is the real order: O_APPEND). */
+/* Exclusion from MAINTENANCE_LOG (file order is the real order: O_APPEND):
+ * at an enter, no other body may be running under a valid lease. A body
+ * whose lease had expired by the entrant's wall clock was taken over by TTL:
+ * counted (docs/spec.md section 2), not a violation, as in the simulator. */
 static void check_log(struct exec_run *run) {
     FILE *file = fopen(run->log_path, "re");
     if (file == NULL) return;
@@ -842,32 +1345,46 @@ static void check_log(struct exec_run *run) {
         char kind[16], name[64];
         int pid;
         if (sscanf(line, "%15s %63s %d", kind, name, &pid) != 3) continue;
+        int who = proc_of_pid(run, pid);
+        int slot = who >= 0 ? who : EXEC_PROCS_MAX; /* a pid outside the run */
         if (strcmp(kind, "enter") == 0) {
-            if (run->log_holder != 0) {
-                int holder = proc_of_pid(run, run->log_holder), entrant = proc_of_pid(run, pid);
-                violate(run, SIM_INVARIANT_EXCLUSION, "p%d %s entered its body while p%d %s runs its body", entrant,
-                        entrant >= 0 ? run->procs[entrant].program : name, holder,
-                        holder >= 0 ? run->procs[holder].program : "?");
+            int64_t now = proc_now_ms(run, who);
+            for (int other = 0; other <= EXEC_PROCS_MAX; other++) {
+                if (other == slot || !run->in_body[other] || run->ttl_counted[other]) continue;
+                if (run->body_expires_ms[other] <= now) {
+                    run->ttl_counted[other] = true;
+                    run->ttl_takeovers++;
+                    continue;
+                }
+                violate(run, SIM_INVARIANT_EXCLUSION,
+                        "p%d %s entered its body while p%d %s runs its body under a valid lease", who,
+                        who >= 0 ? run->procs[who].program : name, other,
+                        other < run->proc_count ? run->procs[other].program : "?");
             }
-            run->log_holder = pid;
-            check_entrant(run, proc_of_pid(run, pid));
-        } else if ((strcmp(kind, "exit") == 0 || strcmp(kind, "crash") == 0) && pid == run->log_holder) {
-            run->log_holder = 0;
+            run->entered[slot] = run->in_body[slot] = true;
+            run->ttl_counted[slot] = false;
+            run->body_expires_ms[slot] = INT64_MAX;
+            check_entrant(run, who);
+        } else if (strcmp(kind, "exit") == 0 || strcmp(kind, "crash") == 0) {
+            run->in_body[slot] = false;
         }
     }
     fclose(file);
 }
 
-/* No foreign release: the inode at the lease path may be removed or replaced
- * only by its creator, or once its creator is gone (a stale lease). The
+/* No foreign release, as the simulator judges it: a process that has entered
+ * its body (renewing or releasing) may remove or replace the inode at the
+ * lease path only when it created it, or when its creator is gone. The
  * controller keeps an O_PATH descriptor on the current inode so that its
- * number cannot be reused by the next file while it is being compared. */
+ * number cannot be reused by the next file while it is being compared.
+ * Removals while acquiring (a takeover) are judged by exclusion. */
 static void check_inode(struct exec_run *run, int actor) {
     struct stat now, held;
     bool present = lstat(run->lease_path, &now) == 0;
     bool had = run->lease_fd >= 0 && fstat(run->lease_fd, &held) == 0;
     if (present == had && (!present || (now.st_ino == held.st_ino && now.st_dev == held.st_dev))) return;
-    if (had && run->lease_creator >= 0 && run->lease_creator != actor && !run->procs[run->lease_creator].exited)
+    if (had && run->entered[actor] && run->lease_creator >= 0 && run->lease_creator != actor &&
+        proc_alive(run, run->lease_creator))
         violate(run, SIM_INVARIANT_FOREIGN_RELEASE, "p%d %s %s the lease of p%d %s, which is alive", actor,
                 run->procs[actor].program, present ? "replaced" : "removed", run->lease_creator,
                 run->procs[run->lease_creator].program);
@@ -877,14 +1394,18 @@ static void check_inode(struct exec_run *run, int actor) {
 }
 
 /* Double acquisition: when a body is entered, the lease file (unchanged since
- * the last scheduled call) must name the entrant's process, not another live one. */
+ * the last scheduled call) must not name another live process whose lease
+ * is still valid by the entrant's clock. */
 static void check_entrant(struct exec_run *run, int entrant) {
     json_error_t error;
     json_t *root = json_load_file(run->lease_path, 0, &error);
     json_t *pid_value = root != NULL ? json_object_get(root, "pid") : NULL;
     int holder = json_is_integer(pid_value) ? proc_of_pid(run, (pid_t)json_integer_value(pid_value)) : -1;
+    int64_t expires_ms = INT64_MAX;
+    if (root != NULL) (void)parse_iso_ms(json_string_value(json_object_get(root, "expiresAt")), &expires_ms);
     json_decref(root);
-    if (entrant >= 0 && holder >= 0 && holder != entrant && !run->procs[holder].exited)
+    if (entrant >= 0 && holder >= 0 && holder != entrant && proc_alive(run, holder) &&
+        expires_ms > proc_now_ms(run, entrant))
         violate(run, SIM_INVARIANT_EXCLUSION,
                 "p%d %s entered its body while the lease file names p%d %s (double acquisition)", entrant,
                 run->procs[entrant].program, holder, run->procs[holder].program);
@@ -944,7 +1465,31 @@ static void sort_pending(struct exec_run *run) {
         }
 }
 
+static void record_entry(struct exec_run *run, struct exec_entry entry) {
+    if (run->record_count == run->record_capacity) {
+        run->record_capacity = run->record_capacity ? run->record_capacity * 2 : 256;
+        run->record = realloc(run->record, (size_t)run->record_capacity * sizeof *run->record);
+        if (run->record == NULL) abort();
+    }
+    run->record[run->record_count++] = entry;
+}
+
+/* The next entry of the replayed order, or NULL (not replaying, or past its end). */
+static const struct exec_entry *guide_next(const struct exec_run *run) {
+    const struct exec_options *options = run->options;
+    int limit = options->guide_limit >= 0 && options->guide_limit < options->guide_count ? options->guide_limit
+                                                                                         : options->guide_count;
+    return options->guide != NULL && run->guide_pos < limit ? &options->guide[run->guide_pos] : NULL;
+}
+
 static int choose(struct exec_run *run) {
+    if (run->options->guide != NULL) {
+        const struct exec_entry *entry = guide_next(run);
+        if (entry != NULL && !entry->jump)
+            for (int index = 0; index < run->pending_count; index++)
+                if (run->pending[index].proc_index == entry->proc) return index;
+        return 0; /* past the order's end (or its process has no call held): canonical order */
+    }
     if (strcmp(run->options->strategy_name, "pct") != 0)
         return (int)sim_prng_below(&run->prng, (uint64_t)run->pending_count);
     int best = 0;
@@ -975,7 +1520,7 @@ static void pct_setup(struct exec_run *run) {
     }
     for (int index = 0; index < run->proc_count; index++) run->pct_priority[order[index]] = 100 + index;
     for (int change = 0; change < run->options->pct_depth - 1 && change < 8; change++)
-        run->pct_change_steps[change] = (int)sim_prng_below(&run->prng, EXEC_PCT_STEPS_ESTIMATE);
+        run->pct_change_steps[change] = (int)sim_prng_below(&run->prng, (uint64_t)run->options->pct_steps);
 }
 
 /* A torn write: the controller performs only a prefix of the caller's write on
@@ -1011,37 +1556,63 @@ static void take_step(struct exec_run *run) {
             fprintf(stderr, " p%d:%s", run->pending[index].proc_index, run->pending[index].name);
         fputc('\n', stderr);
     }
+    unsigned held = 0;
+    for (int index = 0; index < run->pending_count; index++) held |= 1u << run->pending[index].proc_index;
     int pick = choose(run);
     struct exec_call call = run->pending[pick];
     run->pending[pick] = run->pending[--run->pending_count];
     struct exec_proc *proc = &run->procs[call.proc_index];
     const char *result = "continued";
+    run->vclock_ms += EXEC_STEP_MS;
     char fault[64];
     bool writes = strcmp(call.name, "write") == 0 || strcmp(call.name, "pwrite64") == 0;
     ssize_t torn = -1;
-    if (writes && sim_prng_permille(&run->prng, run->options->torn_permille) && (torn = tear_write(&call)) >= 0) {
+    bool guided = run->options->guide != NULL;
+    const struct exec_entry *entry = guide_next(run);
+    enum exec_fault wanted = entry != NULL && !entry->jump ? entry->fault : FAULT_NONE;
+    if (entry != NULL && !entry->jump) run->guide_pos++;
+    enum exec_fault done = FAULT_NONE;
+    if ((guided ? wanted == FAULT_TORN : writes && sim_prng_permille(&run->prng, run->options->torn_permille)) &&
+        (torn = tear_write(&call)) >= 0) {
+        done = FAULT_TORN;
         kill((pid_t)call.request.pid, SIGKILL);
         respond(run, proc->notify_fd, call.request.id, EINTR, false);
         proc->killed = true;
         snprintf(fault, sizeof fault, "torn: %zd of %llu bytes written, then SIGKILL", torn,
                  (unsigned long long)call.request.data.args[2]);
         result = fault;
-    } else if (sim_prng_permille(&run->prng, run->options->crash_permille)) {
+    } else if (guided ? wanted == FAULT_CRASH || wanted == FAULT_CRASH_REUSE
+                      : sim_prng_permille(&run->prng, run->options->crash_permille)) {
         /* Crash point: the call never runs. */
         kill((pid_t)call.request.pid, SIGKILL);
         respond(run, proc->notify_fd, call.request.id, EINTR, false);
         proc->killed = true;
+        done = FAULT_CRASH;
+        if (run->options->pid_reuse &&
+            (guided ? wanted == FAULT_CRASH_REUSE : sim_prng_permille(&run->prng, run->options->pid_reuse_permille))) {
+            run->reuse_wanted[call.proc_index] = true; /* once it is reaped */
+            done = FAULT_CRASH_REUSE;
+        }
         result = "SIGKILL (the call never ran)";
-    } else if (sim_prng_permille(&run->prng, run->options->errno_permille)) {
+    } else if (guided ? wanted >= FAULT_ENOSPC : sim_prng_permille(&run->prng, run->options->errno_permille)) {
         static const int errors[] = {ENOSPC, EIO, EACCES};
-        int error = errors[sim_prng_below(&run->prng, 3)];
+        int error = guided ? errors[wanted - FAULT_ENOSPC] : errors[sim_prng_below(&run->prng, 3)];
+        done = error == ENOSPC ? FAULT_ENOSPC : error == EIO ? FAULT_EIO : FAULT_EACCES;
         respond(run, proc->notify_fd, call.request.id, error, false);
         snprintf(fault, sizeof fault, "failed %s", error == ENOSPC ? "ENOSPC" : error == EIO ? "EIO" : "EACCES");
+        result = fault;
+    } else if (run->options->clock_virtual && strstr(call.name, "sleep") != NULL) {
+        /* Virtual time: the sleep returns at once and the clock moves on by its length. */
+        respond(run, proc->notify_fd, call.request.id, 0, false);
+        run->vclock_ms += call.sleep_ms;
+        snprintf(fault, sizeof fault, "returned at once, +%lld ms virtual", (long long)call.sleep_ms);
         result = fault;
     } else {
         respond(run, proc->notify_fd, call.request.id, 0, true);
         if (strstr(call.name, "sleep") != NULL) run->awaited_tid = (pid_t)call.request.pid;
     }
+    write_clocks(run, false);
+    record_entry(run, (struct exec_entry){.proc = call.proc_index, .fault = done, .held = held});
     run->steps++;
     (void)call;
     /* The rest of the step (lease state, oracle) happens once everything settled again. */
@@ -1063,6 +1634,7 @@ static void take_step(struct exec_run *run) {
     free(run->story[run->story_count]);
     run->story[run->story_count] = strdup(line);
     run->story_count++;
+    run->story_open = true;
 }
 
 /* ---- one run --------------------------------------------------------------- */
@@ -1124,9 +1696,11 @@ static void check_deferrals(struct exec_run *run) {
  * entered its body (a record in MAINTENANCE_LOG with its pid). */
 static bool wedge_probe(struct exec_run *run) {
     fflush(NULL);
+    write_clocks(run, true);
     pid_t pid = fork();
     if (pid < 0) return true; /* cannot tell: not a verdict */
     if (pid == 0) child_exec(run, 0, -1);
+    pid_t inner = inner_pid_of(pid);
     double deadline = seconds_now() + 20;
     int status;
     while (waitpid(pid, &status, WNOHANG) == 0) {
@@ -1141,17 +1715,109 @@ static bool wedge_probe(struct exec_run *run) {
     FILE *file = fopen(run->log_path, "re");
     if (file == NULL) return false;
     char line[EXEC_LOG_LINE_MAX], expected[64];
-    snprintf(expected, sizeof expected, "%d", (int)pid);
+    snprintf(expected, sizeof expected, "%d", (int)inner);
     bool entered = false;
     while (fgets(line, sizeof line, file) != NULL) {
         char kind[16], name[64];
         int record_pid;
         if (sscanf(line, "%15s %63s %d", kind, name, &record_pid) == 3 && strcmp(kind, "enter") == 0 &&
-            record_pid == (int)pid)
+            record_pid == (int)inner)
             entered = true;
     }
     fclose(file);
     return entered;
+}
+
+static bool reuse_pid(struct exec_run *run, int proc, char *line, size_t size) {
+    if (!run->options->pid_reuse || !run->started[proc]) return false; /* skipped: said on the first line */
+    int64_t elapsed = run->vclock_ms - EXEC_VIRTUAL_EPOCH_MS;
+    if (!run->procs[proc].exited) {
+        snprintf(line, size, "  at %lld ms: p%d %s is alive: its pid is not given away", (long long)elapsed, proc,
+                 run->procs[proc].program);
+        return true;
+    }
+    int got = pid_space_ask(run->procs[proc].inner);
+    if (got == run->procs[proc].inner) run->pid_reuses++;
+    snprintf(line, size, "  at %lld ms: p%d %s's pid %s", (long long)elapsed, proc, run->procs[proc].program,
+             got == run->procs[proc].inner ? "given to an unrelated process (ns_last_pid)"
+             : got < 0                     ? "could not be given away (ns_last_pid refused)"
+                                           : "could not be given away (taken meanwhile)");
+    return true;
+}
+
+/* Forks process index under the filter; returns 0, 70 (cannot) or an errno
+ * (the filter was refused). */
+static int start_proc(struct exec_run *run, int index) {
+    struct exec_proc *proc = &run->procs[index];
+    int sockets[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return 70;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return 70;
+    if (pid == 0) {
+        close(sockets[0]);
+        for (int other = 0; other < run->proc_count; other++)
+            if (run->procs[other].notify_fd >= 0) close(run->procs[other].notify_fd);
+        child_exec(run, index, sockets[1]);
+    }
+    close(sockets[1]);
+    proc->pid = pid;
+    proc->inner = inner_pid_of(pid);
+    run->started[index] = true;
+    run->live_count++;
+    int code = 0;
+    proc->notify_fd = receive_listener(sockets[0], &code);
+    close(sockets[0]);
+    if (proc->notify_fd < 0) return code != 0 ? -code : EPERM;
+    return 0;
+}
+
+/* The next process due to start (its start time on the virtual clock), or -1. */
+static int next_start(const struct exec_run *run) {
+    int best = -1;
+    for (int index = 0; index < run->proc_count; index++)
+        if (!run->started[index] && (best < 0 || run->options->start_ms[index] < run->options->start_ms[best]))
+            best = index;
+    return best;
+}
+
+/* Scenario events and processes whose time has come; returns whether a process started. */
+static bool apply_due(struct exec_run *run) {
+    const struct exec_options *options = run->options;
+    int64_t elapsed = run->vclock_ms - EXEC_VIRTUAL_EPOCH_MS;
+    while (run->next_event < options->event_count && options->events[run->next_event].at_ms <= elapsed) {
+        const struct exec_event *event = &options->events[run->next_event++];
+        char line[256];
+        if (event->kind == EXEC_EVENT_CLOCK_JUMP) {
+            for (int index = 0; index < run->proc_count; index++) run->offset_ms[index] += event->by_ms;
+            run->clock_jumps++;
+            write_clocks(run, false);
+            snprintf(line, sizeof line, "  at %lld ms: every clock jumps by %+lld ms", (long long)elapsed,
+                     (long long)event->by_ms);
+        } else if (event->kind == EXEC_EVENT_KILL) {
+            struct exec_proc *proc = &run->procs[event->proc];
+            if (!run->started[event->proc] || proc->exited) continue;
+            kill(proc->pid, SIGKILL);
+            proc->killed = true;
+            snprintf(line, sizeof line, "  at %lld ms: SIGKILL p%d %s (scenario)", (long long)elapsed, event->proc,
+                     proc->program);
+        } else {
+            if (!reuse_pid(run, event->proc, line, sizeof line)) continue;
+        }
+        story_add(run, line);
+    }
+    int due = next_start(run);
+    if (due < 0 || options->start_ms[due] > elapsed) return false;
+    char line[160];
+    snprintf(line, sizeof line, "  at %lld ms: p%d %s starts (%s)", (long long)elapsed, due, run->procs[due].program,
+             options->labels[due]);
+    story_add(run, line);
+    if (start_proc(run, due) != 0) {
+        run->started[due] = true;
+        run->procs[due].exited = true;
+        return false;
+    }
+    return true;
 }
 
 /* Runs one seed; returns 0 ok, 1 violation, 69 refused, 70 internal error. */
@@ -1175,41 +1841,34 @@ static int run_seed(struct exec_run *run) {
     if (mkdir(run->lease_dir, 0700) != 0) return 70;
     int log_fd = open(run->log_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (log_fd >= 0) close(log_fd);
-    if (options->initial_dead) {
+    if (options->initial_torn) { /* an empty lease file, as a crash between create and write leaves it */
+        int fd = open(run->lease_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) return 70;
+        close(fd);
+        run->lease_fd = open(run->lease_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        run->lease_creator = -2;
+    } else if (options->initial_dead) {
         if (!write_dead_lease(run)) return 70;
         run->lease_fd = open(run->lease_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         run->lease_creator = -2;
     }
+    run->vclock_ms = EXEC_VIRTUAL_EPOCH_MS;
+    run->lease_expires_ms = INT64_MAX;
+    write_clocks(run, false);
     int refused = 0;
     for (int index = 0; index < run->proc_count; index++) {
-        struct exec_proc *proc = &run->procs[index];
-        proc->program = options->programs[index];
-        proc->notify_fd = -1;
-        int sockets[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return 70;
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) return 70;
-        if (pid == 0) {
-            close(sockets[0]);
-            for (int other = 0; other < index; other++) close(run->procs[other].notify_fd);
-            child_exec(run, index, sockets[1]);
-        }
-        close(sockets[1]);
-        proc->pid = pid;
-        run->live_count++;
-        int code = 0;
-        proc->notify_fd = receive_listener(sockets[0], &code);
-        close(sockets[0]);
-        if (proc->notify_fd < 0) {
-            refused = code != 0 ? -code : EPERM;
-            break;
-        }
+        run->procs[index].program = options->programs[index];
+        run->procs[index].notify_fd = -1;
+    }
+    for (int index = 0; index < run->proc_count && refused == 0; index++) {
+        if (options->start_ms[index] > 0) continue; /* started when the virtual clock reaches it */
+        refused = start_proc(run, index);
+        if (refused == 70) return 70;
     }
     if (refused != 0) {
         for (int index = 0; index < run->proc_count; index++)
             if (run->procs[index].pid > 0) kill(run->procs[index].pid, SIGKILL);
-        while (waitpid(-1, NULL, __WALL) > 0) {}
+        wait_all(run);
         fprintf(stderr,
                 "leasesim: the kernel or the sandbox refused the seccomp user-notification filter (%s); "
                 "nothing was tested\n",
@@ -1225,7 +1884,8 @@ static int run_seed(struct exec_run *run) {
     for (;;) {
         bool settled = settle(run, request, deadline);
         /* Complete the previous step's story line with the lease state now that all are paused. */
-        if (run->story_count > 0) {
+        if (run->story_open) {
+            run->story_open = false;
             char state[256], line[PATH_MAX * 2 + 512];
             describe_lease(run, state, sizeof state);
             snprintf(line, sizeof line, "%s -> lease %s", run->story[run->story_count - 1], state);
@@ -1249,7 +1909,22 @@ static int run_seed(struct exec_run *run) {
                     EXEC_RUN_SECONDS_MAX);
             break;
         }
+        for (int index = 0; index < run->proc_count; index++) {
+            char line[256];
+            if (!run->reuse_wanted[index] || !run->procs[index].exited) continue;
+            run->reuse_wanted[index] = false;
+            if (reuse_pid(run, index, line, sizeof line)) story_add(run, line);
+        }
+        if (apply_due(run)) continue; /* a new process: settle again before choosing */
         if (run->pending_count == 0) {
+            int due = next_start(run);
+            if (run->live_count == 0 && due >= 0) {
+                /* everyone ended: the clock moves on to the next start */
+                int64_t at = EXEC_VIRTUAL_EPOCH_MS + options->start_ms[due];
+                if (at > run->vclock_ms) run->vclock_ms = at;
+                write_clocks(run, false);
+                continue;
+            }
             if (run->live_count == 0) break;
             /* Everyone asleep (a timer, a pipe): wait for a notification or an exit. */
             struct pollfd pollers[EXEC_PROCS_MAX * 2];
@@ -1265,8 +1940,22 @@ static int run_seed(struct exec_run *run) {
             violate(run, SIM_INVARIANT_STEP_LIMIT, "more than %d lease syscalls", EXEC_STEPS_MAX);
             break;
         }
-        int actor_before = run->pending_count > 0 ? 0 : -1;
-        (void)actor_before;
+        const struct exec_entry *jump = guide_next(run);
+        if (options->guide != NULL ? jump != NULL && jump->jump
+                                   : sim_prng_permille(&run->prng, options->clock_jump_permille)) {
+            /* One process's wall clock jumps, forward or back, by up to twice the TTL. */
+            int64_t ttl = options->ttl_ms > 0 ? options->ttl_ms : EXEC_DEFAULT_TTL_MS;
+            int who = options->guide != NULL ? jump->proc : (int)sim_prng_below(&run->prng, (uint64_t)run->proc_count);
+            int64_t by = options->guide != NULL ? jump->by : sim_prng_range(&run->prng, -2 * ttl, 2 * ttl);
+            if (options->guide != NULL) run->guide_pos++;
+            record_entry(run, (struct exec_entry){.jump = true, .proc = who, .by = by});
+            run->offset_ms[who] += by;
+            run->clock_jumps++;
+            char line[160];
+            snprintf(line, sizeof line, "  clock: p%d %s's wall clock jumps by %+lld ms", who, run->procs[who].program,
+                     (long long)by);
+            story_add(run, line);
+        }
         take_step(run);
         /* The inode check needs the actor, known from the step just taken. */
         int actor = -1;
@@ -1276,16 +1965,17 @@ static int run_seed(struct exec_run *run) {
         /* settled again at the top of the loop (no new arrivals meanwhile is fine) */
     }
     for (int index = 0; index < run->proc_count; index++)
-        if (!run->procs[index].exited) kill(run->procs[index].pid, SIGKILL);
+        if (run->procs[index].pid > 0 && !run->procs[index].exited) kill(run->procs[index].pid, SIGKILL);
     for (int index = 0; index < run->pending_count; index++)
         respond(run, run->procs[run->pending[index].proc_index].notify_fd, run->pending[index].request.id, EINTR,
                 false);
     run->pending_count = 0;
-    while (waitpid(-1, NULL, __WALL) > 0) {}
+    wait_all(run);
     for (int index = 0; index < run->proc_count; index++) {
         if (run->procs[index].notify_fd >= 0) close(run->procs[index].notify_fd);
         run->procs[index].notify_fd = -1;
     }
+    if (pid_space.active) (void)pid_space_ask(0); /* the seed's waiters go */
     check_log(run);
     check_deferrals(run);
     /* Bounded wedge: once every process has ended, whatever they left behind
@@ -1310,6 +2000,7 @@ static int run_seed(struct exec_run *run) {
 static void run_reset(struct exec_run *run) {
     for (int index = 0; index < run->story_count; index++) free(run->story[index]);
     free(run->story);
+    free(run->record);
     FILE *trace = run->trace;
     const struct exec_options *options = run->options;
     memset(run, 0, sizeof *run);
@@ -1319,23 +2010,57 @@ static void run_reset(struct exec_run *run) {
 
 static void print_knobs(const struct exec_options *options, FILE *out) {
     fprintf(out, "strategy=%s", options->strategy_name);
-    if (strcmp(options->strategy_name, "pct") == 0) fprintf(out, " pct-depth=%d", options->pct_depth);
+    if (strcmp(options->strategy_name, "pct") == 0)
+        fprintf(out, " pct-depth=%d pct-steps=%d", options->pct_depth, options->pct_steps);
     fprintf(out, " programs=");
     for (int index = 0; index < options->program_count; index++)
         fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
-    fprintf(out, " initial=%s crash=%d/1000 errno=%d/1000 (ENOSPC|EIO|EACCES) torn=%d/1000 clock=real pid-reuse=off",
-            options->initial_dead ? "dead" : "none", options->crash_permille, options->errno_permille,
-            options->torn_permille);
+    fprintf(out, " initial=%s crash=%d/1000 errno=%d/1000 (ENOSPC|EIO|EACCES) torn=%d/1000",
+            options->initial_torn   ? "torn"
+            : options->initial_dead ? "dead"
+                                    : "none",
+            options->crash_permille, options->errno_permille, options->torn_permille);
+    if (options->clock_virtual)
+        fprintf(out, " clock=virtual clock-jump=%d/1000", options->clock_jump_permille);
+    else
+        fprintf(out, " clock=real");
+    if (options->ttl_ms > 0) fprintf(out, " ttl=%lldms", (long long)options->ttl_ms);
+    if (options->pid_reuse)
+        fprintf(out, " pid-reuse=%d/1000", options->pid_reuse_permille);
+    else
+        fprintf(out, " pid-reuse=off");
+    if (options->hunt != SIM_INVARIANT_NONE) fprintf(out, " invariant=%s", sim_invariant_name(options->hunt));
+    if (options->scenario_path != NULL) {
+        fprintf(out, " scenario=%s", options->scenario_name[0] ? options->scenario_name : options->scenario_path);
+        for (int index = 0; index < options->program_count; index++)
+            fprintf(out, " %s:at=%lld,body=%lld%s", options->labels[index], (long long)options->start_ms[index],
+                    (long long)options->body_ms[index], options->body_crash[index] ? ",crash" : "");
+    }
 }
 
-static void print_replay(const struct exec_options *options, uint64_t seed, FILE *out) {
-    fprintf(out, "replay: %s --exec '%s' --programs ", options->argv0, options->template_text);
-    for (int index = 0; index < options->program_count; index++)
-        fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
+static void print_replay(const struct exec_options *options, uint64_t seed, const char *order, FILE *out) {
+    fprintf(out, "replay: %s --exec '%s'", options->argv0, options->template_text);
+    if (options->scenario_path != NULL) {
+        fprintf(out, " --scenario %s", options->scenario_path);
+    } else {
+        fprintf(out, " --programs ");
+        for (int index = 0; index < options->program_count; index++)
+            fprintf(out, "%s%s", index ? "," : "", options->programs[index]);
+    }
     fprintf(out, " --strategy %s", options->strategy_name);
-    if (strcmp(options->strategy_name, "pct") == 0) fprintf(out, " --pct-depth %d", options->pct_depth);
-    fprintf(out, " --initial %s --crash %d --errno %d --torn %d --seed %llu\n", options->initial_dead ? "dead" : "none",
-            options->crash_permille, options->errno_permille, options->torn_permille, (unsigned long long)seed);
+    if (strcmp(options->strategy_name, "pct") == 0)
+        fprintf(out, " --pct-depth %d --pct-steps %d", options->pct_depth, options->pct_steps);
+    if (options->scenario_path == NULL) fprintf(out, " --initial %s", options->initial_dead ? "dead" : "none");
+    fprintf(out, " --crash %d --errno %d --torn %d", options->crash_permille, options->errno_permille,
+            options->torn_permille);
+    if (!options->clock_virtual) fprintf(out, " --clock real");
+    if (options->clock_jump_permille > 0) fprintf(out, " --clock-jump %d", options->clock_jump_permille);
+    if (options->ttl_ms > 0 && options->scenario_path == NULL) fprintf(out, " --ttl %lld", (long long)options->ttl_ms);
+    if (options->pid_reuse_permille > 0) fprintf(out, " --pid-reuse %d", options->pid_reuse_permille);
+    if (options->hunt != SIM_INVARIANT_NONE) fprintf(out, " --invariant %s", sim_invariant_name(options->hunt));
+    fprintf(out, " --seed %llu", (unsigned long long)seed);
+    if (order != NULL) fprintf(out, " --order %s", order);
+    fprintf(out, "\n");
 }
 
 /* The ordered log of scheduled lease syscalls of one seed, pids and paths normalised. */
@@ -1355,15 +2080,229 @@ static uint64_t hash_story(const struct exec_run *run) {
     return hash ^ (uint64_t)run->violation;
 }
 
+/* An order file: "step p<process> <fault>" and "jump p<process> <ms>" lines. */
+static bool write_order(const struct exec_run *run, int count, const char *path) {
+    FILE *file = fopen(path, "we");
+    if (file == NULL) return false;
+    fprintf(file, "# leasesim --exec order: seed %llu, %d entries (docs/exec.md)\n", (unsigned long long)run->seed,
+            count);
+    for (int index = 0; index < count && index < run->record_count; index++) {
+        const struct exec_entry *entry = &run->record[index];
+        if (entry->jump)
+            fprintf(file, "jump p%d %lld\n", entry->proc, (long long)entry->by);
+        else
+            fprintf(file, "step p%d %s\n", entry->proc, fault_names[entry->fault]);
+    }
+    return fclose(file) == 0;
+}
+
+static int load_order(struct exec_options *options) {
+    FILE *file = fopen(options->order_path, "re");
+    if (file == NULL) return usage_error("cannot read the order file", options->order_path);
+    char line[128], kind[16], value[32];
+    int proc, capacity = 0;
+    while (fgets(line, sizeof line, file) != NULL) {
+        if (line[0] == '#' || line[0] == '\n') continue;
+        if (sscanf(line, "%15s p%d %31s", kind, &proc, value) != 3 || proc < 0 || proc >= EXEC_PROCS_MAX) {
+            fclose(file);
+            return usage_error("bad order line", line);
+        }
+        struct exec_entry entry = {.jump = strcmp(kind, "jump") == 0, .proc = proc};
+        if (entry.jump) {
+            if (!parse_ms(value, &entry.by)) entry.by = 0;
+        } else {
+            for (int fault = 0; fault < (int)(sizeof fault_names / sizeof fault_names[0]); fault++)
+                if (strcmp(value, fault_names[fault]) == 0) entry.fault = (enum exec_fault)fault;
+        }
+        if (options->guide_count == capacity) {
+            capacity = capacity ? capacity * 2 : 256;
+            options->guide = realloc(options->guide, (size_t)capacity * sizeof *options->guide);
+            if (options->guide == NULL) abort();
+        }
+        options->guide[options->guide_count++] = entry;
+    }
+    fclose(file);
+    if (options->guide == NULL) options->guide = calloc(1, sizeof *options->guide); /* an empty order: canonical */
+    return 0;
+}
+
+/* Shrinking: the violating run's recorded schedule is replayed with only its
+ * first K choices kept (then the canonical order, no faults); the smallest K
+ * that still violates the same invariant, by bisection. Leaves the run of
+ * that K in *run; returns false (run restored to a replay of the seed) when
+ * the recorded schedule does not reproduce the violation. */
+static bool shrink_violation(struct exec_run *run, struct exec_options *options, uint64_t seed) {
+    enum sim_invariant target = run->violation;
+    int total = run->record_count;
+    struct exec_entry *full = malloc((size_t)(total > 0 ? total : 1) * sizeof *full);
+    if (full == NULL) return false;
+    memcpy(full, run->record, (size_t)total * sizeof *full);
+    remove_tree(run->dir);
+    options->guide = full;
+    options->guide_count = total;
+    int low = 0, high = total;
+    bool reproduced = false;
+    for (int attempt = 0;; attempt++) {
+        int k = attempt == 0 ? total : low + (high - low) / 2;
+        if (attempt > 0 && low >= high) break;
+        options->guide_limit = k;
+        run_reset(run);
+        run->seed = seed;
+        int verdict = run_seed(run);
+        bool same = verdict == 1 && run->violation == target;
+        remove_tree(run->dir);
+        if (attempt == 0) {
+            reproduced = same;
+            if (!same) break;
+            continue;
+        }
+        if (same)
+            high = k;
+        else
+            low = k + 1;
+    }
+    options->guide_limit = reproduced ? high : -1;
+    if (!reproduced) options->guide = NULL;
+    run_reset(run);
+    run->seed = seed;
+    (void)run_seed(run); /* the run to print: the shrunk one, or the seed's own */
+    remove_tree(run->dir);
+    if (reproduced && run->violation != target) { /* bisection assumed monotony: keep the full order */
+        options->guide_limit = total;
+        run_reset(run);
+        run->seed = seed;
+        (void)run_seed(run);
+        remove_tree(run->dir);
+    }
+    return reproduced;
+}
+
+/* --strategy exhaustive: every schedule with at most B preemptions (a
+ * preemption: a call of another process runs where the canonical order, the
+ * lowest-numbered process with a held call, would have run its own), by
+ * depth-first search over recorded schedules replayed as orders; no faults. */
+static int explore(struct exec_run *run, struct exec_options *options) {
+    struct node {
+        int length, used; /* forced prefix length, preemptions in it */
+        struct exec_entry *prefix;
+    };
+    int capacity = 1024, count = 0;
+    struct node *stack = calloc((size_t)capacity, sizeof *stack);
+    if (stack == NULL) return EX_SOFTWARE;
+    stack[count++] = (struct node){.length = 0, .used = 0, .prefix = calloc(1, sizeof(struct exec_entry))};
+    long schedules = 0, steps = 0;
+    double started = seconds_now();
+    int status = 0;
+    while (count > 0 && schedules < options->max_schedules) {
+        struct node node = stack[--count];
+        options->guide = node.prefix;
+        options->guide_count = node.length;
+        options->guide_limit = -1;
+        run_reset(run);
+        run->seed = options->first;
+        int verdict = run_seed(run);
+        schedules++;
+        steps += run->steps;
+        remove_tree(run->dir);
+        if (verdict > 1) {
+            status = verdict == SIM_EXEC_EX_REFUSED ? verdict : EX_SOFTWARE;
+            free(node.prefix);
+            break;
+        }
+        if (verdict == 1) {
+            char order_file[PATH_MAX];
+            const char *temporary = getenv("TMPDIR");
+            snprintf(order_file, sizeof order_file, "%s/leasesim-exec-exhaustive.order",
+                     temporary && *temporary ? temporary : "/tmp");
+            printf("exhaustive: %ld schedules, %ld lease syscalls, %.2fs, VIOLATION\n", schedules, steps,
+                   seconds_now() - started);
+            printf("VIOLATION exec='%s' invariant=%s (schedule %ld, %d preemption(s))\n  %s\n", options->template_text,
+                   sim_invariant_name(run->violation), schedules, node.used, run->violation_text);
+            int shown = run->violation_story > 0 ? run->violation_story : run->story_count;
+            for (int index = shown > 120 ? shown - 120 : 0; index < shown; index++) printf("%s\n", run->story[index]);
+            printf("  VIOLATION %s: %s\n", sim_invariant_name(run->violation), run->violation_text);
+            bool written = write_order(run, node.length, order_file);
+            options->strategy_name = "random";
+            print_replay(options, options->first, written ? order_file : NULL, stdout);
+            free(node.prefix);
+            status = 1;
+            break;
+        }
+        /* Children: one more preemption at a step past the forced prefix. */
+        if (node.used < options->preemptions) {
+            for (int step = run->record_count - 1; step >= node.length; step--) {
+                const struct exec_entry *entry = &run->record[step];
+                if (entry->jump) continue;
+                for (int other = EXEC_PROCS_MAX - 1; other >= 0; other--) {
+                    if (other == entry->proc || !(entry->held & (1u << other))) continue;
+                    struct exec_entry *prefix = malloc((size_t)(step + 1) * sizeof *prefix);
+                    if (prefix == NULL) break;
+                    memcpy(prefix, run->record, (size_t)step * sizeof *prefix);
+                    prefix[step] = (struct exec_entry){.proc = other};
+                    for (int index = 0; index <= step; index++) prefix[index].fault = FAULT_NONE;
+                    if (count == capacity) {
+                        capacity *= 2;
+                        stack = realloc(stack, (size_t)capacity * sizeof *stack);
+                        if (stack == NULL) abort();
+                    }
+                    stack[count++] = (struct node){.length = step + 1, .used = node.used + 1, .prefix = prefix};
+                }
+            }
+        }
+        free(node.prefix);
+    }
+    bool complete = count == 0 && status == 0;
+    for (int index = 0; index < count; index++) free(stack[index].prefix);
+    free(stack);
+    options->guide = NULL;
+    if (status == 0)
+        printf("exhaustive: %ld schedules, %ld lease syscalls, %.2fs, %s\n", schedules, steps, seconds_now() - started,
+               complete ? "complete: no violation" : "incomplete (--max-schedules reached): no violation so far");
+    run_reset(run);
+    return status != 0 ? status : complete ? 0 : 1;
+}
+
 int sim_exec_main(int argc, char **argv) {
-    static struct exec_options options = {.strategy_name = "random", .pct_depth = 3, .initial_dead = true};
+    static struct exec_options options = {.strategy_name = "random",
+                                          .shrink = true,
+                                          .pct_depth = 3,
+                                          .preemptions = 2,
+                                          .max_schedules = 2000,
+                                          .pct_steps = EXEC_PCT_STEPS_ESTIMATE,
+                                          .initial_dead = true};
     options.programs[0] = "kbSync";
     options.programs[1] = "backup";
     options.program_count = 2;
     options.argv0 = argv[0];
     int status = parse_exec_arguments(&options, argc, argv);
     if (status != 0) return status;
+    options.guide_limit = -1;
+    if (options.order_path != NULL && (status = load_order(&options)) != 0) return status;
     if (getcwd(options.repo_root, sizeof options.repo_root) == NULL) return EX_OSERR;
+    static const char *const faketime_libraries[] = {
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/faketime/libfaketime.so.1", "/usr/local/lib/faketime/libfaketime.so.1"};
+    for (size_t index = 0; index < sizeof faketime_libraries / sizeof faketime_libraries[0]; index++)
+        if (options.faketime_library == NULL && access(faketime_libraries[index], R_OK) == 0)
+            options.faketime_library = faketime_libraries[index];
+    options.clock_virtual = !options.clock_real_requested && options.faketime_library != NULL;
+    bool needs_clock = options.clock_jump_permille > 0;
+    for (int index = 0; index < options.event_count; index++)
+        needs_clock = needs_clock || options.events[index].kind == EXEC_EVENT_CLOCK_JUMP;
+    if (needs_clock && !options.clock_virtual) {
+        fprintf(stderr, "leasesim: clock jumps need the virtual clock (libfaketime%s)\n",
+                options.faketime_library == NULL ? " is not installed" : "; not --clock real");
+        return EX_USAGE;
+    }
+    if (!options.clock_real_requested && options.faketime_library == NULL)
+        printf("clock: libfaketime is not installed: the processes read the real clock (TTLs take real time)\n");
+    if (!options.no_pid_namespace) setup_pid_space(&options);
+    bool wants_reuse = options.pid_reuse_permille > 0;
+    for (int index = 0; index < options.event_count; index++)
+        wants_reuse = wants_reuse || options.events[index].kind == EXEC_EVENT_REUSE_PID;
+    if (wants_reuse && !options.pid_reuse) printf("%s\n", options.pid_reuse_note);
+    if (options.scenario_notes[0] != '\0')
+        printf("scenario: %s (only the simulator's model applies these)\n", options.scenario_notes);
     /* Grandchildren (an adapter's subprocesses) are reaped here, not by init. */
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     static struct exec_run run;
@@ -1378,11 +2317,17 @@ int sim_exec_main(int argc, char **argv) {
     printf("leasesim: seeds %llu..%llu exec='%s' ", (unsigned long long)options.first, (unsigned long long)options.last,
            options.template_text);
     print_knobs(&options, stdout);
+    if (strcmp(options.strategy_name, "exhaustive") == 0) {
+        printf(" (every schedule with at most %d preemption(s), up to %d schedules; no faults)\n", options.preemptions,
+               options.max_schedules);
+        fflush(stdout);
+        return explore(&run, &options);
+    }
     printf(" determinism=%s\n", options.determinism ? "5-runs" : "off");
     fflush(stdout);
     double started = seconds_now();
-    long total_steps = 0;
-    int violations = 0, exit_status = 0;
+    long total_steps = 0, ttl_takeovers = 0, clock_jumps = 0, pid_reuses = 0;
+    int violations = 0, exit_status = 0, also_seen[SIM_INVARIANT_COUNT] = {0};
     for (uint64_t seed = options.first;; seed++) {
         run_reset(&run);
         run.seed = seed;
@@ -1395,6 +2340,11 @@ int sim_exec_main(int argc, char **argv) {
             break;
         }
         total_steps += run.steps;
+        ttl_takeovers += run.ttl_takeovers;
+        clock_jumps += run.clock_jumps;
+        pid_reuses += run.pid_reuses;
+        for (int invariant = 0; invariant < SIM_INVARIANT_COUNT; invariant++)
+            also_seen[invariant] += run.also_seen[invariant];
         if (options.determinism) {
             uint64_t first_hash = hash_story(&run);
             int same = 1;
@@ -1431,11 +2381,26 @@ int sim_exec_main(int argc, char **argv) {
                    options.template_text, sim_invariant_name(run.violation), run.violation_text);
             printf("knobs (seed %llu): ", (unsigned long long)seed);
             print_knobs(&options, stdout);
-            printf("\nsyscall sequence (not shrunk; %d lease syscalls):\n", run.story_count);
-            int first_line = run.story_count > 80 ? run.story_count - 80 : 0;
-            for (int index = first_line; index < run.story_count; index++) printf("%s\n", run.story[index]);
+            printf("\n");
+            char order_file[PATH_MAX];
+            order_file[0] = '\0';
+            int original_steps = run.violation_step;
+            if (options.shrink && options.guide == NULL && shrink_violation(&run, &options, seed)) {
+                const char *temporary = getenv("TMPDIR");
+                snprintf(order_file, sizeof order_file, "%s/leasesim-exec-seed%llu.order",
+                         temporary && *temporary ? temporary : "/tmp", (unsigned long long)seed);
+                if (!write_order(&run, options.guide_limit, order_file)) order_file[0] = '\0';
+                printf("syscall sequence (shrunk: the violation after %d lease syscalls, %d in the seed's own "
+                       "schedule; %d of its choices kept, then the canonical order):\n",
+                       run.violation_step, original_steps, options.guide_limit);
+            } else {
+                printf("syscall sequence (%d lease syscalls up to the violation):\n", run.violation_step);
+            }
+            int shown = run.violation_story > 0 ? run.violation_story : run.story_count;
+            int first_line = shown > 120 ? shown - 120 : 0;
+            for (int index = first_line; index < shown; index++) printf("%s\n", run.story[index]);
             printf("  VIOLATION %s: %s\n", sim_invariant_name(run.violation), run.violation_text);
-            print_replay(&options, seed, stdout);
+            print_replay(&options, seed, order_file[0] ? order_file : NULL, stdout);
             fflush(stdout);
             remove_tree(run.dir);
             break;
@@ -1448,6 +2413,15 @@ int sim_exec_main(int argc, char **argv) {
         printf("leasesim: %llu seed(s) run, %ld lease syscalls scheduled, %d violation(s), %.2fs (%.0f syscalls/s)\n",
                (unsigned long long)(run.seed - options.first + 1), total_steps, violations, elapsed,
                elapsed > 0 ? (double)total_steps / elapsed : 0.0);
+    if (exit_status != SIM_EXEC_EX_REFUSED && exit_status != EX_SOFTWARE) {
+        printf("leasesim: counters: ttl-takeover=%ld clock-jump=%ld pid-reuse=%ld", ttl_takeovers, clock_jumps,
+               pid_reuses);
+        for (int invariant = 1; invariant < SIM_INVARIANT_COUNT; invariant++)
+            if (also_seen[invariant] > 0)
+                printf(" other-violation:%s=%d seed(s)", sim_invariant_name((enum sim_invariant)invariant),
+                       also_seen[invariant]);
+        printf("\n");
+    }
     run_reset(&run);
     if (run.trace != NULL && fclose(run.trace) != 0) {
         fprintf(stderr, "leasesim: cannot write %s\n", options.trace_path);

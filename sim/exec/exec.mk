@@ -24,11 +24,14 @@ exec-determinism: $(LEASESIM) all ## leasesim --exec: the same seed gives the sa
 	$(LEASESIM) --exec 'env LEASE_IMPLEMENTATION=neo-v2 $(BIN)/{script}' --seeds 1..3 --determinism
 	$(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
 	PY_LEASE_MODE=racy $(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
+	$(LEASESIM) --exec '/usr/bin/python3 fixtures/adapters/racy_lease.py {script}' --seeds 1..3 --determinism
+	$(LEASESIM) --exec '/usr/bin/python3 fixtures/adapters/correct_lease.py {script}' --seeds 1..3 --determinism
+	if command -v node >/dev/null; then $(LEASESIM) --exec 'node fixtures/adapters/racy_lease.mjs {script}' --seeds 1..3 --determinism; fi
 
 # Figures: seeds to the first violation, replay identity, overhead (docs/exec.md).
 exec-figures: $(LEASESIM) all ## leasesim --exec figures: seeds to a violation, replay identity, overhead
 	@bash sim/exec/figures.sh $(LEASESIM)
 
-# The long campaign: the project's programs, crashes and errno failures on, 2,000 seeds.
-exec-campaign: $(LEASESIM) all
-	$(LEASESIM) --exec '$(BIN)/{script}' --seeds 1..2000 --crash 20 --errno 20 --quiet
+# The long campaign: the project's programs, crashes, errno failures, torn writes and clock jumps on, 2,000 seeds.
+exec-campaign: $(LEASESIM) all ## leasesim --exec: the project's programs over 2,000 seeds with crashes, errors, torn writes and clock jumps
+	$(LEASESIM) --exec '$(BIN)/{script}' --seeds 1..2000 --crash 20 --errno 20 --torn 20 --clock-jump 20 --quiet

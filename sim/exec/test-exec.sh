@@ -7,6 +7,8 @@ leasesim=$1
 programs='build/bin/{script}'
 racy='env LEASE_IMPLEMENTATION=neo-v2 build/bin/{script}'
 python='/usr/bin/python3 sim/exec/py_lease.py {script}'
+racy_adapter='/usr/bin/python3 fixtures/adapters/racy_lease.py {script}'
+correct_adapter='/usr/bin/python3 fixtures/adapters/correct_lease.py {script}'
 failures=0
 
 expect() { # expect STATUS DESCRIPTION COMMAND...
@@ -31,44 +33,101 @@ expect() { # expect STATUS DESCRIPTION COMMAND...
 
 expect 64 "usage: --exec without a seed is refused" "$leasesim" --exec "$programs"
 expect 64 "usage: an unknown option is refused" "$leasesim" --exec "$programs" --seed 1 --bogus x
-expect 0 "the project's programs hold every invariant (random, 15 seeds)" \
-    "$leasesim" --exec "$programs" --seeds 1..15 --quiet
-expect 0 "the project's programs hold every invariant (pct, 20 seeds)" \
-    "$leasesim" --exec "$programs" --strategy pct --seeds 1..20 --quiet
-expect 1 "the racy implementation (neo-v2) is caught" "$leasesim" --exec "$racy" --seeds 1..100
+expect 0 "the project's programs hold every invariant (random, 10 seeds)" \
+    "$leasesim" --exec "$programs" --seeds 1..10 --quiet
+expect 0 "the project's programs hold every invariant (pct, 12 seeds)" \
+    "$leasesim" --exec "$programs" --strategy pct --seeds 1..12 --quiet
+expect 1 "the racy implementation (neo-v2) is caught" "$leasesim" --exec "$racy" --seeds 1..100 --shrink off
 case $LAST_OUTPUT in
 *"replay: "*"--exec"*) echo "test-exec: ok the violation prints its replay line" ;;
 *) echo "test-exec: FAIL no replay line"; failures=$((failures + 1)) ;;
 esac
-expect 0 "the locked Python adapter holds every invariant (10 seeds)" "$leasesim" --exec "$python" --seeds 1..10 --quiet
-expect 1 "the racy Python adapter is caught" env PY_LEASE_MODE=racy "$leasesim" --exec "$python" --seeds 1..100
-expect 0 "faults: the project's programs hold every invariant with crashes, errno failures and torn writes (20 seeds)" \
-    "$leasesim" --exec "$programs" --seeds 1..20 --crash 20 --errno 20 --torn 50 --quiet
+expect 1 "exhaustive (at most 1 preemption): the racy implementation is caught with an order file to replay" \
+    "$leasesim" --exec "$racy" --strategy exhaustive --preemptions 1 --seed 1
+case $LAST_OUTPUT in
+*"exhaustive: "*"VIOLATION"*"--order "*) echo "test-exec: ok the exhaustive search names the schedule's order file" ;;
+*) echo "test-exec: FAIL the exhaustive search printed no violation with an order file"; failures=$((failures + 1)) ;;
+esac
+expect 0 "the locked Python adapter holds every invariant (6 seeds)" "$leasesim" --exec "$python" --seeds 1..6 --quiet
+expect 1 "the racy Python adapter is caught" env PY_LEASE_MODE=racy "$leasesim" --exec "$python" --seeds 1..100 --shrink off
+expect 1 "the racy adapter of the original design (fixtures/adapters/racy_lease.py) is caught, two reclaimers, shrunk" \
+    "$leasesim" --exec "$racy_adapter" --scenario fixtures/scenarios/two-reclaimers.scn --invariant exclusion --seeds 1..100
+replay=$(printf '%s\n' "$LAST_OUTPUT" | sed -n 's/^replay: //p')
+case $replay in
+*" --order "*) echo "test-exec: ok the shrunk violation's replay names its order file" ;;
+*) echo "test-exec: FAIL no order file in the replay line: $replay"; failures=$((failures + 1)) ;;
+esac
+shrunk=$(printf '%s\n' "$LAST_OUTPUT" | sed -n 's/^syscall sequence (shrunk: the violation after \([0-9]*\) .*/\1/p')
+replayed=$(eval "$replay" 2>&1 | sed -n 's/^syscall sequence (\([0-9]*\) lease syscalls up to the violation.*/\1/p')
+if [ -n "$shrunk" ] && [ "$shrunk" = "$replayed" ]; then
+    echo "test-exec: ok the replay with the order file violates again after the same $shrunk lease syscalls"
+else
+    echo "test-exec: FAIL the replay did not reproduce the shrunk violation ($shrunk vs $replayed)"; failures=$((failures + 1))
+fi
+expect 0 "the reference adapter (fixtures/adapters/correct_lease.py) holds every invariant (5 seeds)" \
+    "$leasesim" --exec "$correct_adapter" --seeds 1..5 --quiet
+expect 0 "faults: the reference adapter holds every invariant with crashes and errno failures (4 seeds)" \
+    "$leasesim" --exec "$correct_adapter" --seeds 1..4 --crash 30 --errno 30 --quiet
+expect 0 "faults: the project's programs hold every invariant with crashes, errno failures and torn writes and clock jumps (12 seeds)" \
+    "$leasesim" --exec "$programs" --seeds 1..12 --crash 20 --errno 20 --torn 50 --clock-jump 20 --quiet
+expect 1 "the release race carried to exclusion (racy adapter, scenario, --invariant exclusion)" \
+    "$leasesim" --exec "$racy_adapter" --scenario fixtures/scenarios/exec/release-race-exclusion.scn \
+    --invariant exclusion --seeds 1..100 --shrink off
+case $LAST_OUTPUT in
+*"invariant=exclusion"*"clock=virtual"*) echo "test-exec: ok the release race is named exclusion under the virtual clock" ;;
+*) echo "test-exec: FAIL the release race was not an exclusion violation under the virtual clock"; failures=$((failures + 1)) ;;
+esac
+expect 0 "the project's programs hold every invariant in the release-race scenario (TTL 1 s, bodies of 1 s, 3 seeds)" \
+    "$leasesim" --exec "$programs" --scenario fixtures/scenarios/exec/release-race-exclusion.scn --seeds 1..3 --quiet
+# A process that does not read the virtual clock is reported, not silently
+# judged with the wrong time: here Python without the preload.
+expect 0 "a process that ignores the virtual clock runs" \
+    "$leasesim" --exec "env -u LD_PRELOAD $correct_adapter" --programs kbSync --initial none --seed 1
+case $LAST_OUTPUT in
+*"clock: p0 kbSync wrote acquiredAt="*"does not read the virtual clock"*) echo "test-exec: ok it is reported on its own line" ;;
+*) echo "test-exec: FAIL a process that ignores the virtual clock was not reported"; failures=$((failures + 1)) ;;
+esac
 expect 1 "bounded wedge: an adapter that leaves an unrecoverable lease is caught" \
-    env PY_LEASE_MODE=wedge "$leasesim" --exec "$python" --seeds 1..5
+    env PY_LEASE_MODE=wedge "$leasesim" --exec "$python" --seeds 1..5 --shrink off
 case $LAST_OUTPUT in
 *"invariant=bounded-wedge"*) echo "test-exec: ok the wedge is named bounded-wedge" ;;
 *) echo "test-exec: FAIL the wedge was not named bounded-wedge"; failures=$((failures + 1)) ;;
 esac
 expect 1 "honest deferral: an adapter that defers to a holder that never was is caught" \
-    env PY_LEASE_MODE=liar "$leasesim" --exec "$python" --seeds 1..2
+    env PY_LEASE_MODE=liar "$leasesim" --exec "$python" --seeds 1..2 --shrink off
 case $LAST_OUTPUT in
 *"invariant=honest-deferral"*) echo "test-exec: ok the lie is named honest-deferral" ;;
 *) echo "test-exec: FAIL the lie was not named honest-deferral"; failures=$((failures + 1)) ;;
 esac
+# Pid reuse: as root, a crashed holder's pid goes to an unrelated process in a
+# private pid namespace (ns_last_pid); unprivileged, the knob is skipped with one line.
+expect 0 "pid reuse: the project's programs recover a crashed holder's lease whose pid was given away" \
+    "$leasesim" --exec "$programs" --scenario fixtures/scenarios/pid-reuse-wedge.scn --seeds 1..2
+if [ "$(id -u)" -eq 0 ]; then
+    case $LAST_OUTPUT in
+    *"pid-reuse=2"*) echo "test-exec: ok the pid was given away in both seeds" ;;
+    *) echo "test-exec: FAIL the pid was not given away"; failures=$((failures + 1)) ;;
+    esac
+fi
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    expect 0 "unprivileged (uid 65534): the pid-reuse scenario runs, the knob skipped" \
+        "${nobody[@]}" "$leasesim" --exec "$programs" --scenario fixtures/scenarios/pid-reuse-wedge.scn --seed 1
+    case $LAST_OUTPUT in
+    "pid reuse: skipped (unprivileged"*) echo "test-exec: ok one line says the pid-reuse knob is skipped" ;;
+    *) echo "test-exec: FAIL no line saying the pid-reuse knob is skipped"; failures=$((failures + 1)) ;;
+    esac
     expect 0 "unprivileged (uid 65534): the project's programs pass" \
         "${nobody[@]}" "$leasesim" --exec "$programs" --seeds 1..3 --quiet
     expect 1 "unprivileged (uid 65534): the racy implementation is caught" \
-        "${nobody[@]}" "$leasesim" --exec "$racy" --seeds 1..100
+        "${nobody[@]}" "$leasesim" --exec "$racy" --seeds 1..100 --shrink off
 fi
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (programs)" \
     "$leasesim" --exec "$programs" --seeds 1..2 --determinism
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (racy)" \
-    "$leasesim" --exec "$racy" --seeds 1..2 --determinism
+    "$leasesim" --exec "$racy" --seeds 1 --determinism
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (Python)" \
-    "$leasesim" --exec "$python" --seeds 1..2 --determinism
+    "$leasesim" --exec "$python" --seeds 1 --determinism
 
 trace=$(mktemp)
 expect 0 "--trace writes one JSON record per scheduled call" "$leasesim" --exec "$programs" --seed 1 --trace "$trace"

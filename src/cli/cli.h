@@ -16,13 +16,15 @@
 #include "lease.h"
 
 /* <sysexits.h> values, spelled out so the parser needs no system header. */
-#define LEASE_CLI_EXIT_OK 0
-#define LEASE_CLI_EXIT_FAILED 1
-#define LEASE_CLI_EXIT_USAGE 64     /* EX_USAGE */
-#define LEASE_CLI_EXIT_HELD 75      /* EX_TEMPFAIL */
-#define LEASE_CLI_EXIT_WRAPPER 125  /* the wrapper itself failed (as env(1), timeout(1)) */
-#define LEASE_CLI_EXIT_NOEXEC 126   /* CMD found but not executable */
-#define LEASE_CLI_EXIT_NOTFOUND 127 /* CMD not found */
+/* The statuses' exit codes come from the status table (src/lease.h); the
+ * rest are the wrapper's own, as env(1), timeout(1) and sysexits.h have them. */
+#define LEASE_CLI_EXIT_OK LEASE_EXIT_COMPLETED
+#define LEASE_CLI_EXIT_FAILED LEASE_EXIT_NOT_OWNER
+#define LEASE_CLI_EXIT_USAGE 64                 /* EX_USAGE */
+#define LEASE_CLI_EXIT_HELD LEASE_EXIT_HELD     /* EX_TEMPFAIL */
+#define LEASE_CLI_EXIT_WRAPPER LEASE_EXIT_ERROR /* the wrapper itself failed (as env(1), timeout(1)) */
+#define LEASE_CLI_EXIT_NOEXEC 126               /* CMD found but not executable */
+#define LEASE_CLI_EXIT_NOTFOUND 127             /* CMD not found */
 #define LEASE_CLI_EXIT_SIGNAL_BASE 128
 
 /* When CMD has ended (or the lease is lost), what is left of the body gets

@@ -259,6 +259,7 @@ struct supervision {
     bool command_done;
     int exit_code;
     bool ending;        /* SIGTERM sent to what is left of the body */
+    bool sigterm_sent;  /* the body has had a SIGTERM (forwarded or ours): never a second */
     int64_t kill_at_ms; /* then SIGKILL */
     bool killed;
 };
@@ -284,7 +285,8 @@ static void begin_ending(struct run_context *context, struct supervision *state)
     if (state->ending) return;
     state->ending = true;
     state->kill_at_ms = monotonic_ms() + LEASE_CLI_KILL_GRACE_MS;
-    signal_body(context, SIGTERM);
+    if (!state->sigterm_sent) signal_body(context, SIGTERM);
+    state->sigterm_sent = true;
     signal_body(context, SIGCONT); /* a stopped process must run to act on it */
 }
 
@@ -339,6 +341,8 @@ static int supervise(struct run_context *context, struct lease_keeper *keeper) {
             struct timespec timeout = {.tv_sec = wait_ms / 1000, .tv_nsec = (wait_ms % 1000) * 1000000};
             signal_number = sigtimedwait(&context->wait_set, &info, &timeout);
         }
+        if (signal_number == SIGTERM && state.sigterm_sent) continue; /* each process gets it once */
+        if (signal_number == SIGTERM) state.sigterm_sent = true;
         if (signal_number > 0 && signal_number != SIGCHLD) signal_body(context, signal_number);
     }
 }

@@ -159,6 +159,16 @@ static int fail_lease(const struct invocation *invocation, const struct lease_re
 
 /* ---- human output ---------------------------------------------------------- */
 
+/* metadata.host of the stored payload (the etcd backend: the holder's host
+ * name, docs/spec.md section 10), escaped; "" when absent. */
+static void holder_host(const struct lease_result *result, char *host, size_t size) {
+    host[0] = '\0';
+    json_t *payload = result->payload_json != NULL ? json_loads(result->payload_json, JSON_DECODE_ANY, NULL) : NULL;
+    const char *text = json_string_value(json_object_get(json_object_get(payload, "metadata"), "host"));
+    if (text != NULL) lease_escape_text(text, host, size);
+    json_decref(payload);
+}
+
 static void print_holder_summary(const struct lease_result *result, const char *path) {
     char owner[ESCAPED_MAX], reason[ESCAPED_MAX], pid[ESCAPED_MAX], acquired_at[ESCAPED_MAX], expires_at[ESCAPED_MAX],
         escaped_path[ESCAPED_MAX];
@@ -175,8 +185,10 @@ static void print_holder_summary(const struct lease_result *result, const char *
     lease_escape_text(holder->has_pid ? holder->pid_text : "", pid, sizeof pid);
     lease_escape_text(holder->acquired_at, acquired_at, sizeof acquired_at);
     lease_escape_text(holder->expires_at, expires_at, sizeof expires_at);
-    printf("held by '%s' (reason='%s', pid=%s, acquiredAt=%s, expiresAt=%s) path=%s\n", owner, reason, pid, acquired_at,
-           expires_at, escaped_path);
+    char host[ESCAPED_MAX];
+    holder_host(result, host, sizeof host);
+    printf("held by '%s' (reason='%s', pid=%s, %s%s%sacquiredAt=%s, expiresAt=%s) path=%s\n", owner, reason, pid,
+           host[0] != '\0' ? "host=" : "", host, host[0] != '\0' ? ", " : "", acquired_at, expires_at, escaped_path);
 }
 
 /* "key: value" lines for inspect; absent fields are left out. */
@@ -201,6 +213,9 @@ static void print_inspect(const struct invocation *invocation, const struct leas
         print_field("acquiredAt", holder->acquired_at, holder->acquired_at[0] != '\0');
         print_field("staleAfterMs", stale_after_ms, holder->has_stale_after_ms);
         print_field("expiresAt", holder->expires_at, holder->expires_at[0] != '\0');
+        char host[ESCAPED_MAX];
+        holder_host(result, host, sizeof host);
+        if (host[0] != '\0') printf("host: %s\n", host); /* already escaped */
     }
     print_field("detail", result->detail, result->detail[0] != '\0');
 }
