@@ -3,11 +3,16 @@
  * transport, for the answers a real cluster rarely gives on demand: a txn
  * that lost the race, a transport failure in the middle of an acquire, a key
  * changed between release's read and its delete, a lost etcd lease at renew.
+ * The transport also meets a gateway on loopback that gives, one connection
+ * per answer, what a cluster rarely gives on demand: a 503 (the next endpoint
+ * is tried), a connection closed without a reply, a reply over 4 MB.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -361,6 +366,114 @@ static void test_transport_against_a_real_member(void **state) {
     assert_non_null(strstr(detail, "not a JSON object"));
 }
 
+/* A gateway on loopback: connection i gets answers[i] (NULL: closed without
+ * a reply), after the whole request was read. */
+#define ANSWERS_MAX 4
+struct fake_gateway {
+    int listener;
+    int port;
+    const char *answers[ANSWERS_MAX];
+    size_t count;
+    pthread_t thread;
+};
+
+static void *serve(void *argument) {
+    struct fake_gateway *gateway = argument;
+    for (size_t index = 0; index < gateway->count; index++) {
+        int connection = accept(gateway->listener, NULL, NULL);
+        if (connection < 0) break;
+        char request[8192];
+        size_t used = 0;
+        ssize_t got;
+        while (used < sizeof request - 1 && (got = read(connection, request + used, sizeof request - 1 - used)) > 0) {
+            used += (size_t)got;
+            request[used] = '\0';
+            const char *end = strstr(request, "\r\n\r\n");
+            const char *length = strstr(request, "Content-Length: ");
+            if (end != NULL && length != NULL && used >= (size_t)(end + 4 - request) + strtoul(length + 16, NULL, 10))
+                break;
+        }
+        const char *answer = gateway->answers[index];
+        for (size_t sent = 0; answer != NULL && sent < strlen(answer);) {
+            ssize_t wrote = write(connection, answer + sent, strlen(answer) - sent);
+            if (wrote <= 0) break; /* the client gave up (a reply too big) */
+            sent += (size_t)wrote;
+        }
+        close(connection);
+    }
+    return NULL;
+}
+
+static void gateway_start(struct fake_gateway *gateway) {
+    gateway->listener = silent_listener(&gateway->port);
+    assert_int_equal(pthread_create(&gateway->thread, NULL, serve, gateway), 0);
+}
+
+static void gateway_stop(struct fake_gateway *gateway) {
+    assert_int_equal(pthread_join(gateway->thread, NULL), 0);
+    close(gateway->listener);
+}
+
+/* An HTTP/1.1 answer with a JSON body (malloc'd). */
+static char *http_answer(const char *status, const char *body) {
+    size_t size = strlen(status) + strlen(body) + 160;
+    char *text = malloc(size);
+    assert_non_null(text);
+    snprintf(text, size,
+             "HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+             status, strlen(body), body);
+    return text;
+}
+
+/* endpoints: the gateway once, or twice (a second endpoint to move on to). */
+static int gateway_request(const struct fake_gateway *gateway, bool twice, json_t **reply, char *detail) {
+    char endpoints[128];
+    if (twice)
+        snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d,http://127.0.0.1:%d", gateway->port, gateway->port);
+    else
+        snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d", gateway->port);
+    return client_request(endpoints, 5000, "kv/range", json_pack("{s:s}", "key", "a2V5"), reply, detail);
+}
+
+static void test_transport_against_a_gateway_in_trouble(void **state) {
+    (void)state;
+    char detail[256] = "";
+    json_t *reply = NULL;
+    char *unavailable = http_answer("503 Service Unavailable", "{\"error\":\"etcdserver: no leader\"}");
+    char *answered = http_answer("200 OK", "{\"header\":{\"revision\":\"5\"}}");
+    /* A member without a leader answers 503: the next endpoint answers. */
+    struct fake_gateway gateway = {.answers = {unavailable, answered}, .count = 2};
+    gateway_start(&gateway);
+    assert_int_equal(gateway_request(&gateway, true, &reply, detail), 0);
+    assert_int_equal(etcd_json_int(json_object_get(reply, "header"), "revision"), 5);
+    json_decref(reply);
+    gateway_stop(&gateway);
+    /* 503 from every endpoint, or connections closed without a reply: no endpoint answered. */
+    gateway = (struct fake_gateway){.answers = {unavailable, unavailable, NULL, NULL}, .count = 4};
+    gateway_start(&gateway);
+    assert_int_equal(gateway_request(&gateway, true, &reply, detail), -ECONNREFUSED);
+    assert_non_null(strstr(detail, "no leader"));
+    assert_int_equal(gateway_request(&gateway, true, &reply, detail), -ECONNREFUSED);
+    assert_null(reply);
+    gateway_stop(&gateway);
+    /* A reply over the limit (4 MB) is refused, never buffered whole. */
+    size_t big = 5 * 1024 * 1024;
+    char *spaces = malloc(big + 1);
+    assert_non_null(spaces);
+    memset(spaces, ' ', big);
+    spaces[big] = '\0';
+    char *huge = http_answer("200 OK", spaces);
+    gateway = (struct fake_gateway){.answers = {huge}, .count = 1};
+    gateway_start(&gateway);
+    assert_int_equal(gateway_request(&gateway, false, &reply, detail), -EPROTO);
+    assert_null(reply);
+    gateway_stop(&gateway);
+    free(spaces);
+    free(huge);
+    free(unavailable);
+    free(answered);
+}
+
 static void test_invalid_endpoints_are_an_error_naming_the_variable(void **state) {
     (void)state;
     lease_etcd_transport_override = NULL;
@@ -377,6 +490,7 @@ static void test_invalid_endpoints_are_an_error_naming_the_variable(void **state
 }
 
 int main(void) {
+    signal(SIGPIPE, SIG_IGN); /* the fake gateway writes to a client that gave up */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_acquire_won_takes_the_revision_as_fence, setup),
         cmocka_unit_test_setup(test_acquire_lost_race_is_held_and_revokes_its_grant, setup),
@@ -394,6 +508,7 @@ int main(void) {
         cmocka_unit_test(test_json_ints_come_as_strings_or_numbers),
         cmocka_unit_test(test_transport_against_silent_and_closed_endpoints),
         cmocka_unit_test(test_transport_against_a_real_member),
+        cmocka_unit_test(test_transport_against_a_gateway_in_trouble),
         cmocka_unit_test(test_invalid_endpoints_are_an_error_naming_the_variable),
     };
     return cmocka_run_group_tests_name("etcd_algorithm", tests, NULL, NULL);

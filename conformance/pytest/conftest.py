@@ -43,6 +43,8 @@ ETCD_SKIPS = {
     "test_lease_error_fails_closed_naming_path": (
         "file-level hazard: on etcd the path only names the key; an unreachable cluster failing closed is "
         "conformance/etcd/test_etcd.py::test_unreachable_or_unset_cluster_fails_closed"),
+    "test_held_result_whose_holder_cannot_be_read_defers_naming_unknown": (
+        "torn files: a lease file kept torn by its writer (spec 9.12); an etcd value is written whole in one txn"),
 }
 DEFAULT_TEMPLATE = "build/bin/{script}"
 SCRIPTS = ["sandman", "kbSync", "backup", "syncGithubWorkflow"]
