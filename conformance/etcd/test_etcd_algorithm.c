@@ -30,7 +30,7 @@
 
 /* One scripted answer per call, in order; the methods called are recorded. */
 struct script {
-    const char *replies[SCRIPT_MAX]; /* JSON text, or NULL: transport failure */
+    const char *replies[SCRIPT_MAX]; /* JSON text, or NULL: transport failure ("": without a detail) */
     size_t used;
     char methods[SCRIPT_MAX][32];
 };
@@ -46,6 +46,7 @@ static int scripted_call(void *context, const char *method, json_t *request, jso
         snprintf(detail, detail_size, "scripted failure");
         return -ETIMEDOUT;
     }
+    if (text[0] == '\0') return -ECONNREFUSED; /* a failure that says nothing */
     *reply = json_loads(text, 0, NULL);
     assert_non_null(*reply);
     return 0;
@@ -242,6 +243,66 @@ static void test_release_and_renew_edges(void **state) {
     script.replies[2] = "{\"succeeded\":true}";
     assert_int_equal(lease_ops_etcd.renew(lease_env_posix(), &options, "t-1", &result), LEASE_STATUS_RENEWED);
     assert_int_equal(result.lease.fence, 7);
+    lease_result_clear(&result);
+}
+
+/* A kv of the key holding text, its etcd lease lease_id (static buffer). */
+static const char *kv_of(const char *text, const char *lease_id) {
+    static char kv[1024];
+    char *value = etcd_base64_encode(text, strlen(text));
+    snprintf(kv, sizeof kv,
+             "{\"kvs\":[{\"create_revision\":\"4\",\"mod_revision\":\"4\",\"lease\":\"%s\",\"value\":\"%s\"}]}",
+             lease_id, value);
+    free(value);
+    return kv;
+}
+
+/* Tokens that never match, a value that is not a lease, a key without an etcd
+ * lease, a keepalive answer not wrapped in "result", a value with its own
+ * staleAfterMs, a failure without a word, an empty LEASE_ETCD_KEY, no
+ * endpoints at all. */
+static void test_ownership_edges_and_old_values(void **state) {
+    (void)state;
+    const struct lease_env *env = lease_env_posix();
+    struct lease_result result = {0};
+    script.replies[0] = OTHER_KV;
+    script.replies[1] = OTHER_KV;
+    script.replies[2] = "{\"kvs\":[{\"create_revision\":\"3\",\"mod_revision\":\"3\",\"value\":\"%%%\"}]}";
+    assert_int_equal(lease_ops_etcd.release(env, &options, NULL, &result), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(lease_ops_etcd.release(env, &options, "", &result), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(lease_ops_etcd.release(env, &options, "t-1", &result), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(script.used, 3); /* reads only, never a write */
+    memset(&script, 0, sizeof script);
+    const char *own =
+        "{\"owner\":\"me\",\"token\":\"t-2\",\"acquiredAt\":\"2026-01-01T00:00:00Z\",\"staleAfterMs\":60000}";
+    script.replies[0] = kv_of(own, "0");
+    script.replies[1] = "{\"succeeded\":true}";
+    assert_int_equal(lease_ops_etcd.release(env, &options, "t-2", &result), LEASE_STATUS_RELEASED);
+    assert_int_equal(script.used, 2); /* no etcd lease to revoke */
+    script.replies[2] = kv_of(own, "9");
+    script.replies[3] = "{\"ID\":\"9\",\"TTL\":\"3\"}"; /* not wrapped in "result" */
+    script.replies[4] = "{\"succeeded\":true}";
+    assert_int_equal(lease_ops_etcd.renew(env, &options, "t-2", &result), LEASE_STATUS_RENEWED);
+    int64_t expires_ms = 0;
+    int64_t renewed_ms = 0;
+    assert_true(lease_time_parse(result.lease.expires_at, &expires_ms));
+    assert_true(lease_time_parse(result.lease.renewed_at, &renewed_ms));
+    assert_int_equal(expires_ms - renewed_ms, 60000); /* the value's own staleAfterMs */
+    script.replies[5] = "";
+    assert_int_equal(lease_ops_etcd.inspect(env, &options, &result), LEASE_STATUS_ERROR);
+    assert_string_equal(result.detail, "etcd did not answer");
+    setenv("LEASE_ETCD_KEY", "", 1); /* empty: the key from the path */
+    script.replies[6] = "{}";
+    assert_int_equal(lease_ops_etcd.inspect(env, &options, &result), LEASE_STATUS_MISSING);
+    unsetenv("LEASE_ETCD_KEY");
+    lease_etcd_transport_override = NULL;
+    unsetenv("LEASE_ETCD_ENDPOINTS");
+    assert_int_equal(lease_ops_etcd.inspect(env, &options, &result), LEASE_STATUS_ERROR);
+    assert_non_null(strstr(result.detail, "not set"));
+    setenv("LEASE_ETCD_ENDPOINTS", "ftp://nowhere", 1);
+    assert_int_equal(lease_ops_etcd.release(env, &options, "t-2", &result), LEASE_STATUS_ERROR);
+    assert_int_equal(lease_ops_etcd.renew(env, &options, "t-2", &result), LEASE_STATUS_ERROR);
+    unsetenv("LEASE_ETCD_ENDPOINTS");
     lease_result_clear(&result);
 }
 
@@ -503,6 +564,7 @@ int main(void) {
         cmocka_unit_test_setup(test_acquire_transport_failures_fail_closed, setup),
         cmocka_unit_test_setup(test_value_not_base64_is_malformed, setup),
         cmocka_unit_test_setup(test_release_and_renew_edges, setup),
+        cmocka_unit_test_setup(test_ownership_edges_and_old_values, setup),
         cmocka_unit_test(test_endpoints_are_parsed_strictly),
         cmocka_unit_test(test_base64_round_trips_and_refuses_bad_input),
         cmocka_unit_test(test_json_ints_come_as_strings_or_numbers),
