@@ -3,18 +3,22 @@
  * transport, for the answers a real cluster rarely gives on demand: a txn
  * that lost the race, a transport failure in the middle of an acquire, a key
  * changed between release's read and its delete, a lost etcd lease at renew.
+ * The transport also meets a gateway on loopback that gives, one connection
+ * per answer, what a cluster rarely gives on demand: a 503 (the next endpoint
+ * is tried), a connection closed without a reply, a reply over 4 MB.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,7 +30,7 @@
 
 /* One scripted answer per call, in order; the methods called are recorded. */
 struct script {
-    const char *replies[SCRIPT_MAX]; /* JSON text, or NULL: transport failure */
+    const char *replies[SCRIPT_MAX]; /* JSON text, or NULL: transport failure ("": without a detail) */
     size_t used;
     char methods[SCRIPT_MAX][32];
 };
@@ -42,7 +46,7 @@ static int scripted_call(void *context, const char *method, json_t *request, jso
         snprintf(detail, detail_size, "scripted failure");
         return -ETIMEDOUT;
     }
-    if (strcmp(text, "SILENT") == 0) return -ECONNREFUSED; /* a failure without a detail line */
+    if (text[0] == '\0') return -ECONNREFUSED; /* a failure that says nothing */
     *reply = json_loads(text, 0, NULL);
     assert_non_null(*reply);
     return 0;
@@ -242,6 +246,66 @@ static void test_release_and_renew_edges(void **state) {
     lease_result_clear(&result);
 }
 
+/* A kv of the key holding text, its etcd lease lease_id (static buffer). */
+static const char *kv_of(const char *text, const char *lease_id) {
+    static char kv[1024];
+    char *value = etcd_base64_encode(text, strlen(text));
+    snprintf(kv, sizeof kv,
+             "{\"kvs\":[{\"create_revision\":\"4\",\"mod_revision\":\"4\",\"lease\":\"%s\",\"value\":\"%s\"}]}",
+             lease_id, value);
+    free(value);
+    return kv;
+}
+
+/* Tokens that never match, a value that is not a lease, a key without an etcd
+ * lease, a keepalive answer not wrapped in "result", a value with its own
+ * staleAfterMs, a failure without a word, an empty LEASE_ETCD_KEY, no
+ * endpoints at all. */
+static void test_ownership_edges_and_old_values(void **state) {
+    (void)state;
+    const struct lease_env *env = lease_env_posix();
+    struct lease_result result = {0};
+    script.replies[0] = OTHER_KV;
+    script.replies[1] = OTHER_KV;
+    script.replies[2] = "{\"kvs\":[{\"create_revision\":\"3\",\"mod_revision\":\"3\",\"value\":\"%%%\"}]}";
+    assert_int_equal(lease_ops_etcd.release(env, &options, NULL, &result), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(lease_ops_etcd.release(env, &options, "", &result), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(lease_ops_etcd.release(env, &options, "t-1", &result), LEASE_STATUS_NOT_OWNER);
+    assert_int_equal(script.used, 3); /* reads only, never a write */
+    memset(&script, 0, sizeof script);
+    const char *own =
+        "{\"owner\":\"me\",\"token\":\"t-2\",\"acquiredAt\":\"2026-01-01T00:00:00Z\",\"staleAfterMs\":60000}";
+    script.replies[0] = kv_of(own, "0");
+    script.replies[1] = "{\"succeeded\":true}";
+    assert_int_equal(lease_ops_etcd.release(env, &options, "t-2", &result), LEASE_STATUS_RELEASED);
+    assert_int_equal(script.used, 2); /* no etcd lease to revoke */
+    script.replies[2] = kv_of(own, "9");
+    script.replies[3] = "{\"ID\":\"9\",\"TTL\":\"3\"}"; /* not wrapped in "result" */
+    script.replies[4] = "{\"succeeded\":true}";
+    assert_int_equal(lease_ops_etcd.renew(env, &options, "t-2", &result), LEASE_STATUS_RENEWED);
+    int64_t expires_ms = 0;
+    int64_t renewed_ms = 0;
+    assert_true(lease_time_parse(result.lease.expires_at, &expires_ms));
+    assert_true(lease_time_parse(result.lease.renewed_at, &renewed_ms));
+    assert_int_equal(expires_ms - renewed_ms, 60000); /* the value's own staleAfterMs */
+    script.replies[5] = "";
+    assert_int_equal(lease_ops_etcd.inspect(env, &options, &result), LEASE_STATUS_ERROR);
+    assert_string_equal(result.detail, "etcd did not answer");
+    setenv("LEASE_ETCD_KEY", "", 1); /* empty: the key from the path */
+    script.replies[6] = "{}";
+    assert_int_equal(lease_ops_etcd.inspect(env, &options, &result), LEASE_STATUS_MISSING);
+    unsetenv("LEASE_ETCD_KEY");
+    lease_etcd_transport_override = NULL;
+    unsetenv("LEASE_ETCD_ENDPOINTS");
+    assert_int_equal(lease_ops_etcd.inspect(env, &options, &result), LEASE_STATUS_ERROR);
+    assert_non_null(strstr(result.detail, "not set"));
+    setenv("LEASE_ETCD_ENDPOINTS", "ftp://nowhere", 1);
+    assert_int_equal(lease_ops_etcd.release(env, &options, "t-2", &result), LEASE_STATUS_ERROR);
+    assert_int_equal(lease_ops_etcd.renew(env, &options, "t-2", &result), LEASE_STATUS_ERROR);
+    unsetenv("LEASE_ETCD_ENDPOINTS");
+    lease_result_clear(&result);
+}
+
 /* ---- the libcurl transport (etcd_client.c) ---------------------------------- */
 
 static void test_endpoints_are_parsed_strictly(void **state) {
@@ -363,54 +427,112 @@ static void test_transport_against_a_real_member(void **state) {
     assert_non_null(strstr(detail, "not a JSON object"));
 }
 
-/* A one-shot HTTP server in a child: answers one request with response. */
-static pid_t canned_server(const char *response, int *port) {
-    int fd = silent_listener(port);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        int connection = accept(fd, NULL, NULL);
-        char request[4096];
-        ssize_t got = connection >= 0 ? read(connection, request, sizeof request) : -1;
-        if (got > 0 && write(connection, response, strlen(response)) < 0) _exit(1);
+/* A gateway on loopback: connection i gets answers[i] (NULL: closed without
+ * a reply), after the whole request was read. */
+#define ANSWERS_MAX 4
+struct fake_gateway {
+    int listener;
+    int port;
+    const char *answers[ANSWERS_MAX];
+    size_t count;
+    pthread_t thread;
+};
+
+static void *serve(void *argument) {
+    struct fake_gateway *gateway = argument;
+    for (size_t index = 0; index < gateway->count; index++) {
+        int connection = accept(gateway->listener, NULL, NULL);
+        if (connection < 0) break;
+        char request[8192];
+        size_t used = 0;
+        ssize_t got;
+        while (used < sizeof request - 1 && (got = read(connection, request + used, sizeof request - 1 - used)) > 0) {
+            used += (size_t)got;
+            request[used] = '\0';
+            const char *end = strstr(request, "\r\n\r\n");
+            const char *length = strstr(request, "Content-Length: ");
+            if (end != NULL && length != NULL && used >= (size_t)(end + 4 - request) + strtoul(length + 16, NULL, 10))
+                break;
+        }
+        const char *answer = gateway->answers[index];
+        for (size_t sent = 0; answer != NULL && sent < strlen(answer);) {
+            ssize_t wrote = write(connection, answer + sent, strlen(answer) - sent);
+            if (wrote <= 0) break; /* the client gave up (a reply too big) */
+            sent += (size_t)wrote;
+        }
         close(connection);
-        _exit(0);
     }
-    close(fd);
-    return child;
+    return NULL;
 }
 
-static void test_transport_error_replies(void **state) {
+static void gateway_start(struct fake_gateway *gateway) {
+    gateway->listener = silent_listener(&gateway->port);
+    assert_int_equal(pthread_create(&gateway->thread, NULL, serve, gateway), 0);
+}
+
+static void gateway_stop(struct fake_gateway *gateway) {
+    assert_int_equal(pthread_join(gateway->thread, NULL), 0);
+    close(gateway->listener);
+}
+
+/* An HTTP/1.1 answer with a JSON body (malloc'd). */
+static char *http_answer(const char *status, const char *body) {
+    size_t size = strlen(status) + strlen(body) + 160;
+    char *text = malloc(size);
+    assert_non_null(text);
+    snprintf(text, size,
+             "HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+             status, strlen(body), body);
+    return text;
+}
+
+/* endpoints: the gateway once, or twice (a second endpoint to move on to). */
+static int gateway_request(const struct fake_gateway *gateway, bool twice, json_t **reply, char *detail) {
+    char endpoints[128];
+    if (twice)
+        snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d,http://127.0.0.1:%d", gateway->port, gateway->port);
+    else
+        snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d", gateway->port);
+    return client_request(endpoints, 5000, "kv/range", json_pack("{s:s}", "key", "a2V5"), reply, detail);
+}
+
+static void test_transport_against_a_gateway_in_trouble(void **state) {
     (void)state;
-    char endpoints[160], detail[256] = "";
+    char detail[256] = "";
     json_t *reply = NULL;
-    int port = 0;
-    /* HTTP 503 (a member without a leader): the next endpoint is tried. */
-    pid_t child = canned_server("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 21\r\nConnection: close\r\n\r\n"
-                                "{\"error\":\"no leader\"}",
-                                &port);
-    snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d,http://127.0.0.1:1", port);
-    assert_int_equal(client_request(endpoints, 1000, "kv/range", json_object(), &reply, detail), -ECONNREFUSED);
-    assert_int_equal(waitpid(child, NULL, 0), child);
-    /* HTTP 200 whose body is not a JSON object: EPROTO, not a reply. */
-    child = canned_server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]", &port);
-    snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d", port);
-    assert_int_equal(client_request(endpoints, 1000, "kv/range", json_object(), &reply, detail), -EPROTO);
+    char *unavailable = http_answer("503 Service Unavailable", "{\"error\":\"etcdserver: no leader\"}");
+    char *answered = http_answer("200 OK", "{\"header\":{\"revision\":\"5\"}}");
+    /* A member without a leader answers 503: the next endpoint answers. */
+    struct fake_gateway gateway = {.answers = {unavailable, answered}, .count = 2};
+    gateway_start(&gateway);
+    assert_int_equal(gateway_request(&gateway, true, &reply, detail), 0);
+    assert_int_equal(etcd_json_int(json_object_get(reply, "header"), "revision"), 5);
+    json_decref(reply);
+    gateway_stop(&gateway);
+    /* 503 from every endpoint, or connections closed without a reply: no endpoint answered. */
+    gateway = (struct fake_gateway){.answers = {unavailable, unavailable, NULL, NULL}, .count = 4};
+    gateway_start(&gateway);
+    assert_int_equal(gateway_request(&gateway, true, &reply, detail), -ECONNREFUSED);
+    assert_non_null(strstr(detail, "no leader"));
+    assert_int_equal(gateway_request(&gateway, true, &reply, detail), -ECONNREFUSED);
     assert_null(reply);
-    assert_non_null(strstr(detail, "not a JSON object"));
-    assert_int_equal(waitpid(child, NULL, 0), child);
-    /* A name that does not resolve: that endpoint is skipped like a refusing one. */
-    int status = client_request("http://no-such-host.invalid:2379", 300, "kv/range", json_object(), &reply, detail);
-    assert_true(status == -ECONNREFUSED || status == -ETIMEDOUT);
-}
-
-static void test_a_failure_without_a_detail_still_says_etcd_did_not_answer(void **state) {
-    (void)state;
-    script.replies[0] = "SILENT";
-    struct lease_result result = {0};
-    assert_int_equal(lease_ops_etcd.inspect(lease_env_posix(), &options, &result), LEASE_STATUS_ERROR);
-    assert_string_equal(result.detail, "etcd did not answer");
-    lease_result_clear(&result);
+    gateway_stop(&gateway);
+    /* A reply over the limit (4 MB) is refused, never buffered whole. */
+    size_t big = 5 * 1024 * 1024;
+    char *spaces = malloc(big + 1);
+    assert_non_null(spaces);
+    memset(spaces, ' ', big);
+    spaces[big] = '\0';
+    char *huge = http_answer("200 OK", spaces);
+    gateway = (struct fake_gateway){.answers = {huge}, .count = 1};
+    gateway_start(&gateway);
+    assert_int_equal(gateway_request(&gateway, false, &reply, detail), -EPROTO);
+    assert_null(reply);
+    gateway_stop(&gateway);
+    free(spaces);
+    free(huge);
+    free(unavailable);
+    free(answered);
 }
 
 static void test_invalid_endpoints_are_an_error_naming_the_variable(void **state) {
@@ -423,17 +545,13 @@ static void test_invalid_endpoints_are_an_error_naming_the_variable(void **state
     assert_int_equal(lease_ops_etcd.inspect(lease_env_posix(), &options, &result), LEASE_STATUS_ERROR);
     assert_non_null(strstr(result.detail, "not valid"));
     assert_string_equal(result.error_path, "/algorithm/key");
-    lease_result_clear(&result);
     unsetenv("LEASE_ETCD_ENDPOINTS");
-    setenv("LEASE_ETCD_KEY", "", 1); /* empty: the key comes from the path */
-    assert_int_equal(lease_ops_etcd.inspect(lease_env_posix(), &options, &result), LEASE_STATUS_ERROR);
-    assert_non_null(strstr(result.detail, "not set"));
-    assert_string_equal(result.error_path, "/heavy-maintenance-lease//lease.json");
     unsetenv("LEASE_ETCD_KEY");
     lease_result_clear(&result);
 }
 
 int main(void) {
+    signal(SIGPIPE, SIG_IGN); /* the fake gateway writes to a client that gave up */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_acquire_won_takes_the_revision_as_fence, setup),
         cmocka_unit_test_setup(test_acquire_lost_race_is_held_and_revokes_its_grant, setup),
@@ -446,13 +564,13 @@ int main(void) {
         cmocka_unit_test_setup(test_acquire_transport_failures_fail_closed, setup),
         cmocka_unit_test_setup(test_value_not_base64_is_malformed, setup),
         cmocka_unit_test_setup(test_release_and_renew_edges, setup),
+        cmocka_unit_test_setup(test_ownership_edges_and_old_values, setup),
         cmocka_unit_test(test_endpoints_are_parsed_strictly),
         cmocka_unit_test(test_base64_round_trips_and_refuses_bad_input),
         cmocka_unit_test(test_json_ints_come_as_strings_or_numbers),
         cmocka_unit_test(test_transport_against_silent_and_closed_endpoints),
         cmocka_unit_test(test_transport_against_a_real_member),
-        cmocka_unit_test(test_transport_error_replies),
-        cmocka_unit_test_setup(test_a_failure_without_a_detail_still_says_etcd_did_not_answer, setup),
+        cmocka_unit_test(test_transport_against_a_gateway_in_trouble),
         cmocka_unit_test(test_invalid_endpoints_are_an_error_naming_the_variable),
     };
     return cmocka_run_group_tests_name("etcd_algorithm", tests, NULL, NULL);
