@@ -234,29 +234,15 @@ static const char *const exec_usage_text =
 
 /* ---- argument parsing ---------------------------------------------------- */
 
-static bool parse_unsigned(const char *text, uint64_t *value, char **end) {
-    if (*text < '0' || *text > '9') return false;
-    errno = 0;
-    *value = strtoull(text, end, 10);
-    return errno == 0;
-}
-
-static bool parse_seed_range(const char *text, uint64_t *first, uint64_t *last) {
-    char *end = NULL;
-    if (!parse_unsigned(text, first, &end)) return false;
-    if (*end == '\0') {
-        *last = *first;
-        return true;
-    }
-    if (strncmp(end, "..", 2) != 0) return false;
-    if (!parse_unsigned(end + 2, last, &end)) return false;
-    return *end == '\0' && *first <= *last;
+/* Numbers and seed ranges go through the project's one parser
+ * (lease_parse_unsigned, sim_seed_range_parse). */
+static bool parse_unsigned(const char *text, uint64_t maximum, uint64_t *value) {
+    return lease_parse_unsigned(text, maximum, value, NULL);
 }
 
 static bool parse_permille(const char *text, int *permille) {
     uint64_t value;
-    char *end = NULL;
-    if (!parse_unsigned(text, &value, &end) || *end != '\0' || value > 1000) return false;
+    if (!parse_unsigned(text, 1000, &value)) return false;
     *permille = (int)value;
     return true;
 }
@@ -307,10 +293,9 @@ static bool parse_programs(struct exec_options *options, const char *text) {
 
 static bool parse_ms(const char *text, int64_t *value) {
     uint64_t number;
-    char *end = NULL;
     bool negative = *text == '-';
     if (*text == '+' || *text == '-') text++;
-    if (!parse_unsigned(text, &number, &end) || *end != '\0' || number > (uint64_t)INT64_MAX / 2) return false;
+    if (!parse_unsigned(text, (uint64_t)INT64_MAX / 2, &number)) return false;
     *value = negative ? -(int64_t)number : (int64_t)number;
     return true;
 }
@@ -353,7 +338,7 @@ static int load_scenario(struct exec_options *options, const char *path) {
         if (!strcmp(words[0], "name") && count == 2) {
             snprintf(options->scenario_name, sizeof options->scenario_name, "%s", words[1]);
         } else if (!strcmp(words[0], "seeds") && count == 2) {
-            if (!options->has_seeds && !parse_seed_range(words[1], &options->first, &options->last))
+            if (!options->has_seeds && !sim_seed_range_parse(words[1], &options->first, &options->last))
                 return usage_error("bad seeds in the scenario", where);
         } else if (!strcmp(words[0], "ttl") && count == 2 && parse_ms(words[1], &value) && value > 0) {
             options->ttl_ms = value;
@@ -444,7 +429,7 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
         } else if (strcmp(flag, "--programs") == 0) {
             if (!parse_programs(options, value)) return usage_error("--programs wants 1 to 3 names", value);
         } else if (strcmp(flag, "--seed") == 0 || strcmp(flag, "--seeds") == 0) {
-            if (!parse_seed_range(value, &options->first, &options->last)) return usage_error("bad seed", value);
+            if (!sim_seed_range_parse(value, &options->first, &options->last)) return usage_error("bad seed", value);
             options->has_seeds = true;
         } else if (strcmp(flag, "--strategy") == 0) {
             if (strcmp(value, "random") != 0 && strcmp(value, "pct") != 0 && strcmp(value, "exhaustive") != 0)
@@ -452,14 +437,11 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
             options->strategy_name = value;
         } else if (strcmp(flag, "--pct-depth") == 0) {
             uint64_t depth;
-            char *end = NULL;
-            if (!parse_unsigned(value, &depth, &end) || *end != '\0' || depth < 1 || depth > 8)
-                return usage_error("--pct-depth wants 1..8", value);
+            if (!parse_unsigned(value, 8, &depth) || depth < 1) return usage_error("--pct-depth wants 1..8", value);
             options->pct_depth = (int)depth;
         } else if (strcmp(flag, "--pct-steps") == 0) {
             uint64_t steps;
-            char *end = NULL;
-            if (!parse_unsigned(value, &steps, &end) || *end != '\0' || steps < 1 || steps > EXEC_STEPS_MAX)
+            if (!parse_unsigned(value, EXEC_STEPS_MAX, &steps) || steps < 1)
                 return usage_error("--pct-steps wants 1..20000", value);
             options->pct_steps = (int)steps;
         } else if (strcmp(flag, "--initial") == 0) {
@@ -488,9 +470,7 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
                 return usage_error("--pid-reuse wants 0..1000 or off", value);
         } else if (strcmp(flag, "--preemptions") == 0 || strcmp(flag, "--max-schedules") == 0) {
             uint64_t number;
-            char *end = NULL;
-            if (!parse_unsigned(value, &number, &end) || *end != '\0' || number > 1000000)
-                return usage_error("bad number", value);
+            if (!parse_unsigned(value, 1000000, &number)) return usage_error("bad number", value);
             if (flag[2] == 'p')
                 options->preemptions = (int)number;
             else
