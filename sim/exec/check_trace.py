@@ -39,6 +39,7 @@ def check(lines, ops):
             assert record["errno"].startswith("E"), where
         assert record["op"] in ops, ("not a simulator op", where)
         seen.add(record["op"])
+        assert isinstance(record["program"], str), where
         if record["op"] in ("body_enter", "body_exit"):
             assert "syscall" not in record, where
         elif record["op"] == "exit":

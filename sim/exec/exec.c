@@ -1677,6 +1677,8 @@ static void trace_op(struct exec_run *run, int proc, enum sim_op op, const char 
     world->now_ms = elapsed_ms(run);
     world->wall_offset_ms = run->vclock_ms + run->offset_ms[proc] - SIM_EPOCH_MS - world->now_ms;
     sim_trace_op(&world->processes[proc], op, arg, rc, value);
+    if (extra == NULL) extra = json_object();
+    json_object_set_new(extra, "program", json_string(run->procs[proc].program));
     trace_flush(run, extra);
 }
 
