@@ -25,6 +25,7 @@ def check(lines, ops):
         where = (number, record)
         if record.get("type") == "header":
             runs += 1
+            step, ended = 0, set()
             assert record["schema"] == 1 and isinstance(record["seed"], int), where
             for key in ("version", "impl", "plan", "knobs"):
                 assert isinstance(record[key], str), (key, where)
@@ -39,6 +40,11 @@ def check(lines, ops):
             assert record["errno"].startswith("E"), where
         assert record["op"] in ops, ("not a simulator op", where)
         seen.add(record["op"])
+        assert record["step"] >= step, ("steps out of order", where)
+        step = record["step"]
+        assert record["proc"] not in ended, ("a record after its process's exit", where)
+        if record["op"] == "exit":
+            ended.add(record["proc"])
         assert isinstance(record["program"], str), where
         if record["op"] in ("body_enter", "body_exit"):
             assert "syscall" not in record, where

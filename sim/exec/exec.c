@@ -214,11 +214,16 @@ struct exec_run {
     FILE *trace_buffer;
     char *trace_text;
     size_t trace_size;
+    /* Exits reaped while a step's record waits for its lease state: written
+     * after it, so the trace keeps the order things happened in. */
+    bool exit_pending[EXEC_PROCS_MAX];
+    int exit_status[EXEC_PROCS_MAX];
 };
 
 static volatile sig_atomic_t interrupted;
 
 static void trace_flush(struct exec_run *run, json_t *extra);
+static void trace_exits(struct exec_run *run);
 static void print_knobs(const struct exec_options *options, FILE *out);
 static void trace_op(struct exec_run *run, int proc, enum sim_op op, const char *arg, int rc, int64_t value,
                      json_t *extra);
@@ -1561,12 +1566,24 @@ static void mark_end(struct exec_run *run, int proc, int status) {
     if (WIFSIGNALED(status) && !run->procs[proc].killed)
         mark(run, SIM_STORY_CRASH, proc, "p%d %s died of signal %d", proc, run->procs[proc].program, WTERMSIG(status));
     mark(run, SIM_STORY_EXIT, proc, "p%d %s exits (%s)", proc, run->procs[proc].program, how);
-    /* value: the exit status, or 128 + the signal, as a shell reports it. */
-    trace_op(run, proc, SIM_OP_EXIT, NULL, 0,
-             WIFEXITED(status)     ? WEXITSTATUS(status)
-             : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                   : -1,
-             json_pack("{s:s}", "result", how));
+    run->exit_pending[proc] = true;
+    run->exit_status[proc] = status;
+    if (!run->story_open) trace_exits(run);
+}
+
+/* The exit records of the processes reaped since the last record. */
+static void trace_exits(struct exec_run *run) {
+    for (int proc = 0; proc < run->proc_count; proc++) {
+        if (!run->exit_pending[proc]) continue;
+        run->exit_pending[proc] = false;
+        int status = run->exit_status[proc];
+        /* value: the exit status, or 128 + the signal, as a shell reports it. */
+        trace_op(run, proc, SIM_OP_EXIT, NULL, 0,
+                 WIFEXITED(status)     ? WEXITSTATUS(status)
+                 : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                       : -1,
+                 json_pack("{s:s}", "result", run->world->processes[proc].result_text));
+    }
 }
 
 /* The world the timeline reads: one process per program, named as the run
@@ -1626,6 +1643,7 @@ static void world_begin(struct exec_run *run) {
 static void world_end(struct exec_run *run) {
     struct sim_world *world = run->world;
     if (world == NULL) return;
+    trace_exits(run);
     for (int index = 0; index < run->proc_count; index++) {
         mark_deferral(run, index);
         if (run->started[index] && world->processes[index].death_step < 0)
@@ -2214,6 +2232,7 @@ static int run_seed(struct exec_run *run) {
                          json_pack("{s:s,s:s,s:s,s:s}", "syscall", run->last.name, "process", process, "result",
                                    run->last.result, "lease", state));
             }
+            trace_exits(run);
         }
         check_log(run);
         if (!settled) {

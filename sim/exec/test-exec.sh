@@ -156,7 +156,9 @@ sed '2s/"op":"[a-z_]*",//' "$trace_dir/a.jsonl" > "$trace_dir/no-op.jsonl"
 sed '2s/"op":"[a-z_]*"/"op":"openat"/' "$trace_dir/a.jsonl" > "$trace_dir/bad-op.jsonl"
 sed '2s/"rc":0/"rc":-5/' "$trace_dir/a.jsonl" > "$trace_dir/no-errno.jsonl"
 sed '1d' "$trace_dir/a.jsonl" > "$trace_dir/no-header.jsonl"
-for broken in no-op bad-op no-errno no-header; do
+{ cat "$trace_dir/a.jsonl"; grep -m1 '"syscall"' "$trace_dir/a.jsonl" | sed 's/"step":[0-9]*/"step":100000/'; } \
+    > "$trace_dir/after-exit.jsonl"
+for broken in no-op bad-op no-errno no-header after-exit; do
     if /usr/bin/python3 sim/exec/check_trace.py "$trace_dir/$broken.jsonl" > /dev/null; then
         echo "test-exec: FAIL check_trace.py accepts a broken trace ($broken)"; failures=$((failures + 1))
     else
