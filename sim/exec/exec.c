@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -204,10 +205,28 @@ struct exec_run {
     struct { /* the last scheduled call, for the trace record written once it settled */
         int proc, ordinal;
         char name[24], path[PATH_MAX * 2 + 16], result[64];
+        enum sim_op op;
+        int rc;
+        int64_t value;
     } last;
+    /* --trace: sim/trace.c writes each record here first; exec adds its own
+     * fields (syscall, result, lease) and copies the line to run->trace. */
+    FILE *trace_buffer;
+    char *trace_text;
+    size_t trace_size;
+    /* Exits reaped while a step's record waits for its lease state: written
+     * after it, so the trace keeps the order things happened in. */
+    bool exit_pending[EXEC_PROCS_MAX];
+    int exit_status[EXEC_PROCS_MAX];
 };
 
 static volatile sig_atomic_t interrupted;
+
+static void trace_flush(struct exec_run *run, json_t *extra);
+static void trace_exits(struct exec_run *run);
+static void print_knobs(const struct exec_options *options, FILE *out);
+static void trace_op(struct exec_run *run, int proc, enum sim_op op, const char *arg, int rc, int64_t value,
+                     json_t *extra);
 
 static double seconds_now(void) {
     struct timespec now;
@@ -1361,6 +1380,7 @@ static void check_log(struct exec_run *run) {
             if (who >= 0) {
                 mark(run, SIM_STORY_RESULT, who, "p%d %s: acquired", who, run->procs[who].program);
                 mark(run, SIM_STORY_BODY_ENTER, who, "p%d %s enters its body", who, run->procs[who].program);
+                trace_op(run, who, SIM_OP_BODY_ENTER, NULL, 0, 0, NULL);
             }
             run->entered[slot] = run->in_body[slot] = true;
             run->ttl_counted[slot] = false;
@@ -1370,6 +1390,7 @@ static void check_log(struct exec_run *run) {
             if (who >= 0)
                 mark(run, kind[0] == 'e' ? SIM_STORY_BODY_EXIT : SIM_STORY_CRASH, who, "p%d %s %s", who,
                      run->procs[who].program, kind[0] == 'e' ? "leaves its body" : "crashes in its body");
+            if (who >= 0 && kind[0] == 'e') trace_op(run, who, SIM_OP_BODY_EXIT, NULL, 0, 0, NULL);
             run->in_body[slot] = false;
         }
     }
@@ -1545,6 +1566,24 @@ static void mark_end(struct exec_run *run, int proc, int status) {
     if (WIFSIGNALED(status) && !run->procs[proc].killed)
         mark(run, SIM_STORY_CRASH, proc, "p%d %s died of signal %d", proc, run->procs[proc].program, WTERMSIG(status));
     mark(run, SIM_STORY_EXIT, proc, "p%d %s exits (%s)", proc, run->procs[proc].program, how);
+    run->exit_pending[proc] = true;
+    run->exit_status[proc] = status;
+    if (!run->story_open) trace_exits(run);
+}
+
+/* The exit records of the processes reaped since the last record. */
+static void trace_exits(struct exec_run *run) {
+    for (int proc = 0; proc < run->proc_count; proc++) {
+        if (!run->exit_pending[proc]) continue;
+        run->exit_pending[proc] = false;
+        int status = run->exit_status[proc];
+        /* value: the exit status, or 128 + the signal, as a shell reports it. */
+        trace_op(run, proc, SIM_OP_EXIT, NULL, 0,
+                 WIFEXITED(status)     ? WEXITSTATUS(status)
+                 : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                       : -1,
+                 json_pack("{s:s}", "result", run->world->processes[proc].result_text));
+    }
 }
 
 /* The world the timeline reads: one process per program, named as the run
@@ -1554,7 +1593,7 @@ static void world_begin(struct exec_run *run) {
     run->world = NULL;
     run->lease_seen = false;
     memset(run->deferral_drawn, 0, sizeof run->deferral_drawn);
-    if (run->svg == NULL) return;
+    if (run->svg == NULL && run->trace == NULL) return;
     run->world = calloc(1, sizeof *run->world);
     if (run->world == NULL) return; /* no picture, the run itself goes on */
     static struct lease_ops ops;
@@ -1581,12 +1620,30 @@ static void world_begin(struct exec_run *run) {
         snprintf(process->owner, sizeof process->owner, "%s", run->options->programs[index]);
         snprintf(process->result_text, sizeof process->result_text, "not started");
     }
+    if (run->trace_buffer != NULL) {
+        /* The header's impl is the template as given (the picture's title is sanitised). */
+        world->config.trace = run->trace_buffer;
+        ops.name = run->options->template_text;
+        sim_trace_header(world, run->seed);
+        ops.name = name;
+        /* knobs: this mode's, the words of its first output line, in place of the simulator's plan. */
+        char *knobs = NULL;
+        size_t knobs_size = 0;
+        FILE *out = open_memstream(&knobs, &knobs_size);
+        if (out != NULL) {
+            print_knobs(run->options, out);
+            fclose(out);
+        }
+        trace_flush(run, json_pack("{s:s,s:s}", "knobs", knobs != NULL ? knobs : "", "mode", "exec"));
+        free(knobs);
+    }
 }
 
 /* After the run: the violation, and the deferrals of those the end killed. */
 static void world_end(struct exec_run *run) {
     struct sim_world *world = run->world;
     if (world == NULL) return;
+    trace_exits(run);
     for (int index = 0; index < run->proc_count; index++) {
         mark_deferral(run, index);
         if (run->started[index] && world->processes[index].death_step < 0)
@@ -1605,6 +1662,88 @@ static int write_svg(const struct exec_run *run) {
     if (run->svg == NULL) return 0;
     if (run->world != NULL) sim_svg_emit(run->world, run->svg);
     return ferror(run->svg) == 0 && run->world != NULL ? 0 : -1;
+}
+
+/* ---- the trace (--trace): the simulator's records (sim/trace.c) ----------- */
+
+/* sim/trace.c wrote one record into run->trace_buffer: copied to --trace with
+ * exec's own fields added after the simulator's (extra: NULL for none; taken). */
+static void trace_flush(struct exec_run *run, json_t *extra) {
+    if (fflush(run->trace_buffer) == 0 && run->trace_size > 0) {
+        json_t *record = json_loadb(run->trace_text, run->trace_size, 0, NULL);
+        if (record != NULL) {
+            if (extra != NULL) json_object_update(record, extra);
+            json_dumpf(record, run->trace, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            fputc('\n', run->trace);
+            json_decref(record);
+        }
+    }
+    fseek(run->trace_buffer, 0, SEEK_SET);
+    json_decref(extra);
+}
+
+/* One environment-call record as the simulator writes it: step, virtual time
+ * since the run began, and the process's own wall clock (with its jumps). */
+static void trace_op(struct exec_run *run, int proc, enum sim_op op, const char *arg, int rc, int64_t value,
+                     json_t *extra) {
+    struct sim_world *world = run->world;
+    if (world == NULL || run->trace_buffer == NULL || proc < 0 || proc >= run->proc_count) {
+        json_decref(extra);
+        return;
+    }
+    world->step = (uint64_t)run->steps;
+    world->now_ms = elapsed_ms(run);
+    world->wall_offset_ms = run->vclock_ms + run->offset_ms[proc] - SIM_EPOCH_MS - world->now_ms;
+    sim_trace_op(&world->processes[proc], op, arg, rc, value);
+    if (extra == NULL) extra = json_object();
+    json_object_set_new(extra, "program", json_string(run->procs[proc].program));
+    trace_flush(run, extra);
+}
+
+/* The simulator's operation nearest to a scheduled syscall (docs/exec.md,
+ * "Trace"). Reads the call's arguments: before the call is released. */
+static enum sim_op exec_op(const struct exec_call *call) {
+    const char *name = call->name;
+    const __u64 *args = call->request.data.args;
+    if (!strcmp(name, "open") || !strcmp(name, "openat") || !strcmp(name, "creat") || !strcmp(name, "openat2")) {
+        uint64_t flags = !strcmp(name, "open")     ? args[1]
+                         : !strcmp(name, "openat") ? args[2]
+                         : !strcmp(name, "creat")  ? (uint64_t)(O_CREAT | O_WRONLY | O_TRUNC)
+                                                   : 0;
+        if (!strcmp(name, "openat2")) { /* struct open_how: flags first */
+            struct iovec local = {.iov_base = &flags, .iov_len = sizeof flags};
+            struct iovec remote = {.iov_base = (void *)(uintptr_t)args[2], .iov_len = sizeof flags};
+            if (process_vm_readv((pid_t)call->request.pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof flags)
+                flags = 0;
+        }
+        return (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) ? SIM_OP_CREATE_EXCLUSIVE : SIM_OP_OPEN_READ;
+    }
+    if (!strcmp(name, "read")) return SIM_OP_READ;
+    if (!strcmp(name, "write") || !strcmp(name, "ftruncate")) return SIM_OP_WRITE;
+    if (!strcmp(name, "pread64")) return SIM_OP_PREAD;
+    if (!strcmp(name, "pwrite64")) return SIM_OP_PWRITE;
+    if (!strcmp(name, "close")) return SIM_OP_CLOSE;
+    if (!strcmp(name, "fstat")) return SIM_OP_FSTAT;
+    if (!strcmp(name, "newfstatat")) return (args[3] & AT_EMPTY_PATH) ? SIM_OP_FSTAT : SIM_OP_LSTAT;
+    if (!strcmp(name, "statx")) return (args[2] & AT_EMPTY_PATH) ? SIM_OP_FSTAT : SIM_OP_LSTAT;
+    if (!strcmp(name, "stat") || !strcmp(name, "lstat")) return SIM_OP_LSTAT;
+    if (!strcmp(name, "link") || !strcmp(name, "linkat")) return SIM_OP_LINK;
+    if (!strncmp(name, "rename", 6)) return SIM_OP_RENAME;
+    if (!strcmp(name, "unlink") || !strcmp(name, "unlinkat") || !strcmp(name, "rmdir")) return SIM_OP_UNLINK;
+    if (!strcmp(name, "mkdir") || !strcmp(name, "mkdirat")) return SIM_OP_MKDIR;
+    if (!strcmp(name, "flock")) return (args[1] & LOCK_UN) ? SIM_OP_UNLOCK : SIM_OP_LOCK;
+    if (!strcmp(name, "fcntl")) { /* a lock command: F_UNLCK in its struct flock unlocks */
+        struct flock lock;
+        struct iovec local = {.iov_base = &lock, .iov_len = sizeof lock};
+        struct iovec remote = {.iov_base = (void *)(uintptr_t)args[2], .iov_len = sizeof lock};
+        bool unlocks = args[1] != F_GETLK && args[1] != F_OFD_GETLK &&
+                       process_vm_readv((pid_t)call->request.pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof lock &&
+                       lock.l_type == F_UNLCK;
+        return unlocks ? SIM_OP_UNLOCK : SIM_OP_LOCK;
+    }
+    if (!strcmp(name, "fsync") || !strcmp(name, "fdatasync")) return SIM_OP_FSYNC;
+    if (!strcmp(name, "kill")) return SIM_OP_PID_PROBE;
+    return SIM_OP_SLEEP; /* nanosleep, clock_nanosleep */
 }
 
 /* ---- the schedule ---------------------------------------------------------- */
@@ -1731,6 +1870,7 @@ static void take_step(struct exec_run *run) {
     run->pending[pick] = run->pending[--run->pending_count];
     struct exec_proc *proc = &run->procs[call.proc_index];
     const char *result = "continued";
+    enum sim_op op = exec_op(&call);
     run->vclock_ms += EXEC_STEP_MS;
     char fault[64];
     bool writes = strcmp(call.name, "write") == 0 || strcmp(call.name, "pwrite64") == 0;
@@ -1797,6 +1937,18 @@ static void take_step(struct exec_run *run) {
     snprintf(run->last.name, sizeof run->last.name, "%s", call.name);
     snprintf(run->last.path, sizeof run->last.path, "%s", path);
     snprintf(run->last.result, sizeof run->last.result, "%s", result);
+    run->last.op = op;
+    /* The controller sees what it injected, not what a released call returned: 0 then. */
+    run->last.rc = done == FAULT_ENOSPC   ? -ENOSPC
+                   : done == FAULT_EIO    ? -EIO
+                   : done == FAULT_EACCES ? -EACCES
+                   : done != FAULT_NONE   ? -EINTR
+                                          : 0;
+    run->last.value = torn >= 0            ? (int64_t)torn
+                      : op == SIM_OP_SLEEP ? call.sleep_ms
+                      : op == SIM_OP_READ || op == SIM_OP_WRITE || op == SIM_OP_PREAD || op == SIM_OP_PWRITE
+                          ? (int64_t)call.request.data.args[2]
+                          : 0;
     char line[PATH_MAX * 2 + 256];
     snprintf(line, sizeof line, "  step=%-5d p%d.%d %-18s %-10s %s: %s", run->steps, call.proc_index,
              task != NULL ? task->ordinal : 0, proc->program, call.name, path, result);
@@ -2076,14 +2228,11 @@ static int run_seed(struct exec_run *run) {
             if (run->trace != NULL) {
                 char process[32];
                 snprintf(process, sizeof process, "p%d.%d", run->last.proc, run->last.ordinal);
-                json_t *record =
-                    json_pack("{s:I,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "seed", (json_int_t)run->seed, "step", run->steps,
-                              "process", process, "program", run->procs[run->last.proc].program, "syscall",
-                              run->last.name, "path", run->last.path, "result", run->last.result, "lease", state);
-                json_dumpf(record, run->trace, JSON_COMPACT);
-                fputc('\n', run->trace);
-                json_decref(record);
+                trace_op(run, run->last.proc, run->last.op, run->last.path, run->last.rc, run->last.value,
+                         json_pack("{s:s,s:s,s:s,s:s}", "syscall", run->last.name, "process", process, "result",
+                                   run->last.result, "lease", state));
             }
+            trace_exits(run);
         }
         check_log(run);
         if (!settled) {
@@ -2187,11 +2336,16 @@ static void run_reset(struct exec_run *run) {
     free(run->story);
     free(run->record);
     free(run->world);
-    FILE *trace = run->trace, *svg = run->svg;
+    FILE *trace = run->trace, *svg = run->svg, *trace_buffer = run->trace_buffer;
+    char *trace_text = run->trace_text;
+    size_t trace_size = run->trace_size;
     const struct exec_options *options = run->options;
     memset(run, 0, sizeof *run);
     run->trace = trace;
     run->svg = svg;
+    run->trace_buffer = trace_buffer;
+    run->trace_text = trace_text;
+    run->trace_size = trace_size;
     run->options = options;
 }
 
@@ -2508,6 +2662,8 @@ int sim_exec_main(int argc, char **argv) {
             fprintf(stderr, "leasesim: cannot write %s: %s\n", options.trace_path, strerror(errno));
             return EX_CANTCREAT;
         }
+        run.trace_buffer = open_memstream(&run.trace_text, &run.trace_size);
+        if (run.trace_buffer == NULL) return EX_OSERR;
     }
     if (options.svg_path != NULL) {
         run.svg = fopen(options.svg_path, "we");
@@ -2633,6 +2789,8 @@ int sim_exec_main(int argc, char **argv) {
         fprintf(stderr, "leasesim: cannot write %s\n", options.svg_path);
         return EX_CANTCREAT;
     }
+    if (run.trace_buffer != NULL) fclose(run.trace_buffer);
+    free(run.trace_text);
     if (run.trace != NULL && fclose(run.trace) != 0) {
         fprintf(stderr, "leasesim: cannot write %s\n", options.trace_path);
         return EX_CANTCREAT;

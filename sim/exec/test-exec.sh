@@ -129,14 +129,60 @@ expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (racy)" 
 expect 0 "determinism: same seed, same ordered syscall log, 5 runs of 5 (Python)" \
     "$leasesim" --exec "$python" --seeds 1 --determinism
 
-trace=$(mktemp)
-expect 0 "--trace writes one JSON record per scheduled call" "$leasesim" --exec "$programs" --seed 1 --trace "$trace"
-if [ -s "$trace" ] && /usr/bin/python3 -c 'import json, sys; [json.loads(l)["syscall"] for l in open(sys.argv[1])]' "$trace"; then
-    echo "test-exec: ok the trace is JSON Lines with a syscall per record"
+# --trace: the simulator's records, written by sim/trace.c (docs/exec.md,
+# "Trace"). check_trace.py: the simulator's schema (the keys sim/check-tool.sh
+# checks), ops from SIM_OP_TABLE, this mode's extra fields; shown first to
+# fail on broken traces.
+trace_dir=$(mktemp -d)
+check_trace() { # check_trace DESCRIPTION FILE
+    local what=$1
+    shift
+    if /usr/bin/python3 sim/exec/check_trace.py "$@"; then
+        echo "test-exec: ok $what"
+    else
+        echo "test-exec: FAIL $what"; failures=$((failures + 1))
+    fi
+}
+expect 0 "--trace writes the simulator's records, one per scheduled call" \
+    "$leasesim" --exec "$programs" --seed 1 --trace "$trace_dir/a.jsonl"
+check_trace "the exec trace follows the simulator's trace schema" "$trace_dir/a.jsonl"
+for op in create_exclusive body_enter body_exit exit; do
+    if grep -q "\"op\":\"$op\"" "$trace_dir/a.jsonl"; then echo "test-exec: ok the trace has a $op record"
+    else echo "test-exec: FAIL the trace has no $op record"; failures=$((failures + 1)); fi
+done
+# The checker fails on broken traces: a record without its op, an op the
+# simulator does not have, a negative rc without its errno name, no header.
+sed '2s/"op":"[a-z_]*",//' "$trace_dir/a.jsonl" > "$trace_dir/no-op.jsonl"
+sed '2s/"op":"[a-z_]*"/"op":"openat"/' "$trace_dir/a.jsonl" > "$trace_dir/bad-op.jsonl"
+sed '2s/"rc":0/"rc":-5/' "$trace_dir/a.jsonl" > "$trace_dir/no-errno.jsonl"
+sed '1d' "$trace_dir/a.jsonl" > "$trace_dir/no-header.jsonl"
+{ cat "$trace_dir/a.jsonl"; grep -m1 '"syscall"' "$trace_dir/a.jsonl" | sed 's/"step":[0-9]*/"step":100000/'; } \
+    > "$trace_dir/after-exit.jsonl"
+for broken in no-op bad-op no-errno no-header after-exit; do
+    if /usr/bin/python3 sim/exec/check_trace.py "$trace_dir/$broken.jsonl" > /dev/null; then
+        echo "test-exec: FAIL check_trace.py accepts a broken trace ($broken)"; failures=$((failures + 1))
+    else
+        echo "test-exec: ok check_trace.py rejects a broken trace ($broken)"
+    fi
+done
+# Determinism: the same seed twice (a crash, errno and torn-write run) gives
+# the same trace once pids are normalised (they come from a private pid
+# namespace and agree already; normalised in case a kernel differs).
+for run in 1 2; do
+    "$leasesim" --exec "$programs" --seed 7 --crash 150 --errno 100 --torn 100 --trace "$trace_dir/d$run.jsonl" \
+        > /dev/null 2>&1
+    sed 's/"pid":[0-9-]*/"pid":N/' "$trace_dir/d$run.jsonl" > "$trace_dir/d$run.norm"
+done
+check_trace "the faulty run's trace follows the schema" "$trace_dir/d1.jsonl"
+if grep -q '"rc":-[0-9]*,"errno":"E[A-Z]*"' "$trace_dir/d1.jsonl"; then echo "test-exec: ok the faulty run's trace names an injected fault's errno"
+else echo "test-exec: FAIL no injected fault's errno in the faulty run's trace"; failures=$((failures + 1)); fi
+if [ -s "$trace_dir/d1.norm" ] && cmp -s "$trace_dir/d1.norm" "$trace_dir/d2.norm"; then
+    echo "test-exec: ok determinism: two runs of one seed write the same --trace (pids normalised)"
 else
-    echo "test-exec: FAIL the trace is empty or not JSON Lines"; failures=$((failures + 1))
+    echo "test-exec: FAIL two runs of one seed wrote different --trace files"; failures=$((failures + 1))
+    diff "$trace_dir/d1.norm" "$trace_dir/d2.norm" | head -5
 fi
-rm -f "$trace"
+rm -rf "$trace_dir"
 expect 73 "an unwritable --trace is an error" "$leasesim" --exec "$programs" --seed 1 --trace /nonexistent/dir/t.jsonl
 
 # --svg: the run's timeline, drawn by the simulator's own sim/svg.c
