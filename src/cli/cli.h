@@ -85,7 +85,8 @@ int64_t lease_cli_wait_deadline_ms(int64_t wait_ms);
 /* Sleeps until the held lease may have become free (the directory changed,
  * the holder exited, its lease expired) or a re-check is due: 0; or
  * -ETIMEDOUT once deadline_ms has passed. */
-int lease_cli_wait_for_change(const char *lease_path, const struct lease_result *held, int64_t deadline_ms);
+int lease_cli_wait_for_change(const char *lease_path, const struct lease_result *held, bool file_backed,
+                              int64_t deadline_ms);
 
 /* `lease inspect` exits by class, so that `if lease inspect ...; then` gates:
  * 0 active (a live holder), 1 missing, 2 stale, 3 malformed, 125 unreadable

@@ -13,6 +13,7 @@
 #include "lease_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -21,6 +22,9 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A lease file this long holds its token near its start. */
+#define LEASE_CLI_WAIT_READ_MAX 65536
 
 static int64_t wall_ms(void) {
     struct timespec now;
@@ -50,7 +54,27 @@ static void directory_of(const char *path, char *directory, size_t size) {
         *slash = '\0';
 }
 
-int lease_cli_wait_for_change(const char *lease_path, const struct lease_result *held, int64_t deadline_ms) {
+/* Whether the lease file no longer carries the token of the lease that was
+ * held (removed, or replaced by another holder's): checked once the watches
+ * are set, so a release between the failed attempt and the watch is never
+ * slept through. A held result without a token leaves it to the watches. */
+static bool changed_since(const char *lease_path, const struct lease_result *held) {
+    if (!held->has_lease || held->lease.token[0] == '\0') return false;
+    int fd = open(lease_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return errno == ENOENT;
+    char buffer[LEASE_CLI_WAIT_READ_MAX];
+    size_t used = 0;
+    for (;;) {
+        ssize_t got = read(fd, buffer + used, sizeof buffer - used);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0 || (used += (size_t)got) == sizeof buffer) break;
+    }
+    close(fd);
+    return memmem(buffer, used, held->lease.token, strlen(held->lease.token)) == NULL;
+}
+
+int lease_cli_wait_for_change(const char *lease_path, const struct lease_result *held, bool file_backed,
+                              int64_t deadline_ms) {
     int64_t now_ms = monotonic_ms();
     if (now_ms >= deadline_ms) return -ETIMEDOUT;
     int64_t timeout_ms = deadline_ms - now_ms;
@@ -70,11 +94,15 @@ int lease_cli_wait_for_change(const char *lease_path, const struct lease_result 
                           IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE_SELF) >= 0)
         watched[count++] = (struct pollfd){.fd = notify, .events = POLLIN};
     int holder = -1;
+    bool holder_gone = false;
     if (held->has_lease && held->lease.pid_is_integer && held->lease.pid > 0 && held->lease.pid <= INT_MAX) {
         holder = (int)syscall(SYS_pidfd_open, (pid_t)held->lease.pid, 0);
         if (holder >= 0) watched[count++] = (struct pollfd){.fd = holder, .events = POLLIN};
+        holder_gone = holder < 0 && errno == ESRCH && file_backed;
     }
-    int ready = poll(watched, (nfds_t)count, (int)timeout_ms);
+    /* What happened before the watches were set would never wake them. */
+    bool changed = holder_gone || (file_backed && notify >= 0 && changed_since(lease_path, held));
+    int ready = changed ? 1 : poll(watched, (nfds_t)count, (int)timeout_ms);
     int saved_errno = errno;
     if (notify >= 0) close(notify);
     if (holder >= 0) close(holder);

@@ -258,7 +258,8 @@ static int command_acquire(const struct invocation *invocation) {
     /* --wait: bounded by its deadline; each round sleeps until something
      * that can free the lease happens (cli_wait.c). */
     while (status == LEASE_STATUS_HELD && invocation->args->wait_ms != 0 &&
-           lease_cli_wait_for_change(invocation->path, &result, deadline_ms) == 0) {
+           lease_cli_wait_for_change(invocation->path, &result, !invocation->ops->traits.outside_the_world,
+                                     deadline_ms) == 0) {
         lease_result_clear(&result);
         status = lease_acquire(invocation->ops, &env, &invocation->options, &result);
     }
@@ -341,7 +342,8 @@ static int command_run(const struct invocation *invocation) {
     int64_t deadline_ms = lease_cli_wait_deadline_ms(invocation->args->wait_ms);
     enum lease_status status = lease_cli_run(&request, &result, &outcome);
     while (status == LEASE_STATUS_HELD && invocation->args->wait_ms != 0 &&
-           lease_cli_wait_for_change(invocation->path, &result, deadline_ms) == 0) {
+           lease_cli_wait_for_change(invocation->path, &result, !invocation->ops->traits.outside_the_world,
+                                     deadline_ms) == 0) {
         lease_result_clear(&result);
         status = lease_cli_run(&request, &result, &outcome);
     }
