@@ -43,18 +43,23 @@ test-reference-adapter: ## the Python reference adapter passes the whole conform
 
 # Passes only when the suite fails against the broken adapter and its report
 # names the broken behaviour.
-test-broken-adapter: $(PROGRAMS_BINARIES) ## the suite must catch a broken adapter and name it
+# $(call expect_suite_fails,NAME,IMPL,FAILED CASE,CAUSE,WHAT,ENV): passes only when
+# the pytest suite fails against IMPL with a FAILED CASE whose report names
+# CAUSE (WHAT in the message); the report is kept in $(PROGRAMS_REPORTS)/NAME.txt.
+define expect_suite_fails
 	@mkdir -p $(PROGRAMS_REPORTS)
-	@if BROKEN_ADAPTER_BIN=$(BIN) $(PROGRAMS_PYTEST) -q --tb=no --lease-impl='$(PROGRAMS_BROKEN_IMPL)' \
-		> $(PROGRAMS_REPORTS)/broken-adapter.txt 2>&1; then \
-		echo "test-broken-adapter: FAILED: the suite passed against $(PROGRAMS_BROKEN_IMPL)"; exit 1; fi
-	@grep -q '^FAIL .*held' $(PROGRAMS_REPORTS)/broken-adapter.txt && \
-		grep -q 'FOREIGN RELEASE' $(PROGRAMS_REPORTS)/broken-adapter.txt || { \
-		echo "test-broken-adapter: FAILED: the report does not name the foreign release"; \
-		tail -n 40 $(PROGRAMS_REPORTS)/broken-adapter.txt; exit 1; }
-	@echo "test-broken-adapter: ok: the suite failed against the broken adapter and named it:"
-	@grep -m 3 'FOREIGN RELEASE' $(PROGRAMS_REPORTS)/broken-adapter.txt | sed 's/^/    /'
-	@grep '^=== [0-9]* passed' $(PROGRAMS_REPORTS)/broken-adapter.txt | sed 's/^/    /'
+	@if $(6) $(PROGRAMS_PYTEST) -q --tb=no --lease-impl='$(2)' > $(PROGRAMS_REPORTS)/$(1).txt 2>&1; then \
+		echo "test-$(1): FAILED: the suite passed against $(2)"; exit 1; fi
+	@grep -q '^FAIL .*$(3)' $(PROGRAMS_REPORTS)/$(1).txt && grep -q '$(4)' $(PROGRAMS_REPORTS)/$(1).txt || { \
+		echo "test-$(1): FAILED: the report does not name the $(5)"; \
+		tail -n 40 $(PROGRAMS_REPORTS)/$(1).txt; exit 1; }
+	@echo "test-$(1): ok: the suite failed against the $(subst -, ,$(1)) and named it:"
+	@grep -m 3 '$(4)' $(PROGRAMS_REPORTS)/$(1).txt | sed 's/^/    /'
+	@grep '^=== [0-9]* passed' $(PROGRAMS_REPORTS)/$(1).txt | sed 's/^/    /'
+endef
+
+test-broken-adapter: $(PROGRAMS_BINARIES) ## the suite must catch a broken adapter and name it
+	$(call expect_suite_fails,broken-adapter,$(PROGRAMS_BROKEN_IMPL),held,FOREIGN RELEASE,foreign release,BROKEN_ADAPTER_BIN=$(BIN))
 
 # Reports (does not fail) how the original algorithm's models fare: the storm
 # shows their races, the reused pid their wedge.
@@ -72,17 +77,7 @@ PROGRAMS_RACY_IMPL := /usr/bin/python3 fixtures/adapters/racy_lease.py {script}
 # Passes only when the suite fails against the racy adapter (the original
 # algorithm's races) and its report names the overlap the races cause.
 test-racy-adapter: ## the suite must fail against the racy adapter (the original's races), naming the overlap
-	@mkdir -p $(PROGRAMS_REPORTS)
-	@if $(PROGRAMS_PYTEST) -q --tb=no --lease-impl='$(PROGRAMS_RACY_IMPL)' \
-		> $(PROGRAMS_REPORTS)/racy-adapter.txt 2>&1; then \
-		echo "test-racy-adapter: FAILED: the suite passed against $(PROGRAMS_RACY_IMPL)"; exit 1; fi
-	@grep -q '^FAIL .*storm' $(PROGRAMS_REPORTS)/racy-adapter.txt && \
-		grep -q 'OVERLAP' $(PROGRAMS_REPORTS)/racy-adapter.txt || { \
-		echo "test-racy-adapter: FAILED: the report does not name the overlap"; \
-		tail -n 40 $(PROGRAMS_REPORTS)/racy-adapter.txt; exit 1; }
-	@echo "test-racy-adapter: ok: the suite failed against the racy adapter and named it:"
-	@grep -m 3 'OVERLAP' $(PROGRAMS_REPORTS)/racy-adapter.txt | sed 's/^/    /'
-	@grep '^=== [0-9]* passed' $(PROGRAMS_REPORTS)/racy-adapter.txt | sed 's/^/    /'
+	$(call expect_suite_fails,racy-adapter,$(PROGRAMS_RACY_IMPL),storm,OVERLAP,overlap,)
 
 # Each arranged race and protocol check of the pytest suite fails, naming its
 # cause, against an adapter broken that way (fixtures/adapters/).

@@ -39,6 +39,20 @@ static int write_artifacts(const struct cli *cli, const struct sim_plan *plan, u
 }
 
 /* The verdict for a violating seed: invariant, shrunk story, replay. */
+/* Shrinks a violating seed (unless told not to, or exhaustive) and runs it
+ * again with what the shrinker dropped, leaving that run in the world;
+ * drops receives the dropped faults. */
+static void rerun_shrunk(const struct cli *cli, uint64_t seed, enum sim_invariant invariant, char *drops, size_t size) {
+    drops[0] = '\0';
+    if (!cli->no_shrink && cli->request.strategy != SIM_STRATEGY_EXHAUSTIVE)
+        sim_shrink(&cli->request, seed, invariant, drops, size);
+    struct sim_request shrunk = cli->request;
+    shrunk.drops = drops;
+    struct sim_plan plan;
+    sim_make_plan(&shrunk, seed, &plan);
+    sim_run_seed(&shrunk, &plan, seed, NULL, true);
+}
+
 static void report_violation(const struct cli *cli, uint64_t seed) {
     struct sim_world *world = sim_world_get();
     enum sim_invariant invariant = world->violation;
@@ -47,14 +61,8 @@ static void report_violation(const struct cli *cli, uint64_t seed) {
     printf("VIOLATION seed=%llu impl=%s invariant=%s\n  %s\n", (unsigned long long)seed, cli->impl_name,
            sim_invariant_name(invariant), world->violation_text);
     printf("knobs (seed %llu): %s\n", (unsigned long long)seed, description);
-    char drops[256] = "";
-    if (!cli->no_shrink && cli->request.strategy != SIM_STRATEGY_EXHAUSTIVE)
-        sim_shrink(&cli->request, seed, invariant, drops, sizeof drops);
-    struct sim_request shrunk = cli->request;
-    shrunk.drops = drops;
-    struct sim_plan plan;
-    sim_make_plan(&shrunk, seed, &plan);
-    sim_run_seed(&shrunk, &plan, seed, NULL, true);
+    char drops[256];
+    rerun_shrunk(cli, seed, invariant, drops, sizeof drops);
     printf("shrunk event sequence (dropped: %s):\n", drops[0] ? drops : "nothing");
     sim_story_print(world, stdout, 120);
     printf("replay: ");
@@ -242,14 +250,8 @@ static void file_violation(const struct cli *cli, struct signatures *signatures,
         }
         slot = (slot + 1) & (RAW_SHAPES_MAX - 1);
     }
-    char drops[256] = "";
-    if (!cli->no_shrink && cli->request.strategy != SIM_STRATEGY_EXHAUSTIVE)
-        sim_shrink(&cli->request, seed, invariant, drops, sizeof drops);
-    struct sim_request shrunk = cli->request;
-    shrunk.drops = drops;
-    struct sim_plan shrunk_plan;
-    sim_make_plan(&shrunk, seed, &shrunk_plan);
-    sim_run_seed(&shrunk, &shrunk_plan, seed, NULL, true);
+    char drops[256];
+    rerun_shrunk(cli, seed, invariant, drops, sizeof drops);
     cause_shape(sim_world_get(), shape, sizeof shape);
     uint64_t hash = fnv1a(fnv1a(14695981039346656037ULL, sim_invariant_name(invariant)), shape);
     int found = -1;
