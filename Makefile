@@ -133,7 +133,11 @@ test: deps ## every test; ends with 'suites: N passed, N failed'
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory test-run
 
-test-run:
+# The suites run several at a time (ci/run-suites.sh, TEST_JOBS), so every
+# executable they share is built first, once, never by two suites at once.
+TEST_BINARIES = $(CLI_ARGS_TEST) $(LIB_TEST_BINARIES) $(PROGRAMS_TEST_BINARY) $(ETCD_ALGORITHM_TEST) \
+	$(O)/tests/test_sim_world
+test-run: $(TEST_BINARIES)
 	@bash ci/run-suites.sh $(TEST_TARGETS)
 
 # ---- install --------------------------------------------------------------
