@@ -49,8 +49,9 @@ const struct lease_ops *sim_process_ops(struct sim_process *process) {
     return hooks->wrap_ops != NULL ? hooks->wrap_ops(ops) : ops;
 }
 
-bool sim_process_under_test(struct sim_process *process) {
-    return sim_process_impl(process) == process->world->config.ops;
+bool sim_process_under_test(const struct sim_process *process) {
+    const struct lease_ops *ops = resolve(process);
+    return ops == NULL || ops == process->world->config.ops;
 }
 
 bool sim_plan_is_mixed(const struct sim_plan *plan, const struct lease_ops *under_test) {

@@ -18,7 +18,7 @@ const char *sim_process_impl_name(const struct sim_process *process);
  * copy --history puts in between (struct sim_hooks.wrap_ops). */
 const struct lease_ops *sim_process_ops(struct sim_process *process);
 /* Whether it runs the implementation under test (--impl), not a model. */
-bool sim_process_under_test(struct sim_process *process);
+bool sim_process_under_test(const struct sim_process *process);
 /* Whether some enabled spec of plan runs another implementation than under_test. */
 bool sim_plan_is_mixed(const struct sim_plan *plan, const struct lease_ops *under_test);
 /* "lease+neo-v1+neo-v2": the implementation under test, then each other one

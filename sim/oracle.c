@@ -82,6 +82,24 @@ static int race_parties(struct sim_world *world, struct sim_process *taker, cons
     return count;
 }
 
+/* A held result naming a token that never stood at the lease path: the
+ * deferring process caused it, unless the holder it names (by pid) had its
+ * own file taken off the path by another process (the holder then wrote its
+ * lease into a file no longer there, which the deferring process had opened
+ * while it stood): that remover caused it. */
+static int orphan_parties(struct sim_world *world, struct sim_process *process, const struct lease_holder *lease,
+                          struct party *parties) {
+    parties[0] = (struct party){"by", process, true};
+    struct sim_process *holder = lease->pid_is_integer ? sim_world_pid_owner(world, lease->pid) : NULL;
+    struct sim_process *remover = holder != NULL && holder != process ? remover_of(world, holder, NULL) : NULL;
+    if (remover == NULL) return 1;
+    parties[0].culprit = remover == process;
+    parties[1] = (struct party){"holder", holder, false};
+    if (remover == process) return 2;
+    parties[2] = (struct party){"remover", remover, true};
+    return 3;
+}
+
 /* The one judgement of every violation: in a run that mixes nothing it is a
  * violation as it always was; in a mixed one its text names each party's
  * implementation, and it fails only when a culprit runs the implementation
@@ -356,9 +374,11 @@ static void check_held(struct sim_process *process, const struct lease_result *r
     const struct sim_history *entry =
         find_overlap(world, result->lease.token, process->call_start_step, process->call_start_wall_ms, &valid);
     if (entry == NULL) {
-        attribute(world, SIM_INVARIANT_HONEST_DEFERRAL, SELF(process),
-                      "%s got held naming token %.40s, which was not at the lease path during the call", process->label,
-                      result->lease.token);
+        struct party parties[3];
+        int count = orphan_parties(world, process, &result->lease, parties);
+        attribute(world, SIM_INVARIANT_HONEST_DEFERRAL, parties, count,
+                  "%s got held naming token %.40s, which was not at the lease path during the call", process->label,
+                  result->lease.token);
         return;
     }
     if (entry->writer >= 0) check_dead_holder(process, result, entry->writer);

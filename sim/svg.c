@@ -167,8 +167,11 @@ static struct sim_wedge wedge_of(const struct sim_world *world, int version, int
     if (dead_from >= until_ms) return wedge;
     for (int index = 0; index < world->story_count; index++) {
         const struct sim_story *story = &world->story[index];
+        /* in a mixed run, the runs of the implementation under test (a model's wedge is the model's) */
+        bool judged = !world->config.mixed ||
+                      (story->process >= 0 && sim_process_under_test(&world->processes[story->process]));
         if (story->kind == SIM_STORY_RESULT && story->at_ms >= dead_from && story->at_ms < until_ms &&
-            strstr(story->text, ": held") != NULL)
+            strstr(story->text, ": held") != NULL && judged)
             wedge.runs++;
     }
     if (wedge.runs == 0) return wedge;
