@@ -36,7 +36,8 @@ void print_counters(const uint64_t *counters, FILE *out) {
     int never = 0;
     /* model-race is reachable only in mixed runs: not listed as missed elsewhere */
     for (int index = 0; index < SIM_COUNTER_COUNT; index++)
-        if (counters[index] == 0 && index != SIM_COUNTER_MODEL_RACE) fprintf(out, " %s", sim_counter_name(index)), never++;
+        if (counters[index] == 0 && index != SIM_COUNTER_MODEL_RACE)
+            fprintf(out, " %s", sim_counter_name(index)), never++;
     fputs(never ? "\n" : " (none)\n", out);
 }
 

@@ -124,8 +124,7 @@ int sim_html_write(const struct sim_world *world, const char *path) {
         if (*cursor != '<' && *cursor != '&') fputc(*cursor, out);
     char mix[256];
     sim_mix_name(world, mix, sizeof mix);
-    fprintf(out, " - %s - seed %" PRIu64 "</title>\n<style>%s</style></head>\n<body>\n", mix, world->seed,
-            page_style);
+    fprintf(out, " - %s - seed %" PRIu64 "</title>\n<style>%s</style></head>\n<body>\n", mix, world->seed, page_style);
     fputs("<div id='controls'><button id='previous'>&#9664; previous</button><button id='next'>next "
           "&#9654;</button><span id='position'></span> (arrow keys step; hover an event)</div>\n",
           out);

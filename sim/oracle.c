@@ -181,7 +181,8 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
     if (removed_inode >= 0 && actor != NULL &&
         (actor->phase == SIM_PHASE_RELEASING || actor->phase == SIM_PHASE_RENEWING)) {
         int writer = world->inodes[removed_inode].writer;
-        struct party parties[2] = {{"remover", actor, true}, {"writer", writer >= 0 ? &world->processes[writer] : actor, false}};
+        struct party parties[2] = {{"remover", actor, true},
+                                   {"writer", writer >= 0 ? &world->processes[writer] : actor, false}};
         if (writer != actor->index)
             attribute(world, SIM_INVARIANT_FOREIGN_RELEASE, parties, writer >= 0 ? 2 : 1,
                       "%s (pid %lld) removed, while %s, the lease written by %s", actor->label, (long long)actor->pid,
@@ -298,9 +299,9 @@ static void check_expiry(struct sim_process *process, const struct lease_result 
     if (slack_ms < 1) slack_ms = 1;
     if (expires_ms < earliest + ttl_ms - slack_ms || expires_ms > latest + ttl_ms + slack_ms)
         attribute(world, SIM_INVARIANT_EXPIRY, SELF(process),
-                      "%s %s a lease expiring %lld ms after its wall clock (ttl %lld ms, clock resolution %lld ms)",
-                      process->label, what, (long long)(expires_ms - now_ms), (long long)ttl_ms,
-                      (long long)world->plan.knobs.wall_resolution_ms);
+                  "%s %s a lease expiring %lld ms after its wall clock (ttl %lld ms, clock resolution %lld ms)",
+                  process->label, what, (long long)(expires_ms - now_ms), (long long)ttl_ms,
+                  (long long)world->plan.knobs.wall_resolution_ms);
 }
 
 void sim_oracle_renewed(struct sim_process *process, const struct lease_result *result) {
@@ -354,9 +355,9 @@ static void check_dead_holder(struct sim_process *process, const struct lease_re
     bool detectable = (owner == NULL && traits.detects_death) || (reused_detectably && traits.detects_reuse);
     if (detectable) {
         attribute(world, SIM_INVARIANT_BOUNDED_WEDGE, SELF(process),
-                      "%s got held from %s's lease although %s (pid %lld) had died and the death was detectable (%s)",
-                      process->label, holder->label, holder->label, (long long)holder->pid,
-                      owner == NULL ? "pid not alive" : "pid reused, start time differs");
+                  "%s got held from %s's lease although %s (pid %lld) had died and the death was detectable (%s)",
+                  process->label, holder->label, holder->label, (long long)holder->pid,
+                  owner == NULL ? "pid not alive" : "pid reused, start time differs");
         return;
     }
     world->counters[SIM_COUNTER_WEDGE_UNTIL_TTL]++;
@@ -366,8 +367,8 @@ static void check_held(struct sim_process *process, const struct lease_result *r
     struct sim_world *world = process->world;
     world->counters[SIM_COUNTER_DEFERRAL]++;
     if (!result->has_lease) {
-        attribute(world, SIM_INVARIANT_HONEST_DEFERRAL, SELF(process), "%s got held without a holder (lease: null): %.200s",
-                      process->label, result->detail);
+        attribute(world, SIM_INVARIANT_HONEST_DEFERRAL, SELF(process),
+                  "%s got held without a holder (lease: null): %.200s", process->label, result->detail);
         return;
     }
     bool valid = false;
@@ -384,8 +385,8 @@ static void check_held(struct sim_process *process, const struct lease_result *r
     if (entry->writer >= 0) check_dead_holder(process, result, entry->writer);
     if (!valid && world->violation == SIM_INVARIANT_NONE && world->counters[SIM_COUNTER_CLOCK_JUMP] == 0)
         attribute(world, SIM_INVARIANT_HONEST_DEFERRAL, SELF(process),
-                      "%s got held naming %s's lease, which had expired by its TTL during the whole call",
-                      process->label, result->lease.owner);
+                  "%s got held naming %s's lease, which had expired by its TTL during the whole call", process->label,
+                  result->lease.owner);
 }
 
 /* Fences: every acquisition's fence is greater than every earlier one's

@@ -75,11 +75,11 @@ struct sim_spec {
     int64_t body_ms;
     bool hang;
     bool fail;
-    int64_t crash_after_ms;  /* -1: none; else crash this long into the body */
-    int64_t tree_ms;         /* 0: none; else the body starts a child in its process group that works
+    int64_t crash_after_ms;   /* -1: none; else crash this long into the body */
+    int64_t tree_ms;          /* 0: none; else the body starts a child in its process group that works
                                 * this long and outlives a crash of the program (docs/spec.md 9.8) */
-    char crash_after_op[24]; /* "": none; else crash at the call after the first such op */
-    bool crash_anywhere;     /* exhaustive mode may crash it at any step */
+    char crash_after_op[24];  /* "": none; else crash at the call after the first such op */
+    bool crash_anywhere;      /* exhaustive mode may crash it at any step */
     char impl[SIM_LABEL_MAX]; /* program, orchestrator: the implementation it runs ("": the run's --impl) */
     /* orchestrator */
     bool hold;

@@ -143,8 +143,7 @@ static const char *process_colour(int process) {
 /* In a mixed run, its implementation too: "kbSync (orch.1, pid 305, neo-v1)". */
 static void process_name(const struct sim_process *process, char *buffer, size_t size) {
     char impl[48] = "";
-    if (process->world->config.mixed)
-        snprintf(impl, sizeof impl, ", %s", sim_process_impl_name(process));
+    if (process->world->config.mixed) snprintf(impl, sizeof impl, ", %s", sim_process_impl_name(process));
     if (process->owner[0] != '\0' && strncmp(process->label, process->owner, strlen(process->owner)) != 0)
         snprintf(buffer, size, "%s (%s, pid %" PRId64 "%s)", process->owner, process->label, process->pid, impl);
     else
@@ -168,8 +167,8 @@ static struct sim_wedge wedge_of(const struct sim_world *world, int version, int
     for (int index = 0; index < world->story_count; index++) {
         const struct sim_story *story = &world->story[index];
         /* in a mixed run, the runs of the implementation under test (a model's wedge is the model's) */
-        bool judged = !world->config.mixed ||
-                      (story->process >= 0 && sim_process_under_test(&world->processes[story->process]));
+        bool judged =
+            !world->config.mixed || (story->process >= 0 && sim_process_under_test(&world->processes[story->process]));
         if (story->kind == SIM_STORY_RESULT && story->at_ms >= dead_from && story->at_ms < until_ms &&
             strstr(story->text, ": held") != NULL && judged)
             wedge.runs++;
