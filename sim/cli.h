@@ -12,6 +12,7 @@
 
 #include "run.h"
 #include "scenario.h"
+#include "traits.h"
 #include "zoo.h"
 
 #define MERGE_FILES_MAX 64
@@ -42,8 +43,6 @@ struct first_hit {
 
 /* Wall seconds, for rates only (never a simulation input). */
 double seconds_now(void);
-/* The library's registry, then the zoo's table; NULL: unknown. */
-const struct lease_ops *find_impl(const char *name);
 /* 0, or EX_CANTCREAT (message printed) when path cannot be written. */
 int check_output(const char *flag, const char *path);
 /* Prints one usage message; returns EX_USAGE. */

@@ -19,6 +19,7 @@ static const char *const usage_text =
     "                [--html FILE]\n"
     "                [--strategy random|pct|pos|exhaustive] [--pct-depth D] [--shard K/N] [--summary FILE]\n"
     "                [--drop LIST] [--no-shrink] [--quiet] [--history FILE] [--keep-going] [--invariant NAME]\n"
+    "                [--mix NAME[,NAME...]]\n"
     "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench | --version\n"
     "       leasesim --scenario FILE --check        (verdicts the scenario expects, per implementation)\n"
     "       leasesim --seeds A..B --determinism     (each seed twice; trace hashes must match)\n"
@@ -30,6 +31,8 @@ static const char *const usage_text =
     "--keep-going runs the whole range, counts violations per invariant and prints one replay line per\n"
     "distinct signature (invariant + shrunk event shape); --invariant NAME hunts that invariant only\n"
     "(seeds that break another one first are counted, not reported).\n"
+    "--mix NAME,...: random plans give each program the implementation under test (--impl) or one of these\n"
+    "models, drawn per seed; a violation that only models caused is counted (model-race), not reported.\n"
     "When stderr is not a terminal, a progress line every $LEASESIM_HEARTBEAT_SECONDS (5) seconds.\n"
     "Exit: 0 every seed satisfied every invariant; 1 a violation (printed with a replay command); 64 usage;\n"
     "65 --merge of summaries that do not make one whole campaign; 66 --bench away from the source tree (it reads\n"
@@ -104,6 +107,7 @@ enum option_id {
     OPTION_HISTORY,
     OPTION_KEEP_GOING,
     OPTION_INVARIANT,
+    OPTION_MIX,
 };
 
 static const struct option long_options[] = {
@@ -130,6 +134,7 @@ static const struct option long_options[] = {
     {"history", required_argument, NULL, OPTION_HISTORY},
     {"keep-going", no_argument, NULL, OPTION_KEEP_GOING},
     {"invariant", required_argument, NULL, OPTION_INVARIANT},
+    {"mix", required_argument, NULL, OPTION_MIX},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -158,6 +163,7 @@ static int store_option(struct cli *cli, int option, const char *value) {
     case OPTION_MERGE: cli->merge = true; return 0;
     case OPTION_HISTORY: return sim_history_open(value);
     case OPTION_KEEP_GOING: cli->keep_going = true; return 0;
+    case OPTION_MIX: cli->request.mix = value; return 0;
     case OPTION_INVARIANT:
         if (!sim_invariant_from_name(value, &cli->hunted) || cli->hunted == SIM_INVARIANT_NONE ||
             cli->hunted == SIM_INVARIANT_DETERMINISM)

@@ -66,14 +66,14 @@ int sim_cli_bench(struct cli *cli) {
     struct sim_plan plan = scenario.plan;
     printf("leasesim bench (one core)\n");
     bench_rates(cli, "scheduler+world only (null impl, 64 calls)", &null_ops, 20000);
-    bench_rates(cli, "default campaign, impl lease", find_impl("lease"), 5000);
+    bench_rates(cli, "default campaign, impl lease", sim_impl_find("lease"), 5000);
     const char *impls[] = {"neo-v1", "neo-v2"};
     const char *strategies[] = {"random", "pct", "exhaustive"};
     printf("time to the first exclusion violation, two-reclaimers race:\n");
     for (int impl = 0; impl < 2; impl++)
         for (int strategy = 0; strategy < 3; strategy++) {
             struct sim_request request = cli->request;
-            request.ops = find_impl(impls[impl]);
+            request.ops = sim_impl_find(impls[impl]);
             request.traits = sim_traits_for(impls[impl]);
             request.scenario = &scenario;
             parse_strategy(strategies[strategy], &request.strategy);
@@ -92,7 +92,7 @@ int sim_cli_bench(struct cli *cli) {
             }
         }
     struct sim_request request = cli->request;
-    request.ops = find_impl("lease");
+    request.ops = sim_impl_find("lease");
     request.traits = sim_traits_for("lease");
     request.scenario = NULL;
     request.strategy = SIM_STRATEGY_EXHAUSTIVE;

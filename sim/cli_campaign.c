@@ -327,6 +327,7 @@ static int write_summary(const struct cli *cli, const struct campaign *campaign)
                   (json_int_t)campaign->steps, "violations", (json_int_t)campaign->violations, "first_violation_seed",
                   (json_int_t)campaign->first_violation_seed, "first_invariant",
                   sim_invariant_name(campaign->first_invariant), "seconds", campaign->seconds, "counters", counters);
+    if (root != NULL && cli->request.mix != NULL) json_object_set_new(root, "mix", json_string(cli->request.mix));
     int status = root != NULL ? json_dump_file(root, cli->summary_path, JSON_COMPACT | JSON_PRESERVE_ORDER) : -1;
     json_decref(root);
     if (status != 0) {
@@ -359,7 +360,8 @@ int run_campaign(const struct cli *cli) {
         if (single) {
             char description[512];
             sim_plan_describe(&plan, description, sizeof description);
-            printf("leasesim: seed %llu impl=%s strategy=%s scenario=%s %s\n", (unsigned long long)seed, cli->impl_name,
+            printf("leasesim: seed %llu impl=%s%s%s strategy=%s scenario=%s %s\n", (unsigned long long)seed,
+                   cli->impl_name, cli->request.mix ? " mix=" : "", cli->request.mix ? cli->request.mix : "",
                    cli->strategy_name, cli->scenario_path ? cli->scenario_path : "-", description);
             artifacts = write_artifacts(cli, &plan, seed);
         } else {
@@ -443,10 +445,12 @@ int run_campaign(const struct cli *cli) {
  * count; its shard number K of N not seen before. Returns its K, or 0 with a
  * message. */
 static int shard_of(const json_t *root, const json_t *first, const char *path, const bool *seen, int *count) {
-    static const char *const same[] = {"impl", "strategy", "scenario", "seeds", "drops"};
+    static const char *const same[] = {"impl", "strategy", "scenario", "seeds", "drops", "mix"};
     for (size_t index = 0; index < sizeof same / sizeof same[0]; index++) {
         const char *mine = json_string_value(json_object_get(root, same[index]));
         const char *theirs = json_string_value(json_object_get(first, same[index]));
+        bool optional = strcmp(same[index], "mix") == 0; /* absent: no --mix */
+        if (optional && mine == NULL && theirs == NULL) continue;
         if (mine == NULL || theirs == NULL || strcmp(mine, theirs) != 0) {
             fprintf(stderr, "leasesim: --merge: %s has %s '%s', the first summary '%s': not one campaign\n", path,
                     same[index], mine ? mine : "(none)", theirs ? theirs : "(none)");
@@ -550,9 +554,10 @@ int run_determinism(const struct cli *cli) {
  * the distribution they are drawn from), then the campaign. */
 int sim_cli_campaign(const struct cli *cli) {
     if (cli->first != cli->last) {
-        printf("leasesim: seeds %llu..%llu shard %d/%d impl=%s strategy=%s scenario=%s knobs: ",
+        printf("leasesim: seeds %llu..%llu shard %d/%d impl=%s%s%s strategy=%s scenario=%s knobs: ",
                (unsigned long long)cli->first, (unsigned long long)cli->last, cli->shard_index, cli->shard_count,
-               cli->impl_name, cli->strategy_name, cli->scenario_path ? cli->scenario_path : "-");
+               cli->impl_name, cli->request.mix ? " mix=" : "", cli->request.mix ? cli->request.mix : "",
+               cli->strategy_name, cli->scenario_path ? cli->scenario_path : "-");
         if (cli->scenario_path != NULL) {
             char description[512];
             struct sim_plan plan;

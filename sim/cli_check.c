@@ -22,7 +22,7 @@ static bool expectation_met(const struct sim_expectation *expect, enum sim_invar
 
 static int check_one(struct cli *cli, const struct sim_expectation *expect, const char *impl) {
     struct sim_request request = cli->request;
-    request.ops = find_impl(impl);
+    request.ops = sim_impl_find(impl);
     request.traits = sim_traits_for(impl);
     if (request.ops == NULL) {
         printf("FAIL %-28s %-8s unknown implementation\n", cli->scenario.plan.name, impl);

@@ -16,6 +16,7 @@
 
 #include "sim.h"
 #include "history.h"
+#include "mix.h"
 #include "plan.h"
 #include "sched.h"
 #include "trace.h"
@@ -25,8 +26,12 @@
 static FILE *history_out;
 static uint64_t run_number;
 static struct sim_world *recording;
-static const struct lease_ops *inner_ops;
-static struct lease_ops recording_ops;
+/* A recording copy of each implementation the run calls (a mixed run calls
+ * several): the same table with the four calls recorded. */
+#define RECORDED_MAX 16
+static int recorded_count;
+static const struct lease_ops *recorded_inner[RECORDED_MAX];
+static struct lease_ops recorded_copy[RECORDED_MAX];
 static struct sim_hooks inner_hooks;
 /* Per process: the token its body runs under (its last acquired or
  * inherited result), kept here, not read from the oracle. */
@@ -80,6 +85,7 @@ static json_t *record(const char *type, const struct sim_process *process) {
         json_object_set_new(object, "proc", json_integer(process->index));
         json_object_set_new(object, "label", text(process->label, strlen(process->label)));
         json_object_set_new(object, "pid", json_integer(process->pid));
+        json_object_set_new(object, "impl", json_string(sim_process_impl_name(process)));
     }
     return object;
 }
@@ -93,6 +99,11 @@ static void emit(json_t *object) {
 static struct sim_process *caller(const struct lease_env *env) {
     struct sim_process *process = sim_current();
     return process != NULL ? process : (struct sim_process *)env->context;
+}
+
+/* The implementation the calling process really runs. */
+static const struct lease_ops *inner_of(struct sim_process *process) {
+    return sim_process_impl(process);
 }
 
 static void emit_invoke(const char *function, const struct sim_process *process, const char *token) {
@@ -131,7 +142,7 @@ static enum lease_status record_inspect(const struct lease_env *env, const struc
                                         struct lease_result *result) {
     struct sim_process *process = caller(env);
     emit_invoke("inspect", process, NULL);
-    enum lease_status status = inner_ops->inspect(env, options, result);
+    enum lease_status status = inner_of(process)->inspect(env, options, result);
     emit_result("inspect", process, status, result);
     return status;
 }
@@ -140,7 +151,7 @@ static enum lease_status record_acquire(const struct lease_env *env, const struc
                                         struct lease_result *result) {
     struct sim_process *process = caller(env);
     emit_invoke("acquire", process, NULL);
-    enum lease_status status = inner_ops->acquire(env, options, result);
+    enum lease_status status = inner_of(process)->acquire(env, options, result);
     emit_result("acquire", process, status, result);
     return status;
 }
@@ -149,7 +160,7 @@ static enum lease_status record_release(const struct lease_env *env, const struc
                                         const char *token, struct lease_result *result) {
     struct sim_process *process = caller(env);
     emit_invoke("release", process, token);
-    enum lease_status status = inner_ops->release(env, options, token, result);
+    enum lease_status status = inner_of(process)->release(env, options, token, result);
     emit_result("release", process, status, result);
     return status;
 }
@@ -158,7 +169,7 @@ static enum lease_status record_renew(const struct lease_env *env, const struct 
                                       const char *token, struct lease_result *result) {
     struct sim_process *process = caller(env);
     emit_invoke("renew", process, token);
-    enum lease_status status = inner_ops->renew(env, options, token, result);
+    enum lease_status status = inner_of(process)->renew(env, options, token, result);
     emit_result("renew", process, status, result);
     return status;
 }
@@ -198,6 +209,21 @@ static void record_lease_changed(struct sim_world *world, struct sim_process *ac
     if (inner_hooks.lease_changed != NULL) inner_hooks.lease_changed(world, actor, removed_inode);
 }
 
+/* struct sim_hooks.wrap_ops: the recording copy of real, made at its first call. */
+static const struct lease_ops *recording_ops(const struct lease_ops *real) {
+    for (int index = 0; index < recorded_count; index++)
+        if (recorded_inner[index] == real) return &recorded_copy[index];
+    if (recorded_count == RECORDED_MAX) return real; /* not recorded: more implementations than a mix names */
+    struct lease_ops *copy = &recorded_copy[recorded_count];
+    recorded_inner[recorded_count++] = real;
+    *copy = *real;
+    copy->inspect = real->inspect != NULL ? record_inspect : NULL;
+    copy->acquire = record_acquire;
+    copy->release = record_release;
+    copy->renew = real->renew != NULL ? record_renew : NULL;
+    return copy;
+}
+
 void sim_history_run(struct sim_world *world, uint64_t seed) {
     if (history_out == NULL) {
         sim_setup_initial(world);
@@ -208,23 +234,21 @@ void sim_history_run(struct sim_world *world, uint64_t seed) {
     recording = world;
     memset(body_tokens, 0, sizeof body_tokens);
     memset(body_expiries, 0, sizeof body_expiries);
-    inner_ops = world->config.ops;
-    recording_ops = *inner_ops;
-    recording_ops.inspect = inner_ops->inspect != NULL ? record_inspect : NULL;
-    recording_ops.acquire = record_acquire;
-    recording_ops.release = record_release;
-    recording_ops.renew = inner_ops->renew != NULL ? record_renew : NULL;
+    recorded_count = 0;
     inner_hooks = world->config.hooks;
-    world->config.ops = &recording_ops;
     sim_trace_observer = observe;
     world->config.hooks.lease_changed = record_lease_changed;
+    world->config.hooks.wrap_ops = recording_ops;
 
     char knobs[512];
     sim_plan_describe(&world->plan, knobs, sizeof knobs);
     json_t *header = record("run", NULL);
     json_object_set_new(header, "schema", json_integer(1));
     json_object_set_new(header, "seed", json_integer((json_int_t)seed));
-    json_object_set_new(header, "impl", json_string(inner_ops->name));
+    char mix[256];
+    sim_mix_name(world, mix, sizeof mix);
+    json_object_set_new(header, "impl", json_string(mix));
+    json_object_set_new(header, "under_test", json_string(world->config.ops->name));
     json_object_set_new(header, "plan", text(world->plan.name, strlen(world->plan.name)));
     json_object_set_new(header, "knobs", text(knobs, strlen(knobs)));
     emit(header);
@@ -251,7 +275,6 @@ void sim_history_run(struct sim_world *world, uint64_t seed) {
     emit(verdict);
     fflush(history_out);
 
-    world->config.ops = inner_ops;
     world->config.hooks = inner_hooks;
     sim_trace_observer = NULL;
     recording = NULL;

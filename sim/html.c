@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "mix.h"
 #include "trace.h"
 
 /* A JSON string for a script element: quotes, backslashes, controls and "<"
@@ -121,8 +122,9 @@ int sim_html_write(const struct sim_world *world, const char *path) {
     fputs("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>leasesim timeline: ", out);
     for (const char *cursor = world->plan.name; *cursor != '\0'; cursor++)
         if (*cursor != '<' && *cursor != '&') fputc(*cursor, out);
-    fprintf(out, " - %s - seed %" PRIu64 "</title>\n<style>%s</style></head>\n<body>\n", world->config.ops->name,
-            world->seed, page_style);
+    char mix[256];
+    sim_mix_name(world, mix, sizeof mix);
+    fprintf(out, " - %s - seed %" PRIu64 "</title>\n<style>%s</style></head>\n<body>\n", mix, world->seed, page_style);
     fputs("<div id='controls'><button id='previous'>&#9664; previous</button><button id='next'>next "
           "&#9654;</button><span id='position'></span> (arrow keys step; hover an event)</div>\n",
           out);

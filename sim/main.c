@@ -38,6 +38,24 @@ static int exec_mode(int argc, char **argv) {
     return status;
 }
 
+/* --mix: known names, and only where plans are drawn. */
+static int check_mix(const struct cli *cli) {
+    if (cli->request.mix == NULL) return 0;
+    if (cli->scenario_path != NULL)
+        return usage_error("--mix draws for random plans: a scenario names each program's implementation (impl NAME)",
+                           NULL);
+    if (cli->request.strategy == SIM_STRATEGY_EXHAUSTIVE) return usage_error("--mix is not for exhaustive mode", NULL);
+    char copy[256];
+    lease_copy_text(copy, sizeof copy, cli->request.mix);
+    for (char *cursor = copy, *word; (word = strsep(&cursor, ",")) != NULL;) {
+        const struct lease_ops *ops = sim_impl_find(word);
+        if (ops == NULL) return usage_error("unknown implementation in --mix (see --list-impls)", word);
+        if (sim_traits_of(ops).outside_the_world)
+            return usage_error("--mix: this implementation keeps its lease outside the simulated world", word);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     for (int index = 1; index < argc; index++) /* real processes: sim/exec/ */
         if (strcmp(argv[index], "--exec") == 0) return exec_mode(argc, argv);
@@ -55,7 +73,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (cli.merge_count > 0) return run_merge(&cli);
-    cli.request.ops = find_impl(cli.impl_name);
+    cli.request.ops = sim_impl_find(cli.impl_name);
     if (cli.request.ops == NULL) return usage_error("unknown implementation (see --list-impls)", cli.impl_name);
     cli.request.traits = sim_traits_for(cli.impl_name);
     if (cli.request.traits.outside_the_world)
@@ -63,6 +81,8 @@ int main(int argc, char **argv) {
             "this implementation keeps its lease outside the simulated world (its suites: make test-etcd, make "
             "test-multihost)",
             cli.impl_name);
+    int mix = check_mix(&cli);
+    if (mix != 0) return mix;
     if (cli.scenario_path != NULL) {
         char error[512];
         if (sim_scenario_load(cli.scenario_path, &cli.scenario, error, sizeof error) != 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "mix.h"
 #include "oracle.h"
 #include "sched.h"
 #include "trace.h"
@@ -28,6 +29,117 @@ void sim_violation(struct sim_world *world, enum sim_invariant invariant, const 
     sim_story(world, SIM_STORY_VIOLATION, sim_current() != NULL ? sim_current()->index : -1, "VIOLATION %s: %s",
               sim_invariant_name(invariant), world->violation_text);
 }
+
+/* ---- attribution in mixed runs (docs/spec.md 9.22) ----
+ * A violation is the implementation under test's when one of its processes
+ * caused it; one caused by model processes alone (the original's writers
+ * beside it) is counted as a model race and the run goes on. */
+
+/* A process a violation names: its role, and whether it caused it. */
+struct party {
+    const char *role;
+    struct sim_process *process;
+    bool culprit;
+};
+
+/* The process that took the last version of the lease path that was
+ * process's (it created the file, or the file carried token) off the path;
+ * NULL when that version still stands, or process itself replaced it. Read
+ * from the lease path's history (its writer and its actor). */
+static struct sim_process *remover_of(struct sim_world *world, const struct sim_process *process, const char *token) {
+    for (int index = world->history_count - 1; index >= 0; index--) {
+        const struct sim_history *entry = &world->history[index];
+        bool mine = (entry->inode >= 0 && entry->writer == process->index) ||
+                    (token != NULL && token[0] != '\0' && strcmp(entry->token, token) == 0);
+        if (!mine) continue;
+        if (index + 1 >= world->history_count) return NULL;
+        int actor = world->history[index + 1].actor;
+        return actor >= 0 && actor != process->index ? &world->processes[actor] : NULL;
+    }
+    return NULL;
+}
+
+/* The parties of a race between taker (its acquisition or renewal) and
+ * victim (whose valid lease it broke). Whoever took the victim's lease off
+ * the path caused it, and whoever took the taker's own file off the path
+ * (the taker then runs under a lease that is no longer there). When neither
+ * happened at another's hand, the taker caused it: it overrode or ignored a
+ * lease that stood. Returns the number of parties. */
+static int race_parties(struct sim_world *world, struct sim_process *taker, const char *taker_token,
+                        struct sim_process *victim, const char *victim_token, struct party *parties) {
+    struct sim_process *removed_victim = remover_of(world, victim, victim_token);
+    struct sim_process *removed_taker = remover_of(world, taker, taker_token);
+    bool by_another = (removed_victim != NULL && removed_victim != taker) || removed_taker != NULL;
+    int count = 0;
+    parties[count++] = (struct party){"taker", taker, !by_another || removed_victim == taker};
+    parties[count++] = (struct party){"victim", victim, false};
+    if (removed_victim != NULL && removed_victim != taker)
+        parties[count++] = (struct party){"remover", removed_victim, true};
+    if (removed_taker != NULL && removed_taker != removed_victim && removed_taker != victim)
+        parties[count++] = (struct party){"remover", removed_taker, true};
+    else if (removed_taker == victim)
+        parties[1].culprit = true;
+    return count;
+}
+
+/* A held result naming a token that never stood at the lease path: the
+ * deferring process caused it, unless the holder it names (by pid) had its
+ * own file taken off the path by another process (the holder then wrote its
+ * lease into a file no longer there, which the deferring process had opened
+ * while it stood): that remover caused it. */
+static int orphan_parties(struct sim_world *world, struct sim_process *process, const struct lease_holder *lease,
+                          struct party *parties) {
+    parties[0] = (struct party){"by", process, true};
+    struct sim_process *holder = lease->pid_is_integer ? sim_world_pid_owner(world, lease->pid) : NULL;
+    struct sim_process *remover = holder != NULL && holder != process ? remover_of(world, holder, NULL) : NULL;
+    if (remover == NULL) return 1;
+    parties[0].culprit = remover == process;
+    parties[1] = (struct party){"holder", holder, false};
+    if (remover == process) return 2;
+    parties[2] = (struct party){"remover", remover, true};
+    return 3;
+}
+
+/* The one judgement of every violation: in a run that mixes nothing it is a
+ * violation as it always was; in a mixed one its text names each party's
+ * implementation, and it fails only when a culprit runs the implementation
+ * under test (else: counted as model-race). Returns whether it failed. */
+static bool attribute(struct sim_world *world, enum sim_invariant invariant, const struct party *parties, int count,
+                      const char *format, ...) __attribute__((format(printf, 5, 6)));
+static bool attribute(struct sim_world *world, enum sim_invariant invariant, const struct party *parties, int count,
+                      const char *format, ...) {
+    if (world->violation != SIM_INVARIANT_NONE) return true;
+    char text[sizeof world->violation_text];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(text, sizeof text, format, arguments);
+    va_end(arguments);
+    if (!world->config.mixed) {
+        sim_violation(world, invariant, "%s", text);
+        return true;
+    }
+    bool fails = false;
+    size_t used = strlen(text);
+    for (int index = 0; index < count && used < sizeof text; index++) {
+        struct sim_process *process = parties[index].process;
+        fails |= parties[index].culprit && sim_process_under_test(process);
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s%s %s: %s%s", index == 0 ? " [" : "; ",
+                                 parties[index].role, process->label, sim_process_impl(process)->name,
+                                 parties[index].culprit ? " (caused it)" : "");
+    }
+    if (used < sizeof text) snprintf(text + used, sizeof text - used, "]");
+    if (fails) {
+        sim_violation(world, invariant, "%s", text);
+        return true;
+    }
+    world->counters[SIM_COUNTER_MODEL_RACE]++;
+    sim_story(world, SIM_STORY_RESULT, sim_current() != NULL ? sim_current()->index : -1,
+              "model race (counted; no process under test caused it) %s: %.150s", sim_invariant_name(invariant), text);
+    return false;
+}
+
+/* A violation of one process's own result (its deferral, fence or expiry). */
+#define SELF(process) (&(struct party){"by", (process), true}), 1
 
 /* Finds "key": "value" in possibly torn JSON text; false when absent. */
 static bool scan_string(const char *data, size_t size, const char *key, char *value, size_t value_size) {
@@ -69,16 +181,19 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
     if (removed_inode >= 0 && actor != NULL &&
         (actor->phase == SIM_PHASE_RELEASING || actor->phase == SIM_PHASE_RENEWING)) {
         int writer = world->inodes[removed_inode].writer;
+        struct party parties[2] = {{"remover", actor, true},
+                                   {"writer", writer >= 0 ? &world->processes[writer] : actor, false}};
         if (writer != actor->index)
-            sim_violation(world, SIM_INVARIANT_FOREIGN_RELEASE,
-                          "%s (pid %lld) removed, while %s, the lease written by %s", actor->label,
-                          (long long)actor->pid, actor->phase == SIM_PHASE_RELEASING ? "releasing" : "renewing",
-                          writer >= 0 ? world->processes[writer].label : "nobody");
+            attribute(world, SIM_INVARIANT_FOREIGN_RELEASE, parties, writer >= 0 ? 2 : 1,
+                      "%s (pid %lld) removed, while %s, the lease written by %s", actor->label, (long long)actor->pid,
+                      actor->phase == SIM_PHASE_RELEASING ? "releasing" : "renewing",
+                      writer >= 0 ? world->processes[writer].label : "nobody");
     }
     struct sim_history entry = {.step = world->step,
                                 .at_ms = world->now_ms,
                                 .wall_ms = sim_world_wall_ms(world),
                                 .writer = -1,
+                                .actor = actor != NULL ? actor->index : -1,
                                 .inode = world->lease_inode,
                                 .expires_ms = INT64_MAX};
     if (world->lease_inode >= 0) {
@@ -134,11 +249,13 @@ static void check_others(struct sim_process *process, const char *what) {
             other->ttl_counted = true;
             continue;
         }
-        sim_violation(world, SIM_INVARIANT_EXCLUSION,
+        struct party parties[4];
+        int count = race_parties(world, process, process->body_token, other, other->body_token, parties);
+        if (attribute(world, SIM_INVARIANT_EXCLUSION, parties, count,
                       "%s (pid %lld) %s while %s (pid %lld) runs its body under a valid lease (expires in %lld ms)",
                       process->label, (long long)process->pid, what, other->label, (long long)other->pid,
-                      (long long)(other->body_expires_ms - wall_ms));
-        return;
+                      (long long)(other->body_expires_ms - wall_ms)))
+            return;
     }
 }
 
@@ -181,10 +298,10 @@ static void check_expiry(struct sim_process *process, const struct lease_result 
     int64_t ttl_ms = world->plan.knobs.ttl_ms, slack_ms = world->plan.knobs.wall_resolution_ms;
     if (slack_ms < 1) slack_ms = 1;
     if (expires_ms < earliest + ttl_ms - slack_ms || expires_ms > latest + ttl_ms + slack_ms)
-        sim_violation(world, SIM_INVARIANT_EXPIRY,
-                      "%s %s a lease expiring %lld ms after its wall clock (ttl %lld ms, clock resolution %lld ms)",
-                      process->label, what, (long long)(expires_ms - now_ms), (long long)ttl_ms,
-                      (long long)world->plan.knobs.wall_resolution_ms);
+        attribute(world, SIM_INVARIANT_EXPIRY, SELF(process),
+                  "%s %s a lease expiring %lld ms after its wall clock (ttl %lld ms, clock resolution %lld ms)",
+                  process->label, what, (long long)(expires_ms - now_ms), (long long)ttl_ms,
+                  (long long)world->plan.knobs.wall_resolution_ms);
 }
 
 void sim_oracle_renewed(struct sim_process *process, const struct lease_result *result) {
@@ -233,13 +350,14 @@ static void check_dead_holder(struct sim_process *process, const struct lease_re
     bool reused_detectably = owner != NULL && result->lease.has_pid_start_time &&
                              result->lease.pid_start_time == holder->start_time &&
                              owner->start_time != holder->start_time;
-    bool detectable = (owner == NULL && world->config.traits.detects_death) ||
-                      (reused_detectably && world->config.traits.detects_reuse);
+    /* what the blocked process's own implementation could have detected */
+    struct sim_traits traits = sim_process_traits(process);
+    bool detectable = (owner == NULL && traits.detects_death) || (reused_detectably && traits.detects_reuse);
     if (detectable) {
-        sim_violation(world, SIM_INVARIANT_BOUNDED_WEDGE,
-                      "%s got held from %s's lease although %s (pid %lld) had died and the death was detectable (%s)",
-                      process->label, holder->label, holder->label, (long long)holder->pid,
-                      owner == NULL ? "pid not alive" : "pid reused, start time differs");
+        attribute(world, SIM_INVARIANT_BOUNDED_WEDGE, SELF(process),
+                  "%s got held from %s's lease although %s (pid %lld) had died and the death was detectable (%s)",
+                  process->label, holder->label, holder->label, (long long)holder->pid,
+                  owner == NULL ? "pid not alive" : "pid reused, start time differs");
         return;
     }
     world->counters[SIM_COUNTER_WEDGE_UNTIL_TTL]++;
@@ -249,24 +367,26 @@ static void check_held(struct sim_process *process, const struct lease_result *r
     struct sim_world *world = process->world;
     world->counters[SIM_COUNTER_DEFERRAL]++;
     if (!result->has_lease) {
-        sim_violation(world, SIM_INVARIANT_HONEST_DEFERRAL, "%s got held without a holder (lease: null): %.200s",
-                      process->label, result->detail);
+        attribute(world, SIM_INVARIANT_HONEST_DEFERRAL, SELF(process),
+                  "%s got held without a holder (lease: null): %.200s", process->label, result->detail);
         return;
     }
     bool valid = false;
     const struct sim_history *entry =
         find_overlap(world, result->lease.token, process->call_start_step, process->call_start_wall_ms, &valid);
     if (entry == NULL) {
-        sim_violation(world, SIM_INVARIANT_HONEST_DEFERRAL,
-                      "%s got held naming token %.40s, which was not at the lease path during the call", process->label,
-                      result->lease.token);
+        struct party parties[3];
+        int count = orphan_parties(world, process, &result->lease, parties);
+        attribute(world, SIM_INVARIANT_HONEST_DEFERRAL, parties, count,
+                  "%s got held naming token %.40s, which was not at the lease path during the call", process->label,
+                  result->lease.token);
         return;
     }
     if (entry->writer >= 0) check_dead_holder(process, result, entry->writer);
     if (!valid && world->violation == SIM_INVARIANT_NONE && world->counters[SIM_COUNTER_CLOCK_JUMP] == 0)
-        sim_violation(world, SIM_INVARIANT_HONEST_DEFERRAL,
-                      "%s got held naming %s's lease, which had expired by its TTL during the whole call",
-                      process->label, result->lease.owner);
+        attribute(world, SIM_INVARIANT_HONEST_DEFERRAL, SELF(process),
+                  "%s got held naming %s's lease, which had expired by its TTL during the whole call", process->label,
+                  result->lease.owner);
 }
 
 /* Fences: every acquisition's fence is greater than every earlier one's
@@ -278,14 +398,15 @@ static void check_acquisition(struct sim_process *process, const struct lease_re
     struct sim_world *world = process->world;
     if (result->has_lease && result->lease.has_fence) {
         if (world->fence_seen && result->lease.fence <= world->max_fence) {
-            sim_violation(world, SIM_INVARIANT_FENCE, "%s acquired with fence %lld, not above fence %lld of %s",
-                          process->label, (long long)result->lease.fence, (long long)world->max_fence,
-                          world->max_fence_by);
-            return;
+            if (attribute(world, SIM_INVARIANT_FENCE, SELF(process),
+                          "%s acquired with fence %lld, not above fence %lld of %s", process->label,
+                          (long long)result->lease.fence, (long long)world->max_fence, world->max_fence_by))
+                return;
+        } else {
+            world->fence_seen = true;
+            world->max_fence = result->lease.fence;
+            lease_copy_text(world->max_fence_by, sizeof world->max_fence_by, process->label);
         }
-        world->fence_seen = true;
-        world->max_fence = result->lease.fence;
-        lease_copy_text(world->max_fence_by, sizeof world->max_fence_by, process->label);
     }
     check_expiry(process, result, "acquired", process->call_start_wall_ms);
     if (world->violation != SIM_INVARIANT_NONE) return;
@@ -297,12 +418,14 @@ static void check_acquisition(struct sim_process *process, const struct lease_re
         if (other->phase == SIM_PHASE_RELEASING || other->phase == SIM_PHASE_DONE) continue;
         if (strcmp(other->holding_token, result->lease.token) == 0) continue;
         if (wall_ms >= other->holding_expires_ms || process->call_start_wall_ms >= other->holding_expires_ms) continue;
-        sim_violation(world, SIM_INVARIANT_DOUBLE_ACQUISITION,
+        struct party parties[4];
+        int count = race_parties(world, process, result->lease.token, other, other->holding_token, parties);
+        if (attribute(world, SIM_INVARIANT_DOUBLE_ACQUISITION, parties, count,
                       "%s (pid %lld) was told acquired while %s (pid %lld), told so before, held a valid lease "
                       "(expires in %lld ms)",
                       process->label, (long long)process->pid, other->label, (long long)other->pid,
-                      (long long)(other->holding_expires_ms - wall_ms));
-        return;
+                      (long long)(other->holding_expires_ms - wall_ms)))
+            return;
     }
 }
 

@@ -106,6 +106,26 @@ void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy str
     (void)strategy;
 }
 
+/* The implementation under test is one of the names drawn (so both kinds of
+ * writer meet), the models each another; a stream of its own keeps every
+ * other draw of the seed what it is without --mix. */
+void sim_plan_mix(struct sim_plan *plan, uint64_t seed, const char *under_test, const char *mix) {
+    enum { NAMES_MAX = 16 };
+    char copy[256];
+    const char *names[NAMES_MAX] = {under_test};
+    int count = 1;
+    lease_copy_text(copy, sizeof copy, mix);
+    for (char *cursor = copy, *word; (word = strsep(&cursor, ",")) != NULL && count < NAMES_MAX;)
+        if (word[0] != '\0') names[count++] = word;
+    struct sim_prng rng;
+    sim_prng_seed(&rng, seed ^ 0x6d69786d6f64656cULL);
+    for (int index = 0; index < plan->spec_count; index++) {
+        struct sim_spec *spec = &plan->specs[index];
+        if (spec->kind != SIM_SPEC_PROGRAM && spec->kind != SIM_SPEC_ORCHESTRATOR) continue;
+        lease_copy_text(spec->impl, sizeof spec->impl, names[sim_prng_below(&rng, (uint64_t)count)]);
+    }
+}
+
 /* Two contenders and a holder that the search crashes at every point. */
 void sim_plan_exhaustive(struct sim_plan *plan) {
     memset(plan, 0, offsetof(struct sim_plan, specs)); /* each spec is cleared as it is added */

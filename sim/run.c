@@ -8,6 +8,7 @@
 
 #include "run.h"
 #include "history.h"
+#include "mix.h"
 #include "dpor.h"
 #include "oracle.h"
 #include "plan.h"
@@ -48,6 +49,8 @@ void sim_make_plan(const struct sim_request *request, uint64_t seed, struct sim_
         sim_plan_exhaustive(plan);
     else
         sim_plan_random(plan, seed, request->strategy);
+    if (request->mix != NULL && request->scenario == NULL && request->strategy != SIM_STRATEGY_EXHAUSTIVE)
+        sim_plan_mix(plan, seed, request->ops->name, request->mix);
     sim_apply_drops(plan, request->drops);
 }
 
@@ -132,6 +135,7 @@ static void prepare(struct sim_world *world, const struct sim_request *request, 
                                         .trace = trace,
                                         .keep_story = keep_story,
                                         .step_limit = request->step_limit > 0 ? request->step_limit : 200000};
+    world->config.mixed = sim_plan_is_mixed(plan, request->ops);
     sim_prng_seed(&world->schedule_rng, seed ^ 0x7363686564756c65ULL);
     sim_prng_seed(&world->world_rng, seed ^ 0x776f726c64776f72ULL);
     lease_copy_text(world->lease_path, sizeof world->lease_path, LEASE_DEFAULT_PATH);

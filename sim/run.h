@@ -13,6 +13,7 @@ struct sim_request {
     int pct_depth;
     const struct sim_scenario *scenario; /* NULL: plans drawn from the seed */
     const char *drops;
+    const char *mix; /* --mix: "neo-v1,neo-v2", the models random plans draw beside ops; NULL: none */
     uint64_t first_seed;
     uint64_t step_limit;
     enum sim_reduction reduction; /* exhaustive mode (0: DPOR) */

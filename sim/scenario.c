@@ -10,6 +10,7 @@
 #include "sim.h"
 #include "scenario.h"
 #include "trace.h"
+#include "traits.h"
 
 #define WORDS_MAX 24
 #define LINES_MAX 1000
@@ -48,7 +49,11 @@ static bool parse_program_words(struct sim_spec *spec, char **words, int count) 
             index++;
         else if (strcmp(word, "by") == 0 && lease_parse_integer(next, INT64_MIN, INT64_MAX, &spec->jump_ms))
             index++;
-        else if (strcmp(word, "crash-after-op") == 0 && next[0] != '\0') {
+        else if (strcmp(word, "impl") == 0 && (spec->kind == SIM_SPEC_PROGRAM || spec->kind == SIM_SPEC_ORCHESTRATOR) &&
+                 sim_impl_find(next) != NULL) {
+            lease_copy_text(spec->impl, sizeof spec->impl, next);
+            index++;
+        } else if (strcmp(word, "crash-after-op") == 0 && next[0] != '\0') {
             lease_copy_text(spec->crash_after_op, sizeof spec->crash_after_op, next);
             index++;
         } else if (strcmp(word, "child") == 0 && next[0] != '\0' && spec->child_count < SIM_CHILD_MAX) {

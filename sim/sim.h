@@ -75,11 +75,12 @@ struct sim_spec {
     int64_t body_ms;
     bool hang;
     bool fail;
-    int64_t crash_after_ms;  /* -1: none; else crash this long into the body */
-    int64_t tree_ms;         /* 0: none; else the body starts a child in its process group that works
+    int64_t crash_after_ms;   /* -1: none; else crash this long into the body */
+    int64_t tree_ms;          /* 0: none; else the body starts a child in its process group that works
                                 * this long and outlives a crash of the program (docs/spec.md 9.8) */
-    char crash_after_op[24]; /* "": none; else crash at the call after the first such op */
-    bool crash_anywhere;     /* exhaustive mode may crash it at any step */
+    char crash_after_op[24];  /* "": none; else crash at the call after the first such op */
+    bool crash_anywhere;      /* exhaustive mode may crash it at any step */
+    char impl[SIM_LABEL_MAX]; /* program, orchestrator: the implementation it runs ("": the run's --impl) */
     /* orchestrator */
     bool hold;
     int child_count;
@@ -213,6 +214,13 @@ struct sim_footprint {
     bool everything; /* a crash: dependent with all */
 };
 
+/* What an implementation claims to detect (the bounded-wedge bound). */
+struct sim_traits {
+    bool detects_death;
+    bool detects_reuse;
+    bool outside_the_world; /* keeps the lease elsewhere (etcd), not through the environment's files */
+};
+
 struct sim_world;
 
 struct sim_process {
@@ -268,6 +276,10 @@ struct sim_process {
     bool holding;
     char holding_token[SIM_TOKEN_MAX];
     int64_t holding_expires_ms;
+    /* its implementation (sim/mix.c): its spec's, its parent's, else the
+     * run's --impl; resolved at its first use */
+    const struct lease_ops *ops;
+    struct sim_traits traits;
     int64_t renew_start_wall_ms;  /* the wall clock when the current renewal began */
     uint64_t jumps_at_call_start; /* clock jumps of the world when the current acquire or renew began */
 };
@@ -278,6 +290,7 @@ struct sim_history {
     int64_t at_ms; /* true time of the change (the pictures' axis) */
     int64_t wall_ms;
     int writer;
+    int actor; /* the process whose call made this change (-1: the setup) */
     int inode;
     char token[SIM_TOKEN_MAX];
     int64_t expires_ms; /* INT64_MAX when unparsable */
@@ -340,7 +353,8 @@ bool sim_invariant_from_name(const char *name, enum sim_invariant *invariant);
     X(WEDGE_UNTIL_TTL, "wedge-until-ttl")           \
     X(DEFERRAL, "deferral")                         \
     X(CRASH_WHILE_HOLDING, "crash-while-holding")   \
-    X(CLOCK_JUMP, "clock-jump")
+    X(CLOCK_JUMP, "clock-jump")                     \
+    X(MODEL_RACE, "model-race")
 // clang-format on
 enum sim_counter {
 #define SIM_COUNTER_ENUM(name, string) SIM_COUNTER_##name,
@@ -350,13 +364,6 @@ enum sim_counter {
 };
 const char *sim_counter_name(enum sim_counter counter);
 bool sim_counter_from_name(const char *name, enum sim_counter *counter);
-
-/* What an implementation claims to detect (the bounded-wedge bound). */
-struct sim_traits {
-    bool detects_death;
-    bool detects_reuse;
-    bool outside_the_world; /* keeps the lease elsewhere (etcd), not through the environment's files */
-};
 
 #define SIM_CHOICE_MAX 16
 struct sim_frame {
@@ -385,12 +392,16 @@ struct sim_hooks {
     void (*yield)(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,
                   int64_t pid);
     void (*program_main)(void *argument);
+    /* The ops a process calls through for its implementation real (NULL:
+     * real itself; sim/history.c puts a recording copy in between). */
+    const struct lease_ops *(*wrap_ops)(const struct lease_ops *real);
 };
 
 struct sim_config {
-    const struct lease_ops *ops;
+    const struct lease_ops *ops; /* the implementation under test (--impl) */
     struct sim_hooks hooks;
-    struct sim_traits traits;
+    struct sim_traits traits; /* ops's */
+    bool mixed;               /* some process runs another implementation beside ops (sim/mix.c) */
     enum sim_strategy strategy;
     int pct_depth;
     enum sim_reduction reduction; /* exhaustive mode */

@@ -21,10 +21,10 @@ $(O)/tests/test_sim_world: $(OBJ)/sim/test_world.o $(SIM_LIBRARY_OBJECTS) $(LIB_
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka -lm
 
-.PHONY: test-sim-dpor test-timeline test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
+.PHONY: test-sim-dpor test-timeline test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-mixed \
 	zoo bench-sim sim-million main-job
 
-test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-tool test-sim-dpor zoo ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
+test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-mixed test-sim-tool test-sim-dpor zoo ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
 
 test-sim-unit: $(O)/tests/test_sim_world
 	$(O)/tests/test_sim_world
@@ -75,6 +75,11 @@ endif
 test-sim-campaign: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..$(SIM_CAMPAIGN_SEEDS) --quiet
 	$(LEASESIM) --impl lease --strategy pct --seeds 1..$(SIM_PCT_SEEDS) --quiet
+
+# Mixed-implementation runs: lease beside the original's writers; who is
+# blamed (docs/spec.md 9.22).
+test-sim-mixed: $(LEASESIM)
+	@bash sim/check-mixed.sh $(LEASESIM) $(O)/sim-mixed
 
 zoo: $(LEASESIM) ## every broken implementation of the zoo must be caught
 	$(LEASESIM) --zoo --seeds 1..50000

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "mix.h"
 #include "trace.h"
 
 #define LANE_HEIGHT 44
@@ -139,11 +140,14 @@ static const char *process_colour(int process) {
 }
 
 /* "kbSync (orch.1, pid 305)": the program name as messages say it. */
+/* In a mixed run, its implementation too: "kbSync (orch.1, pid 305, neo-v1)". */
 static void process_name(const struct sim_process *process, char *buffer, size_t size) {
+    char impl[48] = "";
+    if (process->world->config.mixed) snprintf(impl, sizeof impl, ", %s", sim_process_impl_name(process));
     if (process->owner[0] != '\0' && strncmp(process->label, process->owner, strlen(process->owner)) != 0)
-        snprintf(buffer, size, "%s (%s, pid %" PRId64 ")", process->owner, process->label, process->pid);
+        snprintf(buffer, size, "%s (%s, pid %" PRId64 "%s)", process->owner, process->label, process->pid, impl);
     else
-        snprintf(buffer, size, "%s (pid %" PRId64 ")", process->label, process->pid);
+        snprintf(buffer, size, "%s (pid %" PRId64 "%s)", process->label, process->pid, impl);
 }
 
 /* A wedge on this version of the lease file (until_ms: when the next
@@ -162,8 +166,11 @@ static struct sim_wedge wedge_of(const struct sim_world *world, int version, int
     if (dead_from >= until_ms) return wedge;
     for (int index = 0; index < world->story_count; index++) {
         const struct sim_story *story = &world->story[index];
+        /* in a mixed run, the runs of the implementation under test (a model's wedge is the model's) */
+        bool judged =
+            !world->config.mixed || (story->process >= 0 && sim_process_under_test(&world->processes[story->process]));
         if (story->kind == SIM_STORY_RESULT && story->at_ms >= dead_from && story->at_ms < until_ms &&
-            strstr(story->text, ": held") != NULL)
+            strstr(story->text, ": held") != NULL && judged)
             wedge.runs++;
     }
     if (wedge.runs == 0) return wedge;
@@ -425,8 +432,11 @@ static void draw_title(FILE *out, const struct sim_world *world) {
     fputs("<text x='10' y='26' font-size='18' font-weight='bold'>", out);
     escape(out, world->plan.name);
     /* A world filled outside the simulator (leasesim --exec) may name no implementation. */
-    fprintf(out, " - impl %s - seed %" PRIu64 " - ", world->config.ops != NULL ? world->config.ops->name : "?",
-            world->seed);
+    char mix[256];
+    sim_mix_name(world, mix, sizeof mix);
+    fputs(" - impl ", out);
+    escape(out, mix);
+    fprintf(out, " - seed %" PRIu64 " - ", world->seed);
     struct sim_wedge wedge = sim_wedge_longest(world);
     if (world->violation != SIM_INVARIANT_NONE)
         fprintf(out, "VIOLATION: %s", sim_invariant_name(world->violation));

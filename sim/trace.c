@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "mix.h"
 #include "plan.h"
 #include "trace.h"
 #include "world.h"
@@ -92,7 +93,9 @@ void sim_trace_header(struct sim_world *world, uint64_t seed) {
     json_object_set_new(record, "schema", json_integer(1));
     json_object_set_new(record, "version", json_string(LEASE_VERSION_STRING));
     json_object_set_new(record, "seed", json_integer((json_int_t)seed));
-    json_object_set_new(record, "impl", text_value(lease_impl_name(world->config.ops)));
+    char mix[256];
+    sim_mix_name(world, mix, sizeof mix);
+    json_object_set_new(record, "impl", text_value(mix));
     json_object_set_new(record, "plan", text_value(world->plan.name));
     json_object_set_new(record, "knobs", text_value(knobs));
     write_record(world->config.trace, record);
@@ -117,6 +120,7 @@ void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path,
     json_object_set_new(record, "wall", json_integer(sim_world_wall_ms(world)));
     json_object_set_new(record, "proc", text_value(process->label));
     json_object_set_new(record, "pid", json_integer(process->pid));
+    if (world->config.mixed) json_object_set_new(record, "impl", json_string(sim_process_impl_name(process)));
     json_object_set_new(record, "op", json_string(sim_op_name(op)));
     if (path != NULL) json_object_set_new(record, "arg", text_value(path));
     json_object_set_new(record, "rc", json_integer(status));
@@ -148,6 +152,8 @@ void sim_story(struct sim_world *world, enum sim_story_kind kind, int process, c
         if (process >= 0 && process < world->process_count) {
             json_object_set_new(record, "proc", text_value(world->processes[process].label));
             json_object_set_new(record, "pid", json_integer(world->processes[process].pid));
+            if (world->config.mixed)
+                json_object_set_new(record, "impl", json_string(sim_process_impl_name(&world->processes[process])));
         }
         json_object_set_new(record, "text", text_value(text));
         write_record(world->config.trace, record);

@@ -15,8 +15,12 @@ struct sim_traits sim_traits_of(const struct lease_ops *ops) {
 }
 
 struct sim_traits sim_traits_for(const char *name) {
-    const struct lease_ops *ops = name != NULL && name[0] != '\0' ? lease_impl_find(name) : NULL;
-    if (ops == NULL && name != NULL) ops = zoo_find(name);
+    const struct lease_ops *ops = name != NULL && name[0] != '\0' ? sim_impl_find(name) : NULL;
     if (ops != NULL) return sim_traits_of(ops);
     return (struct sim_traits){.detects_death = true, .detects_reuse = false};
+}
+
+const struct lease_ops *sim_impl_find(const char *name) {
+    const struct lease_ops *ops = lease_impl_find(name);
+    return ops != NULL ? ops : zoo_find(name);
 }

@@ -11,5 +11,7 @@
  * of an implementation with a pid check only. */
 struct sim_traits sim_traits_for(const char *name);
 struct sim_traits sim_traits_of(const struct lease_ops *ops);
+/* The library's registry, then the zoo's table; NULL: unknown. */
+const struct lease_ops *sim_impl_find(const char *name);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "mix.h"
 #include "oracle.h"
 #include "sched.h"
 #include "trace.h"
@@ -90,7 +91,7 @@ static void renew_now(struct sim_process *process, const char *token, bool *rene
     process->phase = SIM_PHASE_RENEWING;
     process->renew_start_wall_ms = sim_world_wall_ms(process->world);
     process->jumps_at_call_start = process->world->counters[SIM_COUNTER_CLOCK_JUMP];
-    enum lease_status status = lease_renew(process->world->config.ops, &process->env, &options, token, &result);
+    enum lease_status status = lease_renew(sim_process_ops(process), &process->env, &options, token, &result);
     process->phase = SIM_PHASE_BODY;
     if (status == LEASE_STATUS_RENEWED)
         sim_oracle_renewed(process, &result);
@@ -106,7 +107,7 @@ static int run_body(struct sim_process *process, const struct lease_result *leas
     const struct sim_knobs *knobs = &process->world->plan.knobs;
     char token[LEASE_TEXT_MAX];
     lease_copy_text(token, sizeof token, lease->lease.token);
-    bool renew = knobs->renew && process->world->config.ops->renew != NULL && lease_status_is_acquired(lease->status);
+    bool renew = knobs->renew && sim_process_ops(process)->renew != NULL && lease_status_is_acquired(lease->status);
     process->phase = SIM_PHASE_BODY;
     enter_body(process, lease);
     struct sim_process *body_child = tree_ms_of(process) > 0 ? start_body_child(process, lease) : NULL;
@@ -146,7 +147,7 @@ static void release_explicitly(struct sim_process *process, const char *token) {
     struct lease_options options = program_options(process, process->owner);
     struct lease_result released = {0};
     process->phase = SIM_PHASE_RELEASING;
-    enum lease_status status = lease_release(process->world->config.ops, &process->env, &options, token, &released);
+    enum lease_status status = lease_release(sim_process_ops(process), &process->env, &options, token, &released);
     if (status == LEASE_STATUS_NOT_OWNER) process->world->counters[SIM_COUNTER_NOT_OWNER_RELEASE]++;
     sim_story(process->world, SIM_STORY_RESULT, process->index, "release: %s", lease_status_name(status));
     lease_result_clear(&released);
@@ -156,7 +157,7 @@ static void run_program(struct sim_process *process) {
     if (tree_ms_of(process) > 0) process->group = process->pid;
     struct lease_options options = program_options(process, process->owner);
     struct lease_result result = {0};
-    const struct lease_ops *ops = process->world->config.ops;
+    const struct lease_ops *ops = sim_process_ops(process);
     process->phase = SIM_PHASE_ACQUIRING;
     sim_oracle_call_start(process);
     if (process->parent >= 0) {
@@ -216,7 +217,7 @@ static void run_orchestrator(struct sim_process *process) {
     process->phase = SIM_PHASE_ACQUIRING;
     sim_oracle_call_start(process);
     enum lease_status status =
-        lease_run(process->world->config.ops, &process->env, &options, orchestrator_body, process, &result);
+        lease_run(sim_process_ops(process), &process->env, &options, orchestrator_body, process, &result);
     if (status != LEASE_STATUS_COMPLETED && status != LEASE_STATUS_INHERITED)
         sim_oracle_acquire_result(process, &result);
     note_result(process, status);

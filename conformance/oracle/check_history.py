@@ -22,6 +22,13 @@ What it judges (docs/spec.md sections 6 and 9.14):
                       knob) after a wall clock reading during the call (the readings are
                       rounded to the clock's resolution; not judged across a clock jump)
 
+Mixed runs (docs/spec.md 9.22): when the run header names the implementation under
+test (under_test) and records name each process's impl, a violation counts only when a
+process under test caused it: the taker of a race when nobody else took either lease off
+the path, the remover of the victim's or the taker's file (read from the file records'
+writer and actor), the process whose own result broke a rule. Violations caused by
+models alone are counted (model_races), as the first oracle counts model-race.
+
 The history's records (sim/README.md "History schema"): "run" (header), "invoke"/"ok"
 of acquire, inspect, release and renew, "body-enter"/"body-exit", "file" (the lease
 path changed: its inode, writer and bytes), "end" (a process ended: crash or exit),
@@ -76,9 +83,11 @@ def field_of_bytes(data, key):
 
 
 class Process:
-    def __init__(self, index, label):
+    def __init__(self, index, label, impl=None, pid=None):
         self.index = index
         self.label = label
+        self.impl = impl
+        self.pid = pid
         self.first_wall = None  # wall clock at its first call (the program's start)
         self.first_step = None
         self.call = None  # the function being called, between invoke and ok
@@ -111,17 +120,61 @@ class Run:
         self.resolution_ms = int(resolution.group(1)) if resolution else 1
         self.clock_jumped = False
         self.verdict = None
+        self.under_test = header.get("under_test")
+        self.model_races = 0
 
     def process(self, record):
         index = record.get("proc")
         if index is None:
             return None
         if index not in self.processes:
-            self.processes[index] = Process(index, record.get("label", str(index)))
+            self.processes[index] = Process(index, record.get("label", str(index)), record.get("impl"),
+                                            record.get("pid"))
         return self.processes[index]
 
-    def find(self, invariant, record, text):
+    def find(self, invariant, record, text, culprits=None):
+        """A finding, unless (in a mixed run) no culprit runs the implementation
+        under test: then a counted model race. Returns whether it was a finding."""
+        if culprits is not None and self.mixed() and all(c.impl != self.under_test for c in culprits):
+            self.model_races += 1
+            return False
         self.findings.append((invariant, record.get("step"), text))
+        return True
+
+    # -- attribution (mixed runs) ----------------------------------------------
+    def mixed(self):
+        return self.under_test is not None and any(
+            process.impl not in (None, self.under_test) for process in self.processes.values())
+
+    def remover_of(self, process, token):
+        """Who took the last version of the lease path that was process's (it wrote
+        it, or it carried token) off the path, when another did; else None."""
+        for position in range(len(self.versions) - 1, -1, -1):
+            version = self.versions[position]
+            mine = (version["inode"] >= 0 and version["writer"] == process.index) or \
+                (bool(token) and version["token"] == token)
+            if not mine:
+                continue
+            if position + 1 >= len(self.versions):
+                return None
+            actor = self.versions[position + 1]["actor"]
+            return self.processes.get(actor) if actor is not None and actor != process.index else None
+        return None
+
+    def race_culprits(self, taker, taker_token, victim, victim_token):
+        removed_victim = self.remover_of(victim, victim_token)
+        removed_taker = self.remover_of(taker, taker_token)
+        by_another = (removed_victim is not None and removed_victim is not taker) or removed_taker is not None
+        culprits = [taker] if not by_another or removed_victim is taker else []
+        return culprits + [p for p in (removed_victim, removed_taker) if p is not None and p is not taker]
+
+    def orphan_culprits(self, me, lease):
+        """A held result naming a token never at the path: its holder's (by pid) file
+        taken off the path by another process blames that remover."""
+        pid = lease.get("pid")
+        holders = [p for p in self.processes.values() if p.pid == pid and p.alive and p is not me]
+        remover = self.remover_of(holders[-1], None) if holders and pid is not None else None
+        return [remover] if remover is not None else [me]
 
     # -- exclusion -------------------------------------------------------------
     def others_valid(self, me, wall, what, record):
@@ -132,9 +185,10 @@ class Run:
             if wall >= other.expires or start >= other.expires:
                 other.lost = True  # taken over after its expiry: allowed, counted
                 continue
-            self.find("exclusion", record, f"{me.label} {what} while {other.label} runs its body under a valid "
-                      f"lease (expires in {other.expires - wall} ms)")
-            return
+            if self.find("exclusion", record, f"{me.label} {what} while {other.label} runs its body under a "
+                         f"valid lease (expires in {other.expires - wall} ms)",
+                         self.race_culprits(me, me.body_token, other, other.body_token)):
+                return
 
     def body_enter(self, me, record):
         me.in_body = True
@@ -155,11 +209,13 @@ class Run:
             if writer != actor.index:
                 name = self.processes[writer].label if writer in self.processes else f"process {writer}"
                 self.find("no-foreign-release", record, f"{actor.label} removed, while "
-                          f"{'releasing' if actor.call == 'release' else 'renewing'}, the lease written by {name}")
+                          f"{'releasing' if actor.call == 'release' else 'renewing'}, the lease written by {name}",
+                          [actor])
         if inode >= 0:
             self.inode_writer[inode] = record.get("writer")
         version = dict(step=record["step"], wall=record["wall"], inode=inode, token=token or "",
-                       expires=expires if inode >= 0 else INF)
+                       expires=expires if inode >= 0 else INF, writer=record.get("writer") if inode >= 0 else None,
+                       actor=actor.index if actor is not None else None)
         if self.versions:
             last = self.versions[-1]
             if (last["inode"], last["token"], last["expires"]) == (inode, version["token"], version["expires"]):
@@ -176,7 +232,7 @@ class Run:
     def held(self, me, record):
         lease = record.get("lease")
         if not isinstance(lease, dict):
-            self.find("honest-deferral", record, f"{me.label} got held without a holder (lease: null)")
+            self.find("honest-deferral", record, f"{me.label} got held without a holder (lease: null)", [me])
             return
         token = lease.get("token", "")
         first_step, call_wall = me.first_step, me.first_wall
@@ -191,10 +247,10 @@ class Run:
                 valid = True
         if not found:
             self.find("honest-deferral", record, f"{me.label} got held naming token {token[:40]}, which was not at "
-                      "the lease path during the call")
+                      "the lease path during the call", self.orphan_culprits(me, lease))
         elif not valid and not self.clock_jumped:
             self.find("honest-deferral", record, f"{me.label} got held naming {lease.get('owner')}'s lease, which "
-                      "had expired by its TTL during the whole call")
+                      "had expired by its TTL during the whole call", [me])
 
     def acquired(self, me, record):
         lease = record.get("lease") or {}
@@ -203,16 +259,17 @@ class Run:
         if isinstance(fence, int):
             if self.max_fence is not None and fence <= self.max_fence:
                 self.find("fence", record, f"{me.label} acquired with fence {fence}, not greater than the earlier "
-                          f"{self.max_fence}")
+                          f"{self.max_fence}", [me])
             self.max_fence = fence if self.max_fence is None else max(self.max_fence, fence)
         start = me.first_wall if me.first_wall is not None else wall
         for other in self.processes.values():
             if other is me or other.holding is None or other.holding == token or not other.alive or other.lost:
                 continue
             if wall < other.hold_expires and start < other.hold_expires:
-                self.find("double-acquisition", record, f"{me.label} was told {record['status']} while "
-                          f"{other.label}'s lease was valid (expires in {other.hold_expires - wall} ms)")
-                break
+                if self.find("double-acquisition", record, f"{me.label} was told {record['status']} while "
+                             f"{other.label}'s lease was valid (expires in {other.hold_expires - wall} ms)",
+                             self.race_culprits(me, token, other, other.holding)):
+                    break
         me.holding, me.hold_expires = token, expires
 
     def expiry_sane(self, me, record, lease):
@@ -226,7 +283,7 @@ class Run:
         if not low <= expires <= high:
             self.find("expiry", record, f"{me.label} was told {record['status']} with expiresAt {lease.get('expiresAt')}, "
                       f"{expires - record['wall'] if expires != INF else 'never'} ms after the wall clock at the end "
-                      f"of the call (TTL {self.ttl_ms} ms, resolution {self.resolution_ms} ms)")
+                      f"of the call (TTL {self.ttl_ms} ms, resolution {self.resolution_ms} ms)", [me])
 
     def ok(self, me, record):
         function, status = record.get("f"), record.get("status")

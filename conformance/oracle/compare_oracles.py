@@ -102,8 +102,12 @@ def main(argv):
     print(f"oracle2: compared: {', '.join(check_history.COMMON + tuple(sorted(knows)))}; second oracle only: "
           f"{', '.join(sorted(set(check_history.SECOND_ONLY) - knows)) or 'none'}")
     totals = dict(runs=0, agree=0, disagree=0, skip=0)
-    for impl in implementations(leasesim):
-        history = out / f"{impl}.jsonl"
+    # Every implementation alone, then lease beside the original's models (a
+    # mixed run: both oracles blame only the implementation under test).
+    campaigns = [(impl, impl, []) for impl in implementations(leasesim)]
+    campaigns.append(("lease+neo-v1+neo-v2", "lease", ["--mix", "neo-v1,neo-v2", "--drop", "inode-reuse"]))
+    for name, impl, extra in campaigns:
+        history = out / f"{name}.jsonl"
         if history.exists():
             history.unlink()
         probe = subprocess.run([leasesim, "--impl", impl, "--seed", "1", "--quiet"], cwd=REPO,
@@ -111,13 +115,14 @@ def main(argv):
         if probe.returncode not in (0, 1):
             print(f"oracle2: {impl:26} not simulated: {probe.stdout.strip().splitlines()[-1][:120]}")
             continue
-        problem = record(leasesim, impl, history, [], *random_seeds) or \
-            record(leasesim, impl, history, ["--strategy", "pct"], *pct_seeds)
+        problem = record(leasesim, impl, history, extra, *random_seeds) or \
+            record(leasesim, impl, history, ["--strategy", "pct"] + extra, *pct_seeds)
         if problem:
             print(f"oracle2: {impl:26} FAILED to record a campaign: {problem}")
             failed = True
             continue
-        scenario_runs(leasesim, impl, history)
+        if not extra:
+            scenario_runs(leasesim, impl, history)
         runs = [check_history.Run(header).judge(records) for header, records in check_history.read_runs(history)]
         tally = dict(agree=0, disagree=0, skip=0)
         second_only, both = {}, {}
@@ -131,13 +136,16 @@ def main(argv):
                     second_only[invariant] = second_only.get(invariant, 0) + 1
             if verdict == "disagree":
                 failed = True
-                print(f"oracle2: {impl}: DISAGREE: {check_history.describe(run.header)}: {why}")
-                print(f"    replay: {leasesim} --impl {impl} --seed {run.header.get('seed')} --history FILE "
+                print(f"oracle2: {name}: DISAGREE: {check_history.describe(run.header)}: {why}")
+                print(f"    replay: {leasesim} --impl {impl} {' '.join(extra)} --seed {run.header.get('seed')} --history FILE "
                       f"(knobs: {run.header.get('knobs')})")
         found = " ".join(f"{name}={count}" for name, count in sorted(both.items())) or "none"
-        extra = "".join(f", {name} (second oracle only) in {count}" for name, count in sorted(second_only.items()))
-        print(f"oracle2: {impl:26} {len(runs):5} runs: {tally['agree']} agree (violations both found: {found}), "
-              f"{tally['disagree']} disagree, {tally['skip']} not compared{extra}")
+        suffix = "".join(f", {invariant} (second oracle only) in {count}"
+                         for invariant, count in sorted(second_only.items()))
+        races = sum(run.model_races for run in runs)
+        suffix += f", model races counted {races}" if races else ""
+        print(f"oracle2: {name:26} {len(runs):5} runs: {tally['agree']} agree (violations both found: {found}), "
+              f"{tally['disagree']} disagree, {tally['skip']} not compared{suffix}")
         totals["runs"] += len(runs)
         for key in tally:
             totals[key] += tally[key]
