@@ -1,10 +1,11 @@
 #!/bin/bash
 # sim/check-mixed.sh: mixed-implementation runs (docs/spec.md 9.22).
-#  1. lease beside the original's writers (--mix neo-v1,neo-v2): no violation of
-#     lease's, model races counted (inode reuse dropped: see 2);
-#  2. with inode reuse, lease's takeover race (its lstat check names a reused
-#     inode) is found and blamed on lease: the known finding, counted here;
-#  3. the replay line carries --mix and reproduces the violation;
+#  1. lease beside the original's writers (--mix neo-v1,neo-v2, inode reuse
+#     drawn as usual): no violation of lease's, model races counted. Before
+#     the takeover checked the file's bytes and exchanged (docs/spec.md 9.26),
+#     79 of 10 000 seeds failed here;
+#  3. the replay line carries --mix and reproduces the violation (neo-v2 under
+#     test beside lease);
 #  4. a broken implementation under test (the zoo's base: no write grace) is
 #     blamed in the migration scenario;
 #  5. models racing alone do not fail --impl lease;
@@ -18,22 +19,17 @@ failed=0
 fail() { echo "check-mixed: FAIL: $*"; failed=1; }
 counter() { grep -o "$1=[0-9]*" "$2" | head -1 | cut -d= -f2; }
 
-"$leasesim" --impl lease --mix neo-v1,neo-v2 --seeds 1..2000 --drop inode-reuse --quiet --no-shrink > "$scratch/mix.out"
+"$leasesim" --impl lease --mix neo-v1,neo-v2 --seeds 1..4000 --quiet --no-shrink > "$scratch/mix.out"
 status=$?
 races=$(counter model-race "$scratch/mix.out")
-echo "check-mixed: lease --mix neo-v1,neo-v2, 2000 seeds (no inode reuse): exit $status, model-race=${races:-0}"
+echo "check-mixed: lease --mix neo-v1,neo-v2, 4000 seeds: exit $status, model-race=${races:-0}"
 [ "$status" = 0 ] || { cat "$scratch/mix.out"; fail "a mixed campaign blamed lease"; }
 [ "${races:-0}" -gt 0 ] || fail "no model race was counted"
 
-"$leasesim" --impl lease --mix neo-v1,neo-v2 --seeds 1..2000 --keep-going --quiet --no-shrink > "$scratch/finding.out"
-found=$(grep -o 'violations by invariant: .*' "$scratch/finding.out")
-blamed=$(grep -c 'lease (caused it)' "$scratch/finding.out")
-echo "check-mixed: with inode reuse: ${found:-no violation} (signatures blaming lease: $blamed; the finding of docs/spec.md 9.22)"
-
-"$leasesim" --impl lease --mix neo-v1,neo-v2 --seeds 1..2000 --quiet --no-shrink > "$scratch/replay.out"
+"$leasesim" --impl neo-v2 --mix lease --seeds 1..2000 --quiet --no-shrink > "$scratch/replay.out"
 replay=$(sed -n 's/^replay: //p' "$scratch/replay.out" | head -1)
 case "$replay" in
-*"--mix neo-v1,neo-v2"*) ;;
+*"--mix lease"*) ;;
 *) fail "the replay line does not carry --mix: $replay" ;;
 esac
 first=$(sed -n 's/^VIOLATION seed=\([0-9]*\).*/\1/p' "$scratch/replay.out")

@@ -110,6 +110,14 @@ static int env_rename(void *context, const char *from, const char *to) {
     return status;
 }
 
+static int env_exchange(void *context, const char *first, const char *second) {
+    struct sim_process *process = self(context);
+    yield(process, SIM_OP_EXCHANGE, first, second, -1, 0);
+    int status = sim_fs_exchange(process->world, process, first, second);
+    sim_trace_op(process, SIM_OP_EXCHANGE, second, status, 0);
+    return status;
+}
+
 static int env_unlink(void *context, const char *path) {
     struct sim_process *process = self(context);
     yield(process, SIM_OP_UNLINK, path, NULL, -1, 0);
@@ -303,6 +311,7 @@ void sim_env_bind(struct sim_process *process) {
         .close = env_close,
         .link = env_link,
         .rename = env_rename,
+        .exchange = env_exchange,
         .unlink = env_unlink,
         .mkdir = env_mkdir,
         .lock = env_lock,

@@ -201,6 +201,9 @@ static void emit_file(struct sim_world *world, const struct sim_process *actor, 
         json_object_set_new(object, "data", text(inode->data != NULL ? inode->data : "", inode->size));
     }
     if (removed_inode >= 0) json_object_set_new(object, "removed", json_integer(removed_inode));
+    /* exchanged away, still linked under another name (docs/spec.md 9.26) */
+    if (removed_inode >= 0 && world->inodes[removed_inode].link_count > 0)
+        json_object_set_new(object, "displaced", json_true());
     emit(object);
 }
 

@@ -42,6 +42,24 @@ struct party {
     bool culprit;
 };
 
+/* Who made the change at history[index] and so took the version before it
+ * off the path (-1: nobody yet). An exchange only displaces that version
+ * (docs/spec.md 9.26: the displacing process checks it and puts it back at
+ * once): while the displacing process lives, the version is not gone yet;
+ * when it never came back, whoever took the displacing version off the path
+ * in the meantime kept it out, else the displacing process did (it died in
+ * between). */
+static int remover_at(const struct sim_world *world, int index) {
+    int actor = world->history[index].actor;
+    if (!world->history[index].displaced) return actor;
+    if (index + 1 < world->history_count && world->history[index + 1].actor >= 0)
+        return world->history[index + 1].actor;
+    bool pending =
+        actor >= 0 && world->processes[actor].death_step < 0 &&
+        (world->processes[actor].phase == SIM_PHASE_ACQUIRING || world->processes[actor].phase == SIM_PHASE_RENEWING);
+    return pending ? -1 : actor;
+}
+
 /* The process that took the last version of the lease path that was
  * process's (it created the file, or the file carried token) off the path;
  * NULL when that version still stands, or process itself replaced it. Read
@@ -53,7 +71,7 @@ static struct sim_process *remover_of(struct sim_world *world, const struct sim_
                     (token != NULL && token[0] != '\0' && strcmp(entry->token, token) == 0);
         if (!mine) continue;
         if (index + 1 >= world->history_count) return NULL;
-        int actor = world->history[index + 1].actor;
+        int actor = remover_at(world, index + 1);
         return actor >= 0 && actor != process->index ? &world->processes[actor] : NULL;
     }
     return NULL;
@@ -195,6 +213,7 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
                                 .writer = -1,
                                 .actor = actor != NULL ? actor->index : -1,
                                 .inode = world->lease_inode,
+                                .displaced = removed_inode >= 0 && world->inodes[removed_inode].link_count > 0,
                                 .expires_ms = INT64_MAX};
     if (world->lease_inode >= 0) {
         const struct sim_inode *inode = &world->inodes[world->lease_inode];

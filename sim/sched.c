@@ -341,6 +341,7 @@ static void compute_footprint(struct sim_process *process, enum sim_op op, const
         footprint_add(footprint, fnv_text(path2), true);
         break;
     case SIM_OP_RENAME:
+    case SIM_OP_EXCHANGE:
         footprint_add(footprint, fnv_text(path), true);
         footprint_add(footprint, fnv_text(path2), true);
         break;

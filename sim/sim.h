@@ -193,7 +193,8 @@ enum sim_phase {
     X(WARN, "warn", false)                        \
     X(BODY_ENTER, "body_enter", true)             \
     X(BODY_EXIT, "body_exit", true)               \
-    X(EXIT, "exit", true)
+    X(EXIT, "exit", true)                         \
+    X(EXCHANGE, "exchange", true)
 // clang-format on
 
 enum sim_op {
@@ -292,6 +293,7 @@ struct sim_history {
     int writer;
     int actor; /* the process whose call made this change (-1: the setup) */
     int inode;
+    bool displaced; /* the version before it was exchanged away, still linked under another name */
     char token[SIM_TOKEN_MAX];
     int64_t expires_ms; /* INT64_MAX when unparsable */
 };

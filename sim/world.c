@@ -311,6 +311,24 @@ int sim_fs_rename(struct sim_world *world, struct sim_process *process, const ch
     return status;
 }
 
+/* renameat2(RENAME_EXCHANGE): both names must exist; each then names the
+ * other's file, in one step. */
+int sim_fs_exchange(struct sim_world *world, struct sim_process *process, const char *first, const char *second) {
+    int status = check_parent(world, first);
+    if (status == 0) status = check_parent(world, second);
+    if (status != 0) return status;
+    int one = sim_fs_lookup(world, first), other = sim_fs_lookup(world, second);
+    if (one < 0 || other < 0) return -ENOENT;
+    if (one == other) return 0;
+    world->inodes[sim_checked_index(one, SIM_INODE_MAX)].open_count++; /* alive between the two halves */
+    world->inodes[sim_checked_index(other, SIM_INODE_MAX)].open_count++;
+    status = entry_set(world, process, first, other);
+    if (status == 0) status = entry_set(world, process, second, one);
+    world->inodes[sim_checked_index(one, SIM_INODE_MAX)].open_count--;
+    world->inodes[sim_checked_index(other, SIM_INODE_MAX)].open_count--;
+    return status;
+}
+
 int sim_fs_unlink(struct sim_world *world, struct sim_process *process, const char *path) {
     int parent = check_parent(world, path);
     if (parent != 0) return parent;

@@ -23,6 +23,7 @@ int sim_fs_lstat(struct sim_world *world, const char *path, struct lease_stat *s
 int sim_fs_close(struct sim_world *world, struct sim_process *process, int fd);
 int sim_fs_link(struct sim_world *world, struct sim_process *process, const char *from, const char *to);
 int sim_fs_rename(struct sim_world *world, struct sim_process *process, const char *from, const char *to);
+int sim_fs_exchange(struct sim_world *world, struct sim_process *process, const char *first, const char *second);
 int sim_fs_unlink(struct sim_world *world, struct sim_process *process, const char *path);
 int sim_fs_mkdir(struct sim_world *world, const char *path);
 int sim_fs_lock_try(struct sim_world *world, struct sim_process *process, const char *path, int *fd, int *inode);

@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +113,19 @@ static int posix_link(void *context, const char *from, const char *to) {
 static int posix_rename(void *context, const char *from, const char *to) {
     (void)context;
     return rename(from, to) == 0 ? 0 : posix_error();
+}
+
+/* renameat2(2) with RENAME_EXCHANGE through its system call number, which
+ * every libc can reach; a kernel or file system without it says ENOSYS or
+ * EINVAL and the caller falls back. */
+static int posix_exchange(void *context, const char *first, const char *second) {
+    (void)context;
+#if defined(SYS_renameat2)
+    return syscall(SYS_renameat2, AT_FDCWD, first, AT_FDCWD, second, 2 /* RENAME_EXCHANGE */) == 0 ? 0 : posix_error();
+#else
+    (void)first, (void)second;
+    return -ENOSYS;
+#endif
 }
 
 static int posix_unlink(void *context, const char *path) {
@@ -413,6 +427,7 @@ static const struct lease_env posix_env = {
     .getenv = posix_getenv,
     .warn = posix_warn,
     .group_probe = posix_group_probe,
+    .exchange = posix_exchange,
 };
 
 const struct lease_env *lease_env_posix(void) {

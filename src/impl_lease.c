@@ -135,7 +135,7 @@ static int write_fence(const struct lease_env *env, int lock_fd, int64_t fence) 
  * The text written is handed back in *written (the caller frees it with
  * lease_free): it is the payload as stored, which the result reports. */
 static int write_temporary(const struct lease_env *env, const struct locked_paths *paths,
-                           const struct lease_holder *holder, char **written) {
+                           const struct lease_holder *holder, char **written, struct lease_stat *ours) {
     size_t length = 0;
     *written = NULL;
     char *text = lease_payload_format(holder, true, &length);
@@ -148,6 +148,7 @@ static int write_temporary(const struct lease_env *env, const struct locked_path
     }
     if (status == 0) {
         status = lease_write_all(env, fd, text, length);
+        if (status == 0) status = env->fstat(env->context, fd, ours);
         int closed = env->close(env->context, fd);
         if (status == 0) status = closed;
     }
@@ -168,22 +169,76 @@ static bool same_file(const struct lease_stat *left, const struct lease_stat *ri
     return left->device == right->device && left->inode == right->inode;
 }
 
+/* Whether the file at path is the one we judged: same inode, same bytes
+ * (a file system may hand a new file the inode number of a removed one),
+ * and still named by path once read. */
+static bool still_the_judged_file(const struct lease_env *env, const char *path, const struct lease_stat *identity) {
+    struct lease_stat now = {0};
+    return lease_file_identify(env, path, &now) == 0 && lease_file_same(&now, identity);
+}
+
+/* After the exchange the file that stood at the lease path stands at the
+ * temporary name. If it is the one we judged, the takeover is done; if a
+ * writer that ignores the lock put another there meanwhile (the original
+ * unlinks a stale file and creates its own), that file goes back at once
+ * and the caller looks again (docs/spec.md section 9.26). ours: our new
+ * file's identity; only it is ever removed. */
+static int settle_exchange(const struct lease_env *env, const struct locked_paths *paths,
+                           const struct lease_stat *identity, const struct lease_stat *ours) {
+    if (still_the_judged_file(env, paths->temporary, identity)) {
+        env->unlink(env->context, paths->temporary);
+        return 0;
+    }
+    /* Put it back over our own file only: if the path emptied meanwhile
+     * (that writer unlinks blindly), by name unless yet another has been
+     * created there; if a third file stands there, leave everything as it
+     * is (swapping would displace that one). */
+    struct lease_stat now = {0};
+    int back = env->lstat(env->context, paths->lease, &now);
+    if (back == -ENOENT) {
+        /* linked back: the temporary name is only its second name now */
+        back = env->link(env->context, paths->temporary, paths->lease);
+        if (back == 0) env->unlink(env->context, paths->temporary);
+        return back == 0 ? -EAGAIN : back;
+    }
+    if (back != 0) return back;
+    if (!same_file(&now, ours)) return -EAGAIN;
+    back = env->exchange(env->context, paths->temporary, paths->lease);
+    if (back != 0) return back;
+    if (env->lstat(env->context, paths->temporary, &now) == 0 && same_file(&now, ours))
+        env->unlink(env->context, paths->temporary);
+    return -EAGAIN;
+}
+
 /* Publishes the temporary file at the lease path. found says what is there
- * (missing, stale or malformed); identity is that file's, when there is one.
- * Returns 0, -EAGAIN when the path changed under us (retry), or an error. */
+ * (missing, stale or malformed; active for a renewal); identity is that
+ * file's, when there is one. Returns 0, -EAGAIN when the path changed under
+ * us (retry), or an error. */
 static int publish(const struct lease_env *env, const struct locked_paths *paths, enum lease_status found,
-                   const struct lease_stat *identity) {
+                   const struct lease_stat *identity, const struct lease_stat *ours) {
     if (found == LEASE_STATUS_MISSING) {
         int status = env->link(env->context, paths->temporary, paths->lease);
         env->unlink(env->context, paths->temporary);
         return status == -EEXIST ? -EAGAIN : status;
     }
     /* Replace only the file we judged; a writer that ignores the lock may
-     * have put another one there meanwhile. */
-    struct lease_stat now;
-    if (env->lstat(env->context, paths->lease, &now) != 0 || !same_file(&now, identity)) {
+     * have put another one there meanwhile. Look once more right before
+     * (writing the temporary file took several calls): the fewer calls
+     * between the last look and the replacement, the rarer a file to put
+     * back. The exchange then leaves no moment between the replacement and
+     * the check of what it replaced; a file system that cannot exchange gets
+     * the rename after the look. */
+    if (!still_the_judged_file(env, paths->lease, identity)) {
         env->unlink(env->context, paths->temporary);
         return -EAGAIN;
+    }
+    if (env->exchange != NULL) {
+        int status = env->exchange(env->context, paths->temporary, paths->lease);
+        if (status == 0) return settle_exchange(env, paths, identity, ours);
+        if (status != -EINVAL && status != -ENOSYS && status != -EOPNOTSUPP) {
+            env->unlink(env->context, paths->temporary);
+            return status == -ENOENT ? -EAGAIN : status;
+        }
     }
     int status = env->rename(env->context, paths->temporary, paths->lease);
     if (status != 0) env->unlink(env->context, paths->temporary);
@@ -274,12 +329,13 @@ static enum lease_status acquire_locked(const struct lease_env *env, const struc
     status = write_fence(env, lock_fd, holder.fence);
     if (status != 0) return lease_result_error(result, -status, "write", paths->lock);
     char *text = NULL;
-    status = write_temporary(env, paths, &holder, &text);
+    struct lease_stat ours = {0};
+    status = write_temporary(env, paths, &holder, &text, &ours);
     if (status != 0) {
         lease_free(text);
         return lease_result_error(result, -status, "write", paths->temporary);
     }
-    status = publish(env, paths, found, &identity);
+    status = publish(env, paths, found, &identity, &ours);
     if (status != 0) {
         lease_free(text);
         if (status == -EAGAIN) return LEASE_STATUS_NONE;
@@ -350,8 +406,8 @@ static bool token_matches(const struct lease_result *found, const char *token) {
 /* Classifies under the lock for release and renew: missing, not-owner,
  * error, or NONE when token owns the lease (result then holds it). */
 static enum lease_status check_owner(const struct lease_env *env, const struct locked_paths *paths, const char *token,
-                                     struct lease_result *result) {
-    enum lease_status found = lease_read_and_classify(env, &owner_rules, paths->lease, result, NULL);
+                                     struct lease_result *result, struct lease_stat *identity) {
+    enum lease_status found = lease_read_and_classify(env, &owner_rules, paths->lease, result, identity);
     result->previous_status = found;
     if (found == LEASE_STATUS_MISSING) return LEASE_STATUS_MISSING;
     if (found == LEASE_STATUS_UNREADABLE) {
@@ -371,7 +427,7 @@ static enum lease_status default_release(const struct lease_env *env, const stru
     struct locked_paths paths;
     int lock_fd = -1;
     if (enter_locked(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
-    enum lease_status status = check_owner(env, &paths, token, result);
+    enum lease_status status = check_owner(env, &paths, token, result, NULL);
     if (status == LEASE_STATUS_NONE) {
         int removed = env->unlink(env->context, paths.lease);
         if (removed != 0 && removed != -ENOENT)
@@ -390,9 +446,7 @@ static enum lease_status default_renew(const struct lease_env *env, const struct
     int lock_fd = -1;
     if (enter_locked(env, options, &paths, &lock_fd, result) == LEASE_STATUS_ERROR) return LEASE_STATUS_ERROR;
     struct lease_stat identity = {0};
-    enum lease_status status = check_owner(env, &paths, token, result);
-    if (status == LEASE_STATUS_NONE && env->lstat(env->context, paths.lease, &identity) != 0)
-        status = lease_result_error(result, EIO, "stat", paths.lease);
+    enum lease_status status = check_owner(env, &paths, token, result, &identity);
     if (status == LEASE_STATUS_NONE) {
         struct lease_holder holder = result->lease;
         int64_t now_ms = env->wall_clock_ms(env->context);
@@ -408,10 +462,11 @@ static enum lease_status default_renew(const struct lease_env *env, const struct
         lease_time_format(now_ms, holder.renewed_at);
         /* Each failure is labelled by the step that failed. */
         char *text = NULL;
-        int written = write_temporary(env, &paths, &holder, &text);
+        struct lease_stat ours = {0};
+        int written = write_temporary(env, &paths, &holder, &text, &ours);
         if (written != 0) {
             status = lease_result_error(result, -written, "write", paths.temporary);
-        } else if ((written = publish(env, &paths, LEASE_STATUS_ACTIVE, &identity)) == -EAGAIN) {
+        } else if ((written = publish(env, &paths, LEASE_STATUS_ACTIVE, &identity, &ours)) == -EAGAIN) {
             status = lease_result_error(result, EAGAIN, "rename", paths.lease);
             snprintf(result->detail, sizeof result->detail,
                      "the lease file changed under the lock (a writer that does not take %.400s?)", paths.lock);

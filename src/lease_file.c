@@ -94,40 +94,87 @@ static enum lease_status classify_bytes(const struct lease_env *env, const struc
     return result->status;
 }
 
+/* FNV-1a over the bytes: tells apart two lease files (each carries its own
+ * random token), not an adversary's forgery. */
+static uint64_t digest_of(const char *bytes, size_t size) {
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    for (size_t index = 0; index < size; index++) hash = (hash ^ (unsigned char)bytes[index]) * 0x100000001b3ULL;
+    return hash | 1; /* never 0, which means "not read" */
+}
+
+struct opened_file {
+    struct lease_stat stat;
+    char *bytes; /* NULL when the file is larger than the limit */
+    size_t size;
+};
+
+/* Opens path without following a symlink and reads it whole. 0, or -errno
+ * with the step that failed in *step ("open" or "read"). With still_named,
+ * -ESTALE when the path no longer names the file read by the time it was
+ * read (asked while it is still open, so that its inode number cannot have
+ * gone to another file). */
+static int open_and_read(const struct lease_env *env, const char *path, struct opened_file *file, const char **step,
+                         bool still_named) {
+    int fd;
+    *file = (struct opened_file){0};
+    *step = "open";
+    int status = env->open_read(env->context, path, &fd);
+    if (status != 0) return status;
+    *step = "read";
+    status = env->fstat(env->context, fd, &file->stat);
+    if (status == 0 && file->stat.is_directory) status = -EISDIR;
+    if (status == 0 && !file->stat.is_regular) status = -EINVAL;
+    if (status == 0 && file->stat.size_bytes <= LEASE_FILE_SIZE_MAX) {
+        status = read_whole(env, fd, file->stat.size_bytes, &file->bytes, &file->size);
+        if (status == 0) file->stat.content_digest = digest_of(file->bytes, file->size);
+    }
+    struct lease_stat named;
+    if (status == 0 && still_named &&
+        (env->lstat(env->context, path, &named) != 0 || named.device != file->stat.device ||
+         named.inode != file->stat.inode))
+        status = -ESTALE;
+    env->close(env->context, fd);
+    return status;
+}
+
 enum lease_status lease_read_and_classify(const struct lease_env *env, const struct lease_staleness_rules *rules,
                                           const char *path, struct lease_result *result, struct lease_stat *identity) {
-    int fd;
-    struct lease_stat stat;
+    struct opened_file file;
+    const char *step;
     lease_result_clear(result);
-    int status = env->open_read(env->context, path, &fd);
-    if (status == -ENOENT) {
+    int status = open_and_read(env, path, &file, &step, false);
+    if (status == -ENOENT && strcmp(step, "open") == 0) {
         result->status = LEASE_STATUS_MISSING;
         snprintf(result->detail, sizeof result->detail, "no lease file");
         return result->status;
     }
-    if (status != 0) return unreadable(result, -status, "open", path);
-    status = env->fstat(env->context, fd, &stat);
-    if (status == 0 && stat.is_directory) status = -EISDIR;
-    if (status == 0 && !stat.is_regular) status = -EINVAL;
     if (status != 0) {
-        env->close(env->context, fd);
-        return unreadable(result, -status, "read", path);
+        lease_free(file.bytes);
+        return unreadable(result, -status, step, path);
     }
-    if (identity != NULL) *identity = stat;
-    if (stat.size_bytes > LEASE_FILE_SIZE_MAX) {
-        env->close(env->context, fd);
+    if (identity != NULL) *identity = file.stat;
+    if (file.bytes == NULL) {
         result->status = LEASE_STATUS_MALFORMED;
         snprintf(result->detail, sizeof result->detail, "the lease file is larger than %d bytes", LEASE_FILE_SIZE_MAX);
         return result->status;
     }
-    char *bytes = NULL;
-    size_t size = 0;
-    status = read_whole(env, fd, stat.size_bytes, &bytes, &size);
-    env->close(env->context, fd);
-    if (status != 0) return unreadable(result, -status, "read", path);
-    classify_bytes(env, rules, path, bytes, size, result);
-    lease_free(bytes);
+    classify_bytes(env, rules, path, file.bytes, file.size, result);
+    lease_free(file.bytes);
     return result->status;
+}
+
+int lease_file_identify(const struct lease_env *env, const char *path, struct lease_stat *identity) {
+    struct opened_file file;
+    const char *step;
+    int status = open_and_read(env, path, &file, &step, true);
+    lease_free(file.bytes);
+    if (status == 0) *identity = file.stat;
+    return status;
+}
+
+bool lease_file_same(const struct lease_stat *left, const struct lease_stat *right) {
+    return left->device == right->device && left->inode == right->inode && left->size_bytes == right->size_bytes &&
+           left->content_digest == right->content_digest;
 }
 
 int lease_make_parents(const struct lease_env *env, const char *path) {

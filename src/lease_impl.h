@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define LEASE_ENV_VERSION 2
+#define LEASE_ENV_VERSION 3
 #define LEASE_OPS_VERSION 2
 
 /* Largest lease file an implementation reads; a larger one is malformed. */
@@ -48,6 +48,11 @@ struct lease_stat {
     bool is_regular;
     bool is_directory;
     bool is_symlink;
+    /* Set by lease_read_and_classify (and lease_file_identify), never by an
+     * environment: a digest (FNV-1a) of the bytes that were judged, so that a
+     * file put in their place is told apart even when the file system hands
+     * it the same inode number. 0: not read. */
+    uint64_t content_digest;
 };
 
 struct lease_env {
@@ -106,6 +111,12 @@ struct lease_env {
      * none, -EPERM alive but not ours. NULL: the environment cannot tell (a
      * recorded group is then ignored). */
     int (*group_probe)(void *context, int64_t process_group);
+
+    /* Version 3. Swaps two existing names atomically (renameat2 with
+     * RENAME_EXCHANGE): -ENOENT when either is missing, -EINVAL or -ENOSYS
+     * when the file system or the kernel cannot. NULL: the environment
+     * cannot (callers fall back to a check and a rename). */
+    int (*exchange)(void *context, const char *first, const char *second);
 };
 
 /* What an implementation can do. Every suite and the simulator read these
@@ -115,7 +126,8 @@ struct lease_traits {
     bool checks_pid;        /* a holder whose pid is dead is stale before its TTL */
     bool detects_reuse;     /* records start time and boot id: a reused pid or a reboot is detected */
     bool writes_fence;      /* stores a fence that grows with every acquisition */
-    bool publishes_whole;   /* writes a new lease under a temporary name and links it into place */
+    bool publishes_whole;   /* writes a new lease under a temporary name and links it into place, and
+                             * replaces only the file it judged (docs/spec.md section 9.26) */
     bool write_grace;       /* does not reclaim a file that may still be being written (LEASE_WRITE_GRACE_MS) */
     bool outside_the_world; /* keeps the lease in a service (etcd), not in files through the environment */
 };
@@ -206,6 +218,12 @@ bool lease_is_stale(const struct lease_env *env, const struct lease_staleness_ru
  * file's device/inode for a later same-file check. */
 enum lease_status lease_read_and_classify(const struct lease_env *env, const struct lease_staleness_rules *rules,
                                           const char *path, struct lease_result *result, struct lease_stat *identity);
+/* The identity of the file at path as lease_read_and_classify records it
+ * (fstat plus the digest of its bytes), without judging it: 0, -ESTALE when
+ * the path named another file by the time it was read, or -errno. */
+int lease_file_identify(const struct lease_env *env, const char *path, struct lease_stat *identity);
+/* Whether two identities name the same file with the same bytes. */
+bool lease_file_same(const struct lease_stat *left, const struct lease_stat *right);
 
 /* Creates the missing parent directories of path (mkdir -p of dirname). */
 int lease_make_parents(const struct lease_env *env, const char *path);

@@ -25,6 +25,7 @@ static struct fake_env *fake_of(void *context) {
 
 /* The injected failure for operation, or 0. */
 static int injected(struct fake_env *fake, const char *operation) {
+    if (fake->before_operation != NULL) fake->before_operation(fake, operation);
     if (fake->fault_operation == NULL || strcmp(fake->fault_operation, operation) != 0) return 0;
     if (fake->fault_skip > 0) {
         fake->fault_skip--;
@@ -67,6 +68,7 @@ static int fake_lstat(void *context, const char *path, struct lease_stat *stat) 
 }
 FAKE_FILE_OPERATION(link, (void *context, const char *from, const char *to), (NULL, from, to))
 FAKE_FILE_OPERATION(rename, (void *context, const char *from, const char *to), (NULL, from, to))
+FAKE_FILE_OPERATION(exchange, (void *context, const char *first, const char *second), (NULL, first, second))
 FAKE_FILE_OPERATION(unlink, (void *context, const char *path), (NULL, path))
 FAKE_FILE_OPERATION(mkdir, (void *context, const char *path), (NULL, path))
 FAKE_FILE_OPERATION(lock, (void *context, const char *path, int64_t timeout_ms, int *fd), (NULL, path, timeout_ms, fd))
@@ -175,6 +177,7 @@ struct fake_env *fake_env_new(void) {
     fake->env.lstat = fake_lstat;
     fake->env.link = fake_link;
     fake->env.rename = fake_rename;
+    fake->env.exchange = fake_exchange;
     fake->env.unlink = fake_unlink;
     fake->env.mkdir = fake_mkdir;
     fake->env.lock = fake_lock;

@@ -44,6 +44,9 @@ struct fake_env {
     int fault_skip;
     int fault_times; /* 0: every call after the skipped ones fails */
     int fault_hits;
+    /* Called before each file operation the fake forwards, with its name: a
+     * test plays another writer (one that takes no lock) at that moment. */
+    void (*before_operation)(struct fake_env *fake, const char *operation);
     uint64_t random_state;
     char warnings[FAKE_WARNINGS_MAX][512];
     size_t warning_count;

@@ -24,6 +24,8 @@
 #define HOUR_MS 3600000LL
 #define OTHER_PID 4242
 #define OTHER_START_TIME 777
+#define THIRD_PID 5151
+#define THIRD_START_TIME 888
 
 /* One registered implementation and what its registry row says it can do
  * (struct lease_traits): the expected outcomes follow from these. */
@@ -65,6 +67,9 @@ static const struct {
     {"test_run_reports_a_failed_release", FILE_LEVEL " (faults injected into file calls)"},
     {"test_read_errors_are_unreadable", FILE_LEVEL " (faults injected into file calls)"},
     {"test_a_fifo_at_the_path_is_unreadable_not_a_hang", FILE_LEVEL},
+    {"test_a_lease_written_meanwhile_by_a_lockless_writer_is_never_replaced",
+     FILE_LEVEL " (a writer between two calls)"},
+    {"test_a_file_system_without_exchange_still_takes_over", FILE_LEVEL " (faults injected into file calls)"},
     {"test_renew_edge_statuses", FILE_LEVEL " (faults injected into file calls)"},
     {"test_lock_timeout_fails_closed", FILE_LEVEL " (the file lock)"},
     {"test_endless_eintr_never_reads_a_live_lease_as_empty", FILE_LEVEL " (faults injected into file calls)"},
@@ -813,11 +818,12 @@ static void test_acquire_system_errors_fail_closed(void **state) {
 static void test_replace_error_keeps_the_stale_file(void **state) {
     struct fixture *fixture = *state;
     fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_ALIVE, OTHER_START_TIME);
-    /* An implementation replaces with rename (the project's) or unlinks then
-     * creates (the models): whichever it calls fails, and the file stays. */
-    static const char *const operations[] = {"rename", "unlink"};
+    /* An implementation replaces with an exchange (the project's), a rename
+     * or unlinks then creates (the models): whichever it calls fails, and the
+     * file stays. */
+    static const char *const operations[] = {"exchange", "rename", "unlink"};
     bool hit = false;
-    for (size_t index = 0; index < 2 && !hit; index++) {
+    for (size_t index = 0; index < 3 && !hit; index++) {
         unlink(fixture->fake->path);
         write_holder(fixture, OTHER_PID, fixture->fake->now_ms - 7 * HOUR_MS, 6 * HOUR_MS, 6 * HOUR_MS, NULL);
         char *before = fake_env_read_lease(fixture->fake);
@@ -869,6 +875,55 @@ static void test_read_errors_are_unreadable(void **state) {
     inject(fixture, NULL, 0, 0, 0);
 }
 
+/* A writer that takes no lock (the original) plays between the judgement of
+ * a stale lease and its replacement: it unlinks the stale file and creates
+ * its own lease, once, at the first exchange or rename. */
+static const char *fresh_lease_bytes;
+static void original_writer_takes_over(struct fake_env *fake, const char *operation) {
+    if (fresh_lease_bytes == NULL || (strcmp(operation, "exchange") != 0 && strcmp(operation, "rename") != 0)) return;
+    const char *bytes = fresh_lease_bytes;
+    fresh_lease_bytes = NULL;
+    unlink(fake->path);
+    fake_env_write_lease(fake, bytes);
+}
+
+static void test_a_lease_written_meanwhile_by_a_lockless_writer_is_never_replaced(void **state) {
+    struct fixture *fixture = *state;
+    if (!fixture->impl->publishes_whole) return; /* the models replace without judging (hazard 1) */
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_DEAD, OTHER_START_TIME);
+    fake_env_set_pid(fixture->fake, THIRD_PID, FAKE_PID_ALIVE, THIRD_START_TIME);
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - HOUR_MS, 6 * HOUR_MS, 6 * HOUR_MS, NULL);
+    char fresh[512], now[LEASE_TIMESTAMP_SIZE];
+    lease_time_format(fixture->fake->now_ms, now);
+    snprintf(fresh, sizeof fresh,
+             "{\"owner\":\"kbSync\",\"reason\":\"nightly\",\"pid\":%d,\"token\":\"fresh-lease-of-a-lockless-writer\","
+             "\"acquiredAt\":\"%s\",\"staleAfterMs\":21600000}",
+             (int)THIRD_PID, now);
+    fresh_lease_bytes = fresh;
+    fixture->fake->before_operation = original_writer_takes_over;
+    enum lease_status status = acquire(fixture);
+    fixture->fake->before_operation = NULL;
+    assert_null(fresh_lease_bytes); /* the other writer did play */
+    char *after = fake_env_read_lease(fixture->fake);
+    assert_non_null(after);
+    assert_string_equal(after, fresh);
+    free(after);
+    assert_int_equal(status, LEASE_STATUS_HELD);
+    assert_int_equal(fixture->result.lease.pid, THIRD_PID);
+}
+
+/* A file system that cannot exchange (EINVAL) gets the check and the rename. */
+static void test_a_file_system_without_exchange_still_takes_over(void **state) {
+    struct fixture *fixture = *state;
+    if (!fixture->impl->publishes_whole) return; /* the models never exchange */
+    fake_env_set_pid(fixture->fake, OTHER_PID, FAKE_PID_DEAD, OTHER_START_TIME);
+    write_holder(fixture, OTHER_PID, fixture->fake->now_ms - HOUR_MS, 6 * HOUR_MS, 6 * HOUR_MS, NULL);
+    inject(fixture, "exchange", EINVAL, 0, 0);
+    enum lease_status status = acquire(fixture);
+    inject(fixture, NULL, 0, 0, 0);
+    assert_int_equal(status, LEASE_STATUS_ACQUIRED_AFTER_STALE);
+}
+
 static void test_a_fifo_at_the_path_is_unreadable_not_a_hang(void **state) {
     struct fixture *fixture = *state;
     lease_make_parents(&fixture->fake->env, fixture->fake->path);
@@ -886,7 +941,8 @@ static void test_renew_edge_statuses(void **state) {
     assert_true(lease_status_is_acquired(acquire(fixture)));
     char token[LEASE_TEXT_MAX];
     snprintf(token, sizeof token, "%s", fixture->result.lease.token);
-    inject(fixture, "rename", EIO, 0, 0);
+    /* the replacement step is an exchange (a rename of both names) */
+    inject(fixture, "exchange", EIO, 0, 0);
     lease_result_clear(&fixture->result);
     assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result),
                      LEASE_STATUS_ERROR);
@@ -898,11 +954,18 @@ static void test_renew_edge_statuses(void **state) {
                      LEASE_STATUS_ERROR);
     assert_string_equal(fixture->result.error_operation, "write");
     assert_int_equal(fixture->result.error_number, ENOSPC);
-    inject(fixture, "lstat", EIO, 0, 0);
+    /* The file that the replacement moved aside cannot be examined (the
+     * project's: its second fstat; the others: their identity check): the
+     * renewal fails and the lease stays the holder's. */
+    inject(fixture, strcmp(fixture->impl->ops->name, "lease") == 0 ? "fstat" : "lstat", EIO,
+           strcmp(fixture->impl->ops->name, "lease") == 0 ? 1 : 0, 0);
     lease_result_clear(&fixture->result);
     assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result),
                      LEASE_STATUS_ERROR);
     inject(fixture, NULL, 0, 0, 0);
+    lease_result_clear(&fixture->result);
+    assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result),
+                     LEASE_STATUS_RENEWED);
     fake_env_write_lease(fixture->fake, "{not json");
     lease_result_clear(&fixture->result);
     assert_int_equal(lease_renew(fixture->impl->ops, &fixture->fake->env, &fixture->options, token, &fixture->result),
@@ -1095,6 +1158,8 @@ static const struct {
     CASE(test_run_reports_a_failed_release),
     CASE(test_read_errors_are_unreadable),
     CASE(test_a_fifo_at_the_path_is_unreadable_not_a_hang),
+    CASE(test_a_lease_written_meanwhile_by_a_lockless_writer_is_never_replaced),
+    CASE(test_a_file_system_without_exchange_still_takes_over),
     CASE(test_renew_edge_statuses),
     CASE(test_lock_timeout_fails_closed),
     CASE(test_endless_eintr_never_reads_a_live_lease_as_empty),

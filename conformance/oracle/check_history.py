@@ -157,9 +157,24 @@ class Run:
                 continue
             if position + 1 >= len(self.versions):
                 return None
-            actor = self.versions[position + 1]["actor"]
+            actor = self.remover_at(position + 1)
             return self.processes.get(actor) if actor is not None and actor != process.index else None
         return None
+
+    def remover_at(self, position):
+        """Who made the change at versions[position] (None: nobody yet). An exchange only
+        displaces the version before it (docs/spec.md 9.26): while the displacing process
+        is still in its call, that version is not gone; when it never came back, whoever
+        took the displacing version off the path kept it out, else the displacing process."""
+        version = self.versions[position]
+        actor = version["actor"]
+        if not version["displaced"]:
+            return actor
+        if position + 1 < len(self.versions) and self.versions[position + 1]["actor"] is not None:
+            return self.versions[position + 1]["actor"]
+        process = self.processes.get(actor)
+        pending = process is not None and process.alive and process.call in ("acquire", "renew")
+        return None if pending else actor
 
     def race_culprits(self, taker, taker_token, victim, victim_token):
         removed_victim = self.remover_of(victim, victim_token)
@@ -215,7 +230,7 @@ class Run:
             self.inode_writer[inode] = record.get("writer")
         version = dict(step=record["step"], wall=record["wall"], inode=inode, token=token or "",
                        expires=expires if inode >= 0 else INF, writer=record.get("writer") if inode >= 0 else None,
-                       actor=actor.index if actor is not None else None)
+                       actor=actor.index if actor is not None else None, displaced=bool(record.get("displaced")))
         if self.versions:
             last = self.versions[-1]
             if (last["inode"], last["token"], last["expires"]) == (inode, version["token"], version["expires"]):

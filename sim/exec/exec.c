@@ -1728,6 +1728,7 @@ static enum sim_op exec_op(const struct exec_call *call) {
     if (!strcmp(name, "statx")) return (args[2] & AT_EMPTY_PATH) ? SIM_OP_FSTAT : SIM_OP_LSTAT;
     if (!strcmp(name, "stat") || !strcmp(name, "lstat")) return SIM_OP_LSTAT;
     if (!strcmp(name, "link") || !strcmp(name, "linkat")) return SIM_OP_LINK;
+    if (!strcmp(name, "renameat2") && (args[4] & 2 /* RENAME_EXCHANGE */)) return SIM_OP_EXCHANGE;
     if (!strncmp(name, "rename", 6)) return SIM_OP_RENAME;
     if (!strcmp(name, "unlink") || !strcmp(name, "unlinkat") || !strcmp(name, "rmdir")) return SIM_OP_UNLINK;
     if (!strcmp(name, "mkdir") || !strcmp(name, "mkdirat")) return SIM_OP_MKDIR;
