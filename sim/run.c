@@ -24,12 +24,24 @@ struct sim_world *sim_world_get(void) {
     return &world_storage;
 }
 
+/* The workloads of docs/spec.md 9.23 and 9.24 switched off in a whole plan
+ * ("launchers": every launcher; "orchestrator-renew": orchestrators hold
+ * without renewing), to show what only they reach. false: not such a word. */
+static bool drop_workload(struct sim_plan *plan, const char *word) {
+    bool launchers = strcmp(word, "launchers") == 0, renewals = strcmp(word, "orchestrator-renew") == 0;
+    for (int index = 0; index < plan->spec_count; index++) {
+        if (launchers && plan->specs[index].kind == SIM_SPEC_LAUNCHER) plan->specs[index].disabled = true;
+        if (renewals) plan->specs[index].renew = false;
+    }
+    return launchers || renewals;
+}
+
 /* "1,3,crashes,partial-writes": actors/events to drop and knobs to clear. */
 void sim_apply_drops(struct sim_plan *plan, const char *drops) {
     char copy[256];
     lease_copy_text(copy, sizeof copy, drops != NULL ? drops : "");
     for (char *word = strtok(copy, ","); word != NULL; word = strtok(NULL, ",")) {
-        bool knob = false;
+        bool knob = drop_workload(plan, word);
         for (size_t index = 0; index < sim_knob_count() && !knob; index++) {
             const struct sim_knob *row = sim_knob_at(index);
             if (row->drop != NULL && strcmp(word, row->drop) == 0) sim_knob_clear(&plan->knobs, row), knob = true;
