@@ -75,10 +75,19 @@ static void random_workloads(struct sim_plan *plan, uint64_t seed, int64_t sprea
     struct sim_prng rng;
     sim_prng_seed(&rng, seed ^ 0x776f726b6c6f6164ULL);
     int64_t ttl_ms = plan->knobs.ttl_ms;
-    bool renew = sim_prng_permille(&rng, 500);
-    for (int index = 0; index < plan->spec_count; index++) {
+    bool renew = sim_prng_permille(&rng, 500), kill = sim_prng_permille(&rng, 500);
+    int count = plan->spec_count;
+    for (int index = 0; index < count; index++) {
         struct sim_spec *spec = &plan->specs[index];
-        if (spec->kind == SIM_SPEC_ORCHESTRATOR && spec->hold) spec->renew = renew && plan->knobs.renew;
+        if (spec->kind != SIM_SPEC_ORCHESTRATOR || !spec->hold || !renew || !plan->knobs.renew) continue;
+        spec->renew = true;
+        /* killed after its first renewal while its children work (docs/spec.md 9.8) */
+        int64_t work_ms = 0, interval_ms = lease_renew_interval_ms(ttl_ms);
+        for (int child = 0; child < spec->child_count; child++) work_ms += spec->children[child].body_ms;
+        if (!kill || work_ms <= interval_ms) continue;
+        struct sim_spec *killer =
+            add_spec(plan, SIM_SPEC_KILL, "kill", spec->at_ms + sim_prng_range(&rng, interval_ms + 1, work_ms));
+        if (killer != NULL) lease_copy_text(killer->target, sizeof killer->target, spec->label);
     }
     if (!sim_prng_permille(&rng, 200)) return;
     const char *owner = program_names[sim_prng_below(&rng, 4)];

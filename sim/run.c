@@ -24,15 +24,25 @@ struct sim_world *sim_world_get(void) {
     return &world_storage;
 }
 
+/* Whether spec kills an orchestrator that renews. */
+static bool kills_renewer(const struct sim_plan *plan, const struct sim_spec *spec) {
+    for (int index = 0; spec->kind == SIM_SPEC_KILL && index < plan->spec_count; index++)
+        if (plan->specs[index].renew && strcmp(plan->specs[index].label, spec->target) == 0) return true;
+    return false;
+}
+
 /* The workloads of docs/spec.md 9.23 and 9.24 switched off in a whole plan
  * ("launchers": every launcher; "orchestrator-renew": orchestrators hold
- * without renewing), to show what only they reach. false: not such a word. */
+ * without renewing, and are not killed), to show what only they reach.
+ * false: not such a word. */
 static bool drop_workload(struct sim_plan *plan, const char *word) {
     bool launchers = strcmp(word, "launchers") == 0, renewals = strcmp(word, "orchestrator-renew") == 0;
     for (int index = 0; index < plan->spec_count; index++) {
-        if (launchers && plan->specs[index].kind == SIM_SPEC_LAUNCHER) plan->specs[index].disabled = true;
-        if (renewals) plan->specs[index].renew = false;
+        struct sim_spec *spec = &plan->specs[index];
+        if ((launchers && spec->kind == SIM_SPEC_LAUNCHER) || (renewals && kills_renewer(plan, spec)))
+            spec->disabled = true;
     }
+    for (int index = 0; index < plan->spec_count && renewals; index++) plan->specs[index].renew = false;
     return launchers || renewals;
 }
 
