@@ -3,6 +3,7 @@
  * the shrinker. Shared by the command line and the benchmarks.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,22 +25,31 @@ struct sim_world *sim_world_get(void) {
     return &world_storage;
 }
 
-/* Whether spec kills an orchestrator that renews. */
-static bool kills_renewer(const struct sim_plan *plan, const struct sim_spec *spec) {
-    for (int index = 0; spec->kind == SIM_SPEC_KILL && index < plan->spec_count; index++)
-        if (plan->specs[index].renew && strcmp(plan->specs[index].label, spec->target) == 0) return true;
+/* Whether spec kills an orchestrator that renews (renewer) or aims at a
+ * launcher's worker (else). */
+static bool aims_at(const struct sim_plan *plan, const struct sim_spec *spec, bool renewer) {
+    if (spec->kind != SIM_SPEC_KILL && spec->kind != SIM_SPEC_REUSE_PID) return false;
+    for (int index = 0; index < plan->spec_count; index++) {
+        const struct sim_spec *aimed = &plan->specs[index];
+        char worker[SIM_LABEL_MAX + 8];
+        snprintf(worker, sizeof worker, "%.20s.worker", aimed->label);
+        if (renewer ? aimed->renew && strcmp(aimed->label, spec->target) == 0
+                    : aimed->kind == SIM_SPEC_LAUNCHER && strcmp(worker, spec->target) == 0)
+            return true;
+    }
     return false;
 }
 
 /* The workloads of docs/spec.md 9.23 and 9.24 switched off in a whole plan
- * ("launchers": every launcher; "orchestrator-renew": orchestrators hold
- * without renewing, and are not killed), to show what only they reach.
- * false: not such a word. */
+ * ("launchers": every launcher and the events aimed at its worker;
+ * "orchestrator-renew": orchestrators hold without renewing, and are not
+ * killed), to show what only they reach. false: not such a word. */
 static bool drop_workload(struct sim_plan *plan, const char *word) {
     bool launchers = strcmp(word, "launchers") == 0, renewals = strcmp(word, "orchestrator-renew") == 0;
     for (int index = 0; index < plan->spec_count; index++) {
         struct sim_spec *spec = &plan->specs[index];
-        if ((launchers && spec->kind == SIM_SPEC_LAUNCHER) || (renewals && kills_renewer(plan, spec)))
+        if ((launchers && (spec->kind == SIM_SPEC_LAUNCHER || aims_at(plan, spec, false))) ||
+            (renewals && aims_at(plan, spec, true)))
             spec->disabled = true;
     }
     for (int index = 0; index < plan->spec_count && renewals; index++) plan->specs[index].renew = false;
