@@ -29,42 +29,41 @@ void sim_violation(struct sim_world *world, enum sim_invariant invariant, const 
               sim_invariant_name(invariant), world->violation_text);
 }
 
-/* Finds "key": "value" in possibly torn JSON text; false when absent. */
-static bool scan_string(const char *data, size_t size, const char *key, char *value, size_t value_size) {
+/* Where the value of "key" starts in possibly torn JSON text (past the
+ * colon and blanks), or size when the key is absent. */
+static size_t find_value(const char *data, size_t size, const char *key) {
     size_t key_length = strlen(key);
     for (size_t index = 0; index + key_length + 2 < size; index++) {
         if (data[index] != '"' || memcmp(data + index + 1, key, key_length) != 0 || data[index + 1 + key_length] != '"')
             continue;
         size_t cursor = index + key_length + 2;
         while (cursor < size && (data[cursor] == ' ' || data[cursor] == ':' || data[cursor] == '\n')) cursor++;
-        if (cursor >= size || data[cursor] != '"') return false;
-        size_t start = ++cursor;
-        while (cursor < size && data[cursor] != '"') cursor++;
-        if (cursor >= size || cursor - start >= value_size) return false;
-        memcpy(value, data + start, cursor - start);
-        value[cursor - start] = '\0';
-        return true;
+        return cursor;
     }
-    return false;
+    return size;
+}
+
+/* Finds "key": "value" in possibly torn JSON text; false when absent. */
+static bool scan_string(const char *data, size_t size, const char *key, char *value, size_t value_size) {
+    size_t cursor = find_value(data, size, key);
+    if (cursor >= size || data[cursor] != '"') return false;
+    size_t start = ++cursor;
+    while (cursor < size && data[cursor] != '"') cursor++;
+    if (cursor >= size || cursor - start >= value_size) return false;
+    memcpy(value, data + start, cursor - start);
+    value[cursor - start] = '\0';
+    return true;
 }
 
 /* The number after "key": in possibly torn JSON text; false when absent. */
 static bool scan_integer(const char *data, size_t size, const char *key, int64_t *value) {
-    size_t key_length = strlen(key);
-    for (size_t index = 0; index + key_length + 2 < size; index++) {
-        if (data[index] != '"' || memcmp(data + index + 1, key, key_length) != 0 || data[index + 1 + key_length] != '"')
-            continue;
-        size_t cursor = index + key_length + 2;
-        while (cursor < size && (data[cursor] == ' ' || data[cursor] == ':' || data[cursor] == '\n')) cursor++;
-        int64_t number = 0;
-        size_t start = cursor;
-        while (cursor < size && cursor - start < 12 && data[cursor] >= '0' && data[cursor] <= '9')
-            number = number * 10 + (data[cursor++] - '0');
-        if (cursor == start) return false;
-        *value = number;
-        return true;
-    }
-    return false;
+    size_t cursor = find_value(data, size, key), start = cursor;
+    int64_t number = 0;
+    while (cursor < size && cursor - start < 12 && data[cursor] >= '0' && data[cursor] <= '9')
+        number = number * 10 + (data[cursor++] - '0');
+    if (cursor == start) return false;
+    *value = number;
+    return true;
 }
 
 /* Whom a lease file names: its writer, or the worker a launcher wrote it for

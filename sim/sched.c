@@ -512,13 +512,18 @@ struct sim_process *sim_spawn(struct sim_world *world, enum sim_role role, const
     return process;
 }
 
-void sim_wait_child(struct sim_process *process, int child) {
+/* deadline: also runnable from its wake time (sim_wait_child_until). */
+static void wait_for(struct sim_process *process, int child, bool deadline) {
     process->state = SIM_PROCESS_WAITING;
     process->waiting_child = child;
-    process->wait_deadline = false;
+    process->wait_deadline = deadline;
     process->pending_op = SIM_OP_SLEEP;
     process->pending = (struct sim_footprint){0};
     sim_coroutine_yield(&pool[process->index]);
+}
+
+void sim_wait_child(struct sim_process *process, int child) {
+    wait_for(process, child, false);
 }
 
 /* Waits for child to end or for the true time deadline_ms, whichever comes
@@ -528,12 +533,7 @@ bool sim_wait_child_until(struct sim_process *process, int child, int64_t deadli
     struct sim_world *world = process->world;
     if (!process_ended(&world->processes[child])) {
         process->wake_ms = deadline_ms;
-        process->state = SIM_PROCESS_WAITING;
-        process->waiting_child = child;
-        process->wait_deadline = true;
-        process->pending_op = SIM_OP_SLEEP;
-        process->pending = (struct sim_footprint){0};
-        sim_coroutine_yield(&pool[process->index]);
+        wait_for(process, child, true);
         process->wait_deadline = false;
         process->wake_ms = world->now_ms;
     }
