@@ -568,8 +568,9 @@ int sim_cli_campaign(const struct cli *cli) {
             printf("drawn per seed: ttl {1000,3000,10000,60000}ms, renew 60%%, initial {none,dead,live,torn,reused}, "
                    "crash {0,1,3,10}/1000 per step, wall-resolution {1,1000}ms, partial-writes 50%%, pid-space "
                    "{8,1000}, lock-timeout {50,10000}ms, programs 2..6 (hang 6%%, crash-in-body 15%%, pid-reuse "
-                   "40%% of those), orchestrator 30%%, clock-jump 15%%, foreign-pids 25%%, inode-reuse 50%%, "
-                   "lock-stall 15%%%s%s\n",
+                   "40%% of those), orchestrator 30%% (renewing: half of the holding ones when renew, killed "
+                   "half of those), launcher 20%% (worker crash-in-body 30%%), clock-jump 15%%, foreign-pids 25%%, "
+                   "inode-reuse 50%%, lock-stall 15%%%s%s\n",
                    cli->request.drops ? ", drop " : "", cli->request.drops ? cli->request.drops : "");
         }
     }

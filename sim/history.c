@@ -34,7 +34,8 @@ static const struct lease_ops *recorded_inner[RECORDED_MAX];
 static struct lease_ops recorded_copy[RECORDED_MAX];
 static struct sim_hooks inner_hooks;
 /* Per process: the token its body runs under (its last acquired or
- * inherited result), kept here, not read from the oracle. */
+ * inherited result, or one acquired naming it), kept here, not read from
+ * the oracle. */
 static char body_tokens[SIM_PROCESS_MAX][LEASE_TEXT_MAX];
 static char body_expiries[SIM_PROCESS_MAX][LEASE_TEXT_MAX];
 
@@ -106,10 +107,19 @@ static const struct lease_ops *inner_of(struct sim_process *process) {
     return sim_process_impl(process);
 }
 
-static void emit_invoke(const char *function, const struct sim_process *process, const char *token) {
+/* named: the process an acquire names (options.pid, acquire --pid), or NULL. */
+static void emit_invoke(const char *function, const struct sim_process *process, const char *token,
+                        const struct sim_process *named) {
     json_t *object = record("invoke", process);
     json_object_set_new(object, "f", json_string(function));
     if (token != NULL) json_object_set_new(object, "token", text(token, strlen(token)));
+    if (named != NULL) {
+        json_t *target = json_object();
+        json_object_set_new(target, "proc", json_integer(named->index));
+        json_object_set_new(target, "label", text(named->label, strlen(named->label)));
+        json_object_set_new(target, "pid", json_integer(named->pid));
+        json_object_set_new(object, "for", target);
+    }
     emit(object);
 }
 
@@ -141,7 +151,7 @@ static void emit_result(const char *function, struct sim_process *process, enum 
 static enum lease_status record_inspect(const struct lease_env *env, const struct lease_options *options,
                                         struct lease_result *result) {
     struct sim_process *process = caller(env);
-    emit_invoke("inspect", process, NULL);
+    emit_invoke("inspect", process, NULL, NULL);
     enum lease_status status = inner_of(process)->inspect(env, options, result);
     emit_result("inspect", process, status, result);
     return status;
@@ -150,16 +160,23 @@ static enum lease_status record_inspect(const struct lease_env *env, const struc
 static enum lease_status record_acquire(const struct lease_env *env, const struct lease_options *options,
                                         struct lease_result *result) {
     struct sim_process *process = caller(env);
-    emit_invoke("acquire", process, NULL);
+    /* acquire --pid: the lease is the named process's; its body runs under it */
+    struct sim_process *named =
+        options->pid > 0 && options->pid != process->pid ? sim_world_pid_owner(recording, options->pid) : NULL;
+    emit_invoke("acquire", process, NULL, named);
     enum lease_status status = inner_of(process)->acquire(env, options, result);
     emit_result("acquire", process, status, result);
+    if (named != NULL && result->has_lease && lease_status_is_acquired(status)) {
+        lease_copy_text(body_tokens[named->index], LEASE_TEXT_MAX, result->lease.token);
+        lease_copy_text(body_expiries[named->index], LEASE_TEXT_MAX, result->lease.expires_at);
+    }
     return status;
 }
 
 static enum lease_status record_release(const struct lease_env *env, const struct lease_options *options,
                                         const char *token, struct lease_result *result) {
     struct sim_process *process = caller(env);
-    emit_invoke("release", process, token);
+    emit_invoke("release", process, token, NULL);
     enum lease_status status = inner_of(process)->release(env, options, token, result);
     emit_result("release", process, status, result);
     return status;
@@ -168,7 +185,7 @@ static enum lease_status record_release(const struct lease_env *env, const struc
 static enum lease_status record_renew(const struct lease_env *env, const struct lease_options *options,
                                       const char *token, struct lease_result *result) {
     struct sim_process *process = caller(env);
-    emit_invoke("renew", process, token);
+    emit_invoke("renew", process, token, NULL);
     enum lease_status status = inner_of(process)->renew(env, options, token, result);
     emit_result("renew", process, status, result);
     return status;

@@ -159,23 +159,58 @@ static bool attribute(struct sim_world *world, enum sim_invariant invariant, con
 /* A violation of one process's own result (its deferral, fence or expiry). */
 #define SELF(process) (&(struct party){"by", (process), true}), 1
 
-/* Finds "key": "value" in possibly torn JSON text; false when absent. */
-static bool scan_string(const char *data, size_t size, const char *key, char *value, size_t value_size) {
+/* Where the value of "key" starts in possibly torn JSON text (past the
+ * colon and blanks), or size when the key is absent. */
+static size_t find_value(const char *data, size_t size, const char *key) {
     size_t key_length = strlen(key);
     for (size_t index = 0; index + key_length + 2 < size; index++) {
         if (data[index] != '"' || memcmp(data + index + 1, key, key_length) != 0 || data[index + 1 + key_length] != '"')
             continue;
         size_t cursor = index + key_length + 2;
         while (cursor < size && (data[cursor] == ' ' || data[cursor] == ':' || data[cursor] == '\n')) cursor++;
-        if (cursor >= size || data[cursor] != '"') return false;
-        size_t start = ++cursor;
-        while (cursor < size && data[cursor] != '"') cursor++;
-        if (cursor >= size || cursor - start >= value_size) return false;
-        memcpy(value, data + start, cursor - start);
-        value[cursor - start] = '\0';
-        return true;
+        return cursor;
     }
-    return false;
+    return size;
+}
+
+/* Finds "key": "value" in possibly torn JSON text; false when absent. */
+static bool scan_string(const char *data, size_t size, const char *key, char *value, size_t value_size) {
+    size_t cursor = find_value(data, size, key);
+    if (cursor >= size || data[cursor] != '"') return false;
+    size_t start = ++cursor;
+    while (cursor < size && data[cursor] != '"') cursor++;
+    if (cursor >= size || cursor - start >= value_size) return false;
+    memcpy(value, data + start, cursor - start);
+    value[cursor - start] = '\0';
+    return true;
+}
+
+/* The number after "key": in possibly torn JSON text; false when absent. */
+static bool scan_integer(const char *data, size_t size, const char *key, int64_t *value) {
+    size_t cursor = find_value(data, size, key), start = cursor;
+    int64_t number = 0;
+    while (cursor < size && cursor - start < 12 && data[cursor] >= '0' && data[cursor] <= '9')
+        number = number * 10 + (data[cursor++] - '0');
+    if (cursor == start) return false;
+    *value = number;
+    return true;
+}
+
+/* Whom a lease file names: its writer, or the worker a launcher wrote it for
+ * (acquire --pid: the file carries the worker's pid). */
+static int holder_of(const struct sim_world *world, int writer, int64_t pid) {
+    if (writer < 0 || world->processes[writer].pid == pid) return writer;
+    for (int index = writer + 1; index < world->process_count; index++) {
+        const struct sim_process *worker = &world->processes[index];
+        if (worker->role == SIM_ROLE_WORKER && worker->parent == writer && worker->pid == pid) return index;
+    }
+    return writer;
+}
+
+/* A removal by the writer, or by the worker it acquired for, is no foreign
+ * release. */
+static bool removes_own(const struct sim_process *actor, int writer) {
+    return writer == actor->index || (actor->role == SIM_ROLE_WORKER && actor->parent == writer && writer >= 0);
 }
 
 /* A body whose lease file was replaced after its lease expired by TTL has
@@ -201,7 +236,7 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
         int writer = world->inodes[removed_inode].writer;
         struct party parties[2] = {{"remover", actor, true},
                                    {"writer", writer >= 0 ? &world->processes[writer] : actor, false}};
-        if (writer != actor->index)
+        if (!removes_own(actor, writer))
             attribute(world, SIM_INVARIANT_FOREIGN_RELEASE, parties, writer >= 0 ? 2 : 1,
                       "%s (pid %lld) removed, while %s, the lease written by %s", actor->label, (long long)actor->pid,
                       actor->phase == SIM_PHASE_RELEASING ? "releasing" : "renewing",
@@ -212,17 +247,21 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
                                 .wall_ms = sim_world_wall_ms(world),
                                 .writer = -1,
                                 .actor = actor != NULL ? actor->index : -1,
+                                .holder = -1,
                                 .inode = world->lease_inode,
                                 .displaced = removed_inode >= 0 && world->inodes[removed_inode].link_count > 0,
                                 .expires_ms = INT64_MAX};
     if (world->lease_inode >= 0) {
         const struct sim_inode *inode = &world->inodes[world->lease_inode];
         char expires[64];
-        entry.writer = inode->writer;
+        entry.writer = entry.holder = inode->writer;
         if (inode->data != NULL) {
+            int64_t pid = 0;
             scan_string(inode->data, inode->size, "token", entry.token, sizeof entry.token);
             if (scan_string(inode->data, inode->size, "expiresAt", expires, sizeof expires))
                 lease_time_parse(expires, &entry.expires_ms);
+            if (scan_integer(inode->data, inode->size, "pid", &pid))
+                entry.holder = holder_of(world, inode->writer, pid);
         }
     }
     if (world->history_count > 0) {
@@ -323,12 +362,41 @@ static void check_expiry(struct sim_process *process, const struct lease_result 
                   (long long)world->plan.knobs.wall_resolution_ms);
 }
 
+/* A renewal extends every body that runs under the renewed token: the
+ * renewer's own, and those that inherited it (an orchestrator's children, a
+ * tree program's body child) (docs/spec.md 9.23). */
+static void extend_inheritors(struct sim_process *renewer, const struct lease_result *result) {
+    struct sim_world *world = renewer->world;
+    for (int index = 0; index < world->process_count; index++) {
+        struct sim_process *other = &world->processes[index];
+        if (other == renewer || !other->in_body || strcmp(other->body_token, result->lease.token) != 0) continue;
+        other->body_expires_ms = expires_of(result);
+        world->counters[SIM_COUNTER_INHERITED_RENEWAL]++;
+    }
+}
+
 void sim_oracle_renewed(struct sim_process *process, const struct lease_result *result) {
     check_expiry(process, result, "renewed to", process->renew_start_wall_ms);
     process->holding_expires_ms = expires_of(result);
     process->body_expires_ms = expires_of(result);
+    extend_inheritors(process, result);
     sim_story(process->world, SIM_STORY_RENEW, process->index, "renewed until %.40s", result->lease.expires_at);
     check_others(process, "renewed its lease");
+}
+
+/* acquire --pid: the lease a launcher took belongs to the worker it names
+ * from the hand-over on (it holds it, as if told "acquired" at the
+ * launcher's call); the launcher, which exits, no longer does. */
+void sim_oracle_lease_handed(struct sim_process *launcher, struct sim_process *worker) {
+    worker->holding = launcher->holding;
+    lease_copy_text(worker->holding_token, sizeof worker->holding_token, launcher->holding_token);
+    worker->holding_expires_ms = launcher->holding_expires_ms;
+    worker->call_start_step = launcher->call_start_step;
+    worker->call_start_wall_ms = launcher->call_start_wall_ms;
+    launcher->holding = false;
+    launcher->world->counters[SIM_COUNTER_ACQUIRED_FOR_PID]++;
+    sim_story(launcher->world, SIM_STORY_RESULT, launcher->index, "%s hands the lease to %s (pid %lld)",
+              launcher->label, worker->label, (long long)worker->pid);
 }
 
 void sim_oracle_call_start(struct sim_process *process) {
@@ -353,9 +421,9 @@ static const struct sim_history *find_overlap(const struct sim_world *world, con
     return found;
 }
 
-static void check_dead_holder(struct sim_process *process, const struct lease_result *result, int writer) {
+static void check_dead_holder(struct sim_process *process, const struct lease_result *result, int named) {
     struct sim_world *world = process->world;
-    struct sim_process *holder = &world->processes[writer];
+    struct sim_process *holder = &world->processes[named];
     if (holder->state != SIM_PROCESS_DEAD && holder->state != SIM_PROCESS_FINISHED) return;
     if (holder->death_step > (int64_t)process->call_start_step) return;
     if (!result->lease.pid_is_integer || result->lease.pid != holder->pid) return;
@@ -401,7 +469,7 @@ static void check_held(struct sim_process *process, const struct lease_result *r
                   result->lease.token);
         return;
     }
-    if (entry->writer >= 0) check_dead_holder(process, result, entry->writer);
+    if (entry->holder >= 0) check_dead_holder(process, result, entry->holder);
     if (!valid && world->violation == SIM_INVARIANT_NONE && world->counters[SIM_COUNTER_CLOCK_JUMP] == 0)
         attribute(world, SIM_INVARIANT_HONEST_DEFERRAL, SELF(process),
                   "%s got held naming %s's lease, which had expired by its TTL during the whole call", process->label,
@@ -478,8 +546,8 @@ void sim_oracle_acquire_result(struct sim_process *process, const struct lease_r
 void sim_oracle_pid_allocated(struct sim_world *world, int64_t pid) {
     if (world->history_count == 0) return;
     const struct sim_history *last = &world->history[world->history_count - 1];
-    if (last->writer < 0 || last->inode < 0) return;
-    const struct sim_process *writer = &world->processes[last->writer];
-    if (writer->pid == pid && (writer->state == SIM_PROCESS_DEAD || writer->state == SIM_PROCESS_FINISHED))
+    if (last->holder < 0 || last->inode < 0) return;
+    const struct sim_process *holder = &world->processes[last->holder];
+    if (holder->pid == pid && (holder->state == SIM_PROCESS_DEAD || holder->state == SIM_PROCESS_FINISHED))
         world->counters[SIM_COUNTER_PID_REUSE]++;
 }

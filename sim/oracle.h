@@ -11,6 +11,7 @@ void sim_oracle_lease_changed(struct sim_world *world, struct sim_process *actor
 void sim_oracle_body_enter(struct sim_process *process, const struct lease_result *lease);
 void sim_oracle_body_exit(struct sim_process *process);
 void sim_oracle_renewed(struct sim_process *process, const struct lease_result *result);
+void sim_oracle_lease_handed(struct sim_process *launcher, struct sim_process *worker);
 void sim_oracle_call_start(struct sim_process *process);
 void sim_oracle_acquire_result(struct sim_process *process, const struct lease_result *result);
 void sim_oracle_pid_allocated(struct sim_world *world, int64_t pid);

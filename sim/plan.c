@@ -66,6 +66,44 @@ static void random_orchestrator(struct sim_plan *plan, struct sim_prng *rng, int
     }
 }
 
+/* The workloads of docs/spec.md 9.23 and 9.24, drawn from a stream of their
+ * own after everything else: a holding orchestrator renews while its
+ * children inherit (half of them, when the plan renews); a launcher
+ * acquires for the pid of a worker it spawns (a fifth of the seeds), whose
+ * body may crash (its lease is then stale) and whose pid may come back. */
+static void random_workloads(struct sim_plan *plan, uint64_t seed, int64_t spread_ms) {
+    struct sim_prng rng;
+    sim_prng_seed(&rng, seed ^ 0x776f726b6c6f6164ULL);
+    int64_t ttl_ms = plan->knobs.ttl_ms;
+    bool renew = sim_prng_permille(&rng, 500), kill = sim_prng_permille(&rng, 500);
+    int count = plan->spec_count;
+    for (int index = 0; index < count; index++) {
+        struct sim_spec *spec = &plan->specs[index];
+        if (spec->kind != SIM_SPEC_ORCHESTRATOR || !spec->hold || !renew || !plan->knobs.renew) continue;
+        spec->renew = true;
+        /* killed after its first renewal while its children work (docs/spec.md 9.8) */
+        int64_t work_ms = 0, interval_ms = lease_renew_interval_ms(ttl_ms);
+        for (int child = 0; child < spec->child_count; child++) work_ms += spec->children[child].body_ms;
+        if (!kill || work_ms <= interval_ms) continue;
+        struct sim_spec *killer =
+            add_spec(plan, SIM_SPEC_KILL, "kill", spec->at_ms + sim_prng_range(&rng, interval_ms + 1, work_ms));
+        if (killer != NULL) lease_copy_text(killer->target, sizeof killer->target, spec->label);
+    }
+    if (!sim_prng_permille(&rng, 200)) return;
+    const char *owner = program_names[sim_prng_below(&rng, 4)];
+    struct sim_spec *spec = add_spec(plan, SIM_SPEC_LAUNCHER, "launcher", sim_prng_range(&rng, 0, spread_ms) / 10 * 10);
+    if (spec == NULL) return;
+    lease_copy_text(spec->owner, sizeof spec->owner, owner);
+    spec->body_ms =
+        sim_prng_permille(&rng, 300) ? sim_prng_range(&rng, ttl_ms, ttl_ms * 2) : sim_prng_range(&rng, 1, ttl_ms / 2);
+    if (!sim_prng_permille(&rng, 300)) return;
+    spec->crash_after_ms = sim_prng_range(&rng, 0, spec->body_ms);
+    if (!sim_prng_permille(&rng, 400)) return;
+    struct sim_spec *reuse =
+        add_spec(plan, SIM_SPEC_REUSE_PID, "reuser", spec->at_ms + spec->crash_after_ms + sim_prng_range(&rng, 1, 100));
+    if (reuse != NULL) lease_copy_text(reuse->target, sizeof reuse->target, "launcher.worker");
+}
+
 void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy strategy) {
     static const int64_t ttls_ms[] = {1000, 3000, 10000, 60000};
     static const int crash_permilles[] = {0, 0, 1, 3, 10};
@@ -103,6 +141,7 @@ void sim_plan_random(struct sim_plan *plan, uint64_t seed, enum sim_strategy str
     knobs->foreign_pids = sim_prng_permille(&world_knobs, 250);
     knobs->inode_reuse = sim_prng_permille(&world_knobs, 500);
     knobs->lock_stall_ms = sim_prng_permille(&world_knobs, 150) ? knobs->lock_timeout_ms * 2 : 0;
+    random_workloads(plan, seed, spread_ms);
     (void)strategy;
 }
 
@@ -151,12 +190,15 @@ void sim_plan_exhaustive(struct sim_plan *plan) {
 }
 
 void sim_plan_describe(const struct sim_plan *plan, char *buffer, size_t size) {
-    int counts[5] = {0};
+    int counts[6] = {0};
     for (int index = 0; index < plan->spec_count; index++)
         if (!plan->specs[index].disabled) counts[plan->specs[index].kind]++;
     char knobs[384];
     sim_knobs_describe(&plan->knobs, knobs, sizeof knobs);
-    snprintf(buffer, size, "%s programs=%d orchestrators=%d kills=%d clock-jumps=%d pid-reuses=%d", knobs,
-             counts[SIM_SPEC_PROGRAM], counts[SIM_SPEC_ORCHESTRATOR], counts[SIM_SPEC_KILL],
-             counts[SIM_SPEC_CLOCK_JUMP], counts[SIM_SPEC_REUSE_PID]);
+    int used = snprintf(buffer, size, "%s programs=%d orchestrators=%d kills=%d clock-jumps=%d pid-reuses=%d", knobs,
+                        counts[SIM_SPEC_PROGRAM], counts[SIM_SPEC_ORCHESTRATOR], counts[SIM_SPEC_KILL],
+                        counts[SIM_SPEC_CLOCK_JUMP], counts[SIM_SPEC_REUSE_PID]);
+    /* only when there are any: a plan without them reads as it always did */
+    if (counts[SIM_SPEC_LAUNCHER] > 0 && used >= 0 && (size_t)used < size)
+        snprintf(buffer + used, size - (size_t)used, " launchers=%d", counts[SIM_SPEC_LAUNCHER]);
 }

@@ -3,6 +3,7 @@
  * the shrinker. Shared by the command line and the benchmarks.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,12 +26,43 @@ struct sim_world *sim_world_get(void) {
     return &world_storage;
 }
 
+/* Whether spec kills an orchestrator that renews (renewer) or aims at a
+ * launcher's worker (else). */
+static bool aims_at(const struct sim_plan *plan, const struct sim_spec *spec, bool renewer) {
+    if (spec->kind != SIM_SPEC_KILL && spec->kind != SIM_SPEC_REUSE_PID) return false;
+    for (int index = 0; index < plan->spec_count; index++) {
+        const struct sim_spec *aimed = &plan->specs[index];
+        char worker[SIM_LABEL_MAX + 8];
+        snprintf(worker, sizeof worker, "%.20s.worker", aimed->label);
+        if (renewer ? aimed->renew && strcmp(aimed->label, spec->target) == 0
+                    : aimed->kind == SIM_SPEC_LAUNCHER && strcmp(worker, spec->target) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The workloads of docs/spec.md 9.23 and 9.24 switched off in a whole plan
+ * ("launchers": every launcher and the events aimed at its worker;
+ * "orchestrator-renew": orchestrators hold without renewing, and are not
+ * killed), to show what only they reach. false: not such a word. */
+static bool drop_workload(struct sim_plan *plan, const char *word) {
+    bool launchers = strcmp(word, "launchers") == 0, renewals = strcmp(word, "orchestrator-renew") == 0;
+    for (int index = 0; index < plan->spec_count; index++) {
+        struct sim_spec *spec = &plan->specs[index];
+        if ((launchers && (spec->kind == SIM_SPEC_LAUNCHER || aims_at(plan, spec, false))) ||
+            (renewals && aims_at(plan, spec, true)))
+            spec->disabled = true;
+    }
+    for (int index = 0; index < plan->spec_count && renewals; index++) plan->specs[index].renew = false;
+    return launchers || renewals;
+}
+
 /* "1,3,crashes,partial-writes": actors/events to drop and knobs to clear. */
 void sim_apply_drops(struct sim_plan *plan, const char *drops) {
     char copy[256];
     lease_copy_text(copy, sizeof copy, drops != NULL ? drops : "");
     for (char *word = strtok(copy, ","); word != NULL; word = strtok(NULL, ",")) {
-        bool knob = false;
+        bool knob = drop_workload(plan, word);
         for (size_t index = 0; index < sim_knob_count() && !knob; index++) {
             const struct sim_knob *row = sim_knob_at(index);
             if (row->drop != NULL && strcmp(word, row->drop) == 0) sim_knob_clear(&plan->knobs, row), knob = true;

@@ -38,6 +38,8 @@ static bool parse_program_words(struct sim_spec *spec, char **words, int count) 
             spec->fail = true;
         else if (strcmp(word, "hold") == 0)
             spec->hold = true;
+        else if (strcmp(word, "renew") == 0)
+            spec->renew = true;
         else if (strcmp(word, "at") == 0 && lease_parse_integer(next, INT64_MIN, INT64_MAX, &spec->at_ms))
             index++;
         else if (strcmp(word, "body") == 0 && lease_parse_integer(next, INT64_MIN, INT64_MAX, &spec->body_ms))
@@ -118,6 +120,12 @@ static bool parse_line(struct sim_scenario *scenario, char **words, int count) {
     if (strcmp(verb, "expect") == 0) return parse_expect(scenario, words, count);
     if (strcmp(verb, "program") == 0 && count >= 3) {
         struct sim_spec *spec = new_spec(plan, SIM_SPEC_PROGRAM, words[1]);
+        if (spec == NULL) return false;
+        lease_copy_text(spec->owner, sizeof spec->owner, words[2]);
+        return parse_program_words(spec, words + 3, count - 3);
+    }
+    if (strcmp(verb, "launcher") == 0 && count >= 3) {
+        struct sim_spec *spec = new_spec(plan, SIM_SPEC_LAUNCHER, words[1]);
         if (spec == NULL) return false;
         lease_copy_text(spec->owner, sizeof spec->owner, words[2]);
         return parse_program_words(spec, words + 3, count - 3);

@@ -106,10 +106,16 @@ static void timer_sift_down(int at) {
     }
 }
 
+/* Runnable or blocked, or waiting for a child with a deadline: its wake
+ * time counts. */
+static bool has_wake_time(const struct sim_process *process) {
+    return process->state == SIM_PROCESS_RUNNABLE || process->state == SIM_PROCESS_BLOCKED ||
+           (process->state == SIM_PROCESS_WAITING && process->wait_deadline);
+}
+
 static bool timer_valid(const struct sim_world *world, const struct timer *timer) {
     const struct sim_process *process = &world->processes[timer->process];
-    return timer->stamp == ready_state.stamp[timer->process] &&
-           (process->state == SIM_PROCESS_RUNNABLE || process->state == SIM_PROCESS_BLOCKED) &&
+    return timer->stamp == ready_state.stamp[timer->process] && has_wake_time(process) &&
            process->wake_ms == timer->wake_ms;
 }
 
@@ -197,6 +203,12 @@ static void file_process(const struct sim_world *world, const struct sim_process
     case SIM_PROCESS_WAITING:
         bit_set(process_ended(&world->processes[process->waiting_child]) ? ready_state.waited : ready_state.waiting,
                 index);
+        /* a deadline: due at it, like a sleeper */
+        if (!process->wait_deadline) break;
+        if (process->wake_ms <= world->now_ms)
+            bit_set(ready_state.due, index);
+        else
+            timer_push(world, index, process->wake_ms);
         break;
     default: break;
     }
@@ -501,12 +513,32 @@ struct sim_process *sim_spawn(struct sim_world *world, enum sim_role role, const
     return process;
 }
 
-void sim_wait_child(struct sim_process *process, int child) {
+/* deadline: also runnable from its wake time (sim_wait_child_until). */
+static void wait_for(struct sim_process *process, int child, bool deadline) {
     process->state = SIM_PROCESS_WAITING;
     process->waiting_child = child;
+    process->wait_deadline = deadline;
     process->pending_op = SIM_OP_SLEEP;
     process->pending = (struct sim_footprint){0};
     sim_coroutine_yield(&pool[process->index]);
+}
+
+void sim_wait_child(struct sim_process *process, int child) {
+    wait_for(process, child, false);
+}
+
+/* Waits for child to end or for the true time deadline_ms, whichever comes
+ * first (a holder that renews while its child works); true when the child
+ * has ended. */
+bool sim_wait_child_until(struct sim_process *process, int child, int64_t deadline_ms) {
+    struct sim_world *world = process->world;
+    if (!process_ended(&world->processes[child])) {
+        process->wake_ms = deadline_ms;
+        wait_for(process, child, true);
+        process->wait_deadline = false;
+        process->wake_ms = world->now_ms;
+    }
+    return process_ended(&world->processes[child]);
 }
 
 static struct sim_process *find_label(struct sim_world *world, const char *label) {
@@ -521,9 +553,12 @@ static void fire_spec(struct sim_world *world, int index) {
     world->spec_fired[index] = true;
     switch (spec->kind) {
     case SIM_SPEC_PROGRAM:
-    case SIM_SPEC_ORCHESTRATOR: {
-        struct sim_process *process = sim_spawn(
-            world, spec->kind == SIM_SPEC_PROGRAM ? SIM_ROLE_PROGRAM : SIM_ROLE_ORCHESTRATOR, spec->label, index, 0);
+    case SIM_SPEC_ORCHESTRATOR:
+    case SIM_SPEC_LAUNCHER: {
+        enum sim_role role = spec->kind == SIM_SPEC_PROGRAM        ? SIM_ROLE_PROGRAM
+                             : spec->kind == SIM_SPEC_ORCHESTRATOR ? SIM_ROLE_ORCHESTRATOR
+                                                                   : SIM_ROLE_LAUNCHER;
+        struct sim_process *process = sim_spawn(world, role, spec->label, index, 0);
         if (process == NULL) break;
         world->spec_process[index] = process->index;
         lease_copy_text(process->owner, sizeof process->owner, spec->owner);
@@ -574,10 +609,9 @@ static bool is_ready(const struct sim_world *world, const struct sim_process *pr
     case SIM_PROCESS_RUNNABLE: return process->wake_ms <= world->now_ms;
     case SIM_PROCESS_BLOCKED:
         return process->wake_ms <= world->now_ms || !sim_fs_lock_busy(world, process->blocked_inode);
-    case SIM_PROCESS_WAITING: {
-        enum sim_state child = world->processes[process->waiting_child].state;
-        return child == SIM_PROCESS_FINISHED || child == SIM_PROCESS_DEAD;
-    }
+    case SIM_PROCESS_WAITING:
+        return process_ended(&world->processes[process->waiting_child]) ||
+               (process->wait_deadline && process->wake_ms <= world->now_ms);
     default: return false;
     }
 }
@@ -615,9 +649,7 @@ static void check_against_scan(const struct sim_world *world, const uint64_t *bi
     int64_t next = SIM_FOREVER_MS;
     for (int index = 0; index < world->process_count; index++) {
         const struct sim_process *process = &world->processes[index];
-        if ((process->state == SIM_PROCESS_RUNNABLE || process->state == SIM_PROCESS_BLOCKED) &&
-            process->wake_ms < next)
-            next = process->wake_ms;
+        if (has_wake_time(process) && process->wake_ms < next) next = process->wake_ms;
     }
     for (int index = 0; index < world->plan.spec_count; index++)
         if (!world->spec_fired[index] && !world->plan.specs[index].disabled && world->plan.specs[index].at_ms < next)

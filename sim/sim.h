@@ -56,7 +56,14 @@ bool sim_prng_permille(struct sim_prng *prng, int permille);
 bool sim_seed_range_parse(const char *text, uint64_t *first, uint64_t *last);
 
 /* ---- the plan: every knob and every actor, drawn from the seed or read from a scenario ---- */
-enum sim_spec_kind { SIM_SPEC_PROGRAM, SIM_SPEC_ORCHESTRATOR, SIM_SPEC_KILL, SIM_SPEC_CLOCK_JUMP, SIM_SPEC_REUSE_PID };
+enum sim_spec_kind {
+    SIM_SPEC_PROGRAM,
+    SIM_SPEC_ORCHESTRATOR,
+    SIM_SPEC_KILL,
+    SIM_SPEC_CLOCK_JUMP,
+    SIM_SPEC_REUSE_PID,
+    SIM_SPEC_LAUNCHER /* acquires naming the worker it spawns (acquire --pid), hands it the token, exits */
+};
 enum sim_initial { SIM_INITIAL_NONE, SIM_INITIAL_LIVE, SIM_INITIAL_DEAD, SIM_INITIAL_TORN, SIM_INITIAL_REUSED };
 
 struct sim_child {
@@ -83,6 +90,7 @@ struct sim_spec {
     char impl[SIM_LABEL_MAX]; /* program, orchestrator: the implementation it runs ("": the run's --impl) */
     /* orchestrator */
     bool hold;
+    bool renew; /* with hold: renews every ttl/3 while its children inherit (docs/spec.md 9.23) */
     int child_count;
     struct sim_child children[SIM_CHILD_MAX];
     /* kill, reuse-pid: target label; clock-jump: jump_ms */
@@ -151,7 +159,15 @@ enum sim_state {
     SIM_PROCESS_FINISHED,
     SIM_PROCESS_DEAD
 };
-enum sim_role { SIM_ROLE_PROGRAM, SIM_ROLE_ORCHESTRATOR, SIM_ROLE_BYSTANDER, SIM_ROLE_GHOST, SIM_ROLE_BODY_CHILD };
+enum sim_role {
+    SIM_ROLE_PROGRAM,
+    SIM_ROLE_ORCHESTRATOR,
+    SIM_ROLE_BYSTANDER,
+    SIM_ROLE_GHOST,
+    SIM_ROLE_BODY_CHILD,
+    SIM_ROLE_LAUNCHER, /* acquires for its worker's pid, hands over the token, exits */
+    SIM_ROLE_WORKER    /* runs the body under the lease its launcher took for it, releases */
+};
 enum sim_phase {
     SIM_PHASE_IDLE,
     SIM_PHASE_ACQUIRING,
@@ -235,13 +251,17 @@ struct sim_process {
     int64_t pid;
     int64_t group; /* process group: 0 none; a tree program's own pid, shared by its body child */
     uint64_t start_time;
-    int64_t wake_ms;   /* runnable from; blocked: lock deadline */
-    int blocked_inode; /* blocked on this lock */
-    int waiting_child; /* waiting for this process to end */
-    int spec;          /* plan spec index; -1 for children and bystanders */
+    int64_t wake_ms;    /* runnable from; blocked: lock deadline */
+    int blocked_inode;  /* blocked on this lock */
+    int waiting_child;  /* waiting for this process to end */
+    bool wait_deadline; /* waiting: also runnable from wake_ms (sim_wait_child_until) */
+    int spec;           /* plan spec index; -1 for children and bystanders */
     int parent;
     struct sim_child child; /* what a child of an orchestrator does */
     char inherited_token[SIM_TOKEN_MAX];
+    /* a worker: the lease its launcher acquired for it (empty: none handed) */
+    char handed_token[SIM_TOKEN_MAX];
+    char handed_expires_at[SIM_TOKEN_MAX];
     int stack_slot;
     struct sim_fd fds[SIM_FD_MAX];
     struct lease_env env;
@@ -291,7 +311,8 @@ struct sim_history {
     int64_t at_ms; /* true time of the change (the pictures' axis) */
     int64_t wall_ms;
     int writer;
-    int actor; /* the process whose call made this change (-1: the setup) */
+    int actor;  /* the process whose call made this change (-1: the setup) */
+    int holder; /* the process the lease names: its writer, or the worker a launcher acquired it for */
     int inode;
     bool displaced; /* the version before it was exchanged away, still linked under another name */
     char token[SIM_TOKEN_MAX];
@@ -356,7 +377,9 @@ bool sim_invariant_from_name(const char *name, enum sim_invariant *invariant);
     X(DEFERRAL, "deferral")                         \
     X(CRASH_WHILE_HOLDING, "crash-while-holding")   \
     X(CLOCK_JUMP, "clock-jump")                     \
-    X(MODEL_RACE, "model-race")
+    X(MODEL_RACE, "model-race")                     \
+    X(INHERITED_RENEWAL, "inherited-renewal")       \
+    X(ACQUIRED_FOR_PID, "acquired-for-pid")
 // clang-format on
 enum sim_counter {
 #define SIM_COUNTER_ENUM(name, string) SIM_COUNTER_##name,

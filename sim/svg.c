@@ -151,18 +151,18 @@ static void process_name(const struct sim_process *process, char *buffer, size_t
 }
 
 /* A wedge on this version of the lease file (until_ms: when the next
- * version replaced it, exclusive; INT64_MAX for the last one): its writer
- * died while it stood, and runs got held after the death. It lasts from the
+ * version replaced it, exclusive; INT64_MAX for the last one): its holder
+ * (the writer, or the worker a launcher wrote it for) died while it stood, and runs got held after the death. It lasts from the
  * death (or the write, when later) to the first of the replacement and the
  * lease's expiresAt (then "until its TTL": the dead holder's lease blocked
  * every run until it expired). */
 static struct sim_wedge wedge_of(const struct sim_world *world, int version, int64_t until_ms) {
     const struct sim_history *entry = &world->history[version];
     struct sim_wedge wedge = {0};
-    if (entry->writer < 0 || entry->inode < 0) return wedge;
-    const struct sim_process *writer = &world->processes[entry->writer];
-    if (writer->death_step < 0) return wedge;
-    int64_t dead_from = writer->died_ms > entry->at_ms ? writer->died_ms : entry->at_ms;
+    if (entry->holder < 0 || entry->inode < 0) return wedge;
+    const struct sim_process *holder = &world->processes[entry->holder];
+    if (holder->death_step < 0) return wedge;
+    int64_t dead_from = holder->died_ms > entry->at_ms ? holder->died_ms : entry->at_ms;
     if (dead_from >= until_ms) return wedge;
     for (int index = 0; index < world->story_count; index++) {
         const struct sim_story *story = &world->story[index];
@@ -215,10 +215,12 @@ static void draw_file_lane(FILE *out, const struct sim_world *world, const struc
         int64_t until_ms = last ? INT64_MAX : world->history[index + 1].at_ms;
         double x1 = axis_x(axis, entry->at_ms), x2 = last ? end_x : axis_x(axis, until_ms);
         if (x2 - x1 < 3) x2 = x1 + 3;
-        const char *holder = entry->writer >= 0 ? world->processes[entry->writer].label : "initial";
+        const char *writer = entry->writer >= 0 ? world->processes[entry->writer].label : "initial";
+        const char *holder = entry->holder >= 0 ? world->processes[entry->holder].label : "initial";
         bool torn = entry->token[0] == '\0';
-        fprintf(out, "<g><title>%s lease written by %s at t=%" PRId64 " ms (step %" PRIu64 ")%s",
-                torn ? "torn or empty" : "the", holder, entry->at_ms, entry->step, torn ? "" : ", token ");
+        fprintf(out, "<g><title>%s lease written by %s%s%s at t=%" PRId64 " ms (step %" PRIu64 ")%s",
+                torn ? "torn or empty" : "the", writer, entry->holder != entry->writer ? " for " : "",
+                entry->holder != entry->writer ? holder : "", entry->at_ms, entry->step, torn ? "" : ", token ");
         if (!torn) escape(out, entry->token);
         fputs("</title>\n", out);
         fprintf(out, "<rect x='%.1f' y='%.1f' width='%.1f' height='22' rx='3' fill='%s' opacity='%s' %s/>\n", x1,
@@ -277,6 +279,7 @@ static void draw_lanes(FILE *out, const struct sim_world *world, double width) {
                 process->role == SIM_ROLE_GHOST             ? "dead before the run started"
                 : process->role == SIM_ROLE_BYSTANDER       ? "bystander"
                 : process->role == SIM_ROLE_BODY_CHILD      ? "a child of the body, in its process group"
+                : process->role == SIM_ROLE_LAUNCHER        ? "launcher: acquires for its worker's pid, then exits"
                 : strcmp(process->result_text, "none") == 0 ? ""
                                                             : process->result_text);
     }

@@ -2,7 +2,9 @@
  * workload.c: what the simulated processes do (the plan they follow is
  * drawn in plan.c). The four programs wrap a body in the lease exactly as the real ones
  * do (owner = program name, reason "manual-cli"); an orchestrator runs them
- * as children, lending its lease through the inherited-token variable.
+ * as children, lending its lease through the inherited-token variable (and,
+ * with renew, renewing it while they work); a launcher acquires the lease
+ * naming the worker it spawns (acquire --pid) and hands it the token.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +27,8 @@ static void enter_body(struct sim_process *process, const struct lease_result *l
     sim_oracle_body_enter(process, lease);
 }
 
+/* The process group is recorded by the process that leads it (a tree
+ * program, a renewing orchestrator), not by the members working in it. */
 static struct lease_options program_options(const struct sim_process *process, const char *owner) {
     const struct sim_knobs *knobs = &process->world->plan.knobs;
     return (struct lease_options){.path = process->world->lease_path,
@@ -32,7 +36,7 @@ static struct lease_options program_options(const struct sim_process *process, c
                                   .reason = "manual-cli",
                                   .ttl_ms = knobs->ttl_ms,
                                   .lock_timeout_ms = knobs->lock_timeout_ms,
-                                  .process_group = process->group};
+                                  .process_group = process->group == process->pid ? process->group : 0};
 }
 
 struct body_shape {
@@ -179,14 +183,38 @@ static void run_program(struct sim_process *process) {
     lease_result_clear(&result);
 }
 
+/* A renewing orchestrator: the lease it holds while its children work. */
+struct keeping {
+    bool renew;
+    char token[LEASE_TEXT_MAX];
+    int64_t next_ms; /* true time of the next renewal */
+};
+
+/* Waits for child to end; a renewing holder wakes every ttl/3 meanwhile to
+ * renew (as run_body does), so the lease outlives a TTL shorter than the
+ * children's work. */
+static void wait_renewing(struct sim_process *process, struct sim_process *child, struct keeping *keeping) {
+    int64_t interval_ms = lease_renew_interval_ms(process->world->plan.knobs.ttl_ms);
+    for (int round = 0; round < BODY_ROUNDS_MAX && keeping->renew; round++) {
+        if (sim_wait_child_until(process, child->index, keeping->next_ms)) return;
+        renew_now(process, keeping->token, &keeping->renew);
+        keeping->next_ms = process->world->now_ms + interval_ms;
+    }
+    sim_wait_child(process, child->index);
+}
+
 static int orchestrator_body(void *argument, const struct lease_result *lease) {
     struct sim_process *process = argument;
     struct sim_world *world = process->world;
     const struct sim_spec *spec = &world->plan.specs[process->spec];
+    struct keeping keeping = {0};
     if (lease != NULL) {
         sim_oracle_acquire_result(process, lease);
         process->phase = SIM_PHASE_BODY;
         enter_body(process, lease);
+        keeping.renew = spec->renew && world->config.ops->renew != NULL && lease_status_is_acquired(lease->status);
+        lease_copy_text(keeping.token, sizeof keeping.token, lease->lease.token);
+        keeping.next_ms = world->now_ms + lease_renew_interval_ms(world->plan.knobs.ttl_ms);
     }
     for (int index = 0; index < spec->child_count && index < SIM_CHILD_MAX; index++) {
         char label[SIM_LABEL_MAX];
@@ -196,9 +224,13 @@ static int orchestrator_body(void *argument, const struct lease_result *lease) {
         child->parent = process->index;
         child->child = spec->children[index];
         child->crash_eligible = world->config.strategy != SIM_STRATEGY_EXHAUSTIVE;
+        child->group = process->group; /* a renewing orchestrator's children work in its group */
         lease_copy_text(child->owner, sizeof child->owner, spec->children[index].owner);
         if (lease != NULL) lease_copy_text(child->inherited_token, sizeof child->inherited_token, lease->lease.token);
-        sim_wait_child(process, child->index);
+        if (keeping.renew)
+            wait_renewing(process, child, &keeping);
+        else
+            sim_wait_child(process, child->index);
     }
     if (lease != NULL) sim_oracle_body_exit(process);
     process->phase = SIM_PHASE_RELEASING;
@@ -212,6 +244,10 @@ static void run_orchestrator(struct sim_process *process) {
         note_result(process, LEASE_STATUS_NONE);
         return;
     }
+    /* A renewing orchestrator is `lease run` around the orchestrator: its
+     * children work in its process group, which the lease records, so the
+     * lease lives while they do (docs/spec.md 9.8). */
+    if (spec->renew) process->group = process->pid;
     struct lease_options options = program_options(process, "orchestrator");
     struct lease_result result = {0};
     process->phase = SIM_PHASE_ACQUIRING;
@@ -224,6 +260,50 @@ static void run_orchestrator(struct sim_process *process) {
     lease_result_clear(&result);
 }
 
+/* acquire --pid: the launcher spawns its worker, acquires the lease naming
+ * the worker's pid, hands it the token and exits (docs/spec.md 9.24). */
+static void run_launcher(struct sim_process *process) {
+    struct sim_world *world = process->world;
+    char label[SIM_LABEL_MAX];
+    snprintf(label, sizeof label, "%.20s.worker", process->label);
+    struct sim_process *worker = sim_spawn(world, SIM_ROLE_WORKER, label, process->spec, 0);
+    if (worker == NULL) return;
+    worker->parent = process->index;
+    worker->crash_eligible = world->config.strategy != SIM_STRATEGY_EXHAUSTIVE;
+    lease_copy_text(worker->owner, sizeof worker->owner, process->owner);
+    struct lease_options options = program_options(process, process->owner);
+    options.pid = worker->pid;
+    struct lease_result result = {0};
+    process->phase = SIM_PHASE_ACQUIRING;
+    sim_oracle_call_start(process);
+    enum lease_status status = lease_acquire(world->config.ops, &process->env, &options, &result);
+    sim_oracle_acquire_result(process, &result);
+    note_result(process, status);
+    if (lease_status_is_acquired(status)) {
+        lease_copy_text(worker->handed_token, sizeof worker->handed_token, result.lease.token);
+        lease_copy_text(worker->handed_expires_at, sizeof worker->handed_expires_at, result.lease.expires_at);
+        sim_oracle_lease_handed(process, worker);
+    }
+    lease_result_clear(&result);
+}
+
+/* The worker waits for its launcher to hand over the token and exit (a
+ * launcher that died first handed nothing), then runs the body under that
+ * lease and releases it with the token. */
+static void run_worker(struct sim_process *process) {
+    sim_wait_child(process, process->parent);
+    if (process->handed_token[0] == '\0') {
+        note_result(process, LEASE_STATUS_NONE);
+        return;
+    }
+    struct lease_result lease = {.status = LEASE_STATUS_ACQUIRED, .has_lease = true};
+    lease_copy_text(lease.lease.token, sizeof lease.lease.token, process->handed_token);
+    lease_copy_text(lease.lease.expires_at, sizeof lease.lease.expires_at, process->handed_expires_at);
+    note_result(process, LEASE_STATUS_ACQUIRED);
+    run_body(process, &lease);
+    release_explicitly(process, process->handed_token);
+}
+
 void sim_program_main(void *argument) {
     struct sim_process *process = argument;
     if (process->role == SIM_ROLE_ORCHESTRATOR)
@@ -232,6 +312,10 @@ void sim_program_main(void *argument) {
         run_program(process);
     else if (process->role == SIM_ROLE_BODY_CHILD)
         run_body_child(process);
+    else if (process->role == SIM_ROLE_LAUNCHER)
+        run_launcher(process);
+    else if (process->role == SIM_ROLE_WORKER)
+        run_worker(process);
     else
         sleep_for(process, SIM_FOREVER_MS);
     process->phase = SIM_PHASE_DONE;

@@ -91,6 +91,7 @@ class Process:
         self.first_wall = None  # wall clock at its first call (the program's start)
         self.first_step = None
         self.call = None  # the function being called, between invoke and ok
+        self.call_for = None  # an acquire naming another process (acquire --pid): that process's index
         self.call_wall = None  # wall clock and clock offset at that invoke
         self.call_clock = None
         self.in_body = False
@@ -110,6 +111,7 @@ class Run:
         self.processes = {}
         self.versions = []  # the lease path's versions: step, wall, inode, writer, token, expires
         self.inode_writer = {}
+        self.inode_for = {}  # inode -> the process its writer acquired it for (acquire --pid)
         self.findings = []
         self.max_fence = None
         self.first_clock = header.get("clock", 0)
@@ -221,13 +223,16 @@ class Run:
         removed = record.get("removed")
         if removed is not None and actor is not None and actor.call in ("release", "renew"):
             writer = self.inode_writer.get(removed)
-            if writer != actor.index:
+            # the lease of a process that an acquire named is its own to remove
+            if writer != actor.index and self.inode_for.get(removed) != actor.index:
                 name = self.processes[writer].label if writer in self.processes else f"process {writer}"
                 self.find("no-foreign-release", record, f"{actor.label} removed, while "
                           f"{'releasing' if actor.call == 'release' else 'renewing'}, the lease written by {name}",
                           [actor])
         if inode >= 0:
             self.inode_writer[inode] = record.get("writer")
+            named = actor.call_for if actor is not None and actor.call == "acquire" else None
+            self.inode_for[inode] = named if named is not None else self.inode_for.get(inode)
         version = dict(step=record["step"], wall=record["wall"], inode=inode, token=token or "",
                        expires=expires if inode >= 0 else INF, writer=record.get("writer") if inode >= 0 else None,
                        actor=actor.index if actor is not None else None, displaced=bool(record.get("displaced")))
@@ -286,6 +291,13 @@ class Run:
                              self.race_culprits(me, token, other, other.holding)):
                     break
         me.holding, me.hold_expires = token, expires
+        if me.call_for is not None:
+            # acquire --pid: the lease is the named process's from now on, as if
+            # it had made the call; the caller (a launcher, which exits) holds nothing
+            named = self.processes[me.call_for]
+            named.holding, named.hold_expires, me.holding = token, expires, None
+            if named.first_wall is None:
+                named.first_wall, named.first_step = me.first_wall, me.first_step
 
     def expiry_sane(self, me, record, lease):
         """expiresAt = the writer's wall clock during the call + TTL, within the resolution."""
@@ -315,6 +327,10 @@ class Run:
             self.acquired(me, record)
         elif function == "renew" and status == "renewed" and isinstance(lease, dict):
             me.expires = me.hold_expires = wall_of_text(lease.get("expiresAt"))
+            # the renewal extends every body under that token: the children that inherited it too
+            for other in self.processes.values():
+                if other is not me and other.in_body and other.body_token == lease.get("token"):
+                    other.expires = me.expires
             if me.in_body:
                 self.others_valid(me, record["wall"], "renewed its lease", record)
 
@@ -331,6 +347,10 @@ class Run:
                 me.first_wall, me.first_step = record["wall"], record["step"]
             me.call = record.get("f")
             me.call_wall, me.call_clock = record["wall"], record.get("clock")
+            named = record.get("for")
+            me.call_for = named.get("proc") if isinstance(named, dict) else None
+            if me.call_for is not None and me.call_for not in self.processes:
+                self.processes[me.call_for] = Process(me.call_for, named.get("label", str(me.call_for)))
             if me.call == "release":
                 me.holding = None
         elif kind == "ok":

@@ -25,6 +25,7 @@ def check(*arguments):
     ("fence", "fence"),
     ("double-acquisition", "double-acquisition"),
     ("expiry", "expiry"),
+    ("inherited-renewal", "exclusion"),
 ])
 def test_a_broken_history_fails_naming_its_invariant(name, invariant):
     done = check(FIXTURES / f"{name}.jsonl")
@@ -32,7 +33,7 @@ def test_a_broken_history_fails_naming_its_invariant(name, invariant):
     assert f"VIOLATION {invariant} " in done.stdout, done.stdout
 
 
-@pytest.mark.parametrize("name", ["clean", "ttl-takeover", "expiry-sane"])
+@pytest.mark.parametrize("name", ["clean", "ttl-takeover", "expiry-sane", "acquire-for-pid"])
 def test_a_clean_history_passes(name):
     done = check(FIXTURES / f"{name}.jsonl")
     assert done.returncode == 0, done.stdout

@@ -24,6 +24,17 @@ struct zoo_rules {
     bool expiry_monotonic;      /* expiresAt from the monotonic clock, not the wall clock */
     bool eperm_dead;            /* a pid probe answering EPERM (another user's live process) taken as dead */
     bool lock_timeout_proceeds; /* a lock that timed out is taken as had: the check-and-replace runs unlocked */
+    /* Caught only by the launcher workload (acquire --pid, docs/spec.md 9.24): the lease names the
+     * caller whatever options.pid says, so once the launcher exits its worker's lease looks dead and
+     * is taken over while the worker's body runs (exclusion). No other workload passes options.pid:
+     * `leasesim --impl zoo-acquire-ignores-pid --seeds 1..50000 --drop launchers` finds nothing. */
+    bool ignores_pid;
+    /* Caught only by the renewing orchestrator (docs/spec.md 9.23): renew rebuilds the payload from
+     * owner, pid, token and times and forgets metadata.processGroup, so once the orchestrator dies
+     * its children's group no longer keeps the lease alive and it is taken over while a child's
+     * body runs (exclusion). Random plans record a group only for a renewing orchestrator (tree
+     * programs come from scenarios): `--drop orchestrator-renew` finds nothing in 1..50000. */
+    bool renew_drops_group;
 };
 
 /* eperm_dead: the probe of the environment in use, answering ESRCH for
@@ -126,7 +137,9 @@ static enum lease_status held(struct lease_result *result) {
  * fence_from_file). */
 static int new_holder(const struct lease_env *env, const struct zoo_rules *rules, const struct lease_options *options,
                       const struct lease_result *seen, struct lease_holder *holder) {
-    int status = lease_holder_new(env, options, env->wall_clock_ms(env->context), holder);
+    struct lease_options named = *options;
+    if (rules->ignores_pid) named.pid = 0; /* the bug: the caller's pid, not the one asked for */
+    int status = lease_holder_new(env, &named, env->wall_clock_ms(env->context), holder);
     if (status == 0 && rules->fence_from_file) {
         holder->has_fence = true;
         holder->fence = seen->has_lease && seen->lease.has_fence ? seen->lease.fence + 1 : 1;
@@ -235,6 +248,7 @@ static enum lease_status zoo_renew(const struct lease_env *env, const struct zoo
         holder.pid = env->self_pid(env->context);
         snprintf(holder.pid_text, sizeof holder.pid_text, "%lld", (long long)holder.pid);
         lease_time_format(now_ms + lease_options_ttl_ms(options), holder.expires_at);
+        if (rules->renew_drops_group) holder.has_process_group = false, holder.process_group = 0;
         int status = write_file(env, paths.temporary, &holder);
         if (status == 0) status = env->rename(env->context, paths.temporary, options->path);
         if (status == 0) {
@@ -278,7 +292,10 @@ static enum lease_status zoo_inspect(const struct lease_env *env, const struct z
     X(expiry_mono, "zoo-expiry-monotonic", "expiresAt from the monotonic clock, not the wall clock", expiry_monotonic) \
     X(eperm_dead, "zoo-eperm-dead", "a pid probe's EPERM (another user's live process) taken as dead", eperm_dead) \
     X(lock_proceeds, "zoo-lock-timeout-proceeds", "a lock that timed out is taken as had (runs unlocked)",          \
-      lock_timeout_proceeds)
+      lock_timeout_proceeds)                                                                                         \
+    X(ignores_pid, "zoo-acquire-ignores-pid", "acquire --pid names the caller, not the pid asked for", ignores_pid)  \
+    X(drops_group, "zoo-renew-drops-group", "renew forgets the lease's process group (metadata.processGroup)",      \
+      renew_drops_group)
 // clang-format on
 
 #define ZOO_MEMBER(id, name_text, rule_text, field)                                                         \
