@@ -212,7 +212,8 @@ static int orchestrator_body(void *argument, const struct lease_result *lease) {
         sim_oracle_acquire_result(process, lease);
         process->phase = SIM_PHASE_BODY;
         enter_body(process, lease);
-        keeping.renew = spec->renew && world->config.ops->renew != NULL && lease_status_is_acquired(lease->status);
+        keeping.renew =
+            spec->renew && sim_process_impl(process)->renew != NULL && lease_status_is_acquired(lease->status);
         lease_copy_text(keeping.token, sizeof keeping.token, lease->lease.token);
         keeping.next_ms = world->now_ms + lease_renew_interval_ms(world->plan.knobs.ttl_ms);
     }
@@ -276,7 +277,7 @@ static void run_launcher(struct sim_process *process) {
     struct lease_result result = {0};
     process->phase = SIM_PHASE_ACQUIRING;
     sim_oracle_call_start(process);
-    enum lease_status status = lease_acquire(world->config.ops, &process->env, &options, &result);
+    enum lease_status status = lease_acquire(sim_process_ops(process), &process->env, &options, &result);
     sim_oracle_acquire_result(process, &result);
     note_result(process, status);
     if (lease_status_is_acquired(status)) {
