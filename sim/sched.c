@@ -318,11 +318,21 @@ static void footprint_add(struct sim_footprint *footprint, uint64_t key, bool wr
 #define KEY_BODY 1ULL
 #define KEY_LIVES 2ULL /* which processes live: a crash or an exit changes it, a call's start reads it */
 
+/* A path's key: the pending operation's paths were hashed when it was
+ * asked for (refresh_footprints takes its footprint again at each
+ * decision). */
+static uint64_t path_key(const struct sim_process *process, const char *path) {
+    if (path == process->pending_path) return process->pending_keys[0];
+    if (path == process->pending_path2) return process->pending_keys[1];
+    return fnv_text(path);
+}
+
 /* A write that fails leaves the world as it was: a read of what made it
  * fail (the path exists or is missing). Judged at each decision against
  * the world as it is then (refresh_footprints), so exact. */
-static void path_write_unless(struct sim_footprint *footprint, const char *path, bool fails) {
-    footprint_add(footprint, fnv_text(path), !fails);
+static void path_write_unless(struct sim_footprint *footprint, const struct sim_process *process, const char *path,
+                              bool fails) {
+    footprint_add(footprint, path_key(process, path), !fails);
 }
 
 static bool path_exists(const struct sim_world *world, const char *path) {
@@ -373,23 +383,23 @@ static void compute_footprint(struct sim_process *process, enum sim_op op, const
     int fd_inode = fd >= 0 ? sim_fs_fd_inode(process, fd) : -1;
     *footprint = (struct sim_footprint){0};
     switch (op) {
-    case SIM_OP_OPEN_READ: footprint_add(footprint, fnv_text(path), false); break;
+    case SIM_OP_OPEN_READ: footprint_add(footprint, path_key(process, path), false); break;
     case SIM_OP_CREATE_EXCLUSIVE:
-    case SIM_OP_MKDIR: path_write_unless(footprint, path, path_exists(world, path)); break;
-    case SIM_OP_UNLINK: path_write_unless(footprint, path, !path_exists(world, path)); break;
+    case SIM_OP_MKDIR: path_write_unless(footprint, process, path, path_exists(world, path)); break;
+    case SIM_OP_UNLINK: path_write_unless(footprint, process, path, !path_exists(world, path)); break;
     case SIM_OP_LSTAT: {
-        footprint_add(footprint, fnv_text(path), false);
+        footprint_add(footprint, path_key(process, path), false);
         int inode = sim_fs_lookup(world, path);
         if (inode >= 0) footprint_add(footprint, KEY_INODE(inode), false);
         break;
     }
     case SIM_OP_LINK:
-        footprint_add(footprint, fnv_text(path), false);
-        path_write_unless(footprint, path2, path_exists(world, path2) || !path_exists(world, path));
+        footprint_add(footprint, path_key(process, path), false);
+        path_write_unless(footprint, process, path2, path_exists(world, path2) || !path_exists(world, path));
         break;
     case SIM_OP_RENAME:
-        footprint_add(footprint, fnv_text(path), true);
-        footprint_add(footprint, fnv_text(path2), true);
+        footprint_add(footprint, path_key(process, path), true);
+        footprint_add(footprint, path_key(process, path2), true);
         break;
     case SIM_OP_CLOSE: add_close(footprint, process, fd, fd_inode); break;
     case SIM_OP_READ:
@@ -401,7 +411,7 @@ static void compute_footprint(struct sim_process *process, enum sim_op op, const
     case SIM_OP_LOCK: {
         /* opens the sidecar (creating it when missing), then the lock */
         int inode = sim_fs_lookup(world, path);
-        path_write_unless(footprint, path, inode >= 0);
+        path_write_unless(footprint, process, path, inode >= 0);
         if (inode >= 0) footprint_add(footprint, KEY_LOCK(inode), true);
         break;
     }
@@ -470,19 +480,27 @@ static void check_crash_triggers(struct sim_process *process, enum sim_op op) {
     }
 }
 
+/* The pending operation's arguments and footprint. */
+static void note_pending(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,
+                         int64_t pid) {
+    process->pending_path = path;
+    process->pending_path2 = path2;
+    process->pending_keys[0] = path != NULL ? fnv_text(path) : 0;
+    process->pending_keys[1] = path2 != NULL ? fnv_text(path2) : 0;
+    process->pending_fd = fd;
+    process->pending_pid = pid;
+    compute_footprint(process, op, path, path2, fd, pid);
+}
+
 void sim_yield(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd, int64_t pid) {
     struct sim_world *world = process->world;
     check_crash_triggers(process, op);
     if (world->config.strategy == SIM_STRATEGY_EXHAUSTIVE) {
         if (!sim_op_visible(op) && !process->crash_requested) return;
-        compute_footprint(process, op, path, path2, fd, pid);
-        process->pending_path = path;
-        process->pending_path2 = path2;
-        process->pending_fd = fd;
-        process->pending_pid = pid;
+        note_pending(process, op, path, path2, fd, pid);
         if (op != SIM_OP_SLEEP && process->state == SIM_PROCESS_RUNNABLE) process->wake_ms = world->now_ms;
     } else if (op != SIM_OP_SLEEP && process->state == SIM_PROCESS_RUNNABLE) {
-        if (world->config.strategy == SIM_STRATEGY_POS) compute_footprint(process, op, path, path2, fd, pid);
+        if (world->config.strategy == SIM_STRATEGY_POS) note_pending(process, op, path, path2, fd, pid);
         /* Each call costs 0 or 1 simulated ms, so interleavings vary. */
         process->wake_ms = world->now_ms + ((sim_prng_next(&world->schedule_rng) & 3) == 0);
     }

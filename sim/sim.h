@@ -245,6 +245,7 @@ struct sim_process {
      * operation runs, not when it was asked for */
     const char *pending_path;
     const char *pending_path2;
+    uint64_t pending_keys[2]; /* the two paths' keys, hashed once per operation */
     int pending_fd;
     int64_t pending_pid;
     struct sim_footprint crash_footprint; /* what its crash here would change (exhaustive mode) */
