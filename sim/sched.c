@@ -339,11 +339,13 @@ static bool path_exists(const struct sim_world *world, const char *path) {
     return sim_fs_lookup(world, path) >= 0;
 }
 
-/* Whether the process wrote a version of the lease file: only such a
- * process's death is judged against other calls' starts (a held result
- * naming a holder that died before the call: oracle.c), so only its exit
- * or crash changes what a call's start reads. */
-static bool wrote_lease(const struct sim_world *world, const struct sim_process *process) {
+/* Whether the process's death can be judged: it wrote a version of the
+ * lease file (a held result naming a holder that died before the call:
+ * oracle.c), or it belongs to a process group (a body's group outlives its
+ * leader). Only such a process's exit or crash changes what a call's start
+ * reads. */
+static bool death_judged(const struct sim_world *world, const struct sim_process *process) {
+    if (process->group != 0) return true;
     for (int index = 0; index < world->history_count; index++)
         if (world->history[index].writer == process->index) return true;
     return false;
@@ -357,10 +359,10 @@ static void add_held_locks(struct sim_footprint *footprint, const struct sim_pro
 }
 
 /* A process's end (exit or crash): its pid, the locks it holds, and the
- * processes' lives when its death can be judged (wrote_lease). */
+ * processes' lives when its death can be judged (death_judged). */
 static void add_end(struct sim_footprint *footprint, const struct sim_process *process) {
     footprint_add(footprint, KEY_PID(process->pid), true);
-    if (wrote_lease(process->world, process)) footprint_add(footprint, KEY_LIVES, true);
+    if (death_judged(process->world, process)) footprint_add(footprint, KEY_LIVES, true);
     add_held_locks(footprint, process);
 }
 
