@@ -54,9 +54,14 @@ test-sim-dpor: $(LEASESIM)
 
 # Exhaustive plans defined by scenarios (fixtures/scenarios/exhaustive/):
 # each file's expectations under every schedule, a violation the default
-# plan misses, and the reduced search against the unreduced one.
+# plan misses, and the reduced search against the unreduced one (which
+# must catch a reduction broken on purpose, LEASESIM_DPOR_BREAK).
 test-sim-explore: $(LEASESIM)
 	@bash sim/check-explore.sh $(LEASESIM)
+	@mkdir -p $(O)/sim-explore
+	@if LEASESIM_DPOR_BREAK=1 bash sim/check-explore.sh $(LEASESIM) > $(O)/sim-explore/broken.log; then \
+		cat $(O)/sim-explore/broken.log; echo "check-explore: FAILED to catch the broken reduction"; exit 1; fi
+	@echo "check-explore: the broken reduction was caught ($$(tail -1 $(O)/sim-explore/broken.log | sed 's/check-explore: //'))"
 
 test-sim-determinism: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..300 --determinism
