@@ -118,7 +118,8 @@ struct sim_dpor_choice sim_dpor_pick(struct sim_world *world, const int *ready, 
             break;
         }
         scratch.process[scratch.choice_count++] = (unsigned char)ready[index];
-        if (world->processes[ready[index]].crash_eligible) {
+        const struct sim_process *process = &world->processes[ready[index]];
+        if (process->crash_eligible && !(reduce && process->crash_redundant)) {
             scratch.crash_bits |= (uint32_t)choice_bit(scratch.choice_count);
             scratch.process[scratch.choice_count++] = (unsigned char)ready[index];
         }

@@ -330,7 +330,66 @@ static void footprint_add(struct sim_footprint *footprint, uint64_t key, bool wr
 #define KEY_BODY 1ULL
 #define KEY_LIVES 2ULL /* which processes live: a crash or an exit changes it, a call's start reads it */
 
-/* Which objects the pending operation reads or writes (exhaustive mode). */
+/* A path's key: the pending operation's paths were hashed when it was
+ * asked for (refresh_footprints takes its footprint again at each
+ * decision). */
+static uint64_t path_key(const struct sim_process *process, const char *path) {
+    if (path == process->pending_path) return process->pending_keys[0];
+    if (path == process->pending_path2) return process->pending_keys[1];
+    return fnv_text(path);
+}
+
+/* A write that fails leaves the world as it was: a read of what made it
+ * fail (the path exists or is missing). Judged at each decision against
+ * the world as it is then (refresh_footprints), so exact. */
+static void path_write_unless(struct sim_footprint *footprint, const struct sim_process *process, const char *path,
+                              bool fails) {
+    footprint_add(footprint, path_key(process, path), !fails);
+}
+
+static bool path_exists(const struct sim_world *world, const char *path) {
+    return sim_fs_lookup(world, path) >= 0;
+}
+
+/* Whether the process's death can be judged: it wrote a version of the
+ * lease file (a held result naming a holder that died before the call:
+ * oracle.c), or it belongs to a process group (a body's group outlives its
+ * leader). Only such a process's exit or crash changes what a call's start
+ * reads. */
+static bool death_judged(const struct sim_world *world, const struct sim_process *process) {
+    if (process->group != 0) return true;
+    for (int index = 0; index < world->history_count; index++)
+        if (world->history[index].writer == process->index) return true;
+    return false;
+}
+
+/* The locks the process holds (its end drops them). */
+static void add_held_locks(struct sim_footprint *footprint, const struct sim_process *process) {
+    for (int fd = 0; fd < SIM_FD_MAX; fd++)
+        if (process->fds[fd].used && process->fds[fd].is_lock)
+            footprint_add(footprint, KEY_LOCK(process->fds[fd].inode), true);
+}
+
+/* A process's end (exit or crash): its pid, the locks it holds, and the
+ * processes' lives when its death can be judged (death_judged). */
+static void add_end(struct sim_footprint *footprint, const struct sim_process *process) {
+    footprint_add(footprint, KEY_PID(process->pid), true);
+    if (death_judged(process->world, process)) footprint_add(footprint, KEY_LIVES, true);
+    add_held_locks(footprint, process);
+}
+
+/* close(2): drops the descriptor; a lock descriptor's lock goes with it.
+ * Without inode reuse nothing else is visible (a freed inode number is
+ * never handed out again); with it, as a read of the inode (as before). */
+static void add_close(struct sim_footprint *footprint, const struct sim_process *process, int fd, int fd_inode) {
+    const struct sim_fd *file = fd >= 0 && fd < SIM_FD_MAX ? &process->fds[fd] : NULL;
+    if (file != NULL && file->used && file->is_lock) footprint_add(footprint, KEY_LOCK(fd_inode), true);
+    if (process->world->plan.knobs.inode_reuse) footprint_add(footprint, KEY_INODE(fd_inode), false);
+}
+
+/* Which objects the pending operation reads or writes (exhaustive mode).
+ * Two steps conflict only when they touch one object and one changes it:
+ * reads of one file commute, and so do writes that will fail. */
 static void compute_footprint(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,
                               int64_t pid) {
     struct sim_footprint *footprint = &process->pending;
@@ -338,35 +397,36 @@ static void compute_footprint(struct sim_process *process, enum sim_op op, const
     int fd_inode = fd >= 0 ? sim_fs_fd_inode(process, fd) : -1;
     *footprint = (struct sim_footprint){0};
     switch (op) {
-    case SIM_OP_OPEN_READ: footprint_add(footprint, fnv_text(path), false); break;
+    case SIM_OP_OPEN_READ: footprint_add(footprint, path_key(process, path), false); break;
     case SIM_OP_CREATE_EXCLUSIVE:
-    case SIM_OP_UNLINK:
-    case SIM_OP_MKDIR: footprint_add(footprint, fnv_text(path), true); break;
+    case SIM_OP_MKDIR: path_write_unless(footprint, process, path, path_exists(world, path)); break;
+    case SIM_OP_UNLINK: path_write_unless(footprint, process, path, !path_exists(world, path)); break;
     case SIM_OP_LSTAT: {
-        footprint_add(footprint, fnv_text(path), false);
+        footprint_add(footprint, path_key(process, path), false);
         int inode = sim_fs_lookup(world, path);
         if (inode >= 0) footprint_add(footprint, KEY_INODE(inode), false);
         break;
     }
     case SIM_OP_LINK:
-        footprint_add(footprint, fnv_text(path), false);
-        footprint_add(footprint, fnv_text(path2), true);
+        footprint_add(footprint, path_key(process, path), false);
+        path_write_unless(footprint, process, path2, path_exists(world, path2) || !path_exists(world, path));
         break;
     case SIM_OP_RENAME:
     case SIM_OP_EXCHANGE:
-        footprint_add(footprint, fnv_text(path), true);
-        footprint_add(footprint, fnv_text(path2), true);
+        footprint_add(footprint, path_key(process, path), true);
+        footprint_add(footprint, path_key(process, path2), true);
         break;
+    case SIM_OP_CLOSE: add_close(footprint, process, fd, fd_inode); break;
     case SIM_OP_READ:
     case SIM_OP_FSTAT:
     case SIM_OP_FSYNC:
-    case SIM_OP_CLOSE:
     case SIM_OP_PREAD: footprint_add(footprint, KEY_INODE(fd_inode), false); break;
     case SIM_OP_WRITE:
     case SIM_OP_PWRITE: footprint_add(footprint, KEY_INODE(fd_inode), true); break;
     case SIM_OP_LOCK: {
-        footprint_add(footprint, fnv_text(path), true);
+        /* opens the sidecar (creating it when missing), then the lock */
         int inode = sim_fs_lookup(world, path);
+        path_write_unless(footprint, process, path, inode >= 0);
         if (inode >= 0) footprint_add(footprint, KEY_LOCK(inode), true);
         break;
     }
@@ -375,18 +435,23 @@ static void compute_footprint(struct sim_process *process, enum sim_op op, const
     case SIM_OP_PID_START_TIME: footprint_add(footprint, KEY_PID(pid), false); break;
     case SIM_OP_BODY_ENTER:
     case SIM_OP_BODY_EXIT: footprint_add(footprint, KEY_BODY, true); break;
-    case SIM_OP_EXIT:
-        /* the end of the process: its pid, and its life, which the oracle
-         * reads at every call's start */
-        footprint_add(footprint, KEY_PID(process->pid), true);
-        footprint_add(footprint, KEY_LIVES, true);
-        break;
+    case SIM_OP_EXIT: add_end(footprint, process); break;
     default: break; /* local: clocks, randomness, sleep */
     }
 }
 
+/* Whether the footprint changes an object (a step that does not leaves a
+ * crash after it equivalent to the crash before it). */
+static bool footprint_writes(const struct sim_footprint *footprint) {
+    if (footprint->everything) return true;
+    for (int index = 0; index < footprint->count; index++)
+        if (footprint->writes[index]) return true;
+    return false;
+}
+
 /* Recomputes the footprints that depend on the file system's current state
- * (a path's inode: lock and lstat) for every live process, just before a
+ * (whether a path exists, which inode it names: lock, lstat, create, link,
+ * unlink, mkdir; a process's end) for every live process, just before a
  * scheduling decision of the exhaustive search. */
 static void refresh_footprints(struct sim_world *world) {
     /* LEASESIM_CRASH_FOOTPRINT=everything: a crash conflicts with all. */
@@ -399,21 +464,20 @@ static void refresh_footprints(struct sim_world *world) {
         struct sim_process *process = &world->processes[index];
         if (process->state != SIM_PROCESS_RUNNABLE && process->state != SIM_PROCESS_BLOCKED) continue;
         if (process->crash_eligible) {
-            /* A crash ends the process (its pid), drops the locks it holds
-             * and ends its body; nothing else of the world changes. */
+            /* A crash ends the process (its pid, its locks, its life when
+             * judged) and its body when it is in one; nothing else. */
             struct sim_footprint *crash = &process->crash_footprint;
             *crash = (struct sim_footprint){0};
             crash->everything = everything;
-            footprint_add(crash, KEY_PID(process->pid), true);
-            footprint_add(crash, KEY_LIVES, true);
-            footprint_add(crash, KEY_BODY, true);
-            for (int fd = 0; fd < SIM_FD_MAX; fd++)
-                if (process->fds[fd].used && process->fds[fd].is_lock)
-                    footprint_add(crash, KEY_LOCK(process->fds[fd].inode), true);
+            add_end(crash, process);
+            if (process->in_body) footprint_add(crash, KEY_BODY, true);
         }
-        if ((process->pending_op == SIM_OP_LOCK || process->pending_op == SIM_OP_LSTAT) &&
+        if (process->pending_op != SIM_OP_SLEEP && process->pending_op != SIM_OP_OPEN_READ &&
             process->pending_path != NULL && process->pending.count > 0)
-            compute_footprint(process, process->pending_op, process->pending_path, NULL, -1, process->pending_pid);
+            compute_footprint(process, process->pending_op, process->pending_path, process->pending_path2,
+                              process->pending_fd, process->pending_pid);
+        else if (process->pending_op == SIM_OP_EXIT)
+            compute_footprint(process, SIM_OP_EXIT, NULL, NULL, -1, 0);
     }
 }
 
@@ -431,17 +495,27 @@ static void check_crash_triggers(struct sim_process *process, enum sim_op op) {
     }
 }
 
+/* The pending operation's arguments and footprint. */
+static void note_pending(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd,
+                         int64_t pid) {
+    process->pending_path = path;
+    process->pending_path2 = path2;
+    process->pending_keys[0] = path != NULL ? fnv_text(path) : 0;
+    process->pending_keys[1] = path2 != NULL ? fnv_text(path2) : 0;
+    process->pending_fd = fd;
+    process->pending_pid = pid;
+    compute_footprint(process, op, path, path2, fd, pid);
+}
+
 void sim_yield(struct sim_process *process, enum sim_op op, const char *path, const char *path2, int fd, int64_t pid) {
     struct sim_world *world = process->world;
     check_crash_triggers(process, op);
     if (world->config.strategy == SIM_STRATEGY_EXHAUSTIVE) {
         if (!sim_op_visible(op) && !process->crash_requested) return;
-        compute_footprint(process, op, path, path2, fd, pid);
-        process->pending_path = path;
-        process->pending_pid = pid;
+        note_pending(process, op, path, path2, fd, pid);
         if (op != SIM_OP_SLEEP && process->state == SIM_PROCESS_RUNNABLE) process->wake_ms = world->now_ms;
     } else if (op != SIM_OP_SLEEP && process->state == SIM_PROCESS_RUNNABLE) {
-        if (world->config.strategy == SIM_STRATEGY_POS) compute_footprint(process, op, path, path2, fd, pid);
+        if (world->config.strategy == SIM_STRATEGY_POS) note_pending(process, op, path, path2, fd, pid);
         /* Each call costs 0 or 1 simulated ms, so interleavings vary. */
         process->wake_ms = world->now_ms + ((sim_prng_next(&world->schedule_rng) & 3) == 0);
     }
@@ -846,6 +920,7 @@ void sim_run(struct sim_world *world) {
             sim_crash(world, process, "crashes");
         else
             step_process(world, process);
+        if (world->config.strategy == SIM_STRATEGY_EXHAUSTIVE) process->crash_redundant = !footprint_writes(&ran);
         if (world->config.strategy == SIM_STRATEGY_POS) pos_reprioritise(world, process, &ran);
         world->step++;
     }

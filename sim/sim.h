@@ -273,10 +273,16 @@ struct sim_process {
      * lstat's footprint depends on which inode the path names when the
      * operation runs, not when it was asked for */
     const char *pending_path;
+    const char *pending_path2;
+    uint64_t pending_keys[2]; /* the two paths' keys, hashed once per operation */
+    int pending_fd;
     int64_t pending_pid;
     struct sim_footprint crash_footprint; /* what its crash here would change (exhaustive mode) */
     bool crash_requested;
     bool crash_eligible;
+    /* its last step changed nothing another process can see: a crash here
+     * is the crash before that step (exhaustive DPOR offers none) */
+    bool crash_redundant;
     int calls;         /* env calls made */
     int crash_at_call; /* -1 none */
     bool saw_crash_op;

@@ -21,10 +21,10 @@ $(O)/tests/test_sim_world: $(OBJ)/sim/test_world.o $(SIM_LIBRARY_OBJECTS) $(LIB_
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka -lm
 
-.PHONY: test-sim-dpor test-timeline test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-mixed \
+.PHONY: test-sim-dpor test-sim-explore test-timeline test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-mixed \
 	zoo bench-sim sim-million main-job
 
-test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-mixed test-sim-tool test-sim-dpor zoo ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
+test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-mixed test-sim-tool test-sim-dpor test-sim-explore zoo ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
 
 test-sim-unit: $(O)/tests/test_sim_world
 	$(O)/tests/test_sim_world
@@ -51,6 +51,17 @@ test-sim-dpor: $(LEASESIM)
 	@bash sim/check-dpor.sh $(LEASESIM) $(O)/sim-dpor
 	@LEASESIM_DPOR_BREAK=1 bash sim/check-dpor.sh $(LEASESIM) $(O)/sim-dpor --expect-failure > $(O)/sim-dpor/broken.log || { cat $(O)/sim-dpor/broken.log; exit 1; }
 	@tail -1 $(O)/sim-dpor/broken.log
+
+# Exhaustive plans defined by scenarios (fixtures/scenarios/exhaustive/):
+# each file's expectations under every schedule, a violation the default
+# plan misses, and the reduced search against the unreduced one (which
+# must catch a reduction broken on purpose, LEASESIM_DPOR_BREAK).
+test-sim-explore: $(LEASESIM)
+	@bash sim/check-explore.sh $(LEASESIM)
+	@mkdir -p $(O)/sim-explore
+	@if LEASESIM_DPOR_BREAK=1 bash sim/check-explore.sh $(LEASESIM) > $(O)/sim-explore/broken.log; then \
+		cat $(O)/sim-explore/broken.log; echo "check-explore: FAILED to catch the broken reduction"; exit 1; fi
+	@echo "check-explore: the broken reduction was caught ($$(tail -1 $(O)/sim-explore/broken.log | sed 's/check-explore: //'))"
 
 test-sim-determinism: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..300 --determinism
