@@ -100,6 +100,14 @@ def lease(tmp_path):
     return Lease(tmp_path / "leases" / "lease.json")
 
 
+def default_signals():
+    """In the child before exec: the signals a wrapper forwards get their default action. A
+    wrapper started with one ignored (nohup, a shell's background job) rightly leaves it
+    ignored and unforwarded; the tests start it as a terminal would."""
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+
+
 @pytest.fixture
 def background(tmp_path):
     """Starts wrappers in their own process groups; kills those groups on teardown."""
@@ -107,7 +115,8 @@ def background(tmp_path):
 
     def start(argv, env=None):
         process = subprocess.Popen([LEASE_BIN, *argv], env=clean_env(env), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
+                                   stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                   preexec_fn=default_signals)
         started.append(process)
         return process
 
