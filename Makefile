@@ -49,7 +49,9 @@ endif
 
 ALL_CFLAGS = $(REQUIRED_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(VARIANT_CFLAGS) $(REQUIRED_CFLAGS) -fPIC
 ALL_LDFLAGS = $(LDFLAGS) $(VARIANT_LDFLAGS)
-LIBS := -ljansson -lcurl
+# libcurl is not linked: the etcd transport loads it when first used
+# (src/etcd_client.c), so starting a program does not load its 30 libraries.
+LIBS := -ljansson -ldl
 
 BIN := $(O)/bin
 LIBDIR := $(O)/lib

@@ -3,7 +3,8 @@
 # `make install DESTDIR=... PREFIX=/usr` and built with dpkg-deb (no source
 # package machinery: the project builds with its own Makefile). Depends is
 # computed from the ELF files' NEEDED entries through dpkg -S, so a library
-# the project starts to link is never forgotten.
+# the project starts to link is never forgotten. libcurl is loaded with dlopen
+# by the etcd backend only, so it is Recommended (packaging/deb/control.in).
 #   usage: ci/deb.sh OUTDIR       prints the path of the .deb last
 set -euo pipefail
 out=$1

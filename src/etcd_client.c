@@ -1,12 +1,20 @@
 /*
  * etcd_client.c: libcurl + jansson transport for etcd's v3 JSON gateway.
  * See etcd_client.h.
+ *
+ * libcurl is loaded with dlopen on the first request, not linked: linked, it
+ * brought about 30 shared libraries (TLS, Kerberos, LDAP, ...) into every
+ * start of every program, lease or not, and loading them cost each start
+ * about 8 ms of CPU, ten times a start without them (docs/design.md, Speed).
+ * Only a program that talks to etcd pays for them now.
  */
 #include "etcd_client.h"
 
 #include <assert.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +38,51 @@ int etcd_client_init(struct etcd_client *client, const char *endpoints, int64_t 
         if (*cursor == ',') cursor++;
     }
     return 0; /* endpoints is not empty: the loop kept at least one or returned */
+}
+
+/* The libcurl functions this transport calls, resolved once. */
+static struct {
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    void (*easy_cleanup)(CURL *);
+    const char *(*easy_strerror)(CURLcode);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+    char error[160]; /* empty when every function was found */
+} curl_api;
+
+static pthread_once_t curl_api_once = PTHREAD_ONCE_INIT;
+
+#define CURL_API_LIBRARY "libcurl.so.4"
+
+static void curl_api_load(void) {
+    void *library = dlopen(CURL_API_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) {
+        snprintf(curl_api.error, sizeof curl_api.error, "cannot load %s (%s)", CURL_API_LIBRARY, dlerror());
+        return;
+    }
+    struct {
+        void **slot;
+        const char *name;
+    } functions[] = {
+        {(void **)&curl_api.easy_init, "curl_easy_init"},
+        {(void **)&curl_api.easy_setopt, "curl_easy_setopt"},
+        {(void **)&curl_api.easy_perform, "curl_easy_perform"},
+        {(void **)&curl_api.easy_getinfo, "curl_easy_getinfo"},
+        {(void **)&curl_api.easy_cleanup, "curl_easy_cleanup"},
+        {(void **)&curl_api.easy_strerror, "curl_easy_strerror"},
+        {(void **)&curl_api.slist_append, "curl_slist_append"},
+        {(void **)&curl_api.slist_free_all, "curl_slist_free_all"},
+    };
+    for (size_t index = 0; index < sizeof functions / sizeof functions[0]; index++) {
+        *functions[index].slot = dlsym(library, functions[index].name);
+        if (*functions[index].slot == NULL) {
+            snprintf(curl_api.error, sizeof curl_api.error, "%s has no %s", CURL_API_LIBRARY, functions[index].name);
+            return;
+        }
+    }
 }
 
 struct reply_buffer {
@@ -60,24 +113,29 @@ static int post_once(const struct etcd_client *client, const char *endpoint, con
                      struct reply_buffer *reply, long *http_status, char *detail, size_t detail_size) {
     char url[ETCD_ENDPOINT_SIZE + 64];
     snprintf(url, sizeof url, "%s/v3/%s", endpoint, method);
-    CURL *curl = curl_easy_init();
+    pthread_once(&curl_api_once, curl_api_load);
+    if (curl_api.error[0] != '\0') {
+        snprintf(detail, detail_size, "etcd: %s", curl_api.error);
+        return -ELIBACC;
+    }
+    CURL *curl = curl_api.easy_init();
     if (curl == NULL) return -ENOMEM;
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)client->timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)client->timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-    CURLcode code = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, http_status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    struct curl_slist *headers = curl_api.slist_append(NULL, "Content-Type: application/json");
+    curl_api.easy_setopt(curl, CURLOPT_URL, url);
+    curl_api.easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_api.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_api.easy_setopt(curl, CURLOPT_WRITEDATA, reply);
+    curl_api.easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)client->timeout_ms);
+    curl_api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)client->timeout_ms);
+    curl_api.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_api.easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    CURLcode code = curl_api.easy_perform(curl);
+    curl_api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, http_status);
+    curl_api.slist_free_all(headers);
+    curl_api.easy_cleanup(curl);
     if (code == CURLE_OK) return 0;
-    snprintf(detail, detail_size, "etcd %s: %s", endpoint, curl_easy_strerror(code));
+    snprintf(detail, detail_size, "etcd %s: %s", endpoint, curl_api.easy_strerror(code));
     if (code == CURLE_OPERATION_TIMEDOUT) return -ETIMEDOUT;
     if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_SEND_ERROR ||
         code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING)

@@ -98,6 +98,26 @@ def test_second_endpoint_used_when_first_refuses(run, etcd_url):
     assert run("release", "--token", ours["lease"]["token"])[0] == 0
 
 
+def test_a_libcurl_that_cannot_be_used_fails_closed_with_its_reason(etcd_url, bin_dir, tmp_path):
+    """libcurl is loaded when the first request is made (src/etcd_client.c):
+    a libcurl.so.4 without its functions is an error naming what is missing,
+    never a crash, and the file backend never loads it."""
+    fake = tmp_path / "libcurl.so.4"
+    source = tmp_path / "empty.c"
+    source.write_text("int not_curl;\n")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(fake), str(source)], check=True)
+    env = dict(os.environ, LD_LIBRARY_PATH=str(tmp_path), LEASE_ETCD_ENDPOINTS=etcd_url)
+    lease = os.path.join(bin_dir, "lease")
+    path = str(tmp_path / "lease.json")
+    done = subprocess.run([lease, "acquire", "--impl", "etcd", "--owner", "first", "--lease", path, "--json"],
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert (done.returncode, json.loads(done.stdout)["status"]) == (125, "error")
+    assert "libcurl.so.4 has no curl_easy_init" in done.stderr
+    done = subprocess.run([lease, "acquire", "--owner", "first", "--lease", path, "--json"],
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert (done.returncode, json.loads(done.stdout)["status"]) == (0, "acquired")
+
+
 def intervals(log_path):
     """[(enter_ns, exit_ns, name)] from MAINTENANCE_LOG records."""
     open_bodies, spans = {}, []
