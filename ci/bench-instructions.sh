@@ -27,12 +27,15 @@ instructions_per_step() {
     eval "${name}_ips=$((total / steps))"
 }
 
-instructions_per_step sim_lease --impl lease --seeds 1..300 --quiet
+# Random scheduling, as when the baseline was taken (POS, the default since,
+# re-draws priorities after each step: its own figure follows).
+instructions_per_step sim_lease --impl lease --strategy random --seeds 1..300 --quiet
+instructions_per_step sim_lease_pos --impl lease --strategy pos --seeds 1..300 --quiet
 
 # The scheduler's cost per step against the number of processes: the same
 # programs, 8 or 256 of them (fixtures/bench/crowd-*.scn); goal: 256 costs at
 # most 1.2 times 8 per step.
-instructions_per_step sim_crowd_8 --impl lease --scenario fixtures/bench/crowd-8.scn --seeds 1..600 --quiet
-instructions_per_step sim_crowd_256 --impl lease --scenario fixtures/bench/crowd-256.scn --seeds 1..20 --quiet
+instructions_per_step sim_crowd_8 --impl lease --strategy random --scenario fixtures/bench/crowd-8.scn --seeds 1..600 --quiet
+instructions_per_step sim_crowd_256 --impl lease --strategy random --scenario fixtures/bench/crowd-256.scn --seeds 1..20 --quiet
 awk -v small="$sim_crowd_8_ips" -v large="$sim_crowd_256_ips" \
     'BEGIN { printf "sim_crowd_256_vs_8_step_cost_ratio %.3f ratio\n", large / small }'

@@ -26,7 +26,7 @@ chrome() {
     "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
         --disable-component-update --disable-sync --user-data-dir="$(mktemp -d)" "$@" 2>/dev/null
 }
-"$leasesim" --impl neo-v2 --scenario fixtures/scenarios/two-reclaimers.scn --seed 1 \
+"$leasesim" --impl neo-v2 --scenario fixtures/scenarios/two-reclaimers.scn --strategy random --seed 1 \
     --svg "$out/violation.svg" --html "$out/violation.html" --trace "$out/violation.jsonl" > "$out/violation.log"
 check "the violation is found" grep -q 'VIOLATION seed=1 impl=neo-v2 invariant=exclusion' "$out/violation.log"
 "$leasesim" --impl neo-v1 --scenario fixtures/scenarios/original-wedge.scn --seed 1 --svg "$out/wedge.svg" \

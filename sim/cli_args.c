@@ -17,7 +17,7 @@
 static const char *const usage_text =
     "usage: leasesim [--impl NAME] [--scenario FILE] (--seed N | --seeds A..B) [--trace FILE] [--svg FILE]\n"
     "                [--html FILE]\n"
-    "                [--strategy random|pct|pos|exhaustive] [--pct-depth D] [--shard K/N] [--summary FILE]\n"
+    "                [--strategy pos|random|pct|exhaustive] [--pct-depth D] [--shard K/N] [--summary FILE]\n"
     "                [--drop LIST] [--no-shrink] [--quiet] [--history FILE] [--keep-going] [--invariant NAME]\n"
     "                [--mix NAME[,NAME...]]\n"
     "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench | --version\n"

@@ -21,7 +21,7 @@ double seconds_now(void) {
 void print_replay(const struct cli *cli, FILE *out, uint64_t seed, const char *drops) {
     fprintf(out, "%s --impl %s", cli->argv0, cli->impl_name);
     if (cli->scenario_path != NULL) fprintf(out, " --scenario %s", cli->scenario_path);
-    if (cli->request.strategy != SIM_STRATEGY_RANDOM) fprintf(out, " --strategy %s", cli->strategy_name);
+    fprintf(out, " --strategy %s", cli->strategy_name); /* always: a replay line outlives a change of default */
     if (cli->request.mix != NULL) fprintf(out, " --mix %s", cli->request.mix);
     fprintf(out, " --seed %llu", (unsigned long long)seed);
     if (drops != NULL && drops[0] != '\0') fprintf(out, " --drop %s", drops);

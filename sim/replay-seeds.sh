@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Replays every seed that once found a bug (fixtures/seeds/*.seeds, lines
-# "IMPL SEED EXPECTED" where EXPECTED is pass or an invariant name) and
+# "IMPL SEED EXPECTED [STRATEGY]" where EXPECTED is pass or an invariant name
+# and STRATEGY the one the seed was found under, random when absent: the
+# seeds recorded before POS became the default were found by random) and
 # checks the verdict is still the recorded one.
 set -uo pipefail
 leasesim=$1
 directory=$2
 failures=0
 count=0
-while read -r impl seed expected; do
+while read -r impl seed expected strategy; do
     [[ -z "$impl" || "$impl" == \#* ]] && continue
     count=$((count + 1))
-    output=$("$leasesim" --impl "$impl" --seed "$seed" --no-shrink 2>&1)
+    output=$("$leasesim" --impl "$impl" --strategy "${strategy:-random}" --seed "$seed" --no-shrink 2>&1)
     got=$(sed -n 's/^VIOLATION seed=[0-9]* impl=[^ ]* invariant=\([a-z-]*\).*/\1/p' <<<"$output")
     got=${got:-pass}
     if [[ "$got" != "$expected" ]]; then

@@ -72,7 +72,7 @@ test-sim-determinism: $(LEASESIM)
 	LEASESIM_CHECK_SCHEDULER=1 $(LEASESIM) --impl lease --scenario fixtures/bench/crowd-256.scn --seeds 1..3 --quiet
 
 # The campaigns' seeds: under the sanitizer and coverage builds (make
-# ci-gates) a tenth: the first 1,500 random seeds already reach every
+# ci-gates) a tenth: the first 1,500 seeds already reach every
 # counter, and the other seeds add run time in those slow builds, not code
 # they have not run (docs/design.md, Speed).
 ifeq ($(VARIANT),)
@@ -85,6 +85,7 @@ endif
 
 test-sim-campaign: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..$(SIM_CAMPAIGN_SEEDS) --quiet
+	$(LEASESIM) --impl lease --strategy random --seeds 1..$(SIM_PCT_SEEDS) --quiet
 	$(LEASESIM) --impl lease --strategy pct --seeds 1..$(SIM_PCT_SEEDS) --quiet
 
 # Mixed-implementation runs: lease beside the original's writers; who is

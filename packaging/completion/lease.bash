@@ -33,7 +33,7 @@ _leasesim() {
     local current=${COMP_WORDS[COMP_CWORD]} previous=${COMP_WORDS[COMP_CWORD-1]}
     case $previous in
         --scenario|--trace|--svg|--summary|--merge|--history) COMPREPLY=($(compgen -f -- "$current")); return ;;
-        --strategy) COMPREPLY=($(compgen -W "random pct exhaustive" -- "$current")); return ;;
+        --strategy) COMPREPLY=($(compgen -W "pos random pct exhaustive" -- "$current")); return ;;
         --impl) COMPREPLY=($(compgen -W "$(leasesim --list-impls 2>/dev/null | awk '{print $1}')" -- "$current")); return ;;
     esac
     COMPREPLY=($(compgen -W "--impl --scenario --seed --seeds --strategy --pct-depth --trace --svg --shard
