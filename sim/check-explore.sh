@@ -11,10 +11,22 @@
 # implementation: every interleaving (LEASESIM_REDUCTION=none) for lease,
 # the sleep-set search for the others (every interleaving of a broken one
 # runs for minutes; the sleep sets keep every crash point).
+# CHECK_EXPLORE_LEASE_REFERENCE=sleep makes the sleep-set search lease's
+# reference too: the sanitizer and coverage builds do (make ci-gates), where
+# every interleaving of release-race (3.7 million steps) takes minutes.
 #   usage: sim/check-explore.sh LEASESIM
 set -uo pipefail
 leasesim=$1
 failures=0
+# failed_once: counts a failure; with CHECK_EXPLORE_FIRST_FAILURE set (the run
+# that must catch a reduction broken on purpose) the first one ends the check.
+failed_once() {
+    failures=$((failures + 1))
+    if [[ -n "${CHECK_EXPLORE_FIRST_FAILURE:-}" ]]; then
+        echo "check-explore: stopped at the first failure"
+        exit 1
+    fi
+}
 
 search() { # REDUCTION IMPL [SCENARIO] -> the exhaustive and violations lines, on one line
     local scenario=()
@@ -33,24 +45,24 @@ for file in fixtures/scenarios/exhaustive/*.scn; do
         result=$(search dpor "$impl" "$file")
         violations=$(found "$result")
         reference=sleep
-        [[ "$impl" == lease ]] && reference=none
+        [[ "$impl" == lease ]] && reference=${CHECK_EXPLORE_LEASE_REFERENCE:-none}
         full=$(found "$(search "$reference" "$impl" "$file")")
         if [[ "$full" != "$violations" ]]; then
             echo "check-explore: $name $impl: the search without dpor ($reference) finds '$full', dpor finds '$violations'"
-            failures=$((failures + 1))
+            failed_once
         fi
         if [[ "$verdict" == pass ]]; then
             if [[ "$violations" == none && "$result" == *"complete: no violation"* ]]; then
                 echo "check-explore: $name $impl: proven, $(counts "$result")"
             else
                 echo "check-explore: $name $impl: expected a complete search without violation, got: $result"
-                failures=$((failures + 1))
+                failed_once
             fi
             continue
         fi
         if [[ " $violations " != *" $invariant "* ]]; then
             echo "check-explore: $name $impl: expected $invariant, found '$violations' ($(counts "$result"))"
-            failures=$((failures + 1))
+            failed_once
             continue
         fi
         [[ -v "default_found[$impl]" ]] || default_found[$impl]=$(found "$(search dpor "$impl")")
@@ -63,7 +75,7 @@ for file in fixtures/scenarios/exhaustive/*.scn; do
     done < <(grep '^expect ' "$file")
     if [[ $beyond_default -eq 0 ]]; then
         echo "check-explore: $name: no expected violation that the default plan misses"
-        failures=$((failures + 1))
+        failed_once
     fi
 done
 echo "check-explore: $failures failure(s)"

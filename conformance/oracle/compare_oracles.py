@@ -5,7 +5,7 @@
 
 For each implementation `LEASESIM --list-impls` names (one the simulator refuses,
 such as a lease kept outside its world, is listed as not simulated), it runs the
-seeds with `--history` (random schedules, then PCT schedules, then every scenario of
+seeds with `--history` (POS schedules, the default, then PCT schedules, then every scenario of
 fixtures/scenarios/ on its first seed), going on after each violating seed, and checks
 every recorded run with check_history.py --compare. Exit 1 when the two oracles
 disagree on any run (or a campaign could not be recorded), else 0. One line per

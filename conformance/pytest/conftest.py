@@ -58,6 +58,9 @@ FAILURE_MESSAGES = {
 LEASE_PATH_ENV = "HEAVY_MAINTENANCE_LEASE_PATH"
 INHERITED_TOKEN_ENV = "NEO_HEAVY_MAINTENANCE_LEASE_INHERITED_TOKEN"
 RUN_TIMEOUT_S = 20
+# The storms look at the body log after this many more processes ended, and stop at the
+# first overlap they find there: the rest of the storm could only repeat it.
+STORM_CHECK_EVERY = 10
 WAIT_TIMEOUT_S = 10
 POLL_S = 0.005
 
@@ -283,6 +286,14 @@ class Runner:
 
     def log_lines(self):
         return read_lines(self.log_path)
+
+    def whole_log(self):
+        """The body log up to its last complete record (a record being appended is left for later)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return text[:text.rfind("\n") + 1]
 
     def cleanup(self):
         for started in self.started:

@@ -9,7 +9,7 @@ import re
 import time
 
 import overlap
-from conftest import SCRIPTS, Impl, Runner
+from conftest import SCRIPTS, STORM_CHECK_EVERY, Impl, Runner
 
 RACY = "/usr/bin/python3 fixtures/adapters/racy_lease.py {script}"
 MIXED_PROCESSES = 24
@@ -49,6 +49,25 @@ def test_mixed_storm_beside_the_original_design_causes_no_overlap(runner, tmp_pa
     def completed(side):
         return sum(n for what, n in tally[side].items() if what.startswith("acquired") or what == "completed")
 
+    def judged(log_text):
+        """(overlaps involving the side under test, all overlaps, its processes that replaced a live
+        writer's file): nobody crashes here, so an unparsable file is one still being written, never
+        to be reclaimed; a takeover as stale is right when the holder ended just before (its file may
+        be gone by the time it is replaced), but entering beside a live body after it, it replaced a
+        live writer's lease."""
+        by_pid = {result.pid: result for _side, result in finished}
+        pairs = overlap.overlapping_pairs(log_text)
+        ours = [(later, inside) for later, inside in pairs
+                if "under test" in (sides.get(later[1]), sides.get(inside[1]))]
+        malformed = [result for side, result in finished
+                     if side == "under test" and outcome(result) == "acquired-after-malformed"]
+        taken = [by_pid[later[1]] for later, _inside in ours
+                 if sides.get(later[1]) == "under test" and later[1] in by_pid
+                 and outcome(by_pid[later[1]]) in ("acquired-after-stale", "acquired-after-malformed")]
+        return ours, pairs, malformed, taken
+
+    looked_at = 0  # how many had finished when the log was last judged
+
     try:
         while True:
             enough = (completed("under test") >= MIXED_COMPLETIONS and completed("original") >= MIXED_COMPLETIONS
@@ -79,27 +98,26 @@ def test_mixed_storm_beside_the_original_design_causes_no_overlap(runner, tmp_pa
                 tally[side][what] = tally[side].get(what, 0) + 1
                 finished.append((side, result))
             running = still
+            if len(finished) >= looked_at + STORM_CHECK_EVERY:
+                # A live writer's file already replaced fails the storm now: the rest could only repeat it.
+                looked_at = len(finished)
+                _ours, _pairs, malformed, taken = judged(runner.whole_log())
+                if malformed or taken:
+                    break
             time.sleep(0.002)  # the launcher's pace, not a synchronisation
+        for side, started in running:  # still running when the storm stopped early: they end first
+            result = started.wait()
+            result.pid = started.pid
+            finished.append((side, result))
     finally:
         other.cleanup()
 
     by_pid = {result.pid: (side, result) for side, result in finished}
-    pairs = overlap.overlapping_pairs("\n".join(runner.log_lines()))
-    ours = [(later, inside) for later, inside in pairs
-            if "under test" in (sides.get(later[1]), sides.get(inside[1]))]
+    ours, pairs, malformed, taken = judged("\n".join(runner.log_lines()))
     theirs = len(pairs) - len(ours)
     print(f"mixed storm: {launched} processes; under test {tally['under test']}; original {tally['original']}; "
           f"overlaps: {len(ours)} involving the implementation under test, {theirs} between the original's writers")
-    # Nobody crashes here, so an unparsable file is one still being written: never reclaimed.
-    malformed = [result for side, result in finished
-                 if side == "under test" and outcome(result) == "acquired-after-malformed"]
-    # A takeover as stale is right when the holder ended just before (its file may be gone by the
-    # time it is replaced); entering beside a live body after it, it replaced a live writer's lease.
-    def took_over(pid):
-        return sides.get(pid) == "under test" and pid in by_pid and \
-            outcome(by_pid[pid][1]) in ("acquired-after-stale", "acquired-after-malformed")
-    taken = [(later, inside) for later, inside in ours if took_over(later[1])]  # it entered after its takeover
-    replaced = malformed + [by_pid[later[1]][1] for later, _inside in taken]
+    replaced = malformed + taken
     assert not replaced, (
         f"REPLACED A LIVE WRITER'S FILE: the implementation under test took over a lease file still being "
         f"written ({len(malformed)} malformed takeovers; nobody crashed in this storm) or a live holder's lease "
