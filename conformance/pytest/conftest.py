@@ -69,6 +69,27 @@ def pytest_addoption(parser):
     parser.addoption("--lease-impl", default=None,
                      help="command template of the implementation under test, {script} is the program name "
                           "(default: $LEASE_IMPL or build/bin/{script})")
+    parser.addoption("--storm-scale", default="1",
+                     help="the share of the storms' work to do, from 0.1 to 1 (default 1: 150 bodies and 150 "
+                          "deferrals in the contention storm, 60 bodies a side in the mixed storm); for "
+                          "implementations whose every start costs tens of milliseconds")
+
+
+def storm_scale_of(config):
+    text = config.getoption("--storm-scale")
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = 0.0
+    if not 0.1 <= scale <= 1:
+        raise pytest.UsageError(f"--storm-scale must be a number from 0.1 to 1, not '{text}'")
+    return scale
+
+
+@pytest.fixture
+def storm_work(request):
+    """storm_work(N): N bodies (or deferrals) of a storm at --storm-scale, at least 10."""
+    return lambda amount: max(10, round(amount * request.config.storm_scale))
 
 
 class Impl:
@@ -329,6 +350,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_configure(config):
     config._lease_notes = []
     config._lease_outcomes = []
+    config.storm_scale = storm_scale_of(config)
 
 
 def pytest_runtest_logreport(report):

@@ -35,7 +35,8 @@ def outcome(result):
     return status.group(1) if status else "completed"
 
 
-def test_mixed_storm_beside_the_original_design_causes_no_overlap(runner, tmp_path):
+def test_mixed_storm_beside_the_original_design_causes_no_overlap(runner, tmp_path, storm_work):
+    completions, deferrals = storm_work(MIXED_COMPLETIONS), storm_work(MIXED_DEFERRALS)
     other = Runner(Impl(RACY), tmp_path)
     other.counter = 1_000_000  # its output files beside ours, never the same names
     sides = {}  # pid -> "under test" | "original"
@@ -70,8 +71,8 @@ def test_mixed_storm_beside_the_original_design_causes_no_overlap(runner, tmp_pa
 
     try:
         while True:
-            enough = (completed("under test") >= MIXED_COMPLETIONS and completed("original") >= MIXED_COMPLETIONS
-                      and count("under test", "deferred") >= MIXED_DEFERRALS)
+            enough = (completed("under test") >= completions and completed("original") >= completions
+                      and count("under test", "deferred") >= deferrals)
             if enough and not running:
                 break
             assert time.monotonic() - started_at < MIXED_CAP_S, (

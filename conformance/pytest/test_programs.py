@@ -394,7 +394,8 @@ def describe_pids(finished, pids):
                    for pid in pids)
 
 
-def test_contention_storm_never_overlaps_bodies(runner):
+def test_contention_storm_never_overlaps_bodies(runner, storm_work):
+    completions, deferrals = storm_work(STORM_COMPLETIONS), storm_work(STORM_DEFERRALS)
     running, finished, launched = [], [], 0
     started_at = time.monotonic()
     looked_at = 0  # how many had finished when the log was last checked
@@ -405,15 +406,15 @@ def test_contention_storm_never_overlaps_bodies(runner):
 
     while True:
         done, deferred_count = counts()
-        enough = done >= STORM_COMPLETIONS and deferred_count >= STORM_DEFERRALS
+        enough = done >= completions and deferred_count >= deferrals
         if enough and not running:
             break
         assert time.monotonic() - started_at < STORM_CAP_S, (
             f"NO PROGRESS: after {STORM_CAP_S} s only {done} completed and {deferred_count} deferred "
-            f"(want {STORM_COMPLETIONS} and {STORM_DEFERRALS})")
+            f"(want {completions} and {deferrals})")
         # Once the deferrals are counted, a quarter of the crowd still contends for each release;
         # the rest would only add deferrals (each a process start) while the completions are awaited.
-        crowd = STORM_PROCESSES if deferred_count < STORM_DEFERRALS else STORM_PROCESSES // 4
+        crowd = STORM_PROCESSES if deferred_count < deferrals else STORM_PROCESSES // 4
         while not enough and len(running) < crowd:
             running.append(runner.start(SCRIPTS[launched % len(SCRIPTS)], MAINTENANCE_SLEEP_MS=2))
             launched += 1
