@@ -140,6 +140,13 @@ endif
 bench-instructions: $(LEASESIM) ## instructions per simulated step (callgrind)
 	@bash ci/bench-instructions.sh $(LEASESIM) $(O)/bench/instructions
 
+# What make test costs: each suite alone (CPU and wall seconds), then all of
+# them as make test runs them (wall). Minutes: not part of make bench unless
+# CI_BENCH_TARGETS names it.
+.PHONY: bench-suites
+bench-suites: all ## CPU seconds of every suite of make test, and make test's wall time
+	@bash ci/bench-suites.sh $(O)/bench/suites $(TEST_TARGETS)
+
 # The Debian package (ci/deb.sh) and its install/smoke/remove test.
 .PHONY: deb test-deb
 deb: all ## build a Debian binary package into build/deb/

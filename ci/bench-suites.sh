@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# make bench-suites: what `make test` costs, suite by suite. Each suite of
+# TEST_TARGETS runs alone (one after another, so one suite's CPU is not
+# another's), timed by /usr/bin/time: its CPU seconds (user + system, its
+# children included) and its wall seconds. Then `make test-run` runs them all
+# as make test does (TEST_JOBS at a time) for the wall time the goal names.
+# Prints `name value unit` lines (make bench compares them when
+# CI_BENCH_TARGETS names this target; not by default: it takes minutes).
+# CPU seconds are the figure to compare between machines and runs: wall time
+# depends on what else the machine does.
+#   usage: ci/bench-suites.sh OUTDIR SUITE...
+set -uo pipefail
+out=$1
+shift
+mkdir -p "$out"
+total=0
+failed=0
+for suite in "$@"; do
+    mkdir -p "$out/pytest-tmp/$suite"
+    PYTEST_DEBUG_TEMPROOT=$out/pytest-tmp/$suite /usr/bin/time -f '%U %S %e' -o "$out/$suite.time" \
+        make --no-print-directory "$suite" >"$out/$suite.log" 2>&1
+    status=$?
+    read -r user system wall <"$out/$suite.time"
+    cpu=$(awk -v u="$user" -v s="$system" 'BEGIN { printf "%.1f", u + s }')
+    total=$(awk -v t="$total" -v c="$cpu" 'BEGIN { printf "%.1f", t + c }')
+    if [[ $status -ne 0 ]]; then
+        failed=$((failed + 1))
+        echo "bench-suites: $suite failed (exit $status); see $out/$suite.log" >&2
+    fi
+    echo "test_suite_${suite//-/_}_cpu_seconds $cpu s"
+    echo "test_suite_${suite//-/_}_wall_seconds $wall s"
+done
+echo "test_cpu_seconds_total $total s"
+start=$(date +%s.%N)
+make --no-print-directory test-run TEST_TARGETS="$*" >"$out/test-run.log" 2>&1 || failed=$((failed + 1))
+awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "test_wall_seconds %.1f s\n", b - a }'
+[[ $failed -eq 0 ]]
