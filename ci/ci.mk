@@ -16,11 +16,14 @@
 CI_DIR := build/ci
 # test-install and test-deb link an example with plain `cc` through pkg-config: they check
 # packaging, not behaviour, and cannot link instrumented objects. test-reference-adapter and
-# test-racy-adapter run Python adapters only (no C code of the project runs), and check-layers
-# reads the objects' symbol tables (the layering is the same in every build): an instrumented
-# build would run them again for nothing (docs/design.md, Speed).
+# test-racy-adapter run Python adapters only (no C code of the project runs); test-broken-adapter
+# and test-race-cases judge the pytest suite against adapters broken on purpose (what they prove
+# does not depend on the build, the C code they run is test-pytest's, and their arranged races
+# need the plain build's timing); check-layers reads the objects' symbol tables (the layering is
+# the same in every build): an instrumented build would run them again for nothing
+# (docs/design.md, Speed).
 CI_GATE_SKIP := test-install test-deb test-storm test-docs test-timeline test-multihost test-throwaway \
-	test-reference-adapter test-racy-adapter check-layers
+	test-reference-adapter test-racy-adapter test-broken-adapter test-race-cases check-layers
 CI_COV_SKIP ?= $(CI_GATE_SKIP)
 CI_SAN_SKIP ?= $(CI_GATE_SKIP)
 CI_COV_SUITES = $(filter-out $(CI_COV_SKIP),$(TEST_TARGETS))

@@ -46,12 +46,16 @@ mkdir -p "$logs"
 temp_root=${PYTEST_DEBUG_TEMPROOT:-$(pwd)/build/pytest-tmp}
 
 # The order to start them in: the slowest of the last run first, then the
-# rest in the order given.
+# rest in the order given. A fresh clone has no last run: ci/suite-durations
+# (the durations of a plain make test here, kept with the code) orders it, so
+# the longest suites never start last and hold the run up alone.
 order=("$@")
-if [[ $jobs -gt 1 && -s $logs/durations ]]; then
+durations=$logs/durations
+[[ -s $durations ]] || durations=ci/suite-durations
+if [[ $jobs -gt 1 && -s $durations ]]; then
     mapfile -t order < <(
         for target in "$@"; do
-            seconds=$(awk -v t="$target" '$1 == t { print $2 }' "$logs/durations")
+            seconds=$(awk -v t="$target" '$1 == t { print $2 }' "$durations")
             echo "${seconds:-0} $target"
         done | sort -s -k1,1nr | cut -d' ' -f2
     )

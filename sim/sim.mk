@@ -24,7 +24,13 @@ $(O)/tests/test_sim_world: $(OBJ)/sim/test_world.o $(SIM_LIBRARY_OBJECTS) $(LIB_
 .PHONY: test-sim-dpor test-sim-explore test-timeline test-sim-tool test-sim test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-mixed \
 	zoo bench-sim sim-million main-job
 
-test-sim: test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign test-sim-mixed test-sim-tool test-sim-dpor test-sim-explore zoo ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
+# Its parts run two at a time, each one's output kept whole (--output-sync):
+# the suite is the longest of the sanitizer build's and would otherwise hold
+# the run up alone at its end.
+SIM_TEST_PARTS := test-sim-unit test-sim-scenarios test-sim-seeds test-sim-determinism test-sim-campaign \
+	test-sim-mixed test-sim-tool test-sim-dpor test-sim-explore zoo
+test-sim: ## the simulator: world units, scenarios, seeds, determinism, campaigns, tool checks
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(SIM_TEST_PARTS)
 
 test-sim-unit: $(O)/tests/test_sim_world
 	$(O)/tests/test_sim_world

@@ -18,7 +18,8 @@ test-etcd: $(BIN)/lease $(PROGRAMS_BINARIES) $(ETCD_ALGORITHM_TEST) $(LIB_TEST_D
 	$(PYTHON) conformance/etcd/with_etcd.py $(ETCD_ALGORITHM_TEST)
 	$(PYTHON) conformance/etcd/with_etcd.py $(LIB_TEST_DIR)/test_lease_lib
 	CONFORMANCE_BIN=$(BIN) $(ETCD_PYTEST) -q --tb=short -rs --junitxml=$(PROGRAMS_REPORTS)/pytest-etcd.xml
-	LEASE_TEST_BACKEND=etcd $(PROGRAMS_PYTEST) -q --tb=short --lease-impl='$(BIN)/{script}' --junitxml=$(PROGRAMS_REPORTS)/pytest-conformance-etcd.xml
+	LEASE_TEST_BACKEND=etcd $(PROGRAMS_PYTEST) -q --tb=short --storm-scale $(PROGRAMS_STORM_SCALE) --lease-impl='$(BIN)/{script}' \
+		--junitxml=$(PROGRAMS_REPORTS)/pytest-conformance-etcd.xml
 
 # Three etcd members and three hosts in network namespaces under kill, pause and
 # partition (root only; one skip line otherwise).
