@@ -3,7 +3,9 @@
 # every seed once, no mutation). Seeds: fixtures/fuzz/<target>/ (read only);
 # the working corpus grows in build/fuzz/corpus/<target>/; a crash, leak or
 # timeout leaves its input in build/fuzz/crashes/ and fails the gate with the
-# command that reproduces it. Prints executions per second per target.
+# command that reproduces it. Prints executions per second per target. The
+# targets run at the same time (each for SECONDS of wall time), so the gate
+# takes SECONDS, not SECONDS per target.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source ci/gate-lib.sh
@@ -13,24 +15,35 @@ shift
 failed=()
 figures=()
 mkdir -p build/fuzz/crashes build/fuzz/logs
-for binary in "$@"; do
+# run_target BINARY: one target's run; its exit status in its .status file.
+run_target() {
+    local binary=$1 name seeds corpus log
     name=$(basename "$binary")
     seeds=fixtures/fuzz/$name
     corpus=build/fuzz/corpus/$name
     log=build/fuzz/logs/$name.log
     mkdir -p "$corpus" "$seeds"
     rm -f build/fuzz/crashes/"$name"-*
-    options=(-artifact_prefix="build/fuzz/crashes/$name-" -print_final_stats=1 -timeout=10
-             -rss_limit_mb=2048 -max_len=4096)
+    local options=(-artifact_prefix="build/fuzz/crashes/$name-" -print_final_stats=1 -timeout=10
+                   -rss_limit_mb=2048 -max_len=4096)
     if [[ $seconds -eq 0 ]]; then
-        files=("$seeds"/* "$corpus"/*)
-        existing=()
+        local files=("$seeds"/* "$corpus"/*) existing=() file
         for file in "${files[@]}"; do [[ -f "$file" ]] && existing+=("$file"); done
         "$binary" "${options[@]}" -runs=1 "${existing[@]}" >"$log" 2>&1
     else
         "$binary" "${options[@]}" -max_total_time="$seconds" "$corpus" "$seeds" >"$log" 2>&1
     fi
-    status=$?
+    echo $? >"build/fuzz/logs/$name.status"
+}
+for binary in "$@"; do
+    run_target "$binary" &
+done
+wait
+for binary in "$@"; do
+    name=$(basename "$binary")
+    corpus=build/fuzz/corpus/$name
+    log=build/fuzz/logs/$name.log
+    status=$(cat "build/fuzz/logs/$name.status" 2>/dev/null || echo 1)
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
     units=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -n 1)
@@ -50,4 +63,4 @@ for binary in "$@"; do
     fi
 done
 printf '%s\n' "${figures[@]}" >build/fuzz/figures.txt
-gate_verdict fuzz $# "no fuzz target built" "$# targets, ${seconds}s each, no crash" "${failed[*]}" || exit 1
+gate_verdict fuzz $# "no fuzz target built" "$# targets, ${seconds}s each (at once), no crash" "${failed[*]}" || exit 1
