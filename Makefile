@@ -120,6 +120,10 @@ format: ## apply the house style (.clang-format) to every C file
 format-check: ## fail when a C file drifts from the house style
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files in the house style"
 
+# make test and make run build on every CPU unless make was given its own -j
+# (then the sub-make shares its jobserver).
+BUILD_JOBS = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(shell nproc))
+
 # Installs the Debian packages the project needs when they are missing.
 deps: ## install the Debian packages the project needs (ci/deps.sh)
 	@bash ci/deps.sh
@@ -127,12 +131,12 @@ deps: ## install the Debian packages the project needs (ci/deps.sh)
 # The main job: installs what is missing, builds, runs the default simulation
 # campaign and replays the production wedge scenario.
 run: deps ## the main job: a simulation campaign plus the wedge replay
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) all
 	@$(MAKE) --no-print-directory main-job
 
 # Every test. The suites register themselves in TEST_TARGETS.
 test: deps ## every test; ends with 'suites: N passed, N failed'
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) all
 	@$(MAKE) --no-print-directory test-run
 
 # The suites run several at a time (ci/run-suites.sh, TEST_JOBS), so every

@@ -23,7 +23,7 @@ mkdir -p "$reports"
 rm -f build/san/build.log
 rm -f "$reports"/sanitizer.*
 # -k: a part that does not build must not hide the other parts' findings.
-gate_make -k VARIANT=san all 2>&1 | tee build/san/build.log
+gate_make -k -j"$(nproc)" VARIANT=san all 2>&1 | tee build/san/build.log
 build_status=${PIPESTATUS[0]}
 build_error=$(grep -m 1 -E 'error:|Error [0-9]' build/san/build.log)
 export ASAN_OPTIONS="exitcode=$asan_exit:abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_string_checks=1:log_path=$reports/sanitizer"
@@ -71,7 +71,7 @@ gate_make valgrind || failed+=(valgrind)
 
 # ---- a short fuzz run ------------------------------------------------------
 echo "=== check: fuzz (${CHECK_FUZZ_SECONDS:-15}s per target)"
-gate_make fuzz FUZZ_SECONDS="${CHECK_FUZZ_SECONDS:-15}" || failed+=(fuzz)
+gate_make -j"$(nproc)" fuzz-build && gate_make fuzz FUZZ_SECONDS="${CHECK_FUZZ_SECONDS:-15}" || failed+=(fuzz)
 
 echo "check: $(( $(date +%s) - start ))s"
 if [[ ${#failed[@]} -ne 0 ]]; then

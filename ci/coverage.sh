@@ -18,7 +18,7 @@ echo "=== coverage: build (VARIANT=cov)"
 mkdir -p build/cov
 # -k: a part that does not build must not hide the others' coverage; the
 # build failure still fails the gate below.
-gate_make -k VARIANT=cov all 2>&1 | tee build/cov/build.log
+gate_make -k -j"$(nproc)" VARIANT=cov all 2>&1 | tee build/cov/build.log
 build_status=${PIPESTATUS[0]}
 find build/cov -name '*.gcda' -delete
 rm -rf "$out" && mkdir -p "$out"
