@@ -11,6 +11,10 @@ rm -rf "$scratch"
 mkdir -p "$scratch"
 passed=0
 failed=0
+# The campaigns' length (CHECK_TOOL_SEEDS, default 3000): the instrumented
+# builds of make ci-gates run 600 (a start and every shrink cost far more
+# there; the options behave the same over fewer seeds).
+seeds=${CHECK_TOOL_SEEDS:-3000}
 expect() { # NAME WANTED-EXIT PATTERN COMMAND...
     local name=$1 wanted=$2 pattern=$3
     shift 3
@@ -36,8 +40,8 @@ expect merge-whole 0 'merged 3 summaries: 90 seeds' "$leasesim" --merge "$scratc
 expect merge-missing 65 'shard 3/3 is missing' "$leasesim" --merge "$scratch/s1.json" "$scratch/s2.json"
 expect merge-twice 65 'given twice' "$leasesim" --merge "$scratch/s1.json" "$scratch/s1.json" "$scratch/s2.json"
 expect merge-other 65 "impl 'neo-v1'" "$leasesim" --merge "$scratch/s1.json" "$scratch/s2.json" "$scratch/other.json"
-expect heartbeat 0 'leasesim: lease: seeds [0-9]+/2000, [0-9]+ seeds/s, violations 0' \
-    env LEASESIM_HEARTBEAT_SECONDS=0 "$leasesim" --impl lease --seeds 1..2000
+expect heartbeat 0 "leasesim: lease: seeds [0-9]+/$seeds, [0-9]+ seeds/s, violations 0" \
+    env LEASESIM_HEARTBEAT_SECONDS=0 "$leasesim" --impl lease --seeds "1..$seeds"
 expect svg-written 0 '0 violation' "$leasesim" --seed 3 --svg "$scratch/ok.svg" --trace "$scratch/ok.jsonl"
 [[ -s "$scratch/ok.svg" && -s "$scratch/ok.jsonl" ]] || { failed=$((failed + 1)); echo "test-sim-tool: FAIL the svg or trace is empty"; }
 # The trace against its schema (sim/README.md, "Trace schema").
@@ -67,8 +71,8 @@ then passed=$((passed + 1)); else failed=$((failed + 1)); echo "test-sim-tool: F
 # --keep-going: the whole range, both of neo-v2's invariants counted, one
 # replay line per signature, and each replay line reproduces its invariant.
 expect keep-going 1 'violations by invariant: exclusion=[0-9]+ honest-deferral=[0-9]+' \
-    "$leasesim" --impl neo-v2 --seeds 1..3000 --keep-going --quiet
-if grep -qE '^leasesim: 3000 seed\(s\)' "$scratch/keep-going.out" &&
+    "$leasesim" --impl neo-v2 --seeds "1..$seeds" --keep-going --quiet
+if grep -qE "^leasesim: $seeds seed\\(s\\)" "$scratch/keep-going.out" &&
     [[ $(grep -c '^signature ' "$scratch/keep-going.out") -ge 4 ]] &&
     [[ $(grep -c '^signature ' "$scratch/keep-going.out") -eq $(grep -c '^  replay: ' "$scratch/keep-going.out") ]]; then
     passed=$((passed + 1))
@@ -113,7 +117,7 @@ expect wedge-not-pass 1 'FAIL wedge-pass +neo-v1 +expected pass +got wedged' "$l
 expect double-acquisition 1 'VIOLATION seed=165 impl=neo-v2 invariant=double-acquisition' \
     "$leasesim" --impl neo-v2 --strategy random --seeds 1..3000 --invariant double-acquisition --quiet
 expect double-acquisition-lease 0 '0 violation\(s\)' \
-    "$leasesim" --impl lease --seeds 1..3000 --invariant double-acquisition --quiet
+    "$leasesim" --impl lease --seeds "1..$seeds" --invariant double-acquisition --quiet
 # --check judges every registered implementation: those no expect line
 # names get a verdict derived from their traits (here the models' race fails).
 grep -v '^expect neo' fixtures/scenarios/two-reclaimers.scn > "$scratch/lease-only.scn"

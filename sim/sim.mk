@@ -53,7 +53,7 @@ test-timeline: $(LEASESIM) ## the SVG pictures and the HTML timeline rendered in
 
 # leasesim as a tool: unwritable outputs, exhaustive refusals, --merge checks, heartbeat.
 test-sim-tool: $(LEASESIM)
-	@bash sim/check-tool.sh $(LEASESIM) $(O)/sim-tool
+	@CHECK_TOOL_SEEDS=$(if $(VARIANT),600,3000) bash sim/check-tool.sh $(LEASESIM) $(O)/sim-tool
 
 # The reduced exhaustive search finds what the full one finds (and the check
 # catches a reduction broken on purpose).
@@ -81,7 +81,7 @@ endif
 test-sim-determinism: $(LEASESIM)
 	$(LEASESIM) --impl lease --seeds 1..300 --determinism
 	$(LEASESIM) --impl neo-v2 --seeds 1..300 --determinism
-	@bash sim/check-trace-bytes.sh $(LEASESIM) $(O)/sim-determinism
+	@CHECK_TRACE_SEEDS="$(if $(VARIANT),7,7 33 1234)" bash sim/check-trace-bytes.sh $(LEASESIM) $(O)/sim-determinism
 	LEASESIM_CHECK_SCHEDULER=1 $(LEASESIM) --impl lease --seeds 1..500 --quiet
 	LEASESIM_CHECK_SCHEDULER=1 $(LEASESIM) --impl neo-v1 --strategy pct --seeds 1..200 --quiet --no-shrink > /dev/null; test $$? -le 1
 	LEASESIM_CHECK_SCHEDULER=1 $(LEASESIM) --impl lease --scenario fixtures/bench/crowd-256.scn --seeds 1..3 --quiet
