@@ -18,7 +18,8 @@ instructions_per_step() {
     valgrind --tool=callgrind --callgrind-out-file="$callgrind" "$leasesim" "$@" > "$log" 2>&1
     local total steps
     total=$(sed -n 's/^summary: //p' "$callgrind")
-    steps=$(sed -n 's/^leasesim: [0-9]* seed(s), \([0-9]*\) steps.*/\1/p' "$log")
+    steps=$(sed -n -e 's/^leasesim: [0-9]* seed(s), \([0-9]*\) steps.*/\1/p' \
+        -e 's/.*([0-9]* seeds, \([0-9]*\) steps, .*/\1/p' "$log")
     if [[ -z "$total" || -z "$steps" || "$steps" -eq 0 ]]; then
         echo "bench-instructions: $name: no total or no steps (see $log)" >&2
         return 1
@@ -31,6 +32,14 @@ instructions_per_step() {
 # re-draws priorities after each step: its own figure follows).
 instructions_per_step sim_lease --impl lease --strategy random --seeds 1..300 --quiet
 instructions_per_step sim_lease_pos --impl lease --strategy pos --seeds 1..300 --quiet
+
+# A step of lease against the scheduler and world alone (leasesim --bench's
+# null implementation: 64 environment calls and an error), counted, not timed
+# (the ratio of the two wall rates drifted with the machine).
+LEASESIM_BENCH_RATES=null instructions_per_step sim_null_bench --bench
+LEASESIM_BENCH_RATES=lease instructions_per_step sim_lease_bench --bench
+awk -v lease="$sim_lease_bench_ips" -v null="$sim_null_bench_ips" \
+    'BEGIN { printf "sim_lease_vs_null_step_cost_ratio %.3f ratio\n", lease / null }'
 
 # The scheduler's cost per step against the number of processes: the same
 # programs, 8 or 256 of them (fixtures/bench/crowd-*.scn); goal: 256 costs at

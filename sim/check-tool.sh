@@ -96,6 +96,8 @@ expect hunt-counted 1 'hunting exclusion: [1-9][0-9]* seed\(s\) broke another in
     "$leasesim" --impl neo-v2 --seeds 1..300 --invariant exclusion --keep-going --quiet
 expect keep-going-clean 0 '^0 distinct signature\(s\)' "$leasesim" --impl lease --seeds 1..500 --keep-going --quiet
 expect hunt-unknown 64 'unknown invariant: exclusionn' "$leasesim" --seeds 1..5 --invariant exclusionn
+expect bench-rates-refused 64 "LEASESIM_BENCH_RATES must be null or lease, not 'nul'" \
+    env LEASESIM_BENCH_RATES=nul "$leasesim" --bench
 # A wedge is a finding: its length in the summary, the verdict line and the
 # picture's title; the project's lease (pid check) does not wedge there.
 wedge=fixtures/scenarios/original-wedge.scn

@@ -91,9 +91,19 @@ int sim_cli_bench(struct cli *cli) {
     }
     scenario.seed_first = scenario.seed_last = 1;
     struct sim_plan plan = scenario.plan;
+    /* LEASESIM_BENCH_RATES=null|lease: that rate line alone, for
+     * ci/bench-instructions.sh to count its instructions per step. */
+    const char *only = getenv("LEASESIM_BENCH_RATES");
+    if (only != NULL && strcmp(only, "null") != 0 && strcmp(only, "lease") != 0) {
+        fprintf(stderr, "leasesim: LEASESIM_BENCH_RATES must be null or lease, not '%s'\n", only);
+        return EX_USAGE;
+    }
     printf("leasesim bench (one core)\n");
-    bench_rates(cli, "scheduler+world only (null impl, 64 calls)", &null_ops, 20000);
-    bench_rates(cli, "default campaign, impl lease", sim_impl_find("lease"), 5000);
+    if (only == NULL || strcmp(only, "null") == 0)
+        bench_rates(cli, "scheduler+world only (null impl, 64 calls)", &null_ops, 20000);
+    if (only == NULL || strcmp(only, "lease") == 0)
+        bench_rates(cli, "default campaign, impl lease", sim_impl_find("lease"), 5000);
+    if (only != NULL) return 0;
     const char *impls[] = {"neo-v1", "neo-v2"};
     const char *strategies[] = {"random", "pct", "exhaustive"};
     printf("time to the first exclusion violation, two-reclaimers race:\n");
