@@ -88,6 +88,7 @@ static void curl_api_load(void) {
 struct reply_buffer {
     char *bytes;
     size_t size;
+    size_t capacity; /* doubled as it fills: growing by each chunk copied a 4 MB reply 256 times */
     bool too_big;
 };
 
@@ -98,9 +99,14 @@ static size_t collect(char *data, size_t size, size_t count, void *user) {
         buffer->too_big = true;
         return 0;
     }
-    char *grown = realloc(buffer->bytes, buffer->size + length + 1);
-    if (grown == NULL) return 0;
-    buffer->bytes = grown;
+    if (buffer->size + length + 1 > buffer->capacity) {
+        size_t capacity = buffer->capacity == 0 ? 4096 : buffer->capacity;
+        while (capacity < buffer->size + length + 1) capacity *= 2;
+        char *grown = realloc(buffer->bytes, capacity);
+        if (grown == NULL) return 0;
+        buffer->bytes = grown;
+        buffer->capacity = capacity;
+    }
     memcpy(buffer->bytes + buffer->size, data, length);
     buffer->size += length;
     buffer->bytes[buffer->size] = '\0';
