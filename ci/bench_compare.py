@@ -51,14 +51,6 @@ def extract(path):
             if match and match[6] != "none found":
                 impl = match[1].replace("-", "_")
                 figures.append(f"sim_{impl}_{match[2]}_{match[4]}_to_first_violation {match[3]} {match[4]}")
-    return with_ratios(figures)
-
-
-def with_ratios(figures):
-    """Ratios of figures measured in one run. (The cost of a step of lease
-    against the scheduler and world alone was the ratio of the two wall
-    rates here; it drifted with the machine, so ci/bench-instructions.sh
-    counts it in instructions now.)"""
     return figures
 
 
