@@ -41,7 +41,7 @@ conformance: $(PROGRAMS_BINARIES) ## the pytest suite against LEASE_IMPL='cmd ..
 
 # The reference adapter (fixtures/adapters/correct_lease.py, Python) must pass
 # the whole suite: the example implementation authors start from. Its storms
-# do a third of the work (--storm-scale): each of its starts costs about 50 ms
+# do a fifth of the work (--storm-scale): each of its starts costs about 60 ms
 # of CPU against 0.4 ms for a C program, and leasesim --exec (make test-exec)
 # searches its schedules far more closely than a storm can. First, a scale
 # out of range is refused with pytest's usage status (4).
@@ -52,7 +52,7 @@ test-reference-adapter: ## the Python reference adapter passes the whole conform
 		status=$$?; [ $$status -eq 4 ] && grep -q "storm-scale must be a number from 0.1 to 1, not '2'" \
 		$(PROGRAMS_REPORTS)/storm-scale-refused.txt || { echo "test-reference-adapter: FAILED: --storm-scale 2 was not refused (exit $$status)"; \
 		cat $(PROGRAMS_REPORTS)/storm-scale-refused.txt; exit 1; }
-	$(PROGRAMS_PYTEST) -q --tb=short --storm-scale 0.33 --lease-impl='$(PYTHON) fixtures/adapters/correct_lease.py {script}' \
+	$(PROGRAMS_PYTEST) -q --tb=short --storm-scale 0.2 --lease-impl='$(PYTHON) fixtures/adapters/correct_lease.py {script}' \
 		--junitxml=$(PROGRAMS_REPORTS)/pytest-reference-adapter.xml
 
 # Passes only when the suite fails against the broken adapter and its report

@@ -74,7 +74,7 @@ def pytest_addoption(parser):
                           "(default: $LEASE_IMPL or build/bin/{script})")
     parser.addoption("--storm-scale", default="1",
                      help="the share of the storms' work to do, from 0.1 to 1 (default 1: 150 bodies and 150 "
-                          "deferrals in the contention storm, 60 bodies a side in the mixed storm); for "
+                          "deferrals in the contention storm, 30 bodies a side in the mixed storm); for "
                           "implementations whose every start costs tens of milliseconds")
 
 

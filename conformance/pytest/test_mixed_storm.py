@@ -15,8 +15,8 @@ RACY = "/usr/bin/python3 fixtures/adapters/racy_lease.py {script}"
 MIXED_PROCESSES = 24
 # Ended by work done: this many completed bodies on each side, and this many
 # deferrals of the side under test (it met the other side's leases).
-MIXED_COMPLETIONS = 60
-MIXED_DEFERRALS = 30
+MIXED_COMPLETIONS = 30
+MIXED_DEFERRALS = 15
 MIXED_CAP_S = 180
 DEFERRAL_PREFIX = "⏸️  Deferred: heavy-maintenance lease held by '"
 LOST_EXIT = 124  # docs/spec.md section 9.9: the lease was taken while the body ran

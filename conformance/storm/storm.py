@@ -225,7 +225,22 @@ def main():
     parser.add_argument("--deadline-s", type=float, default=600)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--expect-overlaps", action="store_true")
+    parser.add_argument("--judge", metavar="LOG", help="judge an existing body log instead of running a storm "
+                        "(the judge's own test: make test-storm feeds it logs with known verdicts)")
+    parser.add_argument("--lost", default="", help="with --judge: comma-separated pids that reported the lease lost")
     options = parser.parse_args()
+    if options.judge:
+        try:
+            lost = {int(pid) for pid in options.lost.split(",") if pid}
+            overlaps, takeovers, examples = judge(options.judge, lost, options.ttl_ms)
+        except (OSError, ValueError) as error:
+            print(f"storm: --judge {options.judge}: {error}", file=sys.stderr)
+            return 64
+        print(f"storm_judge_overlaps {overlaps} count")
+        print(f"storm_judge_ttl_takeovers {takeovers} count")
+        for example in examples:
+            print(f"  OVERLAP: {example}")
+        return 1 if overlaps else 0
     counts, overlaps, takeovers, examples, timed_out = storm(options)
     label = options.impl.replace("-", "_")
     print(f"storm: impl={options.impl} concurrency={options.concurrency} ttl={options.ttl_ms}ms seed={options.seed}")

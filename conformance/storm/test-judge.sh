@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# test-judge.sh: the storm's judge (storm.py --judge) on body logs with known
+# verdicts (conformance/storm/judge/): it passes a clean log, fails an
+# overlap, and excuses a stopped holder's lease taken over only when the
+# holder reported it lost and was stopped for at least 2/3 of the TTL.
+set -u
+cd "$(dirname "$0")"
+failures=0
+expect() { # expect STATUS OVERLAPS TAKEOVERS LOG LOST WHAT (- for no counts)
+    local output status
+    output=$(/usr/bin/python3 storm.py --judge "judge/$4" --lost "$5" --ttl-ms 1000 2>&1)
+    status=$?
+    if [[ $status -eq $1 ]] && { [[ $2 == - ]] || { grep -qx "storm_judge_overlaps $2 count" <<<"$output" &&
+        grep -qx "storm_judge_ttl_takeovers $3 count" <<<"$output"; }; }; then
+        echo "storm-judge: ok $6"
+    else
+        echo "storm-judge: FAIL $6 (exit $status, want $1 with $2 overlaps and $3 takeovers):"
+        sed 's/^/    /' <<<"$output"
+        failures=$((failures + 1))
+    fi
+}
+expect 0 0 0 clean.log "" "a clean log (bodies one after another, a killed holder) passes"
+expect 1 1 0 overlap.log "" "a body entering while another is inside is an overlap"
+expect 1 1 0 overlap.log 100 "reporting the lease lost does not excuse a holder that was never stopped"
+expect 0 0 1 ttl-takeover.log 100 "a holder stopped past 2/3 of the TTL that reported the lease lost is a TTL takeover"
+expect 1 1 0 ttl-takeover.log "" "the same entry is an overlap when the stopped holder never reported the loss"
+expect 1 1 0 early-takeover.log 100 "an entry 0.5 s into a stop (TTL 1 s) is an overlap even if the holder reports the loss"
+expect 64 - - missing.log "" "a log that cannot be read is a usage error (exit 64)"
+[[ $failures -eq 0 ]] && echo "storm-judge: 7 passed" && exit 0
+echo "storm-judge: $failures failed"
+exit 1
