@@ -7,7 +7,8 @@ tmp_path, in its own process group, which teardown kills. Every wait has a
 deadline, so a hang fails instead of blocking.
 
 LEASE_TEST_BACKEND=etcd runs the same cases on the etcd backend: a real etcd
-is started on loopback for the session (conformance/etcd/etcd_member.py), the
+is started on loopback for the session (conformance/etcd/etcd_member.py; under
+make test-etcd, the one member with_etcd.py started for all its suites), the
 programs get LEASE_IMPLEMENTATION=etcd, and the lease "file" of a test is its
 etcd key (read and seeded through etcd's JSON gateway). Cases that differ by
 nature are skipped with their reason (ETCD_SKIPS).
