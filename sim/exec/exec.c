@@ -115,6 +115,7 @@ struct exec_options {
     struct exec_entry *guide;
     int guide_count, guide_limit; /* limit: entries used (shrinking) */
     bool shrink;
+    bool wedge_probe_off;           /* shrinking for another invariant: its verdict cannot be bounded-wedge */
     int preemptions, max_schedules; /* --strategy exhaustive */
     bool pid_reuse;                 /* root in a private pid namespace: ns_last_pid works */
     bool no_pid_namespace;          /* --pid-reuse off */
@@ -163,6 +164,11 @@ struct exec_run {
     long seen_holders[64]; /* pids the lease file named at some step: honest deferral */
     int seen_holder_count;
     pid_t awaited_tid; /* released from a sleep: settle waits for its next held call */
+    /* Reshaping calls (rename*, unlink*, rmdir, the mount family) let run whose
+     * thread has made no call since: the canonical set is off meanwhile. */
+    pid_t reshaping_tid[EXEC_TREE_MAX], reshaping_group[EXEC_TREE_MAX];
+    int reshaping_count;
+    bool reshaping_overflow; /* more than the table holds: off for the rest of the run */
     /* Oracle state. */
     int lease_fd;      /* O_PATH on the inode at the lease path, -1 none */
     int lease_creator; /* proc index, -1 none, -2 the initial dead holder */
@@ -192,6 +198,7 @@ struct exec_run {
     int ttl_takeovers, clock_jumps, pid_reuses;
     bool also_seen[SIM_INVARIANT_COUNT]; /* violations of other invariants (--invariant) */
     bool clock_ignored[EXEC_PROCS_MAX];
+    int clock_length[EXEC_PROCS_MAX]; /* of each clock file's line, as last written */
     bool reuse_wanted[EXEC_PROCS_MAX];
     struct exec_entry *record; /* this run's schedule, for an order file */
     int record_count, record_capacity, guide_pos;
@@ -532,12 +539,127 @@ static int parse_exec_arguments(struct exec_options *options, int argc, char **a
 /* ---- the child: filter, hand-over, exec ------------------------------------ */
 
 static const char *const notified_syscalls[] = {
-    "open",   "openat",         "openat2",    "creat",           "read",      "write",    "pread64", "pwrite64",
-    "close",  "fstat",          "newfstatat", "statx",           "stat",      "lstat",    "link",    "linkat",
-    "rename", "renameat",       "renameat2",  "unlink",          "unlinkat",  "mkdir",    "mkdirat", "rmdir",
-    "flock",  "fcntl",          "fsync",      "fdatasync",       "ftruncate", "dup",      "dup2",    "dup3",
-    "kill",   "io_uring_setup", "nanosleep",  "clock_nanosleep", "execve",    "execveat",
+    "open",       "openat",         "openat2",    "creat",           "read",      "write",    "pread64", "pwrite64",
+    "close",      "fstat",          "newfstatat", "statx",           "stat",      "lstat",    "link",    "linkat",
+    "rename",     "renameat",       "renameat2",  "unlink",          "unlinkat",  "mkdir",    "mkdirat", "rmdir",
+    "flock",      "fcntl",          "fsync",      "fdatasync",       "ftruncate", "dup",      "dup2",    "dup3",
+    "kill",       "io_uring_setup", "nanosleep",  "clock_nanosleep", "execve",    "execveat", "mount",   "umount2",
+    "move_mount", "pivot_root",
 };
+
+/* What the controller does with a notified syscall, by number: a table built
+ * once from the names above (classify runs for every notification, a few
+ * thousand per Python start, so no name lookup or string comparison there). */
+enum sys_kind {
+    SYS_KIND_NONE,   /* an empty slot of the table */
+    SYS_KIND_ENOSYS, /* io_uring_setup */
+    SYS_KIND_SLEEP,  /* nanosleep, clock_nanosleep */
+    SYS_KIND_KILL,
+    SYS_KIND_EXEC, /* execve, execveat: the fd table changes */
+    SYS_KIND_DUP,  /* dup, dup2, dup3 */
+    SYS_KIND_FCNTL,
+    SYS_KIND_FD,       /* read, write, pread64, pwrite64, close, fstat, flock, fsync, fdatasync, ftruncate */
+    SYS_KIND_PATH,     /* open, creat, stat, lstat, unlink, mkdir, rmdir: path in argument 0 */
+    SYS_KIND_AT_PATH,  /* openat, openat2, newfstatat, statx, unlinkat, mkdirat: dirfd 0, path 1 */
+    SYS_KIND_PATH2,    /* link, rename: paths 0 and 1 */
+    SYS_KIND_AT_PATH2, /* linkat, renameat, renameat2: dirfd 0, path 1, dirfd 2, path 3 */
+    SYS_KIND_MOUNT,    /* mount, umount2, move_mount, pivot_root: continued, never a scheduling point */
+};
+struct sys_info {
+    const char *name; /* as libseccomp names the number */
+    unsigned char kind;
+    bool opens;    /* open, openat, openat2, creat: a lease open changes the fd table */
+    bool closes;   /* close */
+    bool reshapes; /* rename*, unlink*, rmdir, the mount family: a directory may stop being
+                    * what it was (the resolution cache, below, is dropped) */
+};
+#define EXEC_SYS_TABLE_MAX 1024
+static struct sys_info sys_table[EXEC_SYS_TABLE_MAX];
+/* A reshaping call this architecture's filter cannot name (libseccomp does
+ * not know it): it would run unseen, so no directory is ever kept. */
+static bool sys_reshaping_unseen;
+
+static enum sys_kind sys_kind_of(const char *name) {
+    static const struct {
+        const char *name;
+        enum sys_kind kind;
+    } kinds[] = {
+        {"io_uring_setup", SYS_KIND_ENOSYS},
+        {"nanosleep", SYS_KIND_SLEEP},
+        {"clock_nanosleep", SYS_KIND_SLEEP},
+        {"kill", SYS_KIND_KILL},
+        {"execve", SYS_KIND_EXEC},
+        {"execveat", SYS_KIND_EXEC},
+        {"dup", SYS_KIND_DUP},
+        {"dup2", SYS_KIND_DUP},
+        {"dup3", SYS_KIND_DUP},
+        {"fcntl", SYS_KIND_FCNTL},
+        {"open", SYS_KIND_PATH},
+        {"creat", SYS_KIND_PATH},
+        {"stat", SYS_KIND_PATH},
+        {"lstat", SYS_KIND_PATH},
+        {"unlink", SYS_KIND_PATH},
+        {"mkdir", SYS_KIND_PATH},
+        {"rmdir", SYS_KIND_PATH},
+        {"openat", SYS_KIND_AT_PATH},
+        {"openat2", SYS_KIND_AT_PATH},
+        {"newfstatat", SYS_KIND_AT_PATH},
+        {"statx", SYS_KIND_AT_PATH},
+        {"unlinkat", SYS_KIND_AT_PATH},
+        {"mkdirat", SYS_KIND_AT_PATH},
+        {"link", SYS_KIND_PATH2},
+        {"rename", SYS_KIND_PATH2},
+        {"linkat", SYS_KIND_AT_PATH2},
+        {"renameat", SYS_KIND_AT_PATH2},
+        {"renameat2", SYS_KIND_AT_PATH2},
+        {"mount", SYS_KIND_MOUNT},
+        {"umount2", SYS_KIND_MOUNT},
+        {"move_mount", SYS_KIND_MOUNT},
+        {"pivot_root", SYS_KIND_MOUNT},
+    };
+    for (size_t index = 0; index < sizeof kinds / sizeof kinds[0]; index++)
+        if (strcmp(kinds[index].name, name) == 0) return kinds[index].kind;
+    return SYS_KIND_FD;
+}
+
+/* Fills sys_table once, with the names libseccomp gives back for the numbers. */
+static void sys_table_init(void) {
+    static bool done;
+    if (done) return;
+    done = true;
+    for (size_t index = 0; index < sizeof notified_syscalls / sizeof notified_syscalls[0]; index++) {
+        const char *listed = notified_syscalls[index];
+        int number = seccomp_syscall_resolve_name(listed);
+        if (number == __NR_SCMP_ERROR && (!strncmp(listed, "rename", 6) || !strncmp(listed, "unlink", 6) ||
+                                          !strcmp(listed, "rmdir") || sys_kind_of(listed) == SYS_KIND_MOUNT))
+            sys_reshaping_unseen = true;
+        if (number < 0 || number >= EXEC_SYS_TABLE_MAX) continue; /* not on this architecture: by name */
+        char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, number);
+        if (name == NULL) continue;
+        struct sys_info *info = &sys_table[number];
+        info->name = name; /* kept for the process's life */
+        info->kind = (unsigned char)sys_kind_of(name);
+        info->opens = !strncmp(name, "open", 4) || !strcmp(name, "creat");
+        info->closes = !strcmp(name, "close");
+        info->reshapes = !strncmp(name, "rename", 6) || !strncmp(name, "unlink", 6) || !strcmp(name, "rmdir") ||
+                         info->kind == SYS_KIND_MOUNT;
+    }
+}
+
+static const struct sys_info *sys_info_of(int number) {
+    return number >= 0 && number < EXEC_SYS_TABLE_MAX && sys_table[number].name != NULL ? &sys_table[number] : NULL;
+}
+
+static const char *syscall_label(int number);
+
+/* Whether a call may change what a directory path resolves to (above). */
+static bool sys_reshapes(int number) {
+    const struct sys_info *info = sys_info_of(number);
+    if (info != NULL) return info->reshapes;
+    const char *name = syscall_label(number);
+    return !strncmp(name, "rename", 6) || !strncmp(name, "unlink", 6) || !strcmp(name, "rmdir") ||
+           sys_kind_of(name) == SYS_KIND_MOUNT;
+}
 
 /* Returns the listener fd, or -errno. */
 static int install_filter(void) {
@@ -735,6 +857,94 @@ static void normalise_path(char *path) {
     strcpy(path, result);
 }
 
+/* Canonical directories: paths whose realpath() is the path itself, so that
+ * the parent of a call's path need not be resolved again (Python stats a few
+ * dozen directories thousands of times). Safe because such a path has no
+ * symlink in it, and a component of it can only become one (or lead
+ * elsewhere) once it is renamed or removed, or a mount goes over or off it:
+ * rename*, unlink*, rmdir and mount, umount2, move_mount, pivot_root are all
+ * notified, and while any of them has been let run and its thread has not
+ * made its next call (or been reaped), the set is emptied and neither used
+ * nor filled. symlink, mkdir, link and open(O_CREAT) only create names that
+ * did not exist, and a path with a missing component is never kept. Paths
+ * under /proc, /sys and /dev are never kept (procfs's magic links, the cwd
+ * and fd links, change without any of those calls). The controller itself
+ * renames and removes nothing while processes run (its clock files are
+ * rewritten in place); the set starts empty at each run. Processes outside
+ * the run are not watched: none of them knows the run's directory.
+ * docs/exec.md, "How it works". */
+#define EXEC_CANONICAL_MAX 256
+static struct {
+    uint64_t hash[EXEC_CANONICAL_MAX];
+    char *path[EXEC_CANONICAL_MAX];
+    int count, next;
+    bool off; /* a reshaping call may still be running */
+} canonical;
+
+static uint64_t path_hash(const char *text) {
+    uint64_t hash = 1469598103934665603ULL;
+    for (; *text != '\0'; text++) hash = (hash ^ (uint8_t)*text) * 1099511628211ULL;
+    return hash;
+}
+
+static void canonical_clear(void) {
+    for (int index = 0; index < canonical.count; index++) free(canonical.path[index]);
+    canonical.count = canonical.next = 0;
+}
+
+static bool canonical_known(const char *directory, uint64_t hash) {
+    if (canonical.off || sys_reshaping_unseen) return false;
+    for (int index = 0; index < canonical.count; index++)
+        if (canonical.hash[index] == hash && strcmp(canonical.path[index], directory) == 0) return true;
+    return false;
+}
+
+static void canonical_add(const char *directory, uint64_t hash) {
+    if (canonical.off || sys_reshaping_unseen || !strncmp(directory, "/proc", 5) || !strncmp(directory, "/sys", 4) ||
+        !strncmp(directory, "/dev", 4))
+        return; /* "/procfoo" too: never kept, only resolved again */
+    char *copy = strdup(directory);
+    if (copy == NULL) return;
+    int slot = canonical.count;
+    if (canonical.count < EXEC_CANONICAL_MAX) {
+        canonical.count++;
+    } else { /* full: the oldest goes */
+        slot = canonical.next;
+        canonical.next = (canonical.next + 1) % EXEC_CANONICAL_MAX;
+        free(canonical.path[slot]);
+    }
+    canonical.hash[slot] = hash;
+    canonical.path[slot] = copy;
+}
+
+/* A reshaping call let run by thread tid of group: the set is emptied and off
+ * until that thread's next call arrives or its process is reaped. */
+static void reshaping_begins(struct exec_run *run, pid_t tid, pid_t group) {
+    canonical_clear();
+    canonical.off = true;
+    for (int index = 0; index < run->reshaping_count; index++)
+        if (run->reshaping_tid[index] == tid) return;
+    if (run->reshaping_count == EXEC_TREE_MAX) {
+        run->reshaping_overflow = true;
+        return;
+    }
+    run->reshaping_tid[run->reshaping_count] = tid;
+    run->reshaping_group[run->reshaping_count++] = group;
+}
+
+/* tid made its next call (its earlier one has returned), or, whole_group, the
+ * thread group tid leads was reaped (all its threads ended). */
+static void reshaping_ends(struct exec_run *run, pid_t tid, bool whole_group) {
+    for (int index = 0; index < run->reshaping_count;)
+        if (run->reshaping_tid[index] == tid || (whole_group && run->reshaping_group[index] == tid)) {
+            run->reshaping_tid[index] = run->reshaping_tid[--run->reshaping_count];
+            run->reshaping_group[index] = run->reshaping_group[run->reshaping_count];
+        } else {
+            index++;
+        }
+    canonical.off = run->reshaping_count > 0 || run->reshaping_overflow;
+}
+
 /* Absolute path of (dirfd, name) as the target sees it; symlinks in the
  * directory part are resolved in the controller (same mount namespace). */
 static bool resolve_path(pid_t pid, int dirfd, const char *name, char *out, size_t size) {
@@ -758,7 +968,12 @@ static bool resolve_path(pid_t pid, int dirfd, const char *name, char *out, size
     if (slash != NULL && slash != out) {
         *slash = '\0';
         char real[PATH_MAX];
-        bool resolved = realpath(out, real) != NULL;
+        uint64_t hash = path_hash(out);
+        bool resolved = true;
+        if (canonical_known(out, hash))
+            snprintf(real, sizeof real, "%s", out); /* what realpath() gave when it was kept */
+        else if ((resolved = realpath(out, real) != NULL) && strcmp(real, out) == 0)
+            canonical_add(out, hash);
         *slash = '/';
         if (resolved) {
             char joined[PATH_MAX];
@@ -810,20 +1025,26 @@ static bool parse_iso_ms(const char *text, int64_t *ms) {
     return true;
 }
 
-/* Each process's timestamp file for libfaketime, replaced atomically. ticking:
- * "@" (the clock starts there and runs), for the unscheduled wedge probe. */
-static void write_clocks(const struct exec_run *run, bool ticking) {
+/* Each process's timestamp file for libfaketime, rewritten in place (one
+ * write of its one line from offset 0; cut when the line got shorter). No
+ * process reads one meanwhile: every open and read of a clock file is a
+ * notified call, answered only by this controller, which does not answer
+ * any while it writes, and the calls it answered earlier have returned (the
+ * trees were settled: no thread running). ticking: "@" (the clock starts
+ * there and runs), for the unscheduled wedge probe. */
+static void write_clocks(struct exec_run *run, bool ticking) {
     if (!run->options->clock_virtual) return;
     for (int index = 0; index < run->proc_count; index++) {
-        char path[PATH_MAX + 16], temporary[PATH_MAX + 32], text[64];
-        if (snprintf(path, sizeof path, "%s/clock.%d", run->dir, index) >= (int)sizeof path ||
-            snprintf(temporary, sizeof temporary, "%s.new", path) >= (int)sizeof temporary)
+        char path[PATH_MAX + 16], text[64], line[72];
+        if (snprintf(path, sizeof path, "%s/clock.%d", run->dir, index) >= (int)sizeof path)
             continue; /* run->dir is a short mkdtemp name: never */
         format_clock(run->vclock_ms + run->offset_ms[index], text, sizeof text);
-        FILE *file = fopen(temporary, "we");
-        if (file == NULL) continue;
-        fprintf(file, "%s%s\n", ticking ? "@" : "", text);
-        if (fclose(file) == 0) rename(temporary, path);
+        int length = snprintf(line, sizeof line, "%s%s\n", ticking ? "@" : "", text);
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) continue;
+        if (write(fd, line, (size_t)length) == length && length < run->clock_length[index]) (void)ftruncate(fd, length);
+        run->clock_length[index] = length;
+        close(fd);
     }
 }
 
@@ -945,7 +1166,24 @@ static struct exec_task *find_task(struct exec_run *run, pid_t pid, int proc_ind
     return task;
 }
 
+/* Thread groups already read from /proc/TID/status, checked again at every
+ * use with tgkill(group, tid, 0): 0 or EPERM only when tid is a thread of
+ * that group now, so a tid reused by another group is read again. One
+ * syscall per notification instead of five. */
+#define EXEC_GROUPS_MAX 128
+static struct {
+    pid_t tid[EXEC_GROUPS_MAX], group[EXEC_GROUPS_MAX];
+    int count, next;
+} groups;
+
 static pid_t thread_group_of(pid_t tid) {
+    int slot = -1;
+    for (int index = 0; index < groups.count; index++)
+        if (groups.tid[index] == tid) {
+            if (syscall(SYS_tgkill, groups.group[index], tid, 0) == 0 || errno == EPERM) return groups.group[index];
+            slot = index;
+            break;
+        }
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
     FILE *file = fopen(path, "re");
@@ -954,6 +1192,14 @@ static pid_t thread_group_of(pid_t tid) {
     while (fgets(line, sizeof line, file) != NULL)
         if (strncmp(line, "Tgid:", 5) == 0) group = (pid_t)atoi(line + 5);
     fclose(file);
+    if (slot < 0 && groups.count < EXEC_GROUPS_MAX) {
+        slot = groups.count++;
+    } else if (slot < 0) { /* full: the oldest goes */
+        slot = groups.next;
+        groups.next = (groups.next + 1) % EXEC_GROUPS_MAX;
+    }
+    groups.tid[slot] = tid;
+    groups.group[slot] = group;
     return group;
 }
 
@@ -980,6 +1226,8 @@ static void rescan_fds(struct exec_run *run, struct exec_task *task) {
 }
 
 static const char *syscall_label(int number) {
+    const struct sys_info *info = sys_info_of(number);
+    if (info != NULL) return info->name;
     char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, number);
     static char label[24];
     snprintf(label, sizeof label, "%s", name != NULL ? name : "?");
@@ -993,17 +1241,28 @@ enum call_kind { CALL_OTHER, CALL_LEASE, CALL_ENOSYS };
 static enum call_kind classify(struct exec_run *run, int notify_fd, const struct seccomp_notif *request,
                                struct exec_task *task, char *path, size_t path_size) {
     const __u64 *args = request->data.args;
-    const char *name = syscall_label(request->data.nr);
+    const struct sys_info *info = sys_info_of(request->data.nr);
+    struct sys_info unlisted;
+    if (info == NULL) { /* a number outside the table (another architecture): by its name */
+        const char *label = syscall_label(request->data.nr);
+        unlisted = (struct sys_info){.name = label,
+                                     .kind = (unsigned char)sys_kind_of(label),
+                                     .opens = !strncmp(label, "open", 4) || !strcmp(label, "creat"),
+                                     .closes = !strcmp(label, "close")};
+        info = &unlisted;
+    }
     pid_t pid = (pid_t)request->pid;
     path[0] = '\0';
-    if (strcmp(name, "io_uring_setup") == 0) return CALL_ENOSYS;
-    if (strcmp(name, "nanosleep") == 0 || strcmp(name, "clock_nanosleep") == 0) {
+    /* Path arguments: (argument index of the dirfd or -1, argument index of the path). */
+    int dir_arg = -1, path_arg = -1, dir_arg2 = -1, path_arg2 = -1;
+    switch ((enum sys_kind)info->kind) {
+    case SYS_KIND_ENOSYS: return CALL_ENOSYS;
+    case SYS_KIND_SLEEP:
         /* A timed sleep ends at a moment of real time: a scheduling point, and
          * once released the controller waits for the sleeper's next call. */
         snprintf(path, path_size, "(timed sleep)");
         return CALL_LEASE;
-    }
-    if (strcmp(name, "kill") == 0) {
+    case SYS_KIND_KILL: {
         if ((int)args[1] != 0) return CALL_OTHER;
         const struct exec_task *target = NULL;
         for (int index = 0; index < run->task_count; index++)
@@ -1015,36 +1274,34 @@ static enum call_kind classify(struct exec_run *run, int notify_fd, const struct
             snprintf(path, path_size, "probe a pid outside the run");
         return CALL_LEASE;
     }
-    if (strncmp(name, "execve", 6) == 0 || strncmp(name, "dup", 3) == 0 ||
-        (strcmp(name, "fcntl") == 0 && (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC))) {
-        task->fds_dirty = true;
-        return CALL_OTHER;
+    case SYS_KIND_EXEC:
+    case SYS_KIND_DUP: task->fds_dirty = true; return CALL_OTHER;
+    case SYS_KIND_MOUNT: return CALL_OTHER;
+    case SYS_KIND_PATH: path_arg = 0; break;
+    case SYS_KIND_AT_PATH: dir_arg = 0, path_arg = 1; break;
+    case SYS_KIND_PATH2: path_arg = 0, path_arg2 = 1; break;
+    case SYS_KIND_AT_PATH2: dir_arg = 0, path_arg = 1, dir_arg2 = 2, path_arg2 = 3; break;
+    case SYS_KIND_FCNTL:
+        if (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC) {
+            task->fds_dirty = true;
+            return CALL_OTHER;
+        }
+        break;
+    default: break;
     }
-    /* Path arguments: (argument index of the dirfd or -1, argument index of the path). */
-    int dir_arg = -1, path_arg = -1, dir_arg2 = -1, path_arg2 = -1;
-    if (!strcmp(name, "open") || !strcmp(name, "creat") || !strcmp(name, "stat") || !strcmp(name, "lstat") ||
-        !strcmp(name, "unlink") || !strcmp(name, "mkdir") || !strcmp(name, "rmdir"))
-        path_arg = 0;
-    else if (!strcmp(name, "openat") || !strcmp(name, "openat2") || !strcmp(name, "newfstatat") ||
-             !strcmp(name, "statx") || !strcmp(name, "unlinkat") || !strcmp(name, "mkdirat"))
-        dir_arg = 0, path_arg = 1;
-    else if (!strcmp(name, "link") || !strcmp(name, "rename"))
-        path_arg = 0, path_arg2 = 1;
-    else if (!strcmp(name, "linkat") || !strcmp(name, "renameat") || !strcmp(name, "renameat2"))
-        dir_arg = 0, path_arg = 1, dir_arg2 = 2, path_arg2 = 3;
     if (path_arg < 0) {
         /* fd-based: read, write, pread64, pwrite64, close, fstat, flock, fcntl, fsync, fdatasync, ftruncate. */
         int fd = (int)args[0];
         if (task->fds_dirty) rescan_fds(run, task);
         if (fd < 0 || fd >= EXEC_FDS_MAX || !task->lease_fd[fd]) return CALL_OTHER;
-        if (strcmp(name, "fcntl") == 0 && args[1] != F_SETLK && args[1] != F_SETLKW && args[1] != F_GETLK &&
+        if (info->kind == SYS_KIND_FCNTL && args[1] != F_SETLK && args[1] != F_SETLKW && args[1] != F_GETLK &&
             args[1] != F_OFD_SETLK && args[1] != F_OFD_SETLKW && args[1] != F_OFD_GETLK)
             return CALL_OTHER;
         char link[64];
         snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)pid, fd);
         ssize_t length = readlink(link, path, path_size - 1);
         path[length > 0 ? length : 0] = '\0';
-        if (strcmp(name, "close") == 0) task->fds_dirty = true;
+        if (info->closes) task->fds_dirty = true;
         return CALL_LEASE;
     }
     char raw[PATH_MAX], first[PATH_MAX], second[PATH_MAX];
@@ -1065,15 +1322,15 @@ static enum call_kind classify(struct exec_run *run, int notify_fd, const struct
         if (!resolve_path(pid, dir_arg2 >= 0 ? (int)args[dir_arg2] : AT_FDCWD, raw2, second, sizeof second))
             return CALL_OTHER;
     }
+    bool lease = in_lease_dir(run, first) || (second[0] != '\0' && in_lease_dir(run, second));
+    if (!lease) return CALL_OTHER; /* continued whether or not the call is still pending */
     /* The memory was read from a live target: the call must still be pending. */
     if (!notification_valid(notify_fd, request->id)) return CALL_OTHER;
-    bool lease = in_lease_dir(run, first) || (second[0] != '\0' && in_lease_dir(run, second));
-    if (!lease) return CALL_OTHER;
     if (second[0] != '\0')
         snprintf(path, path_size, "%.2000s -> %.2000s", first, second);
     else
         snprintf(path, path_size, "%s", first);
-    if (!strncmp(name, "open", 4) || !strcmp(name, "creat")) task->fds_dirty = true;
+    if (info->opens) task->fds_dirty = true;
     return CALL_LEASE;
 }
 
@@ -1115,26 +1372,44 @@ static void respond(struct exec_run *run, int notify_fd, uint64_t id, int error,
     (void)ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, run->response); /* ENOENT: the caller died meanwhile */
 }
 
-/* Receives every queued notification: non-lease calls continue at once,
- * lease calls are held. Returns whether anything arrived. */
-static bool drain(struct exec_run *run, struct seccomp_notif *request) {
+/* Waits up to timeout_ms for a notification of any process and receives one
+ * from each process that has one queued: non-lease calls continue at once,
+ * lease calls are held. Returns whether anything arrived; false means every
+ * queue was empty when looked at. One poll per arrival, not two: the
+ * controller answers a few thousand calls per Python start. */
+static bool drain(struct exec_run *run, struct seccomp_notif *request, int timeout_ms) {
+    struct pollfd pollers[EXEC_PROCS_MAX];
+    int owners[EXEC_PROCS_MAX], count = 0;
+    for (int index = 0; index < run->proc_count; index++)
+        if (run->procs[index].notify_fd >= 0) {
+            owners[count] = index;
+            pollers[count++] = (struct pollfd){.fd = run->procs[index].notify_fd, .events = POLLIN};
+        }
+    if (count == 0) {
+        if (timeout_ms > 0) (void)poll(NULL, 0, timeout_ms);
+        return false;
+    }
+    if (poll(pollers, (nfds_t)count, timeout_ms) <= 0) return false;
     bool any = false;
-    for (int index = 0; index < run->proc_count; index++) {
+    for (int slot = 0; slot < count; slot++) {
+        if (!(pollers[slot].revents & POLLIN)) continue;
+        int index = owners[slot];
         struct exec_proc *proc = &run->procs[index];
-        if (proc->notify_fd < 0) continue;
-        for (;;) {
-            struct pollfd poller = {.fd = proc->notify_fd, .events = POLLIN};
-            if (poll(&poller, 1, 0) <= 0 || !(poller.revents & POLLIN)) break;
+        {
             memset(request, 0, sizeof *request);
-            if (ioctl(proc->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, request) != 0) break;
+            if (ioctl(proc->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, request) != 0) continue;
             any = true;
-            struct exec_task *task = find_task(run, thread_group_of((pid_t)request->pid), index);
+            /* A thread makes one call at a time: its earlier one has returned. */
+            if (run->reshaping_count > 0) reshaping_ends(run, (pid_t)request->pid, false);
+            pid_t group = thread_group_of((pid_t)request->pid);
+            struct exec_task *task = find_task(run, group, index);
             char path[PATH_MAX];
             enum call_kind kind =
                 task != NULL ? classify(run, proc->notify_fd, request, task, path, sizeof path) : CALL_OTHER;
             if (kind == CALL_ENOSYS) {
                 respond(run, proc->notify_fd, request->id, ENOSYS, false);
             } else if (kind == CALL_OTHER || run->pending_count == EXEC_PENDING_MAX) {
+                if (sys_reshapes(request->data.nr)) reshaping_begins(run, (pid_t)request->pid, group);
                 respond(run, proc->notify_fd, request->id, 0, true);
             } else {
                 if ((pid_t)request->pid == run->awaited_tid) run->awaited_tid = 0;
@@ -1152,10 +1427,13 @@ static bool drain(struct exec_run *run, struct seccomp_notif *request) {
 
 /* After every process was killed: reaps them, then whatever else ended (an
  * adapter's orphans); never waits for the pid namespace's helper. */
+static void thread_files_close(void);
+
 static void wait_all(struct exec_run *run) {
     for (int index = 0; index < run->proc_count; index++)
         if (run->procs[index].pid > 0 && !run->procs[index].exited) waitpid(run->procs[index].pid, NULL, __WALL);
     while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {}
+    thread_files_close();
 }
 
 static void mark_end(struct exec_run *run, int proc, int status);
@@ -1165,6 +1443,7 @@ static void reap(struct exec_run *run) {
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG | __WALL);
         if (pid <= 0) return;
+        if (run->reshaping_count > 0) reshaping_ends(run, pid, true);
         for (int index = 0; index < run->proc_count; index++) {
             struct exec_proc *proc = &run->procs[index];
             if (proc->pid != pid || proc->exited) continue;
@@ -1176,8 +1455,115 @@ static void reap(struct exec_run *run) {
     }
 }
 
+/* The stat and children files of the trees' threads, read at every look
+ * (a few looks per step, one per ms while a thread runs): kept open and read
+ * again with pread, which makes procfs generate them anew. While a task
+ * exists (a zombie too) its pid is not given to another, so the kept file is
+ * the one a fresh open would find; once it has gone, reading its stat fails
+ * (ESRCH) and both files are opened again by their paths. Closed at the end
+ * of each run. */
+#define EXEC_THREAD_FILES_MAX 128
+struct thread_file {
+    pid_t group, tid;
+    int stat_fd, children_fd; /* children_fd: -1 until first read */
+};
+static struct thread_file thread_files[EXEC_THREAD_FILES_MAX];
+static int thread_file_count;
+
+static void thread_files_close(void) {
+    for (int index = 0; index < thread_file_count; index++) {
+        close(thread_files[index].stat_fd);
+        if (thread_files[index].children_fd >= 0) close(thread_files[index].children_fd);
+    }
+    thread_file_count = 0;
+}
+
+static ssize_t read_path(const char *path, char *text, size_t size, int *keep) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t length = read(fd, text, size - 1);
+    if (length > 0) text[length] = '\0';
+    if (keep != NULL && length >= 0)
+        *keep = fd;
+    else
+        close(fd);
+    return length;
+}
+
+/* /proc/GROUP/task/TID/stat (children: .../children) into text, NUL-ended;
+ * the length read, or <= 0 as the open and read of the path would give. */
+static ssize_t thread_file(pid_t group, pid_t tid, bool children, char *text, size_t size) {
+    int slot = -1;
+    for (int index = 0; index < thread_file_count && slot < 0; index++)
+        if (thread_files[index].tid == tid && thread_files[index].group == group) slot = index;
+    if (slot >= 0) {
+        ssize_t alive = children ? 1 : pread(thread_files[slot].stat_fd, text, size - 1, 0);
+        if (alive > 0) {
+            if (!children) {
+                text[alive] = '\0';
+                return alive;
+            }
+            if (thread_files[slot].children_fd >= 0) {
+                ssize_t length = pread(thread_files[slot].children_fd, text, size - 1, 0);
+                if (length > 0) text[length] = '\0';
+                return length;
+            }
+        } else { /* gone: by the paths again */
+            close(thread_files[slot].stat_fd);
+            if (thread_files[slot].children_fd >= 0) close(thread_files[slot].children_fd);
+            thread_files[slot] = thread_files[--thread_file_count];
+            slot = -1;
+        }
+    }
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/%s", (int)group, (int)tid, children ? "children" : "stat");
+    if (slot >= 0) return read_path(path, text, size, &thread_files[slot].children_fd);
+    if (children || thread_file_count == EXEC_THREAD_FILES_MAX) return read_path(path, text, size, NULL);
+    int fd = -1;
+    ssize_t length = read_path(path, text, size, &fd);
+    if (fd >= 0 && length > 0) {
+        thread_files[thread_file_count++] =
+            (struct thread_file){.group = group, .tid = tid, .stat_fd = fd, .children_fd = -1};
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    return length;
+}
+
+/* The number of threads in a stat line (its 20th field), or -1. */
+static long stat_threads(const char *text) {
+    const char *cursor = strrchr(text, ')');
+    if (cursor == NULL) return -1;
+    for (int field = 2; field < 20; field++) {
+        cursor = strchr(cursor + 1, ' ');
+        if (cursor == NULL) return -1;
+    }
+    return strtol(cursor + 1, NULL, 10);
+}
+
+static bool tree_busy(pid_t pid, int depth);
+
+/* One thread: running or in uninterruptible sleep, or a child's tree busy. */
+static bool thread_busy(pid_t pid, pid_t tid, char *text, size_t size, int depth) {
+    char *close_paren = strrchr(text, ')');
+    if (close_paren != NULL && (close_paren[2] == 'R' || close_paren[2] == 'D')) return true;
+    if (depth > 8) return false;
+    ssize_t length = thread_file(pid, tid, true, text, size);
+    if (length <= 0) return false;
+    bool busy = false;
+    for (char *save = NULL, *word = strtok_r(text, " \n", &save); !busy && word != NULL;
+         word = strtok_r(NULL, " \n", &save))
+        busy = tree_busy((pid_t)atoi(word), depth + 1);
+    return busy;
+}
+
 /* Whether any thread of pid's tree is running or in uninterruptible sleep. */
 static bool tree_busy(pid_t pid, int depth) {
+    char text[1024];
+    /* A single-threaded process (its stat says so): its one thread is what
+     * listing /proc/PID/task would give. */
+    if (thread_file(pid, pid, false, text, sizeof text) > 0 && stat_threads(text) == 1)
+        return thread_busy(pid, pid, text, sizeof text, depth);
     char path[96];
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *directory = opendir(path);
@@ -1185,27 +1571,9 @@ static bool tree_busy(pid_t pid, int depth) {
     bool busy = false;
     for (struct dirent *entry; !busy && (entry = readdir(directory)) != NULL;) {
         if (entry->d_name[0] == '.') continue;
-        char file[512], text[1024];
-        snprintf(file, sizeof file, "%s/%s/stat", path, entry->d_name);
-        int fd = open(file, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        ssize_t length = read(fd, text, sizeof text - 1);
-        close(fd);
-        if (length <= 0) continue;
-        text[length] = '\0';
-        char *close_paren = strrchr(text, ')');
-        if (close_paren != NULL && (close_paren[2] == 'R' || close_paren[2] == 'D')) busy = true;
-        if (busy || depth > 8) continue;
-        snprintf(file, sizeof file, "%s/%s/children", path, entry->d_name);
-        fd = open(file, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        length = read(fd, text, sizeof text - 1);
-        close(fd);
-        if (length <= 0) continue;
-        text[length] = '\0';
-        for (char *save = NULL, *word = strtok_r(text, " \n", &save); !busy && word != NULL;
-             word = strtok_r(NULL, " \n", &save))
-            busy = tree_busy((pid_t)atoi(word), depth + 1);
+        pid_t tid = (pid_t)atoi(entry->d_name);
+        if (thread_file(pid, tid, false, text, sizeof text) <= 0) continue;
+        busy = thread_busy(pid, tid, text, sizeof text, depth);
     }
     closedir(directory);
     return busy;
@@ -1227,29 +1595,32 @@ static bool awaited_alive(struct exec_run *run) {
 /* Waits until every thread of every child is blocked in a held notification
  * or asleep, with nothing left in the notification queues: only then is the
  * set of pending calls a function of the schedule so far. */
-static bool settle(struct exec_run *run, struct seccomp_notif *request, double deadline) {
-    struct pollfd pollers[EXEC_PROCS_MAX];
-    for (;;) {
+static bool settle(struct exec_run *run, struct seccomp_notif *request, double deadline, int first_wait_ms) {
+    for (;; first_wait_ms = 0) {
+        /* Calls that arrive are answered at once and their callers run on:
+         * while they keep coming (within 1 ms of each other) there is no need
+         * to look at every thread. The trees are scanned once they stop.
+         * first_wait_ms: a call was just released, its caller's next call is
+         * awaited before the first look. */
+        if (drain(run, request, first_wait_ms))
+            while (drain(run, request, 1))
+                if (seconds_now() > deadline || interrupted) return false;
         reap(run);
         bool busy = false;
         for (int index = 0; index < run->proc_count && !busy; index++)
             if (!run->procs[index].exited) busy = tree_busy(run->procs[index].pid, 0);
         busy = busy || awaited_alive(run);
-        bool arrived = drain(run, request);
+        bool arrived = drain(run, request, 0);
         if (!busy && !arrived) {
             /* Confirm: a second look after the queues were empty. */
             reap(run);
             bool again = false;
             for (int index = 0; index < run->proc_count && !again; index++)
                 if (!run->procs[index].exited) again = tree_busy(run->procs[index].pid, 0);
-            if (!again && !drain(run, request)) return true;
+            if (!again && !drain(run, request, 0)) return true;
         }
         if (seconds_now() > deadline || interrupted) return false;
-        int count = 0;
-        for (int index = 0; index < run->proc_count; index++)
-            if (run->procs[index].notify_fd >= 0)
-                pollers[count++] = (struct pollfd){.fd = run->procs[index].notify_fd, .events = POLLIN};
-        (void)poll(pollers, (nfds_t)count, busy ? 1 : 0);
+        if (busy && !arrived) (void)drain(run, request, 1); /* a thread runs: wait for its call, 1 ms at most */
     }
 }
 
@@ -1756,12 +2127,15 @@ static int proc_sort_key(const struct exec_run *run, const struct exec_call *cal
     return call->proc_index * 1000 + (task != NULL ? task->ordinal : 999);
 }
 
-/* Pending calls in an order independent of arrival: process, then ordinal in its tree, then call. */
+/* Pending calls in an order independent of arrival: process, then ordinal in its tree, then call.
+ * Each call's key is computed once, not at every comparison. */
 static void sort_pending(struct exec_run *run) {
+    int keys[EXEC_PENDING_MAX];
+    for (int index = 0; index < run->pending_count; index++) keys[index] = proc_sort_key(run, &run->pending[index]);
     for (int outer = 1; outer < run->pending_count; outer++)
         for (int inner = outer; inner > 0; inner--) {
             struct exec_call *left = &run->pending[inner - 1], *right = &run->pending[inner];
-            int left_key = proc_sort_key(run, left), right_key = proc_sort_key(run, right);
+            int left_key = keys[inner - 1], right_key = keys[inner];
             bool swap = left_key > right_key ||
                         (left_key == right_key &&
                          (strcmp(left->name, right->name) > 0 ||
@@ -1770,6 +2144,8 @@ static void sort_pending(struct exec_run *run) {
             struct exec_call held = *left;
             *left = *right;
             *right = held;
+            keys[inner - 1] = right_key;
+            keys[inner] = left_key;
         }
 }
 
@@ -1920,6 +2296,8 @@ static void take_step(struct exec_run *run) {
         snprintf(fault, sizeof fault, "returned at once, +%lld ms virtual", (long long)call.sleep_ms);
         result = fault;
     } else {
+        if (sys_reshapes(call.request.data.nr))
+            reshaping_begins(run, (pid_t)call.request.pid, thread_group_of((pid_t)call.request.pid));
         respond(run, proc->notify_fd, call.request.id, 0, true);
         if (strstr(call.name, "sleep") != NULL) run->awaited_tid = (pid_t)call.request.pid;
     }
@@ -2161,6 +2539,8 @@ static int run_seed(struct exec_run *run) {
     run->lease_creator = -1;
     run->lease_fd = -1;
     run->violation = SIM_INVARIANT_NONE;
+    canonical_clear(); /* a new run directory, and no process watched since the last run */
+    canonical.off = false;
     if (strcmp(options->strategy_name, "pct") == 0) pct_setup(run);
     const char *temporary = getenv("TMPDIR");
     snprintf(run->dir, sizeof run->dir, "%s/leasesim-exec-XXXXXX", temporary && *temporary ? temporary : "/tmp");
@@ -2215,8 +2595,13 @@ static int run_seed(struct exec_run *run) {
     double deadline = seconds_now() + EXEC_RUN_SECONDS_MAX;
     char before[256];
     describe_lease(run, before, sizeof before);
+    bool settled_after_step = false;
     for (;;) {
-        bool settled = settle(run, request, deadline);
+        /* Right after the settle that followed a step nothing was released:
+         * that settle's look (every thread blocked, every queue empty, twice)
+         * stands, and a second one would only repeat it. */
+        bool settled = settled_after_step || settle(run, request, deadline, 0);
+        settled_after_step = false;
         /* Complete the previous step's story line with the lease state now that all are paused. */
         if (run->story_open) {
             run->story_open = false;
@@ -2294,7 +2679,7 @@ static int run_seed(struct exec_run *run) {
         /* The inode check needs the actor, known from the step just taken. */
         int actor = -1;
         sscanf(run->story[run->story_count - 1], "  step=%*d p%d", &actor);
-        settle(run, request, deadline);
+        settled_after_step = settle(run, request, deadline, 1);
         if (actor >= 0) check_inode(run, actor);
         /* settled again at the top of the loop (no new arrivals meanwhile is fine) */
     }
@@ -2316,7 +2701,7 @@ static int run_seed(struct exec_run *run) {
      * must not stop the next job: a fresh, unscheduled run of the first
      * program must enter its body. */
     struct stat status;
-    if (run->violation == SIM_INVARIANT_NONE && lstat(run->lease_path, &status) == 0) {
+    if (run->violation == SIM_INVARIANT_NONE && !options->wedge_probe_off && lstat(run->lease_path, &status) == 0) {
         char state[256];
         describe_lease(run, state, sizeof state);
         if (!wedge_probe(run))
@@ -2473,7 +2858,24 @@ static int load_order(struct exec_options *options) {
  * that still violates the same invariant, by bisection. Leaves the run of
  * that K in *run; returns false (run restored to a replay of the seed) when
  * the recorded schedule does not reproduce the violation. */
+/* Frees what a finished run holds on the heap (story, record, world). */
+static void run_free(struct exec_run *run) {
+    for (int index = 0; index < run->story_count; index++) free(run->story[index]);
+    free(run->story);
+    free(run->record);
+    free(run->world);
+    run->story = NULL;
+    run->record = NULL;
+    run->world = NULL;
+    run->story_count = run->story_capacity = run->record_count = run->record_capacity = 0;
+}
+
 static bool shrink_violation(struct exec_run *run, struct exec_options *options, uint64_t seed) {
+    /* The last bisection run that reproduced, kept whole: when it is the
+     * run of the K found it is the run printed, not run a third time (with
+     * --trace every run is run, since each writes its records). */
+    static struct exec_run kept;
+    int kept_k = -1;
     enum sim_invariant target = run->violation;
     int total = run->record_count;
     struct exec_entry *full = malloc((size_t)(total > 0 ? total : 1) * sizeof *full);
@@ -2483,16 +2885,41 @@ static bool shrink_violation(struct exec_run *run, struct exec_options *options,
     options->guide = full;
     options->guide_count = total;
     int low = 0, high = total;
+    int known = total; /* from here on the replay is the full one's up to its violation */
     bool reproduced = false;
     for (int attempt = 0;; attempt++) {
         int k = attempt == 0 ? total : low + (high - low) / 2;
         if (attempt > 0 && low >= high) break;
+        if (attempt > 0 && k >= known) { /* the same choices up to the violation: the same violation */
+            high = k;
+            continue;
+        }
         options->guide_limit = k;
         run_reset(run);
         run->seed = seed;
+        /* Only same-or-not counts here: an unviolated run's wedge probe could
+         * only add bounded-wedge, not the target (unless it is the target). */
+        options->wedge_probe_off = target != SIM_INVARIANT_BOUNDED_WEDGE;
         int verdict = run_seed(run);
+        options->wedge_probe_off = false;
         bool same = verdict == 1 && run->violation == target;
         remove_tree(run->dir);
+        if (attempt == 0 && same) {
+            /* The entries up to the step after which the violation was seen
+             * (and the clock jumps before it); later choices cannot undo it. */
+            int steps = 0;
+            for (known = 0; known < run->record_count && steps < run->violation_step; known++)
+                steps += !run->record[known].jump;
+        }
+        if (same && run->trace == NULL) {
+            run_free(&kept);
+            kept = *run;
+            kept_k = k;
+            run->story = NULL; /* now kept's */
+            run->record = NULL;
+            run->world = NULL;
+            run->story_count = run->story_capacity = run->record_count = run->record_capacity = 0;
+        }
         if (attempt == 0) {
             reproduced = same;
             if (!same) break;
@@ -2507,8 +2934,17 @@ static bool shrink_violation(struct exec_run *run, struct exec_options *options,
     if (!reproduced) options->guide = NULL;
     run_reset(run);
     run->seed = seed;
-    (void)run_seed(run); /* the run to print: the shrunk one, or the seed's own */
-    remove_tree(run->dir);
+    if (reproduced && kept_k == high) { /* the run of that K: its story, record and picture */
+        FILE *svg = run->svg;
+        *run = kept;
+        run->svg = svg;
+        run->options = options;
+        memset(&kept, 0, sizeof kept);
+    } else {
+        run_free(&kept);
+        (void)run_seed(run); /* the run to print: the shrunk one, or the seed's own */
+        remove_tree(run->dir);
+    }
     if (reproduced && run->violation != target) { /* bisection assumed monotony: keep the full order */
         options->guide_limit = total;
         run_reset(run);
@@ -2627,6 +3063,7 @@ int sim_exec_main(int argc, char **argv) {
     int status = parse_exec_arguments(&options, argc, argv);
     if (status != 0) return status;
     options.guide_limit = -1;
+    sys_table_init();
     if (options.order_path != NULL && (status = load_order(&options)) != 0) return status;
     if (getcwd(options.repo_root, sizeof options.repo_root) == NULL) return EX_OSERR;
     static const char *const faketime_libraries[] = {
