@@ -62,10 +62,17 @@ if [[ $jobs -gt 1 && -s $durations ]]; then
 fi
 
 declare -A status seconds
+# The suites that only compute (no real process waits on another's reply)
+# run at a lower priority: they take the CPU the others leave. A suite whose
+# processes hand each call to a supervisor and wait for its answer
+# (test-exec: tens of thousands of round trips) or whose processes race on
+# timing otherwise waits behind them for every time slice.
+batch=" ${BATCH_SUITES-test-sim test-oracle2 test-timeline test-deb check-layers test-docs test-install test-throwaway} "
 run_one() { # TARGET: runs it with its own pytest root; its output on stdout
-    local target=$1
+    local target=$1 priority=()
     mkdir -p "$temp_root/$target"
-    PYTEST_DEBUG_TEMPROOT=$temp_root/$target make --no-print-directory "$target"
+    [[ $batch == *" $target "* ]] && priority=(nice -n 10)
+    PYTEST_DEBUG_TEMPROOT=$temp_root/$target "${priority[@]}" make --no-print-directory "$target"
 }
 
 if [[ $jobs -eq 1 ]]; then
