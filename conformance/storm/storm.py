@@ -9,12 +9,17 @@ a loaded machine makes it slower, never different; a safety deadline only
 turns a hang into a failure.
 
 Every body appends `enter`/`exit` records to one log with single O_APPEND
-writes, so the file order is the real order; the storm appends its own
-`killed PID` records right after each SIGKILL. Exclusion is judged from that
-order: a body that enters while another is inside is an OVERLAP, unless the
-one inside was stopped past its TTL and then told it had lost the lease (exit
-124): that is a TTL takeover the contract allows (docs/spec.md sections 6 and
-9.9), counted apart.
+writes, so the file order is the real order. The storm's own records keep
+that order true: a victim is SIGSTOPped, its `killed PID` record appended, and
+only then SIGKILLed, so no successor can enter (the dead holder's lease is
+free at once) before the record, and the frozen victim writes nothing after it
+(a record appended after the SIGKILL once let a successor's `enter` come first
+on a loaded machine: a false overlap). A `stopped PID TIME` record carries the
+time taken just before the SIGSTOP, never later than the stop itself.
+Exclusion is judged from that order: a body that enters while another is
+inside is an OVERLAP, unless the one inside was stopped past its TTL and then
+told it had lost the lease (exit 124): that is a TTL takeover the contract
+allows (docs/spec.md sections 6 and 9.9), counted apart.
 
 Prints `name value unit` lines; exit 1 when the implementation under test
 overlapped (or, with --expect-overlaps, when it did not: the original's models
@@ -183,16 +188,19 @@ def storm(options):
             # Half the faults hit the process inside its body: a holder.
             victim = holder if holder in victims and rng.random() < 0.5 else rng.choice(victims)
             if rng.random() < 0.5:
-                if not signal_group(victim, signal.SIGKILL):
-                    continue
-                with open(log, "a", encoding="utf-8") as stream:
-                    stream.write(f"killed storm {victim} 0\n")
-                counts["kills"] += 1
-            else:
+                # Frozen first: while it is stopped and alive its lease stays its own (see the top).
                 if not signal_group(victim, signal.SIGSTOP):
                     continue
                 with open(log, "a", encoding="utf-8") as stream:
-                    stream.write(f"stopped storm {victim} {time.monotonic_ns()}\n")
+                    stream.write(f"killed storm {victim} 0\n")
+                signal_group(victim, signal.SIGKILL)
+                counts["kills"] += 1
+            else:
+                stopped_ns = time.monotonic_ns()  # before the stop: the expiry is judged from no later a time
+                if not signal_group(victim, signal.SIGSTOP):
+                    continue
+                with open(log, "a", encoding="utf-8") as stream:
+                    stream.write(f"stopped storm {victim} {stopped_ns}\n")
                 stopped[victim] = time.monotonic() + rng.uniform(0, 2.5 * options.ttl_ms / 1000)
                 counts["stops"] += 1
         time.sleep(0.002)  # pacing of the storm's own loop, not a synchronisation
