@@ -3,11 +3,10 @@
 # row (docs/design.md "Add an implementation"). In a scratch copy of the tree,
 # writes src/impl_throwaway.c (the project's algorithm without renewal, so
 # that its traits differ from every shipped row) and one row in
-# src/lease_implementations.h, touches nothing else, builds (at -O0, reusing
-# the objects of its last scratch build that make finds up to date: see below
-# and docs/ci.md), and runs it through the library suite, the programs' cmocka
-# suite, the simulator (campaign and scenario verdicts), the CLI and a slice
-# of the pytest suite.
+# src/lease_implementations.h, touches nothing else, builds (at -O0, through
+# ccache: see below and docs/ci.md), and runs it through the library suite,
+# the programs' cmocka suite, the simulator (campaign and scenario verdicts),
+# the CLI and a slice of the pytest suite.
 # Each must name the new implementation: a suite that kept its own list would
 # not.
 set -uo pipefail
@@ -29,10 +28,6 @@ check() { # NAME COMMAND...: passes when the command succeeds
 
 tree=$scratch/tree
 mkdir -p "$tree"
-# Every file copied below was last changed before this second (less a margin
-# for the filesystem's coarse clock): the objects this run leaves in the cache
-# are stamped with it, so a source changed later is newer than they are.
-copied_before=$(($(date +%s) - 2))
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - 2>/dev/null | tar -xf - -C "$tree"
 
 cat >"$tree/src/impl_throwaway.c" <<'EOF'
@@ -79,56 +74,27 @@ check "the registry row is one line" test "$(diff "$tree/src/lease_implementatio
 build=(make -C "$tree" --no-print-directory -j2 CFLAGS="-O0 -g")
 targets=(all build/tests/test_lease_lib build/bin/test-programs)
 
-# The objects of the last run's scratch build (build/throwaway-cache) are
-# reused as make reuses any object: an object is copied in only when the exact
-# command that compiles it now (compiler, every flag, source, output) is the one
-# that compiled it, and the compiler reports the same version; make then
-# rebuilds whatever its -MMD dependencies say is older than a source or header
-# of this tree. The two files written above get the cache's stamp back only
-# when they are byte for byte the ones its objects were compiled from (else
-# they stay newer, and everything that includes the registry is rebuilt). The
-# cache holds objects only: every library and binary is linked afresh. No
-# cache, another compiler, or a failed build: the full build, as before.
-cache=build/throwaway-cache
-commands=$("${build[@]}" -n -B "${targets[@]}" 2>/dev/null | grep -E '^[^ ]+ .* -c [^ ]+ -o [^ ]+$' | sort)
-compilers=$(cut -d' ' -f1 <<<"$commands" | sort -u | while read -r compiler; do "$compiler" --version 2>&1 | head -n 1; done)
-if [[ -n "$commands" && -d $cache/obj && -f $cache/commands && "$compilers" == "$(cat "$cache/compilers" 2>/dev/null)" ]]; then
-    mkdir -p "$tree/build"
-    cp -a "$cache/obj" "$tree/build/obj" 2>/dev/null
-    # An object whose command changed, or that nothing compiles any more, goes;
-    # so does one without its dependency file (make could not see its headers).
-    comm -13 <(printf '%s\n' "$commands") "$cache/commands" | sed 's/.* -o //' | while read -r object; do
-        rm -f "$tree/$object" "$tree/${object%.o}.d"
-    done
-    find "$tree/build/obj" -name '*.o' | while read -r object; do
-        [[ -f ${object%.o}.d ]] || rm -f "$object"
-    done
-    for file in src/impl_throwaway.c src/lease_implementations.h; do
-        cmp -s "$cache/$file" "$tree/$file" && touch -r "$cache/$file" "$tree/$file"
-    done
+# Compiled through ccache (Debian's compiler cache) into build/throwaway-ccache:
+# it hashes each object's preprocessed source, flags and compiler, so from the
+# second run only what the new file and the registry row reach is compiled
+# again, and nothing stale is ever taken. The scratch tree's path differs at
+# every run: it is the base directory and not hashed. Without ccache: the full
+# build, as before.
+if command -v ccache >/dev/null 2>&1; then
+    export CCACHE_DIR=$PWD/build/throwaway-ccache CCACHE_BASEDIR=$tree CCACHE_NOHASHDIR=1
+    build+=(CC="ccache ${CC:-cc}")
+    ccache --zero-stats >/dev/null
 fi
 if ! "${build[@]}" "${targets[@]}" >"$scratch/build.log" 2>&1; then
     echo "FAIL the tree with the new implementation builds:"
     tail -n 20 "$scratch/build.log" | sed 's/^/     /'
     exit 1
 fi
-compiled=$(grep -cE ' -c [^ ]+ -o [^ ]+$' "$scratch/build.log")
-reused=$(($(find "$tree/build/obj" -name '*.o' | wc -l) - compiled))
-# The new cache: this build's objects and the commands and sources they came
-# from, all stamped as of the copy, swapped in whole.
-if [[ -n "$commands" ]] && mkdir -p build && next=$(mktemp -d build/throwaway-cache.new.XXXXXX); then
-    cp -a "$tree/build/obj" "$next/obj"
-    mkdir -p "$next/src"
-    cp "$tree/src/impl_throwaway.c" "$tree/src/lease_implementations.h" "$next/src/"
-    printf '%s\n' "$commands" >"$next/commands"
-    printf '%s\n' "$compilers" >"$next/compilers"
-    find "$next/obj" "$next/src" -type f -exec touch -d "@$copied_before" {} +
-    old=$(mktemp -d build/throwaway-cache.old.XXXXXX)
-    mv "$cache" "$old/" 2>/dev/null
-    mv -T "$next" "$cache" 2>/dev/null || rm -rf "$next" # another run's cache came first
-    rm -rf "$old"
-fi
-echo "ok   the tree with the new implementation builds ($compiled objects compiled, $reused taken from the last run's build)"
+# How many objects ccache compiled and how many it had (make -s hides the commands).
+counts=""
+command -v ccache >/dev/null 2>&1 && counts=$(ccache --print-stats | awk -F'\t' '$1 == "cache_miss" { miss += $2 }
+    $1 ~ /^(direct|preprocessed)_cache_hit$/ { hit += $2 } END { printf "%d compiled, %d from ccache", miss, hit }')
+echo "ok   the tree with the new implementation builds${counts:+ ($counts)}"
 bin=$tree/build/bin
 
 check "the library suite runs it (group impl_throwaway)" bash -c \
