@@ -622,6 +622,13 @@ static enum sys_kind sys_kind_of(const char *name) {
     return SYS_KIND_FD;
 }
 
+/* rename*, unlink*, rmdir and the mount family: a directory may stop being
+ * what it was (the resolution cache, below, is dropped). */
+static bool name_reshapes(const char *name) {
+    return !strncmp(name, "rename", 6) || !strncmp(name, "unlink", 6) || !strcmp(name, "rmdir") ||
+           sys_kind_of(name) == SYS_KIND_MOUNT;
+}
+
 /* Fills sys_table once, with the names libseccomp gives back for the numbers. */
 static void sys_table_init(void) {
     static bool done;
@@ -630,9 +637,7 @@ static void sys_table_init(void) {
     for (size_t index = 0; index < sizeof notified_syscalls / sizeof notified_syscalls[0]; index++) {
         const char *listed = notified_syscalls[index];
         int number = seccomp_syscall_resolve_name(listed);
-        if (number == __NR_SCMP_ERROR && (!strncmp(listed, "rename", 6) || !strncmp(listed, "unlink", 6) ||
-                                          !strcmp(listed, "rmdir") || sys_kind_of(listed) == SYS_KIND_MOUNT))
-            sys_reshaping_unseen = true;
+        if (number == __NR_SCMP_ERROR && name_reshapes(listed)) sys_reshaping_unseen = true;
         if (number < 0 || number >= EXEC_SYS_TABLE_MAX) continue; /* not on this architecture: by name */
         char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, number);
         if (name == NULL) continue;
@@ -641,8 +646,7 @@ static void sys_table_init(void) {
         info->kind = (unsigned char)sys_kind_of(name);
         info->opens = !strncmp(name, "open", 4) || !strcmp(name, "creat");
         info->closes = !strcmp(name, "close");
-        info->reshapes = !strncmp(name, "rename", 6) || !strncmp(name, "unlink", 6) || !strcmp(name, "rmdir") ||
-                         info->kind == SYS_KIND_MOUNT;
+        info->reshapes = name_reshapes(name);
     }
 }
 
@@ -657,8 +661,7 @@ static bool sys_reshapes(int number) {
     const struct sys_info *info = sys_info_of(number);
     if (info != NULL) return info->reshapes;
     const char *name = syscall_label(number);
-    return !strncmp(name, "rename", 6) || !strncmp(name, "unlink", 6) || !strcmp(name, "rmdir") ||
-           sys_kind_of(name) == SYS_KIND_MOUNT;
+    return name_reshapes(name);
 }
 
 /* Returns the listener fd, or -errno. */
