@@ -139,7 +139,7 @@ test: deps ## every test; ends with 'suites: N passed, N failed'
 	@$(MAKE) --no-print-directory $(BUILD_JOBS) all
 	@$(MAKE) --no-print-directory test-run
 
-# The suites run several at a time (ci/run-suites.sh, TEST_JOBS), so every
+# The suites run several at a time (ci/run-suites.sh, TEST_LOAD, TEST_JOBS), so every
 # executable they share is built first, once, never by two suites at once.
 TEST_BINARIES = $(CLI_ARGS_TEST) $(LIB_TEST_BINARIES) $(PROGRAMS_TEST_BINARY) $(ETCD_ALGORITHM_TEST) \
 	$(O)/tests/test_sim_world

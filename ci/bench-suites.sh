@@ -7,7 +7,10 @@
 # Prints `name value unit` lines (make bench compares them when
 # CI_BENCH_TARGETS names this target; not by default: it takes minutes).
 # CPU seconds are the figure to compare between machines and runs: wall time
-# depends on what else the machine does.
+# depends on what else the machine does. OUTDIR/suite-durations gets one
+# "TARGET WALL CPU" line per suite, longest first: copied over
+# ci/suite-durations, it is how make test orders and weighs its suites
+# (ci/run-suites.sh).
 #   usage: ci/bench-suites.sh OUTDIR SUITE...
 set -uo pipefail
 out=$1
@@ -15,6 +18,7 @@ shift
 mkdir -p "$out"
 total=0
 failed=0
+: >"$out/durations.unsorted"
 for suite in "$@"; do
     mkdir -p "$out/pytest-tmp/$suite"
     PYTEST_DEBUG_TEMPROOT=$out/pytest-tmp/$suite /usr/bin/time -f '%U %S %e' -o "$out/$suite.time" \
@@ -27,10 +31,16 @@ for suite in "$@"; do
         failed=$((failed + 1))
         echo "bench-suites: $suite failed (exit $status); see $out/$suite.log" >&2
     fi
+    awk -v t="$suite" -v w="$wall" -v c="$cpu" 'BEGIN { printf "%s %d %s\n", t, w + 0.5, c }' >>"$out/durations.unsorted"
     echo "test_suite_${suite//-/_}_cpu_seconds $cpu s"
     echo "test_suite_${suite//-/_}_wall_seconds $wall s"
 done
 echo "test_cpu_seconds_total $total s"
+{
+    sed -n '/^#/p' ci/suite-durations
+    sort -s -k2,2nr "$out/durations.unsorted"
+} >"$out/suite-durations"
+rm -f "$out/durations.unsorted"
 start=$(date +%s.%N)
 make --no-print-directory test-run TEST_TARGETS="$*" >"$out/test-run.log" 2>&1 || failed=$((failed + 1))
 awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "test_wall_seconds %.1f s\n", b - a }'

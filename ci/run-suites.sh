@@ -2,14 +2,23 @@
 # Runs each named make target as one suite, keeps going after a failure, and
 # ends with one summary line per suite and a total "N passed, N failed".
 #
-# Suites run TEST_JOBS at a time (default: twice the number of CPUs, since
-# most suites spend their time waiting on real processes, not computing;
-# TEST_JOBS=1 runs them one after another with their output live). With more
-# than one job each suite's output goes to build/reports/suites/TARGET.log and
-# is printed whole when the suite ends, so outputs never interleave. The
-# slowest suites of the previous run start first (their durations are kept in
-# build/reports/suites/durations). Each suite has its own pytest temporary
-# root, so that one pytest session never prunes another's folders.
+# Suites run several at a time, as many as keep the CPUs busy without
+# crowding them. ci/suite-durations (written by make bench-suites) gives each
+# suite's wall and CPU seconds when it runs alone on the project's 2-core
+# machine; its weight is the CPUs it keeps busy (CPU over wall seconds). A
+# suite starts while the weights of the running ones add up to fewer than
+# TEST_LOAD CPUs (default: nproc), at most TEST_JOBS at once (default: four
+# times the CPUs). Suites that mostly wait (on TTLs, timeouts,
+# real processes' replies) weigh little and run beside the ones that compute;
+# the ones that compute do not time-slice one another (every time slice given
+# to a crowd costs CPU: a plain make test took 160 CPU seconds four suites at
+# a time, 130 two at a time). A suite missing from ci/suite-durations weighs
+# 1 CPU and starts last. TEST_JOBS=1 runs them one after another with their
+# output live. With more than one job each suite's output goes to
+# build/reports/suites/TARGET.log and is printed whole when the suite ends, so
+# outputs never interleave; build/reports/suites/timeline says when each
+# started, how long it ran and its CPU seconds. Each suite has its own pytest
+# temporary root, so that one pytest session never prunes another's folders.
 #
 # Machine-readable results: every cmocka group writes JUnit XML to
 # $CI_REPORT_DIR/<group>.xml (cmocka 1.1.5 replaces %g with the group name and
@@ -36,56 +45,76 @@ if [[ "${CMOCKA_MESSAGE_OUTPUT,,}" == xml ]]; then
     export CMOCKA_XML_FILE="$CI_REPORT_DIR/%g.xml"
 fi
 
-jobs=${TEST_JOBS:-$((2 * $(nproc)))}
+cpus=$(nproc)
+jobs=${TEST_JOBS:-$((4 * cpus))}
 if ! [[ "$jobs" =~ ^[1-9][0-9]{0,2}$ ]]; then
     echo "run-suites: TEST_JOBS must be a number from 1 to 999, not '$jobs'" >&2
     exit 64
 fi
+load=${TEST_LOAD:-$cpus}
+if ! [[ "$load" =~ ^[1-9][0-9]{0,2}(\.[0-9]{1,2})?$ ]]; then
+    echo "run-suites: TEST_LOAD must be a number of CPUs from 1 to 999 (two decimals at most), not '$load'" >&2
+    exit 64
+fi
+# In hundredths of a CPU from here on: bash counts in integers.
+load_budget=$(awk -v l="$load" 'BEGIN { printf "%d", l * 100 + 0.5 }')
 logs=$CI_REPORT_DIR/suites
 mkdir -p "$logs"
 temp_root=${PYTEST_DEBUG_TEMPROOT:-$(pwd)/build/pytest-tmp}
 
-# The order to start them in: the slowest of the last run first, then the
-# rest in the order given. A fresh clone has no last run: ci/suite-durations
-# (the durations of a plain make test here, kept with the code) orders it, so
-# the longest suites never start last and hold the run up alone.
+# The order to start them in and the weights, from the "TARGET WALL-SECONDS
+# CPU-SECONDS" lines of ci/suite-durations. The suites that wait longest
+# beyond their computing (wall minus CPU over the CPUs) start first: their
+# waits overlap everything else, and the ones that only compute close the run,
+# where they use every CPU. The suites it does not list come last, in the
+# order given, each weighing 1 CPU.
+declare -A weight slack
+for target in "$@"; do weight[$target]=100; done
+while read -r target wall cpu _; do
+    [[ -v "weight[$target]" && "$wall" =~ ^[0-9]+$ && "${cpu:-}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || continue
+    read -r "weight[$target]" "slack[$target]" < <(awk -v c="$cpu" -v w="$wall" -v n="$cpus" \
+        'BEGIN { x = c * 100 / (w < 1 ? 1 : w); printf "%d %d\n", (x < 1 ? 1 : x), (w - c / n) * 10 + 100000 }')
+done < <(grep -v '^#' ci/suite-durations)
 order=("$@")
-durations=$logs/durations
-[[ -s $durations ]] || durations=ci/suite-durations
-if [[ $jobs -gt 1 && -s $durations ]]; then
+if [[ $jobs -gt 1 ]]; then
     mapfile -t order < <(
-        for target in "$@"; do
-            seconds=$(awk -v t="$target" '$1 == t { print $2 }' "$durations")
-            echo "${seconds:-0} $target"
-        done | sort -s -k1,1nr | cut -d' ' -f2
+        for target in "$@"; do echo "${slack[$target]:-0} $target"; done | sort -s -k1,1nr | cut -d' ' -f2
     )
 fi
 
-declare -A status seconds
+declare -A status seconds start_of
 # The suites that only compute (no real process waits on another's reply)
 # run at a lower priority: they take the CPU the others leave. A suite whose
 # processes hand each call to a supervisor and wait for its answer
 # (test-exec: tens of thousands of round trips) or whose processes race on
 # timing otherwise waits behind them for every time slice.
 batch=" ${BATCH_SUITES-test-sim test-oracle2 test-timeline test-deb check-layers test-docs test-install test-throwaway} "
-run_one() { # TARGET: runs it with its own pytest root; its output on stdout
-    local target=$1 priority=()
+run_one() { # TARGET: runs it with its own pytest root; its output on stdout, its CPU seconds in TARGET.cpu
+    local target=$1 priority=() status
     mkdir -p "$temp_root/$target"
     [[ $batch == *" $target "* ]] && priority=(nice -n 10)
     PYTEST_DEBUG_TEMPROOT=$temp_root/$target "${priority[@]}" make --no-print-directory "$target"
+    status=$?
+    # times: this shell's own, then its children's user and system time
+    # ("1m2.345s"); not in a pipe, whose own subshell has no children yet.
+    times >"$logs/$target.times"
+    awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } printf "%.1f\n", t }' \
+        "$logs/$target.times" >"$logs/$target.cpu"
+    return $status
 }
 
 if [[ $jobs -eq 1 ]]; then
     for target in "${order[@]}"; do
         echo "=== suite: $target"
-        start=$SECONDS
-        run_one "$target"
+        start_of[$target]=$SECONDS
+        (run_one "$target")
         status[$target]=$?
-        seconds[$target]=$((SECONDS - start))
+        seconds[$target]=$((SECONDS - ${start_of[$target]}))
     done
 else
-    declare -A pid_of start_of
+    declare -A pid_of
     running=0
+    busy=0 # the running suites' weights, in hundredths of a CPU
     finish() { # waits for one suite, prints its output whole
         local pid target
         wait -n -p pid
@@ -95,17 +124,22 @@ else
             status[$target]=$rc
             seconds[$target]=$((SECONDS - ${start_of[$target]}))
             unset "pid_of[$target]"
+            busy=$((busy - ${weight[$target]}))
             echo "=== suite: $target (${seconds[$target]}s)"
             cat "$logs/$target.log"
         done
         running=$((running - 1))
     }
     for target in "${order[@]}"; do
-        [[ $running -lt $jobs ]] || finish
+        # While the running suites keep fewer than TEST_LOAD CPUs busy, the
+        # next suite starts: the CPUs are never left idle by a suite waiting
+        # for room, and never crowded by more than one suite's weight.
+        while [[ $running -ge $jobs || $busy -ge $load_budget ]]; do finish; done
         start_of[$target]=$SECONDS
         run_one "$target" >"$logs/$target.log" 2>&1 </dev/null &
         pid_of[$target]=$!
         running=$((running + 1))
+        busy=$((busy + ${weight[$target]}))
     done
     while [[ $running -gt 0 ]]; do finish; done
 fi
@@ -113,7 +147,7 @@ fi
 passed=0
 failed=0
 summary=()
-: >"$logs/durations.new"
+: >"$logs/timeline.new"
 for target in "$@"; do
     if [[ ${status[$target]} -eq 0 ]]; then
         passed=$((passed + 1))
@@ -122,14 +156,20 @@ for target in "$@"; do
         failed=$((failed + 1))
         summary+=("FAILED $target (${seconds[$target]}s)")
     fi
-    echo "$target ${seconds[$target]}" >>"$logs/durations.new"
+    cpu=$(<"$logs/$target.cpu") 2>/dev/null
+    echo "$target ${start_of[$target]:-} ${seconds[$target]} ${cpu:-}" >>"$logs/timeline.new"
 done
-mv "$logs/durations.new" "$logs/durations"
+# When each suite started (seconds into the run), how long it ran, its CPU seconds.
+mv "$logs/timeline.new" "$logs/timeline"
 if compgen -G "$CI_REPORT_DIR/*.xml" >/dev/null; then
     echo "=== JUnit reports ($CI_REPORT_DIR)"
     /usr/bin/python3 ci/junit_summary.py "$CI_REPORT_DIR"/*.xml
 fi
-echo "=== summary ($jobs at a time, ${SECONDS}s)"
+if [[ $jobs -eq 1 ]]; then
+    echo "=== summary (one at a time, ${SECONDS}s)"
+else
+    echo "=== summary (up to $jobs at a time within $load CPUs, ${SECONDS}s)"
+fi
 printf '%s\n' "${summary[@]}"
 echo "suites: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
