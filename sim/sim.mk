@@ -57,9 +57,11 @@ test-sim-tool: $(LEASESIM)
 
 # The reduced exhaustive search finds what the full one finds (and the check
 # catches a reduction broken on purpose).
+# The broken run reads the references (unreduced searches) the sound one kept.
 test-sim-dpor: $(LEASESIM)
-	@bash sim/check-dpor.sh $(LEASESIM) $(O)/sim-dpor
-	@LEASESIM_DPOR_BREAK=1 bash sim/check-dpor.sh $(LEASESIM) $(O)/sim-dpor --expect-failure > $(O)/sim-dpor/broken.log || { cat $(O)/sim-dpor/broken.log; exit 1; }
+	@rm -rf $(O)/sim-dpor/references
+	@CHECK_REFERENCES=$(O)/sim-dpor/references bash sim/check-dpor.sh $(LEASESIM) $(O)/sim-dpor
+	@CHECK_REFERENCES=$(O)/sim-dpor/references LEASESIM_DPOR_BREAK=1 bash sim/check-dpor.sh $(LEASESIM) $(O)/sim-dpor --expect-failure > $(O)/sim-dpor/broken.log || { cat $(O)/sim-dpor/broken.log; exit 1; }
 	@tail -1 $(O)/sim-dpor/broken.log
 
 # Exhaustive plans defined by scenarios (fixtures/scenarios/exhaustive/):
@@ -69,9 +71,10 @@ test-sim-dpor: $(LEASESIM)
 # VARIANT builds the expectations only (see SIM_TEST_PARTS).
 test-sim-explore: $(LEASESIM)
 ifeq ($(VARIANT),)
-	@bash sim/check-explore.sh $(LEASESIM)
+	@rm -rf $(O)/sim-explore/references
+	@CHECK_REFERENCES=$(O)/sim-explore/references bash sim/check-explore.sh $(LEASESIM)
 	@mkdir -p $(O)/sim-explore
-	@if LEASESIM_DPOR_BREAK=1 CHECK_EXPLORE_FIRST_FAILURE=1 bash sim/check-explore.sh $(LEASESIM) > $(O)/sim-explore/broken.log; then \
+	@if CHECK_REFERENCES=$(O)/sim-explore/references LEASESIM_DPOR_BREAK=1 CHECK_EXPLORE_FIRST_FAILURE=1 bash sim/check-explore.sh $(LEASESIM) > $(O)/sim-explore/broken.log; then \
 		cat $(O)/sim-explore/broken.log; echo "check-explore: FAILED to catch the broken reduction"; exit 1; fi
 	@echo "check-explore: the broken reduction was caught: $$(tail -2 $(O)/sim-explore/broken.log | head -1 | sed 's/check-explore: //')"
 else
