@@ -18,11 +18,13 @@ SHELL := /bin/bash
 CC ?= cc
 CFLAGS ?= -O2 -g
 PYTHON ?= /usr/bin/python3
-# Python's bytecode goes under build/ (never beside the sources) and is kept
-# even when the environment sets PYTHONDONTWRITEBYTECODE: the suites start
-# Python some 600 times, and each start compiled the project's modules again
-# (the reference adapter that the other adapters import: 5 ms a start).
-export PYTHONPYCACHEPREFIX ?= $(abspath build)/pycache
+# Python keeps the bytecode of the project's modules (in __pycache__ beside
+# them, ignored by git: Python's default) even when the environment sets
+# PYTHONDONTWRITEBYTECODE: the suites start Python some 600 times, and each
+# start compiled again the modules it imports (the reference adapter that the
+# racy and broken adapters reuse: 5 ms a start). Not PYTHONPYCACHEPREFIX:
+# under a prefix Python ignores the standard library's own compiled files, and
+# a fresh clone's first Python processes compiled the library again, each.
 unexport PYTHONDONTWRITEBYTECODE
 # pytest's temporary folders live under this tree's build folder: another
 # checkout's pytest sessions (which prune all but the last three folders of a

@@ -65,6 +65,10 @@ RUN_TIMEOUT_S = 20
 # The storms look at the body log after this many more processes ended, and stop at the
 # first overlap they find there: the rest of the storm could only repeat it.
 STORM_CHECK_EVERY = 10
+# A storm's crowd near its end: no more processes than the work still wanted
+# plus this many. Each process still running when the counts are reached
+# only adds a body or a deferral nobody counts (a Python start is 40 ms).
+STORM_TAIL_SLACK = 4
 WAIT_TIMEOUT_S = 10
 POLL_S = 0.005
 
@@ -88,6 +92,12 @@ def storm_scale_of(config):
     if not 0.1 <= scale <= 1:
         raise pytest.UsageError(f"--storm-scale must be a number from 0.1 to 1, not '{text}'")
     return scale
+
+
+def storm_crowd(most, wanted):
+    """How many processes a storm keeps running: `most`, but near its end only the work
+    still `wanted` (bodies plus deferrals) and STORM_TAIL_SLACK more."""
+    return min(most, wanted + STORM_TAIL_SLACK)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 import time
 
 import overlap
-from conftest import SCRIPTS, STORM_CHECK_EVERY, Impl, Runner
+from conftest import SCRIPTS, STORM_CHECK_EVERY, Impl, Runner, storm_crowd
 
 RACY = "/usr/bin/python3 fixtures/adapters/racy_lease.py {script}"
 MIXED_PROCESSES = 24
@@ -77,7 +77,9 @@ def test_mixed_storm_beside_the_original_design_causes_no_overlap(runner, tmp_pa
                 break
             assert time.monotonic() - started_at < MIXED_CAP_S, (
                 f"NO PROGRESS: after {MIXED_CAP_S} s: under test {tally['under test']}, original {tally['original']}")
-            while not enough and len(running) < MIXED_PROCESSES:
+            wanted = (max(0, completions - completed("under test")) + max(0, completions - completed("original"))
+                      + max(0, deferrals - count("under test", "deferred")))
+            while not enough and len(running) < storm_crowd(MIXED_PROCESSES, wanted):
                 side = "under test" if launched % 2 == 0 else "original"
                 starter = runner if side == "under test" else other
                 started = starter.start(SCRIPTS[launched // 2 % len(SCRIPTS)], MAINTENANCE_SLEEP_MS=2)

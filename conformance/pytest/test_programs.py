@@ -16,7 +16,8 @@ import uuid
 import pytest
 
 import overlap
-from conftest import FAILURE_MESSAGES, INHERITED_TOKEN_ENV, REPO, SCRIPTS, STORM_CHECK_EVERY, Result, Runner, read_lines, wait_until
+from conftest import (FAILURE_MESSAGES, INHERITED_TOKEN_ENV, REPO, SCRIPTS, STORM_CHECK_EVERY, Result, Runner, read_lines,
+                      storm_crowd, wait_until)
 
 LEASES = REPO / "fixtures" / "leases"
 SECOND_LINE = "   This script will not run while another heavy-maintenance task is active."
@@ -415,6 +416,7 @@ def test_contention_storm_never_overlaps_bodies(runner, storm_work):
         # Once the deferrals are counted, a quarter of the crowd still contends for each release;
         # the rest would only add deferrals (each a process start) while the completions are awaited.
         crowd = STORM_PROCESSES if deferred_count < deferrals else STORM_PROCESSES // 4
+        crowd = storm_crowd(crowd, max(0, completions - done) + max(0, deferrals - deferred_count))
         while not enough and len(running) < crowd:
             running.append(runner.start(SCRIPTS[launched % len(SCRIPTS)], MAINTENANCE_SLEEP_MS=2))
             launched += 1
