@@ -99,31 +99,9 @@ test-racy-adapter: ## the suite must fail against the racy adapter (the original
 	$(call expect_suite_fails,racy-adapter,$(PROGRAMS_RACY_IMPL),contention_storm,OVERLAP,overlap,,contention_storm or reclaimers)
 
 # Each arranged race and protocol check of the pytest suite fails, naming its
-# cause, against an adapter broken that way (fixtures/adapters/). A storm
-# finds its race by chance (a fresh-clone CI run under load once saw the
-# mixed storm end its 30 bodies a side without neo-v2 meeting a writer's
-# window; 24 runs here, 6 beside busy loops, caught it in 1 to 7 s): the storm
-# cases get up to 3 storms (TRIES), the arranged ones one.
+# cause, against an adapter broken that way (fixtures/adapters/): the cases, and
+# why their sessions share one process, are in conformance/pytest/race_cases.py.
 .PHONY: test-race-cases
-RACE_CASE = BROKEN_ADAPTER_BIN=$(BIN) $(PROGRAMS_PYTEST) -q --tb=line
 test-race-cases: $(PROGRAMS_BINARIES) ## each arranged race fails, naming its cause, against an adapter broken that way
 	@mkdir -p $(PROGRAMS_REPORTS)
-	@check() { name=$$1; impl=$$2; filter=$$3; want=$$4; tries=$${5:-1}; try=1; out=$(PROGRAMS_REPORTS)/race-case-$$name.txt; \
-		while $(RACE_CASE) -k "$$filter" --lease-impl="$$impl" > $$out 2>&1; do \
-			if [ $$try -ge $$tries ]; then echo "test-race-cases: FAILED: $$name: the suite passed against $$impl ($$tries time(s))"; return 1; fi; \
-			echo "test-race-cases: $$name: storm $$try of $$tries passed against $$impl (a storm finds its race by chance): again"; \
-			try=$$((try + 1)); done; \
-		grep -q "$$want" $$out || { echo "test-race-cases: FAILED: $$name: '$$want' not named"; tail -n 30 $$out; return 1; }; \
-		echo "test-race-cases: ok: $$name: $$want"; }; \
-	check reclaimers 'fixtures/adapters/broken-release.sh {script}' reclaimers 'TWO RECLAIMERS' && \
-	check release-race 'fixtures/adapters/broken-release.sh {script}' release_race 'FOREIGN RELEASE' && \
-	check deferral-text 'fixtures/adapters/broken-deferral-text.sh {script}' two_programs 'WRONG DEFERRAL TEXT' && \
-	check startup 'fixtures/adapters/broken-startup.sh {script}' 'storm or two_programs' 'exit status: 3' && \
-	check double-acquisition '/usr/bin/python3 fixtures/adapters/broken_double.py {script}' contention_storm 'DOUBLE ACQUISITION' 3 && \
-	check unknown-holder '/usr/bin/python3 fixtures/adapters/broken_unknown_holder.py {script}' holder_cannot_be_read 'HELD WITHOUT HOLDER' && \
-	check no-grace 'env LEASE_IMPLEMENTATION=neo-v2 $(BIN)/{script}' holder_cannot_be_read 'RECLAIMED A FILE STILL BEING WRITTEN' && \
-	check mixed-storm 'env LEASE_IMPLEMENTATION=neo-v2 $(BIN)/{script}' mixed_storm "REPLACED A LIVE WRITER'S FILE" 3 && \
-	if [ "$$(id -u)" = 0 ]; then \
-		check eperm '/usr/bin/python3 fixtures/adapters/broken_eperm.py {script}' live_process_of_another 'EPERM TAKEN AS DEAD' && \
-		check other-owner 'fixtures/adapters/broken-release.sh {script}' unreadable_lease_file 'FOREIGN RELEASE'; \
-	else echo "test-race-cases: skipped eperm: needs root to run a program as another user"; fi
+	@$(PYTHON) conformance/pytest/race_cases.py --self-test $(BIN) $(PROGRAMS_REPORTS)
