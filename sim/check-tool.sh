@@ -127,5 +127,27 @@ expect check-derived 1 'FAIL two-reclaimers +neo-v2 +expected pass\|wedged +got 
     "$leasesim" --scenario "$scratch/lease-only.scn" --check
 grep -q 'neo-v1: no expect line; derived from its traits' "$scratch/check-derived.out" && passed=$((passed + 1)) ||
     { failed=$((failed + 1)); echo "test-sim-tool: FAIL neo-v1 not judged without an expect line"; }
+# Several --scenario files: one campaign each in turn, as if run one by one
+# (the same output; the same history but for the run numbers, which go on).
+two=(fixtures/scenarios/two-reclaimers.scn fixtures/scenarios/original-wedge.scn)
+for index in 0 1; do
+    "$leasesim" --impl neo-v2 --scenario "${two[$index]}" --seed 1 --no-shrink --quiet --history "$scratch/h$index" \
+        > "$scratch/o$index"
+done
+expect scenarios-several 1 'VIOLATION seed=1 impl=neo-v2 ' "$leasesim" --impl neo-v2 \
+    --scenario "${two[0]}" --scenario "${two[1]}" --seed 1 --no-shrink --quiet --history "$scratch/h01"
+without_rates() { sed 's/, [0-9.]*s ([0-9]* steps\/s)$//; s/"run":[0-9]*,//' "$@"; } # the time taken varies
+if cmp -s <(without_rates "$scratch/o0" "$scratch/o1") <(without_rates "$scratch/scenarios-several.out") &&
+    cmp -s <(without_rates "$scratch/h0" "$scratch/h1") <(without_rates "$scratch/h01"); then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    echo "test-sim-tool: FAIL two --scenario files in one run differ from the two runs"
+fi
+expect scenarios-several-check 64 'for campaigns, not --check' "$leasesim" --scenario "${two[0]}" --scenario "${two[1]}" --check
+expect scenarios-several-trace 64 'take one --scenario' "$leasesim" --scenario "${two[0]}" --scenario "${two[1]}" \
+    --seed 1 --trace "$scratch/t.jsonl"
+expect scenarios-several-missing 64 'cannot read the scenario' "$leasesim" --scenario "${two[0]}" \
+    --scenario "$scratch/none.scn" --seed 1 --quiet
 echo "test-sim-tool: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

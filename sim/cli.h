@@ -16,11 +16,14 @@
 #include "zoo.h"
 
 #define MERGE_FILES_MAX 64
+#define SCENARIOS_MAX 64 /* --scenario given several times: a campaign over each in turn */
 
 struct cli {
     const char *impl_name;
-    const char *scenario_path;
+    const char *scenario_path; /* the one loaded into scenario (the first given, then each in turn) */
     struct sim_scenario scenario;
+    int scenario_count;
+    const char *scenario_paths[SCENARIOS_MAX];
     uint64_t first, last;
     bool has_seeds;
     const char *trace_path, *svg_path, *summary_path, *html_path;

@@ -22,6 +22,8 @@ static const char *const usage_text =
     "                [--mix NAME[,NAME...]]\n"
     "       leasesim --list-impls | --merge FILE... | --zoo [--seeds A..B] | --bench | --version\n"
     "       leasesim --scenario FILE --check        (verdicts the scenario expects, per implementation)\n"
+    "--scenario given several times (at most 64): the campaign over each in turn, one summary each; exit 1 when\n"
+    "any had a violation (not with --check, --determinism, --summary, --trace, --svg, --html or exhaustive)\n"
     "       leasesim --seeds A..B --determinism     (each seed twice; trace hashes must match)\n"
     "--trace, --svg and --html (an interactive timeline) are written for a single --seed, or for the\n"
     "first violating seed of a campaign\n"
@@ -147,7 +149,11 @@ static int store_option(struct cli *cli, int option, const char *value) {
     case 'h': fputs(usage_text, stdout); exit(0);
     case 'V': printf("leasesim %s\n", LEASE_VERSION_STRING); exit(0);
     case OPTION_IMPL: cli->impl_name = value; return 0;
-    case OPTION_SCENARIO: cli->scenario_path = value; return 0;
+    case OPTION_SCENARIO:
+        if (cli->scenario_count == SCENARIOS_MAX) return usage_error("at most 64 --scenario files", value);
+        cli->scenario_paths[cli->scenario_count++] = value;
+        if (cli->scenario_path == NULL) cli->scenario_path = value;
+        return 0;
     case OPTION_TRACE: cli->trace_path = value; return 0;
     case OPTION_SVG: cli->svg_path = value; return 0;
     case OPTION_HTML: cli->html_path = value; return 0;

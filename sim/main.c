@@ -56,6 +56,34 @@ static int check_mix(const struct cli *cli) {
     return 0;
 }
 
+/* The campaign, or one per --scenario in turn (the first is loaded already):
+ * an error ends them; else 1 when any had a violation. */
+static int run_campaigns(struct cli *cli) {
+    int worst = sim_cli_campaign(cli);
+    for (int index = 1; index < cli->scenario_count && worst <= 1; index++) {
+        char error[512];
+        cli->scenario_path = cli->scenario_paths[index];
+        if (sim_scenario_load(cli->scenario_path, &cli->scenario, error, sizeof error) != 0)
+            return usage_error("cannot read the scenario", error);
+        int status = sim_cli_campaign(cli);
+        if (status > worst) worst = status;
+    }
+    return worst;
+}
+
+/* Several --scenario files: campaigns only, each writing nothing the next would overwrite. */
+static int check_several_scenarios(const struct cli *cli) {
+    if (cli->scenario_count <= 1) return 0;
+    if (cli->check || cli->bench || cli->zoo || cli->determinism)
+        return usage_error("several --scenario files are for campaigns, not --check, --bench, --zoo or --determinism",
+                           NULL);
+    if (cli->request.strategy == SIM_STRATEGY_EXHAUSTIVE)
+        return usage_error("several --scenario files are not for exhaustive mode", NULL);
+    if (cli->trace_path != NULL || cli->svg_path != NULL || cli->html_path != NULL || cli->summary_path != NULL)
+        return usage_error("--trace, --svg, --html and --summary take one --scenario", NULL);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     for (int index = 1; index < argc; index++) /* real processes: sim/exec/ */
         if (strcmp(argv[index], "--exec") == 0) return exec_mode(argc, argv);
@@ -84,6 +112,8 @@ int main(int argc, char **argv) {
             cli.impl_name);
     int mix = check_mix(&cli);
     if (mix != 0) return mix;
+    int several = check_several_scenarios(&cli);
+    if (several != 0) return several;
     if (cli.scenario_path != NULL) {
         char error[512];
         if (sim_scenario_load(cli.scenario_path, &cli.scenario, error, sizeof error) != 0)
@@ -107,5 +137,5 @@ int main(int argc, char **argv) {
     if (unwritable == 0) unwritable = check_output("--html", cli.html_path);
     if (unwritable != 0) return unwritable;
     if (cli.request.strategy == SIM_STRATEGY_EXHAUSTIVE) return sim_cli_exhaustive(&cli);
-    return sim_cli_campaign(&cli);
+    return run_campaigns(&cli);
 }

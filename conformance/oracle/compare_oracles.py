@@ -7,7 +7,7 @@ For each implementation `LEASESIM --list-impls` names (one the simulator refuses
 such as a lease kept outside its world, is listed as not simulated), it runs the
 seeds with `--history` (POS schedules, the default, then PCT schedules, each range one
 `--keep-going` campaign, then every scenario of
-fixtures/scenarios/ on its first seed), going on after each violating seed, and checks
+fixtures/scenarios/ on its first seed, all in one leasesim), going on after each violating seed, and checks
 every recorded run with check_history.py --compare. Exit 1 when the two oracles
 disagree on any run (or a campaign could not be recorded), else 0. One line per
 implementation: runs, agreements, runs not compared (verdicts the second oracle does
@@ -32,13 +32,12 @@ def seed_range(text):
     return int(match.group(1)), int(match.group(2))
 
 
-def record(leasesim, impl, history, extra, first, last):
-    """Runs seeds first..last into history in one campaign that goes on after each
-    violating seed (--keep-going). None, or why the campaign could not be recorded."""
+def run_into(history, argv):
+    """Runs leasesim's argv with --history to a part file, then appends that to history.
+    None, or why the runs could not be recorded."""
     part = pathlib.Path(str(history) + ".part")
-    argv = [leasesim, "--impl", impl, "--seeds", f"{first}..{last}", "--keep-going", "--no-shrink", "--quiet",
-            "--history", str(part)] + extra
-    done = subprocess.run(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    done = subprocess.run(argv + ["--history", str(part)], cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=600)
     if part.exists():
         with open(history, "ab") as sink, open(part, "rb") as source:
             sink.write(source.read())
@@ -48,17 +47,20 @@ def record(leasesim, impl, history, extra, first, last):
     return None
 
 
+def record(leasesim, impl, history, extra, first, last):
+    """Runs seeds first..last into history in one campaign that goes on after each
+    violating seed (--keep-going). None, or why the campaign could not be recorded."""
+    return run_into(history, [leasesim, "--impl", impl, "--seeds", f"{first}..{last}", "--keep-going", "--no-shrink",
+                              "--quiet"] + extra)
+
+
 def scenario_runs(leasesim, impl, history):
+    """Every scenario's first seed into history, in one leasesim (--scenario given once per
+    file: one campaign each in turn). None, or why they could not be recorded."""
+    argv = [leasesim, "--impl", impl, "--seed", "1", "--no-shrink", "--quiet"]
     for scenario in sorted((REPO / "fixtures" / "scenarios").glob("*.scn")):
-        part = pathlib.Path(str(history) + ".part")
-        done = subprocess.run([leasesim, "--impl", impl, "--scenario", str(scenario), "--seed", "1", "--no-shrink",
-                               "--quiet", "--history", str(part)], cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=600)
-        if done.returncode in (0, 1) and part.exists():
-            with open(history, "ab") as sink, open(part, "rb") as source:
-                sink.write(source.read())
-        if part.exists():
-            part.unlink()
+        argv += ["--scenario", str(scenario)]
+    return run_into(history, argv)
 
 
 def first_oracle_knows(leasesim):
@@ -116,7 +118,11 @@ def main(argv):
             failed = True
             continue
         if not extra and options.get("--scenarios", "yes") == "yes":
-            scenario_runs(leasesim, impl, history)
+            problem = scenario_runs(leasesim, impl, history)
+            if problem:
+                print(f"oracle2: {impl:26} FAILED to record the scenarios: {problem}")
+                failed = True
+                continue
         runs = [check_history.Run(header).judge(records) for header, records in check_history.read_runs(history)]
         tally = dict(agree=0, disagree=0, skip=0)
         second_only, both = {}, {}
