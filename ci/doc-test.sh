@@ -34,8 +34,20 @@ check "the citation check fails on a cited file that is not there" \
              [ \$status -eq 1 ] && grep -q 'notes/a.md:1 cites notes/design.md' <<<\"\$out\""
 rm -rf "$citations_scratch"
 help=$(make --no-print-directory help)
+weighed=$(grep -v '^#' ci/suite-durations | cut -d' ' -f1)
 for target in $(make --no-print-directory -pn test-run 2>/dev/null | sed -n 's/^TEST_TARGETS :*= //p' | head -n 1); do
     check "make help lists $target" grep -q "make $target " <<< "$help"
+    check "ci/suite-durations weighs $target (make bench-suites writes its lines)" grep -qx -- "$target" <<< "$weighed"
 done
+# A bad setting of ci/run-suites.sh: one line, exit 64, nothing removed (its
+# reports folder here is a scratch one: it would empty make test's own).
+suites_scratch=$(mktemp -d)
+touch "$suites_scratch/kept.xml"
+for setting in TEST_LOAD=0.5 TEST_LOAD=two TEST_JOBS=0; do
+    check "run-suites refuses $setting (exit 64, one line, nothing removed)" \
+        bash -c "out=\$(env $setting CI_REPORT_DIR='$suites_scratch' bash ci/run-suites.sh test-lib 2>&1); status=\$?;
+                 [ \$status -eq 64 ] && [ \$(wc -l <<<\"\$out\") -eq 1 ] && [ -e '$suites_scratch/kept.xml' ]"
+done
+rm -rf "$suites_scratch"
 echo "test-docs: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

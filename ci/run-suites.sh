@@ -29,6 +29,19 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# The settings first, before anything is removed or written.
+cpus=$(nproc)
+jobs=${TEST_JOBS:-$((4 * cpus))}
+if ! [[ "$jobs" =~ ^[1-9][0-9]{0,2}$ ]]; then
+    echo "run-suites: TEST_JOBS must be a number from 1 to 999, not '$jobs'" >&2
+    exit 64
+fi
+load=${TEST_LOAD:-$cpus}
+if ! [[ "$load" =~ ^[1-9][0-9]{0,2}(\.[0-9]{1,2})?$ ]]; then
+    echo "run-suites: TEST_LOAD must be a number of CPUs from 1 to 999 (two decimals at most), not '$load'" >&2
+    exit 64
+fi
+
 if [[ -z "${CI_REPORT_DIR:-}" ]]; then
     case "${VARIANT:-}" in
         "") CI_REPORT_DIR=build/reports ;;
@@ -45,17 +58,6 @@ if [[ "${CMOCKA_MESSAGE_OUTPUT,,}" == xml ]]; then
     export CMOCKA_XML_FILE="$CI_REPORT_DIR/%g.xml"
 fi
 
-cpus=$(nproc)
-jobs=${TEST_JOBS:-$((4 * cpus))}
-if ! [[ "$jobs" =~ ^[1-9][0-9]{0,2}$ ]]; then
-    echo "run-suites: TEST_JOBS must be a number from 1 to 999, not '$jobs'" >&2
-    exit 64
-fi
-load=${TEST_LOAD:-$cpus}
-if ! [[ "$load" =~ ^[1-9][0-9]{0,2}(\.[0-9]{1,2})?$ ]]; then
-    echo "run-suites: TEST_LOAD must be a number of CPUs from 1 to 999 (two decimals at most), not '$load'" >&2
-    exit 64
-fi
 # In hundredths of a CPU from here on: bash counts in integers.
 load_budget=$(awk -v l="$load" 'BEGIN { printf "%d", l * 100 + 0.5 }')
 logs=$CI_REPORT_DIR/suites
