@@ -35,6 +35,7 @@ int sim_coroutine_init(struct sim_coroutine *coroutine, size_t stack_size) {
     coroutine->stack_size = stack_size;
     coroutine->finished = true;
     coroutine->fresh = false;
+    coroutine->parked = false;
     return 0;
 }
 
@@ -43,20 +44,32 @@ void sim_coroutine_destroy(struct sim_coroutine *coroutine) {
     coroutine->stack = NULL;
 }
 
+/* The stack's one frame: runs each function given to it, then parks (yields
+ * with nothing left to run) until the next start gives it another. A start
+ * after a run that returned reuses the stack by _longjmp; getcontext and
+ * swapcontext, two signal-mask syscalls, only after a run was abandoned
+ * (a crash) or for the first. */
 static void trampoline(void) {
     struct sim_coroutine *coroutine = starting;
     FINISH_SWITCH(NULL, &coroutine->caller_bottom, &coroutine->caller_size);
-    coroutine->function(coroutine->argument);
-    coroutine->finished = true;
-    START_SWITCH(NULL, coroutine->caller_bottom, coroutine->caller_size); /* this run is over */
-    _longjmp(coroutine->caller, 1);
+    for (;;) {
+        coroutine->function(coroutine->argument);
+        coroutine->finished = true;
+        coroutine->parked = true;
+        sim_coroutine_yield(coroutine);
+        coroutine->parked = false;
+    }
 }
 
 void sim_coroutine_start(struct sim_coroutine *coroutine, sim_coroutine_fn function, void *argument) {
     coroutine->function = function;
     coroutine->argument = argument;
-    coroutine->fresh = true;
     coroutine->finished = false;
+    if (coroutine->parked) {
+        coroutine->fresh = false; /* the next resume continues the parked trampoline */
+        return;
+    }
+    coroutine->fresh = true;
     getcontext(&coroutine->context);
     coroutine->context.uc_stack.ss_sp = coroutine->stack;
     coroutine->context.uc_stack.ss_size = coroutine->stack_size;

@@ -28,13 +28,15 @@ struct sim_coroutine {
     size_t caller_size;
     bool fresh;    /* not entered yet: the first resume uses swapcontext */
     bool finished; /* function returned */
+    bool parked;   /* its trampoline waits for the next function (the last one returned) */
 };
 
 /* Allocates the stack (once; reused by every later start). 0 or -ENOMEM. */
 int sim_coroutine_init(struct sim_coroutine *coroutine, size_t stack_size);
 void sim_coroutine_destroy(struct sim_coroutine *coroutine);
-/* Prepares a fresh run of function on the coroutine's stack; an abandoned
- * earlier run is simply forgotten. */
+/* Prepares a run of function on the coroutine's stack: after a run that
+ * returned, on the parked trampoline; an abandoned earlier run is simply
+ * forgotten (a fresh context on the same stack). */
 void sim_coroutine_start(struct sim_coroutine *coroutine, sim_coroutine_fn function, void *argument);
 /* From the scheduler: runs the coroutine until it yields or returns. */
 void sim_coroutine_resume(struct sim_coroutine *coroutine);

@@ -139,6 +139,7 @@ struct sim_inode {
 
 struct sim_entry {
     bool used;
+    uint16_t length; /* of path: lookups compare it before the bytes (every path shares a long prefix) */
     char path[SIM_PATH_MAX];
     int inode;
 };

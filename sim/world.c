@@ -38,7 +38,7 @@ static int find_entry(const struct sim_world *world, const char *path) {
     size_t length = path_length(path);
     for (int index = 0; index < SIM_ENTRY_MAX; index++) {
         const struct sim_entry *entry = &world->entries[sim_checked_index(index, SIM_ENTRY_MAX)];
-        if (entry->used && strncmp(entry->path, path, length) == 0 && entry->path[length] == '\0') return index;
+        if (entry->used && entry->length == length && memcmp(entry->path, path, length) == 0) return index;
     }
     return -1;
 }
@@ -112,6 +112,7 @@ static int entry_set(struct sim_world *world, struct sim_process *actor, const c
         size_t length = path_length(path);
         if (length >= SIM_PATH_MAX) return -ENAMETOOLONG;
         world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].used = true;
+        world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].length = (uint16_t)length;
         memcpy(world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].path, path, length);
         world->entries[sim_checked_index(entry, SIM_ENTRY_MAX)].path[length] = '\0';
     }
