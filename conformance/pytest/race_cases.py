@@ -73,24 +73,24 @@ def session(arguments, report):
         os.close(saved[1])
 
 
-def check(name, impl, keyword, want, storms, reports):
-    report = os.path.join(reports, f"race-case-{name.split()[0]}.txt")
+def check(name, impl, keyword, want, storms, reports, say=print):
+    report = os.path.join(reports, f"race-case-{name}.txt")
     arguments = [HERE, "-p", "no:cacheprovider", "-q", "--tb=line", "-k", keyword, f"--lease-impl={impl}"]
     for storm in range(1, storms + 1):
         if session(arguments, report) != 0:
             break
         if storm == storms:
-            print(f"test-race-cases: FAILED: {name}: the suite passed against {impl} ({storms} time(s))")
+            say(f"test-race-cases: FAILED: {name}: the suite passed against {impl} ({storms} time(s))")
             return False
-        print(f"test-race-cases: {name}: storm {storm} of {storms} passed against {impl} "
-              "(a storm finds its race by chance): again")
+        say(f"test-race-cases: {name}: storm {storm} of {storms} passed against {impl} "
+            "(a storm finds its race by chance): again")
     with open(report, errors="replace") as text:
         lines = text.read().splitlines()
     if not any(want in line for line in lines):
-        print(f"test-race-cases: FAILED: {name}: '{want}' not named")
-        print("\n".join(lines[-30:]))
+        say(f"test-race-cases: FAILED: {name}: '{want}' not named")
+        say("\n".join(lines[-30:]))
         return False
-    print(f"test-race-cases: ok: {name}: {want}")
+    say(f"test-race-cases: ok: {name}: {want}")
     return True
 
 
@@ -104,8 +104,9 @@ def main(argv):
     programs, reports = argv[1], argv[2]
     os.environ["BROKEN_ADAPTER_BIN"] = programs
     if self_test:
-        print("test-race-cases: self-test: the project's programs as the broken adapter must fail the check:")
-        if check("self-test (must fail)", f"{programs}/{{script}}", "two_programs", "WRONG DEFERRAL TEXT", 1, reports):
+        print("test-race-cases: self-test: with the project's programs as the broken adapter the check must fail")
+        if check("self-test", f"{programs}/{{script}}", "two_programs", "WRONG DEFERRAL TEXT", 1, reports,
+                 say=lambda _line: None):
             print("test-race-cases: FAILED: the check passed a case whose adapter is correct")
             return 1
         print("test-race-cases: ok: the check fails a case the suite passes")
