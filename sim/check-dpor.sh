@@ -18,21 +18,8 @@ expect_failure=${3:-}
 mkdir -p "$dir"
 failures=0
 
-# The references (every interleaving, sleep sets) do not depend on
-# LEASESIM_DPOR_BREAK, which breaks DPOR only: with CHECK_REFERENCES=DIR each
-# is computed once, kept there, and read back by the run that must catch the
-# broken reduction (the Makefile empties DIR before the sound run).
-kept() { # NAME COMMAND...: the command's output, kept as DIR/NAME when CHECK_REFERENCES is set
-    local file=${CHECK_REFERENCES:+$CHECK_REFERENCES/$1}
-    shift
-    if [[ -n "$file" && -f "$file" ]]; then
-        cat "$file"
-    elif [[ -n "$file" ]]; then
-        mkdir -p "$CHECK_REFERENCES" && "$@" | tee "$file"
-    else
-        "$@"
-    fi
-}
+# shellcheck source=sim/references.sh
+source "$(dirname "$0")/references.sh"
 
 violations() { # REDUCTION IMPL CONFIG -> the "violations:" line
     if [[ "$1" != dpor ]]; then

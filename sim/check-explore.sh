@@ -29,21 +29,20 @@ failed_once() {
     fi
 }
 
+# shellcheck source=sim/references.sh
+source "$(dirname "$0")/references.sh"
 search() { # REDUCTION IMPL [SCENARIO] -> the exhaustive and violations lines, on one line
-    local scenario=() file
-    [[ -n "${3:-}" ]] && scenario=(--scenario "$3")
-    # The references (every interleaving, sleep sets) do not depend on
-    # LEASESIM_DPOR_BREAK, which breaks DPOR only: with CHECK_REFERENCES=DIR
-    # each is computed once, kept there, and read back by the run that must
-    # catch the broken reduction (the Makefile empties DIR before the sound run).
-    file=${CHECK_REFERENCES:+$CHECK_REFERENCES/$1-$2-$(basename "${3:-default}" .scn)}
-    if [[ "$1" != dpor && -n "$file" && -f "$file" ]]; then
-        cat "$file"
-        return
+    if [[ "$1" != dpor ]]; then
+        kept "$1-$2-$(basename "${3:-default}" .scn)" search_once "$@"
+    else
+        search_once "$@"
     fi
+}
+search_once() { # REDUCTION IMPL [SCENARIO]
+    local scenario=()
+    [[ -n "${3:-}" ]] && scenario=(--scenario "$3")
     LEASESIM_EXHAUSTIVE_ALL=1 LEASESIM_REDUCTION=$1 "$leasesim" --impl "$2" "${scenario[@]}" --strategy exhaustive \
-        --seed 1 | grep -E '^(exhaustive|reduction|violations):' | tr '\n' ' ' |
-        if [[ "$1" != dpor && -n "$file" ]]; then mkdir -p "$CHECK_REFERENCES" && tee "$file"; else cat; fi
+        --seed 1 | grep -E '^(exhaustive|reduction|violations):' | tr '\n' ' '
 }
 found() { sed -n 's/.*violations: //p' <<< "$1" | sed 's/ *$//'; }
 counts() { sed -n 's/.*; \([0-9]*\) schedules explored, \([0-9]*\) equivalence classes.*/\1 schedules, \2 classes/p' <<< "$1"; }

@@ -307,24 +307,15 @@ struct sim_process *sim_current(void) {
     return running;
 }
 
-/* A path's footprint key (only ever compared for equality): FNV-1a over
- * eight bytes at a time, then the length (a byte at a time, this loop was a
- * sixth of sim_yield). The top bit keeps it apart from the inode, lock and
- * pid keys. */
+static uint64_t fnv_step(uint64_t hash, uint64_t word) {
+    return (hash ^ word) * 1099511628211ULL;
+}
+
+/* A path's footprint key (only ever compared for equality): FNV-1a folded
+ * eight bytes at a time; the top bit keeps it apart from the inode, lock
+ * and pid keys. */
 static uint64_t fnv_text(const char *text) {
-    size_t length = strnlen(text, SIM_PATH_MAX), offset = 0;
-    uint64_t hash = 1469598103934665603ULL, word;
-    for (; offset + 8 <= length; offset += 8) {
-        memcpy(&word, text + offset, 8);
-        hash = (hash ^ word) * 1099511628211ULL;
-    }
-    if (offset < length) {
-        word = 0;
-        memcpy(&word, text + offset, length - offset);
-        hash = (hash ^ word) * 1099511628211ULL;
-    }
-    hash = (hash ^ length) * 1099511628211ULL;
-    return hash | (1ULL << 63);
+    return sim_fold_text(1469598103934665603ULL, text, SIM_PATH_MAX, fnv_step) | (1ULL << 63);
 }
 
 static void footprint_add(struct sim_footprint *footprint, uint64_t key, bool write) {

@@ -68,23 +68,6 @@ static uint64_t mix(uint64_t hash, uint64_t value) {
     return hash * 0x100000001b3ULL;
 }
 
-/* A path into the hash eight bytes at a time (a byte at a time was 9% of an
- * exhaustive search's instructions: every call names the lease path), then
- * its length, so that "ab" and "ab\0" never fold alike. */
-static uint64_t mix_text(uint64_t hash, const char *text) {
-    size_t length = strlen(text), offset = 0;
-    for (; offset + 8 <= length; offset += 8) {
-        uint64_t word;
-        memcpy(&word, text + offset, 8);
-        hash = mix(hash, word);
-    }
-    if (offset < length) {
-        uint64_t word = 0;
-        memcpy(&word, text + offset, length - offset);
-        hash = mix(hash, word);
-    }
-    return mix(hash, (uint64_t)length);
-}
 
 /* A JSON string for text that should be UTF-8; anything else is written
  * escaped byte by byte, never dropped. */
@@ -129,7 +112,7 @@ void sim_trace_op(struct sim_process *process, enum sim_op op, const char *path,
     hash = mix(hash, ((uint64_t)process->index << 8) | (uint64_t)op);
     hash = mix(hash, (uint64_t)(int64_t)status);
     hash = mix(hash, (uint64_t)value);
-    if (path != NULL) hash = mix_text(hash, path);
+    if (path != NULL) hash = sim_fold_text(hash, path, SIZE_MAX, mix);
     world->hash = hash;
     if (world->config.trace == NULL) return;
     json_t *record = json_object();
