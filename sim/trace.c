@@ -68,7 +68,6 @@ static uint64_t mix(uint64_t hash, uint64_t value) {
     return hash * 0x100000001b3ULL;
 }
 
-
 /* A JSON string for text that should be UTF-8; anything else is written
  * escaped byte by byte, never dropped. */
 static json_t *text_value(const char *text) {
