@@ -166,6 +166,6 @@ TEST_TARGETS += test-docs
 
 # A new implementation is one file plus one registry row (ci/throwaway-impl.sh).
 .PHONY: test-throwaway
-test-throwaway: ## a throwaway implementation, one file + one registry row, through every suite and the simulator
+test-throwaway: all $(LIB_TEST_DIR)/test_lease_lib $(PROGRAMS_TEST_BINARY) ## a throwaway implementation, one file + one registry row, through every suite and the simulator
 	@bash ci/throwaway-impl.sh
 TEST_TARGETS += test-throwaway

@@ -14,7 +14,6 @@ packages=(
     lcov gcovr         # coverage reports
     clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes
     clang-format              # make format, make format-check (the house style)
-    ccache             # test-throwaway compiles its scratch tree through it (docs/ci.md)
     util-linux         # flock(1), the benchmark's yardstick
     valgrind
     libseccomp-dev     # leasesim --exec: seccomp user notification for real processes

@@ -152,11 +152,10 @@ struct lease_ops {
     struct lease_traits traits;
 };
 
-/* The shipped implementations: one row each in src/lease_implementations.h. */
-#include "lease_implementations.h"
-#define LEASE_DECLARE_OPS(ops) extern const struct lease_ops ops;
-LEASE_IMPLEMENTATIONS(LEASE_DECLARE_OPS)
-#undef LEASE_DECLARE_OPS
+/* The project's own implementation, which others may build on. The list of
+ * all of them (src/lease_implementations.h) is read by src/registry.c alone:
+ * a new row recompiles the registry, not every implementation. */
+extern const struct lease_ops lease_ops_default;
 
 /* ---- Helpers shared by implementations (all pure or through env) ---- */
 

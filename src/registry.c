@@ -5,6 +5,12 @@
 #include <string.h>
 
 #include "lease_impl.h"
+#include "lease_implementations.h"
+
+/* Each row's ops, defined in its own file (only this file reads the list). */
+#define LEASE_DECLARE_OPS(ops) extern const struct lease_ops ops;
+LEASE_IMPLEMENTATIONS(LEASE_DECLARE_OPS)
+#undef LEASE_DECLARE_OPS
 
 static const struct lease_ops *const implementations[] = {
 #define LEASE_OPS_POINTER(ops) &ops,

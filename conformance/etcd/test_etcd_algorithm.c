@@ -26,6 +26,9 @@
 #include "etcd_client.h"
 #include "lease_impl.h"
 
+/* The etcd implementation's ops (src/impl_etcd.c; listed in src/lease_implementations.h). */
+extern const struct lease_ops lease_ops_etcd;
+
 #define SCRIPT_MAX 16
 
 /* One scripted answer per call, in order; the methods called are recorded. */
