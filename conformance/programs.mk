@@ -43,7 +43,9 @@ conformance: $(PROGRAMS_BINARIES) ## the pytest suite against LEASE_IMPL='cmd ..
 # the whole suite: the example implementation authors start from. Its storms
 # do a fifth of the work (--storm-scale): each of its starts costs about 60 ms
 # of CPU against 0.4 ms for a C program, and leasesim --exec (make test-exec)
-# searches its schedules far more closely than a storm can. First, a scale
+# searches its schedules far more closely than a storm can. Its four programs
+# are one file under four names: each case that names a program runs once, for
+# the four in turn (--programs-per-case one: 29 cases, not 84). First, a scale
 # out of range is refused with pytest's usage status (4).
 .PHONY: test-reference-adapter
 test-reference-adapter: ## the Python reference adapter passes the whole conformance suite
@@ -52,7 +54,14 @@ test-reference-adapter: ## the Python reference adapter passes the whole conform
 		status=$$?; [ $$status -eq 4 ] && grep -q "storm-scale must be a number from 0.1 to 1, not '2'" \
 		$(PROGRAMS_REPORTS)/storm-scale-refused.txt || { echo "test-reference-adapter: FAILED: --storm-scale 2 was not refused (exit $$status)"; \
 		cat $(PROGRAMS_REPORTS)/storm-scale-refused.txt; exit 1; }
-	$(PROGRAMS_PYTEST) -q --tb=short --storm-scale 0.2 --lease-impl='$(PYTHON) fixtures/adapters/correct_lease.py {script}' \
+	@$(PROGRAMS_PYTEST) -q --collect-only --programs-per-case two > $(PROGRAMS_REPORTS)/programs-per-case-refused.txt 2>&1; \
+		status=$$?; [ $$status -eq 4 ] && grep -q "programs-per-case must be 'all' or 'one', not 'two'" \
+		$(PROGRAMS_REPORTS)/programs-per-case-refused.txt || { echo "test-reference-adapter: FAILED: --programs-per-case two was not refused (exit $$status)"; \
+		cat $(PROGRAMS_REPORTS)/programs-per-case-refused.txt; exit 1; }
+	@$(PROGRAMS_PYTEST) -q --collect-only --programs-per-case one | sed -n 's/.*\[\(.*-\)\{0,1\}\(sandman\|kbSync\|backup\|syncGithubWorkflow\)\]$$/\2/p' | sort -u | wc -l | \
+		grep -qx 4 || { echo "test-reference-adapter: FAILED: --programs-per-case one does not run each of the four programs"; exit 1; }
+	$(PROGRAMS_PYTEST) -q --tb=short --storm-scale 0.2 --programs-per-case one \
+		--lease-impl='$(PYTHON) fixtures/adapters/correct_lease.py {script}' \
 		--junitxml=$(PROGRAMS_REPORTS)/pytest-reference-adapter.xml
 
 # Passes only when the suite fails against the broken adapter and its report
@@ -62,10 +71,10 @@ test-reference-adapter: ## the Python reference adapter passes the whole conform
 # the adapter breaks; the rest of the suite would only repeat the verdict at
 # several times the cost) fail against IMPL with a FAILED CASE whose report
 # names CAUSE (WHAT in the message); the report is kept in
-# $(PROGRAMS_REPORTS)/NAME.txt.
+# $(PROGRAMS_REPORTS)/NAME.txt. The session stops at its first failure (-x).
 define expect_suite_fails
 	@mkdir -p $(PROGRAMS_REPORTS)
-	@if $(6) $(PROGRAMS_PYTEST) -q --tb=no -k '$(7)' --lease-impl='$(2)' > $(PROGRAMS_REPORTS)/$(1).txt 2>&1; then \
+	@if $(6) $(PROGRAMS_PYTEST) -q --tb=no -x -k '$(7)' --lease-impl='$(2)' > $(PROGRAMS_REPORTS)/$(1).txt 2>&1; then \
 		echo "test-$(1): FAILED: the suite's cases '$(7)' passed against $(2)"; exit 1; fi
 	@grep -q '^FAIL .*$(3)' $(PROGRAMS_REPORTS)/$(1).txt && grep -q '$(4)' $(PROGRAMS_REPORTS)/$(1).txt || { \
 		echo "test-$(1): FAILED: the report does not name the $(5)"; \

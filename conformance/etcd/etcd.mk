@@ -8,7 +8,9 @@ ETCD_PYTEST := $(PYTHON) -m pytest conformance/etcd -p no:cacheprovider
 # each start of a program on etcd costs about 25 ms of CPU (libcurl loaded, then its requests;
 # 3.5 ms on a file) and etcd about 8 ms more, and every further body takes the same path through
 # one etcd txn again. The storms run whole on the file backend (make test-pytest); the etcd
-# backend's own storms are test_etcd.py's and make test-multihost's.
+# backend's own storms are test_etcd.py's and make test-multihost's. The four programs are one
+# maintenance_main under four names (make test-programs runs all four on every backend's files):
+# on etcd each case that names a program runs once, for the four in turn (--programs-per-case one).
 ETCD_STORM_SCALE := 0.2
 
 TEST_TARGETS += test-etcd test-multihost
@@ -33,7 +35,7 @@ test-etcd-suites:
 	$(ETCD_ALGORITHM_TEST)
 	$(LIB_TEST_DIR)/test_lease_lib
 	CONFORMANCE_BIN=$(BIN) $(ETCD_PYTEST) -q --tb=short -rs --junitxml=$(PROGRAMS_REPORTS)/pytest-etcd.xml
-	LEASE_TEST_BACKEND=etcd $(PROGRAMS_PYTEST) -q --tb=short --storm-scale $(ETCD_STORM_SCALE) --lease-impl='$(BIN)/{script}' \
+	LEASE_TEST_BACKEND=etcd $(PROGRAMS_PYTEST) -q --tb=short --storm-scale $(ETCD_STORM_SCALE) --programs-per-case one --lease-impl='$(BIN)/{script}' \
 		--junitxml=$(PROGRAMS_REPORTS)/pytest-conformance-etcd.xml
 
 # Three etcd members and three hosts in network namespaces under kill, pause and

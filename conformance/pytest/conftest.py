@@ -81,6 +81,10 @@ def pytest_addoption(parser):
                      help="the share of the storms' work to do, from 0.1 to 1 (default 1: 150 bodies and 150 "
                           "deferrals in the contention storm, 30 bodies a side in the mixed storm); for "
                           "implementations whose every start costs tens of milliseconds")
+    parser.addoption("--programs-per-case", default="all",
+                     help="'all' (default): every case that names a program runs once per program; 'one': "
+                          "once, for one of them, the four in turn from case to case (for implementations "
+                          "whose four programs are one code path under four names)")
 
 
 def storm_scale_of(config):
@@ -352,7 +356,32 @@ def note(request):
     return add
 
 
+def one_program_per_case(items):
+    """(kept, deselected): of the items of each case that differ only by their program,
+    the one for SCRIPTS' next program in turn (among the programs the case names)."""
+    groups = {}  # (function, its other parameters) -> {script: item}
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "script" in params:
+            others = tuple(sorted((name, repr(value)) for name, value in params.items() if name != "script"))
+            groups.setdefault((item.function, others), {})[params["script"]] = item
+    chosen = set()
+    for turn, by_script in enumerate(groups.values()):
+        named = [script for script in SCRIPTS if script in by_script]
+        chosen.add(id(by_script[named[turn % len(named)]]))
+    kept = [item for item in items if "script" not in getattr(getattr(item, "callspec", None), "params", {})
+            or id(item) in chosen]
+    return kept, [item for item in items if item not in kept]
+
+
 def pytest_collection_modifyitems(config, items):
+    choice = config.getoption("--programs-per-case")
+    if choice not in ("all", "one"):
+        raise pytest.UsageError(f"--programs-per-case must be 'all' or 'one', not '{choice}'")
+    if choice == "one":
+        kept, deselected = one_program_per_case(items)
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
     if BACKEND != "etcd":
         return
     for item in items:

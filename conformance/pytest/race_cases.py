@@ -13,7 +13,9 @@ argument. --self-test first shows the check failing where it must: a case whose
 The cases' pytest sessions run one after another in this one process
 (pytest.main): each session collects, configures and reports from scratch; the
 modules, unchanged between sessions, are imported once. Ten interpreters and ten
-imports of pytest cost about 2 CPU seconds more on the project's machine.
+imports of pytest cost about 2 CPU seconds more on the project's machine. Each
+session stops at its first failure (-x): the case is caught once it fails naming
+its cause, and its other programs would only say it again.
 
 A storm finds its race by chance (a fresh-clone run under load once saw the mixed
 storm end its 30 bodies a side without neo-v2 meeting a writer's window; 24 runs
@@ -75,7 +77,7 @@ def session(arguments, report):
 
 def check(name, impl, keyword, want, storms, reports, say=print):
     report = os.path.join(reports, f"race-case-{name}.txt")
-    arguments = [HERE, "-p", "no:cacheprovider", "-q", "--tb=line", "-k", keyword, f"--lease-impl={impl}"]
+    arguments = [HERE, "-p", "no:cacheprovider", "-q", "--tb=line", "-x", "-k", keyword, f"--lease-impl={impl}"]
     for storm in range(1, storms + 1):
         if session(arguments, report) != 0:
             break
