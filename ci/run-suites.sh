@@ -12,7 +12,10 @@
 # real processes' replies) weigh little and run beside the ones that compute;
 # the ones that compute do not time-slice one another (every time slice given
 # to a crowd costs CPU: a plain make test took 160 CPU seconds four suites at
-# a time, 130 two at a time). A suite missing from ci/suite-durations weighs
+# a time, 130 two at a time). A weight is an average over a whole run: when
+# the running suites all wait at once, the CPUs idle; so the next suite also
+# starts when, over half a second or more, a quarter of a CPU or more stayed
+# idle (/proc/stat). A suite missing from ci/suite-durations weighs
 # 1 CPU and starts last. TEST_JOBS=1 runs them one after another with their
 # output live. With more than one job each suite's output goes to
 # build/reports/suites/TARGET.log and is printed whole when the suite ends, so
@@ -27,7 +30,7 @@
 # run, one line per JUnit file. CMOCKA_MESSAGE_OUTPUT=tap (or stdout, subunit)
 # in the environment keeps cmocka's text output instead of XML.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 # The settings first, before anything is removed or written.
 cpus=$(nproc)
@@ -117,33 +120,82 @@ else
     declare -A pid_of
     running=0
     busy=0 # the running suites' weights, in hundredths of a CPU
-    finish() { # waits for one suite, prints its output whole
-        local pid target
-        wait -n -p pid
-        local rc=$?
-        for target in "${!pid_of[@]}"; do
-            [[ ${pid_of[$target]} == "$pid" ]] || continue
-            status[$target]=$rc
-            seconds[$target]=$((SECONDS - ${start_of[$target]}))
-            unset "pid_of[$target]"
-            busy=$((busy - ${weight[$target]}))
-            echo "=== suite: $target (${seconds[$target]}s)"
-            cat "$logs/$target.log"
-        done
+    # Each suite, when it ends, writes "TARGET STATUS" to this pipe (one short
+    # line: atomic); the loop below reads it with a timeout, to look at the
+    # CPUs meanwhile.
+    ended=$(mktemp -u)
+    mkfifo "$ended"
+    exec {ended_fd}<>"$ended"
+    rm -f "$ended"
+    finished() { # TARGET STATUS: prints its output whole
+        local target=$1
+        wait "${pid_of[$target]}" 2>/dev/null
+        status[$target]=$2
+        seconds[$target]=$((SECONDS - ${start_of[$target]}))
+        unset "pid_of[$target]"
+        busy=$((busy - ${weight[$target]}))
         running=$((running - 1))
+        echo "=== suite: $target (${seconds[$target]}s)"
+        cat "$logs/$target.log"
     }
+    # A suite whose shell ended without writing its line (killed): failed.
+    lost() {
+        local target
+        for target in "${!pid_of[@]}"; do
+            kill -0 "${pid_of[$target]}" 2>/dev/null && continue
+            # Its line may have been written just before it ended.
+            read -r -t 0.1 -u "$ended_fd" name rc && { finished "$name" "$rc"; return; }
+            echo "run-suites: the shell of $target ended without a status" >>"$logs/$target.log"
+            finished "$target" 125
+        done
+    }
+    # The CPUs left idle since the last look, in hundredths of a CPU
+    # (/proc/stat: idle and iowait ticks, at 100 a second).
+    idle_seen() {
+        local _cpu _user _nice _system idle iowait _rest now
+        read -r _cpu _user _nice _system idle iowait _rest </proc/stat
+        now=${EPOCHREALTIME/./}
+        idle_cpus=0
+        if [[ -v idle_mark ]]; then
+            local span=$(((now - time_mark) / 10000)) # hundredths of a second
+            ((span > 0)) && idle_cpus=$(((idle + iowait - idle_mark) * 100 / span))
+        fi
+        idle_mark=$((idle + iowait)) time_mark=$now
+    }
+    # A suite also starts when, over half a second or more, the CPUs stayed
+    # idle by a quarter of a CPU or more: the running suites were all waiting
+    # (TTLs, timeouts, replies), which their weights, averages over their
+    # whole run, cannot say.
+    idle_admit=25
+    idle_seen
     for target in "${order[@]}"; do
         # While the running suites keep fewer than TEST_LOAD CPUs busy, the
         # next suite starts: the CPUs are never left idle by a suite waiting
         # for room, and never crowded by more than one suite's weight.
-        while [[ $running -ge $jobs || $busy -ge $load_budget ]]; do finish; done
+        while [[ $running -ge $jobs ]] || { [[ $busy -ge $load_budget ]] && [[ $idle_cpus -lt $idle_admit ]]; }; do
+            if read -r -t 0.5 -u "$ended_fd" name rc; then
+                finished "$name" "$rc"
+                idle_cpus=0
+            else
+                lost
+                idle_seen
+            fi
+        done
         start_of[$target]=$SECONDS
-        run_one "$target" >"$logs/$target.log" 2>&1 </dev/null &
+        (
+            run_one "$target" >"$logs/$target.log" 2>&1 </dev/null
+            echo "$target $?" >&"$ended_fd"
+        ) &
         pid_of[$target]=$!
         running=$((running + 1))
         busy=$((busy + ${weight[$target]}))
+        idle_seen
+        idle_cpus=0
     done
-    while [[ $running -gt 0 ]]; do finish; done
+    while [[ $running -gt 0 ]]; do
+        if read -r -t 1 -u "$ended_fd" name rc; then finished "$name" "$rc"; else lost; fi
+    done
+    exec {ended_fd}<&-
 fi
 
 passed=0
