@@ -21,22 +21,24 @@ failures=0
 # shellcheck source=sim/references.sh
 source "$(dirname "$0")/references.sh"
 
-violations() { # REDUCTION IMPL CONFIG -> the "violations:" line
-    if [[ "$1" != dpor ]]; then
-        kept "$1-$2-$3.violations" search "$@"
-    else
-        search "$@"
-    fi
+violations() { # REDUCTION IMPL CONFIG -> found: the violations line
+    local name=""
+    [[ "$1" != dpor ]] && name="$1-$2-$3.out"
+    kept "$name" search "$@"
+    line_of "violations: " "$kept_file"
+    found=$line
 }
 search() { # REDUCTION IMPL CONFIG
     LEASESIM_EXHAUSTIVE_ALL=1 LEASESIM_REDUCTION=$1 "$leasesim" --impl "$2" --scenario "fixtures/exhaustive/c$3.scn" \
-        --strategy exhaustive --seed 1 | sed -n 's/^violations: //p'
+        --strategy exhaustive --seed 1
 }
 
 compare() { # REFERENCE IMPL CONFIG
     local reference reduced
-    reference=$(violations "$1" "$2" "$3")
-    reduced=$(violations dpor "$2" "$3")
+    violations "$1" "$2" "$3"
+    reference=$found
+    violations dpor "$2" "$3"
+    reduced=$found
     if [[ -z "$reference" || "$reference" != "$reduced" ]]; then
         echo "check-dpor: $2 $3: $1 finds '${reference}', dpor finds '${reduced}'"
         failures=$((failures + 1))
@@ -74,7 +76,8 @@ for line in sys.stdin:
 for entry in sorted(classes):
     print(entry)'
 }
-kept classes-none-lease-2+0.txt classes none lease 2+0 > "$dir/classes-none.txt"
+kept classes-none-lease-2+0.txt classes none lease 2+0
+cp "$kept_file" "$dir/classes-none.txt"
 classes dpor lease 2+0 > "$dir/classes-dpor.txt"
 if cmp -s "$dir/classes-none.txt" "$dir/classes-dpor.txt" && [[ -s "$dir/classes-none.txt" ]]; then
     echo "check-dpor: lease 2+0: the same $(wc -l < "$dir/classes-dpor.txt") equivalence classes as every interleaving"

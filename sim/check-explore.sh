@@ -31,40 +31,55 @@ failed_once() {
 
 # shellcheck source=sim/references.sh
 source "$(dirname "$0")/references.sh"
-search() { # REDUCTION IMPL [SCENARIO] -> the exhaustive and violations lines, on one line
-    if [[ "$1" != dpor ]]; then
-        kept "$1-$2-$(basename "${3:-default}" .scn)" search_once "$@"
-    else
-        search_once "$@"
-    fi
+search() { # REDUCTION IMPL [SCENARIO] -> result: the exhaustive, reduction and violations lines on one
+    # line; found: the violations; counts: "N schedules, M classes"
+    local name=""
+    local base=${3:-default}
+    base=${base##*/}
+    [[ "$1" != dpor ]] && name="$1-$2-${base%.scn}"
+    kept "$name" search_once "$@"
+    local text
+    result="" found="" counts=""
+    while IFS= read -r text; do
+        case $text in
+        "exhaustive: "* | "reduction: "* | "violations: "*) result+="$text " ;;
+        esac
+        [[ $text == "violations: "* ]] && found=${text#violations: }
+        [[ $text =~ \;\ ([0-9]+)\ schedules\ explored,\ ([0-9]+)\ equivalence\ classes ]] &&
+            counts="${BASH_REMATCH[1]} schedules, ${BASH_REMATCH[2]} classes"
+    done <"$kept_file"
 }
 search_once() { # REDUCTION IMPL [SCENARIO]
     local scenario=()
     [[ -n "${3:-}" ]] && scenario=(--scenario "$3")
     LEASESIM_EXHAUSTIVE_ALL=1 LEASESIM_REDUCTION=$1 "$leasesim" --impl "$2" "${scenario[@]}" --strategy exhaustive \
-        --seed 1 | grep -E '^(exhaustive|reduction|violations):' | tr '\n' ' '
+        --seed 1
 }
-found() { sed -n 's/.*violations: //p' <<< "$1" | sed 's/ *$//'; }
-counts() { sed -n 's/.*; \([0-9]*\) schedules explored, \([0-9]*\) equivalence classes.*/\1 schedules, \2 classes/p' <<< "$1"; }
 
 declare -A default_found
 for file in fixtures/scenarios/exhaustive/*.scn; do
-    name=$(basename "$file" .scn)
+    name=${file##*/}
+    name=${name%.scn}
     beyond_default=0
-    while read -r _ impl verdict invariant _; do
-        result=$(search dpor "$impl" "$file")
-        violations=$(found "$result")
+    while read -r keyword impl verdict invariant _ <&3; do
+        [[ "$keyword" == expect ]] || continue
         reference=sleep
         [[ "$impl" == lease ]] && reference=none
-        full=$violations
-        [[ "${CHECK_EXPLORE_REFERENCE:-on}" == off ]] || full=$(found "$(search "$reference" "$impl" "$file")")
+        full=""
+        if [[ "${CHECK_EXPLORE_REFERENCE:-on}" != off ]]; then
+            search "$reference" "$impl" "$file"
+            full=$found
+        fi
+        search dpor "$impl" "$file"
+        violations=$found
+        [[ "${CHECK_EXPLORE_REFERENCE:-on}" == off ]] && full=$violations
         if [[ "$full" != "$violations" ]]; then
             echo "check-explore: $name $impl: the search without dpor ($reference) finds '$full', dpor finds '$violations'"
             failed_once
         fi
         if [[ "$verdict" == pass ]]; then
             if [[ "$violations" == none && "$result" == *"complete: no violation"* ]]; then
-                echo "check-explore: $name $impl: proven, $(counts "$result")"
+                echo "check-explore: $name $impl: proven, $counts"
             else
                 echo "check-explore: $name $impl: expected a complete search without violation, got: $result"
                 failed_once
@@ -72,18 +87,22 @@ for file in fixtures/scenarios/exhaustive/*.scn; do
             continue
         fi
         if [[ " $violations " != *" $invariant "* ]]; then
-            echo "check-explore: $name $impl: expected $invariant, found '$violations' ($(counts "$result"))"
+            echo "check-explore: $name $impl: expected $invariant, found '$violations' ($counts)"
             failed_once
             continue
         fi
-        [[ -v "default_found[$impl]" ]] || default_found[$impl]=$(found "$(search dpor "$impl")")
+        found_counts=$counts
+        if [[ ! -v "default_found[$impl]" ]]; then
+            search dpor "$impl"
+            default_found[$impl]=$found
+        fi
         if [[ " ${default_found[$impl]} " == *" $invariant "* ]]; then
-            echo "check-explore: $name $impl: $invariant found ($(counts "$result")); the default plan finds it too"
+            echo "check-explore: $name $impl: $invariant found ($found_counts); the default plan finds it too"
         else
-            echo "check-explore: $name $impl: $invariant found ($(counts "$result")); the default plan does not (it finds '${default_found[$impl]}')"
+            echo "check-explore: $name $impl: $invariant found ($found_counts); the default plan does not (it finds '${default_found[$impl]}')"
             beyond_default=1
         fi
-    done < <(grep '^expect ' "$file")
+    done 3<"$file"
     if [[ $beyond_default -eq 0 ]]; then
         echo "check-explore: $name: no expected violation that the default plan misses"
         failed_once
