@@ -21,6 +21,8 @@ kept() {
         mkdir -p "$CHECK_REFERENCES"
     else
         kept_file=${TMPDIR:-/tmp}/references.$$
+        # shellcheck disable=SC2064 # this file's name, not kept_file's later value
+        trap "rm -f '$kept_file'" EXIT
     fi
     "$@" >"$kept_file"
 }
