@@ -49,7 +49,8 @@ case $LAST_OUTPUT in
 *) echo "test-exec: FAIL the exhaustive search printed no violation with an order file"; failures=$((failures + 1)) ;;
 esac
 # Python seeds are the suite's cost (a Python start makes some 3,000 notified
-# calls, most of them libfaketime re-reading its clock file). Three seeds of
+# calls, most of them libfaketime re-reading its clock file at each of
+# Python's monotonic clock reads: docs/exec.md). Three seeds of
 # each passing adapter: their schedules already take every path of the six
 # or five seeds these checks ran before (the same scheduled calls on the same
 # files; each process both wins and defers; the reference adapter's retries
