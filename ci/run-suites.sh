@@ -120,15 +120,21 @@ else
     declare -A pid_of
     running=0
     busy=0 # the running suites' weights, in hundredths of a CPU
-    # Each suite, when it ends, writes "TARGET STATUS" to this pipe (one short
-    # line: atomic); the loop below reads it with a timeout, to look at the
-    # CPUs meanwhile.
+    # Each suite, when it ends, writes "TARGET STATUS" to a pipe (one short
+    # line: one write). The loop below looks whether a line is there (read -t
+    # 0 reads nothing) and then reads it whole; meanwhile it waits on a second
+    # pipe that nobody writes (read -t 0.5: a sleep without a process) and
+    # looks at the CPUs. Neither pipe is left open in the suites.
     ended=$(mktemp -u)
-    mkfifo "$ended"
-    exec {ended_fd}<>"$ended"
-    rm -f "$ended"
+    mkfifo "$ended" "$ended.tick"
+    exec {ended_fd}<>"$ended" {tick_fd}<>"$ended.tick"
+    rm -f "$ended" "$ended.tick"
     finished() { # TARGET STATUS: prints its output whole
         local target=$1
+        if [[ ! -v "pid_of[$target]" ]]; then
+            echo "run-suites: an end for no running suite: '$target $2'" >&2
+            return
+        fi
         wait "${pid_of[$target]}" 2>/dev/null
         status[$target]=$2
         seconds[$target]=$((SECONDS - ${start_of[$target]}))
@@ -144,7 +150,10 @@ else
         for target in "${!pid_of[@]}"; do
             kill -0 "${pid_of[$target]}" 2>/dev/null && continue
             # Its line may have been written just before it ended.
-            read -r -t 0.1 -u "$ended_fd" name rc && { finished "$name" "$rc"; return; }
+            if read -r -t 0 -u "$ended_fd"; then
+                read -r -u "$ended_fd" name rc && finished "$name" "$rc"
+                return
+            fi
             echo "run-suites: the shell of $target ended without a status" >>"$logs/$target.log"
             finished "$target" 125
         done
@@ -173,17 +182,18 @@ else
         # next suite starts: the CPUs are never left idle by a suite waiting
         # for room, and never crowded by more than one suite's weight.
         while [[ $running -ge $jobs ]] || { [[ $busy -ge $load_budget ]] && [[ $idle_cpus -lt $idle_admit ]]; }; do
-            if read -r -t 0.5 -u "$ended_fd" name rc; then
-                finished "$name" "$rc"
+            if read -r -t 0 -u "$ended_fd"; then
+                read -r -u "$ended_fd" name rc && finished "$name" "$rc"
                 idle_cpus=0
             else
+                read -r -t 0.5 -u "$tick_fd" _
                 lost
                 idle_seen
             fi
         done
         start_of[$target]=$SECONDS
         (
-            run_one "$target" >"$logs/$target.log" 2>&1 </dev/null
+            run_one "$target" >"$logs/$target.log" 2>&1 </dev/null {ended_fd}>&- {tick_fd}>&-
             echo "$target $?" >&"$ended_fd"
         ) &
         pid_of[$target]=$!
@@ -193,9 +203,14 @@ else
         idle_cpus=0
     done
     while [[ $running -gt 0 ]]; do
-        if read -r -t 1 -u "$ended_fd" name rc; then finished "$name" "$rc"; else lost; fi
+        if read -r -t 0 -u "$ended_fd"; then
+            read -r -u "$ended_fd" name rc && finished "$name" "$rc"
+        else
+            read -r -t 0.5 -u "$tick_fd" _
+            lost
+        fi
     done
-    exec {ended_fd}<&-
+    exec {ended_fd}<&- {tick_fd}<&-
 fi
 
 passed=0
