@@ -57,3 +57,17 @@ def test_a_cut_history_is_not_taken_for_agreement(tmp_path):
                            if '"verdict"' not in line))
     done = check("--compare", cut)
     assert done.returncode == 1 and "no verdict" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("lines, number, reason", [
+    (['{"type": "run", "run": 1}', '{"type": "invoke"'], 2, "not JSON"),
+    # Two lines that decode only together (the lines are decoded as one array first).
+    (['{"type": "run", "run": 1}', '[1,', '2]'], 2, "not JSON"),
+    (['3'], 1, "not a JSON object"),
+])
+def test_a_malformed_history_names_its_first_bad_line(tmp_path, lines, number, reason):
+    history = tmp_path / "history.jsonl"
+    history.write_text("\n".join(lines) + "\n")
+    done = check(history)
+    assert done.returncode != 0, done.stdout
+    assert f"{history}:{number}: {reason}" in done.stdout, done.stdout
