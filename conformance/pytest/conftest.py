@@ -98,6 +98,13 @@ def storm_scale_of(config):
     return scale
 
 
+def storm_body_ms(completions_counted):
+    """A storm body's length: 2 ms, so that the lease changes hands as often as it can; 50 ms once
+    the storm's completions are counted. On a loaded machine starts spread out and 2 ms bodies
+    rarely meet one another, so each deferral still wanted cost a start of a whole crowd."""
+    return 50 if completions_counted else 2
+
+
 def storm_crowd(most, wanted):
     """How many processes a storm keeps running: `most`, but near its end only the work
     still `wanted` (bodies plus deferrals) and STORM_TAIL_SLACK more."""
@@ -359,18 +366,19 @@ def note(request):
 def one_program_per_case(items):
     """(kept, deselected): of the items of each case that differ only by their program,
     the one for SCRIPTS' next program in turn (among the programs the case names)."""
+    def params(item):
+        return getattr(getattr(item, "callspec", None), "params", {})
+
     groups = {}  # (function, its other parameters) -> {script: item}
     for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        if "script" in params:
-            others = tuple(sorted((name, repr(value)) for name, value in params.items() if name != "script"))
-            groups.setdefault((item.function, others), {})[params["script"]] = item
+        if "script" in params(item):
+            others = tuple(sorted((name, repr(value)) for name, value in params(item).items() if name != "script"))
+            groups.setdefault((item.function, others), {})[params(item)["script"]] = item
     chosen = set()
     for turn, by_script in enumerate(groups.values()):
         named = [script for script in SCRIPTS if script in by_script]
         chosen.add(id(by_script[named[turn % len(named)]]))
-    kept = [item for item in items if "script" not in getattr(getattr(item, "callspec", None), "params", {})
-            or id(item) in chosen]
+    kept = [item for item in items if "script" not in params(item) or id(item) in chosen]
     return kept, [item for item in items if item not in kept]
 
 

@@ -9,7 +9,7 @@ import re
 import time
 
 import overlap
-from conftest import SCRIPTS, STORM_CHECK_EVERY, Impl, Runner, storm_crowd
+from conftest import SCRIPTS, STORM_CHECK_EVERY, Impl, Runner, storm_body_ms, storm_crowd
 
 RACY = "/usr/bin/python3 fixtures/adapters/racy_lease.py {script}"
 MIXED_PROCESSES = 24
@@ -79,11 +79,7 @@ def test_mixed_storm_beside_the_original_design_causes_no_overlap(runner, tmp_pa
                 f"NO PROGRESS: after {MIXED_CAP_S} s: under test {tally['under test']}, original {tally['original']}")
             wanted = (max(0, completions - completed("under test")) + max(0, completions - completed("original"))
                       + max(0, deferrals - count("under test", "deferred")))
-            # Bodies of 50 ms once both sides' completions are counted (as in the contention
-            # storm: on a loaded machine 2 ms bodies rarely meet, and the deferrals still wanted
-            # came one per start of a whole crowd).
-            counted = completed("under test") >= completions and completed("original") >= completions
-            body_ms = 50 if counted else 2
+            body_ms = storm_body_ms(completed("under test") >= completions and completed("original") >= completions)
             while not enough and len(running) < storm_crowd(MIXED_PROCESSES, wanted):
                 side = "under test" if launched % 2 == 0 else "original"
                 starter = runner if side == "under test" else other

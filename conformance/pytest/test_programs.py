@@ -17,7 +17,7 @@ import pytest
 
 import overlap
 from conftest import (FAILURE_MESSAGES, INHERITED_TOKEN_ENV, REPO, SCRIPTS, STORM_CHECK_EVERY, Result, Runner, read_lines,
-                      storm_crowd, wait_until)
+                      storm_body_ms, storm_crowd, wait_until)
 
 LEASES = REPO / "fixtures" / "leases"
 SECOND_LINE = "   This script will not run while another heavy-maintenance task is active."
@@ -418,10 +418,7 @@ def test_contention_storm_never_overlaps_bodies(runner, storm_work):
         # the rest would only add deferrals (each a process start) while the completions are awaited.
         crowd = STORM_PROCESSES if deferred_count < deferrals else STORM_PROCESSES // 4
         crowd = storm_crowd(crowd, max(0, completions - done) + max(0, deferrals - deferred_count))
-        # Bodies of 2 ms: the lease changes hands as often as it can. Once the completions are
-        # counted, a body of 50 ms: on a loaded machine, starts spread out and 2 ms bodies rarely
-        # meet one another, so the deferrals still wanted came one per start of a whole crowd.
-        body_ms = 2 if done < completions else 50
+        body_ms = storm_body_ms(done >= completions)
         while not enough and len(running) < crowd:
             running.append(runner.start(SCRIPTS[launched % len(SCRIPTS)], MAINTENANCE_SLEEP_MS=body_ms))
             launched += 1
