@@ -158,6 +158,17 @@ else
             finished "$target" 125
         done
     }
+    # next_end: takes one suite's end when its line is there (status 0); else
+    # waits half a second, fails the suites whose shell died, and returns 1.
+    next_end() {
+        if read -r -t 0 -u "$ended_fd"; then
+            read -r -u "$ended_fd" name rc && finished "$name" "$rc"
+            return 0
+        fi
+        read -r -t 0.5 -u "$tick_fd" _
+        lost
+        return 1
+    }
     # The CPUs left idle since the last look, in hundredths of a CPU
     # (/proc/stat: idle and iowait ticks, at 100 a second).
     idle_seen() {
@@ -182,14 +193,7 @@ else
         # next suite starts: the CPUs are never left idle by a suite waiting
         # for room, and never crowded by more than one suite's weight.
         while [[ $running -ge $jobs ]] || { [[ $busy -ge $load_budget ]] && [[ $idle_cpus -lt $idle_admit ]]; }; do
-            if read -r -t 0 -u "$ended_fd"; then
-                read -r -u "$ended_fd" name rc && finished "$name" "$rc"
-                idle_cpus=0
-            else
-                read -r -t 0.5 -u "$tick_fd" _
-                lost
-                idle_seen
-            fi
+            if next_end; then idle_cpus=0; else idle_seen; fi
         done
         start_of[$target]=$SECONDS
         (
@@ -202,14 +206,7 @@ else
         idle_seen
         idle_cpus=0
     done
-    while [[ $running -gt 0 ]]; do
-        if read -r -t 0 -u "$ended_fd"; then
-            read -r -u "$ended_fd" name rc && finished "$name" "$rc"
-        else
-            read -r -t 0.5 -u "$tick_fd" _
-            lost
-        fi
-    done
+    while [[ $running -gt 0 ]]; do next_end || :; done
     exec {ended_fd}<&- {tick_fd}<&-
 fi
 
