@@ -30,7 +30,11 @@ unexport PYTHONDONTWRITEBYTECODE
 # checkout's pytest sessions (which prune all but the last three folders of a
 # shared /tmp/pytest-of-USER) can never remove a running suite's files.
 export PYTEST_DEBUG_TEMPROOT ?= $(abspath build)/pytest-tmp
+# Parsing forks nothing once the tree exists: every suite is its own make, and
+# a fork here cost each of them milliseconds (docs/design.md, Test time).
+ifeq ($(wildcard $(PYTEST_DEBUG_TEMPROOT)/.),)
 $(shell mkdir -p "$(PYTEST_DEBUG_TEMPROOT)")
+endif
 PREFIX ?= /usr/local
 DESTDIR ?=
 VARIANT ?=
@@ -38,6 +42,10 @@ VARIANT ?=
 REQUIRED_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla
 REQUIRED_CPPFLAGS := -D_GNU_SOURCE -Isrc -MMD -MP
+
+# $(call find_files,DIR,PATTERN): the files under DIR, at any depth, whose path
+# matches PATTERN (a make pattern, e.g. %.d); make's own wildcard, no fork.
+find_files = $(foreach entry,$(wildcard $(1)/*),$(call find_files,$(entry),$(2)) $(filter $(2),$(entry)))
 
 ifeq ($(VARIANT),)
 O := build
@@ -162,7 +170,7 @@ INSTALL_MAN1 := $(DESTDIR)$(PREFIX)/share/man/man1
 MAN_PAGES := $(wildcard docs/man/*.1)
 INSTALL_COMPLETION := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 
-LEASE_VERSION := $(shell sed -n 's/^\#define LEASE_VERSION_STRING "\(.*\)"/\1/p' src/lease.h)
+LEASE_VERSION = $(shell sed -n 's/^\#define LEASE_VERSION_STRING "\(.*\)"/\1/p' src/lease.h)
 
 # lease.pc is written at install time for the PREFIX of that install (never
 # cached in build/, where the first prefix used would stick); DESTDIR is
@@ -191,4 +199,4 @@ uninstall: ## remove what install put there
 clean: ## remove build/
 	rm -rf build
 
--include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+-include $(call find_files,$(O)/obj,%.d)

@@ -129,7 +129,7 @@ fuzz: fuzz-build ## the libFuzzer targets for FUZZ_SECONDS each
 fuzz-regression: fuzz-build
 	@bash ci/fuzz.sh 0 $(FUZZ_BINARIES)
 
--include $(shell find $(FUZZ_O)/obj -name '*.d' 2>/dev/null)
+-include $(call find_files,$(FUZZ_O)/obj,%.d)
 
 # The self-test's injected failures come in through this fragment (unset
 # normally).
