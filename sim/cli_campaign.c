@@ -103,6 +103,7 @@ struct signature {
 
 struct signatures {
     int count;
+    bool filed;        /* a violation was filed since the last reset: raw_hash holds entries */
     uint64_t overflow; /* seeds of signatures beyond SIGNATURES_MAX */
     struct signature table[SIGNATURES_MAX];
     uint64_t raw_hash[RAW_SHAPES_MAX]; /* 0: empty */
@@ -230,10 +231,22 @@ static void cause_shape(const struct sim_world *world, char *shape, size_t size)
     }
 }
 
+/* Empties the table for a campaign. The table is 3 MB of static storage:
+ * clearing all of it touched every page, 750 page faults at every start of
+ * leasesim (most of a one-seed run's CPU); a table entry is written whole when
+ * it is filed, so only the hash slots of a table that was used are cleared. */
+static void signatures_reset(struct signatures *signatures) {
+    if (signatures->filed) memset(signatures->raw_hash, 0, sizeof signatures->raw_hash);
+    signatures->count = 0;
+    signatures->overflow = 0;
+    signatures->filed = false;
+}
+
 /* Files the violating seed (the world holds its run) under its signature. */
 static void file_violation(const struct cli *cli, struct signatures *signatures, uint64_t seed,
                            const struct sim_plan *plan) {
     enum sim_invariant invariant = sim_world_get()->violation;
+    signatures->filed = true;
     static char shape[SHAPE_MAX];
     sim_run_seed(&cli->request, plan, seed, NULL, true);
     story_shape(sim_world_get(), shape, sizeof shape);
@@ -350,7 +363,7 @@ int run_campaign(const struct cli *cli) {
     int artifacts = 0;
     static struct signatures signatures_storage;
     struct signatures *signatures = &signatures_storage;
-    memset(signatures, 0, sizeof *signatures);
+    signatures_reset(signatures);
     double started = seconds_now(), last_print = started;
     uint64_t total = (cli->last - cli->first + 1) / (uint64_t)cli->shard_count;
     for (uint64_t seed = cli->first; seed <= cli->last && seed >= cli->first; seed++) {
