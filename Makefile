@@ -151,8 +151,10 @@ run: deps ## the main job: a simulation campaign plus the wedge replay
 	@$(MAKE) --no-print-directory main-job
 
 # Every test. The suites register themselves in TEST_TARGETS.
+# The test executables are built with the rest, on every CPU (test-run's own
+# make has no -j: each suite runs its own make, outside any jobserver).
 test: deps ## every test; ends with 'suites: N passed, N failed'
-	@$(MAKE) --no-print-directory $(BUILD_JOBS) all
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) all $(TEST_BINARIES)
 	@$(MAKE) --no-print-directory test-run
 
 # The suites run several at a time (ci/run-suites.sh, TEST_LOAD, TEST_JOBS), so every
