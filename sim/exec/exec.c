@@ -1180,14 +1180,20 @@ static struct exec_task *find_task(struct exec_run *run, pid_t pid, int proc_ind
 /* Thread groups already read from /proc/TID/status, checked again at every
  * use with tgkill(group, tid, 0): 0 or EPERM only when tid is a thread of
  * that group now, so a tid reused by another group is read again. One
- * syscall per notification instead of five. */
+ * syscall per notification instead of five (none for the forked processes'
+ * main threads: thread_group_of). */
 #define EXEC_GROUPS_MAX 128
 static struct {
     pid_t tid[EXEC_GROUPS_MAX], group[EXEC_GROUPS_MAX];
     int count, next;
 } groups;
 
-static pid_t thread_group_of(pid_t tid) {
+static pid_t thread_group_of(const struct exec_run *run, pid_t tid) {
+    /* A process this controller forked keeps its pid until it is reaped here:
+     * a call from that tid is its thread group leader's, no look needed (one
+     * tgkill less per notification, a fifth of the controller's syscalls). */
+    for (int index = 0; index < run->proc_count; index++)
+        if (run->procs[index].pid == tid && !run->procs[index].exited) return tid;
     int slot = -1;
     for (int index = 0; index < groups.count; index++)
         if (groups.tid[index] == tid) {
@@ -1412,7 +1418,7 @@ static bool drain(struct exec_run *run, struct seccomp_notif *request, int timeo
             any = true;
             /* A thread makes one call at a time: its earlier one has returned. */
             if (run->reshaping_count > 0) reshaping_ends(run, (pid_t)request->pid, false);
-            pid_t group = thread_group_of((pid_t)request->pid);
+            pid_t group = thread_group_of(run, (pid_t)request->pid);
             struct exec_task *task = find_task(run, group, index);
             char path[PATH_MAX];
             enum call_kind kind =
@@ -2134,7 +2140,7 @@ static enum sim_op exec_op(const struct exec_call *call) {
 static int proc_sort_key(const struct exec_run *run, const struct exec_call *call) {
     const struct exec_task *task = NULL;
     for (int index = 0; index < run->task_count; index++)
-        if (run->tasks[index].pid == thread_group_of((pid_t)call->request.pid)) task = &run->tasks[index];
+        if (run->tasks[index].pid == thread_group_of(run, (pid_t)call->request.pid)) task = &run->tasks[index];
     return call->proc_index * 1000 + (task != NULL ? task->ordinal : 999);
 }
 
@@ -2308,7 +2314,7 @@ static void take_step(struct exec_run *run) {
         result = fault;
     } else {
         if (sys_reshapes(call.request.data.nr))
-            reshaping_begins(run, (pid_t)call.request.pid, thread_group_of((pid_t)call.request.pid));
+            reshaping_begins(run, (pid_t)call.request.pid, thread_group_of(run, (pid_t)call.request.pid));
         respond(run, proc->notify_fd, call.request.id, 0, true);
         if (strstr(call.name, "sleep") != NULL) run->awaited_tid = (pid_t)call.request.pid;
     }
@@ -2321,7 +2327,7 @@ static void take_step(struct exec_run *run) {
     short_path(run, call.path, path, sizeof path);
     const struct exec_task *task = NULL;
     for (int index = 0; index < run->task_count; index++)
-        if (run->tasks[index].pid == thread_group_of((pid_t)call.request.pid)) task = &run->tasks[index];
+        if (run->tasks[index].pid == thread_group_of(run, (pid_t)call.request.pid)) task = &run->tasks[index];
     run->last.proc = call.proc_index;
     run->last.ordinal = task != NULL ? task->ordinal : 0;
     snprintf(run->last.name, sizeof run->last.name, "%s", call.name);
