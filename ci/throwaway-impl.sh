@@ -77,7 +77,8 @@ check "the registry row is one line" test "$(diff "$tree/src/lease_implementatio
 # test-throwaway builds the main tree first).
 mkdir -p "$tree/build"
 cp -a build/obj "$tree/build/"
-build=(make -C "$tree" --no-print-directory -j2)
+# Its own make flags: under "make -s" the commands it counts would not be printed.
+build=(env MAKEFLAGS= make -C "$tree" --no-print-directory -j2)
 targets=(all build/tests/test_lease_lib build/bin/test-programs)
 if ! "${build[@]}" "${targets[@]}" >"$scratch/build.log" 2>&1; then
     echo "FAIL the tree with the new implementation builds:"

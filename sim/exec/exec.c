@@ -8,6 +8,7 @@
  */
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock_page.h"
 #include "exec.h"
 #include "sim.h"
 #include "trace.h"
@@ -98,6 +101,7 @@ struct exec_options {
     /* Time: the virtual wall clock through libfaketime, or the real one. */
     bool clock_virtual, clock_real_requested;
     const char *faketime_library;
+    bool clock_shim; /* LEASESIM_CLOCK_SHIM: libfaketime's clock reads answered from a shared page */
     int clock_jump_permille;
     int64_t ttl_ms; /* MAINTENANCE_TTL_MS for every process; 0: the program's default */
     /* Per process (from --scenario): start time, body length, crash in the body. */
@@ -198,7 +202,10 @@ struct exec_run {
     int ttl_takeovers, clock_jumps, pid_reuses;
     bool also_seen[SIM_INVARIANT_COUNT]; /* violations of other invariants (--invariant) */
     bool clock_ignored[EXEC_PROCS_MAX];
-    int clock_length[EXEC_PROCS_MAX]; /* of each clock file's line, as last written */
+    int clock_length[EXEC_PROCS_MAX];               /* of each clock file's line, as last written */
+    struct clock_page *clock_pages[EXEC_PROCS_MAX]; /* the shim's copy of each clock (clock_shim.c) */
+    bool shim_ready;                                /* the shim is in this run's folder and loads */
+    long clock_file_opens;                          /* clock files opened by a notified call */
     bool reuse_wanted[EXEC_PROCS_MAX];
     struct exec_entry *record; /* this run's schedule, for an order file */
     int record_count, record_capacity, guide_pos;
@@ -775,10 +782,18 @@ static void child_exec(const struct exec_run *run, int index, int socket_fd) {
     }
     if (options->clock_virtual) {
         /* libfaketime re-reads the per-process timestamp file at every clock read. */
-        char clock_path[PATH_MAX + 16], preload[PATH_MAX * 2];
-        snprintf(clock_path, sizeof clock_path, "%s/clock.%d", run->dir, index);
+        char clock_path[PATH_MAX + 16], preload[PATH_MAX * 3];
         const char *earlier = getenv("LD_PRELOAD");
-        snprintf(preload, sizeof preload, "%s%s%s", options->faketime_library, earlier && *earlier ? ":" : "",
+        char shim[PATH_MAX + 32] = "";
+        if (run->shim_ready) { /* first: libfaketime's fopen binds to the shim's */
+            snprintf(shim, sizeof shim, "%s/clock_shim.so:", run->dir);
+            snprintf(clock_path, sizeof clock_path, "%s/clock.%d.page", run->dir, index);
+            setenv("LEASESIM_CLOCK_PAGE", clock_path, 1);
+        } else {
+            unsetenv("LEASESIM_CLOCK_PAGE");
+        }
+        snprintf(clock_path, sizeof clock_path, "%s/clock.%d", run->dir, index);
+        snprintf(preload, sizeof preload, "%s%s%s%s", shim, options->faketime_library, earlier && *earlier ? ":" : "",
                  earlier && *earlier ? earlier : "");
         setenv("LD_PRELOAD", preload, 1);
         setenv("FAKETIME_TIMESTAMP_FILE", clock_path, 1);
@@ -1043,6 +1058,55 @@ static bool parse_iso_ms(const char *text, int64_t *ms) {
  * any while it writes, and the calls it answered earlier have returned (the
  * trees were settled: no thread running). ticking: "@" (the clock starts
  * there and runs), for the unscheduled wedge probe. */
+/* The same line on the page the clock shim reads (clock_page.h): odd
+ * sequence, text, even sequence. The processes are paused now; the lock
+ * only protects a thread that a real-time event woke meanwhile. */
+static void write_clock_page(struct exec_run *run, int index, const char *line) {
+    struct clock_page *page = run->clock_pages[index];
+    if (page == NULL) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/clock.%d.page", run->dir, index);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) return;
+        void *mapping = ftruncate(fd, (off_t)sizeof *page) == 0
+                            ? mmap(NULL, sizeof *page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                            : MAP_FAILED;
+        close(fd);
+        if (mapping == MAP_FAILED) return;
+        page = run->clock_pages[index] = mapping;
+    }
+    size_t length = strlen(line);
+    if (length >= sizeof page->text) return; /* a clock line is about 25 bytes */
+    unsigned sequence = __atomic_load_n(&page->sequence, __ATOMIC_RELAXED);
+    __atomic_store_n(&page->sequence, sequence + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    memcpy(page->text, line, length + 1);
+    __atomic_store_n(&page->sequence, sequence + 2, __ATOMIC_RELEASE);
+}
+
+/* The clock shim, carried inside this binary (clock_shim_blob.S), written
+ * into the run's folder; it is used only once this process could load it
+ * (a folder on a noexec mount could not: every process would print the
+ * loader's complaint and read the clock file instead). */
+extern const unsigned char exec_clock_shim_start[], exec_clock_shim_end[];
+static bool install_clock_shim(const struct exec_run *run) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/clock_shim.so", run->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+    if (fd < 0) return false;
+    size_t size = (size_t)(exec_clock_shim_end - exec_clock_shim_start);
+    bool written = write(fd, exec_clock_shim_start, size) == (ssize_t)size;
+    close(fd);
+    if (!written) return false;
+    static int loads = -1; /* checked once: the same folder for every seed */
+    if (loads < 0) {
+        void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        loads = library != NULL;
+        if (library != NULL) dlclose(library);
+    }
+    return loads == 1;
+}
+
 static void write_clocks(struct exec_run *run, bool ticking) {
     if (!run->options->clock_virtual) return;
     for (int index = 0; index < run->proc_count; index++) {
@@ -1056,6 +1120,7 @@ static void write_clocks(struct exec_run *run, bool ticking) {
         if (write(fd, line, (size_t)length) == length && length < run->clock_length[index]) (void)ftruncate(fd, length);
         run->clock_length[index] = length;
         close(fd);
+        if (run->shim_ready) write_clock_page(run, index, line);
     }
 }
 
@@ -1324,6 +1389,10 @@ static enum call_kind classify(struct exec_run *run, int notify_fd, const struct
     char raw[PATH_MAX], first[PATH_MAX], second[PATH_MAX];
     second[0] = '\0';
     if (!read_string(pid, args[path_arg], raw, sizeof raw)) return CALL_OTHER;
+    size_t dir_length = strlen(run->dir);
+    if (strncmp(raw, run->dir, dir_length) == 0 && strncmp(raw + dir_length, "/clock.", 7) == 0 &&
+        strstr(raw + dir_length, ".page") == NULL)
+        run->clock_file_opens++; /* libfaketime read its clock without the shim (the counters line) */
     int dirfd = dir_arg >= 0 ? (int)args[dir_arg] : AT_FDCWD;
     if (raw[0] == '\0' && dirfd >= 0 && dirfd < EXEC_FDS_MAX) { /* AT_EMPTY_PATH on a descriptor */
         if (task->fds_dirty) rescan_fds(run, task);
@@ -2274,11 +2343,16 @@ static void take_step(struct exec_run *run) {
     enum exec_fault wanted = entry != NULL && !entry->jump ? entry->fault : FAULT_NONE;
     if (entry != NULL && !entry->jump) run->guide_pos++;
     enum exec_fault done = FAULT_NONE;
+    /* The stepped call is answered last, once the clocks are written: a
+     * process released before that could read its clock (through the clock
+     * shim, no notified call) before or after the write, by chance. */
+    int answer_error = 0;
+    bool answer_continue = false;
     if ((guided ? wanted == FAULT_TORN : writes && sim_prng_permille(&run->prng, run->options->torn_permille)) &&
         (torn = tear_write(&call)) >= 0) {
         done = FAULT_TORN;
         kill((pid_t)call.request.pid, SIGKILL);
-        respond(run, proc->notify_fd, call.request.id, EINTR, false);
+        answer_error = EINTR;
         proc->killed = true;
         snprintf(fault, sizeof fault, "torn: %zd of %llu bytes written, then SIGKILL", torn,
                  (unsigned long long)call.request.data.args[2]);
@@ -2288,7 +2362,7 @@ static void take_step(struct exec_run *run) {
                       : sim_prng_permille(&run->prng, run->options->crash_permille)) {
         /* Crash point: the call never runs. */
         kill((pid_t)call.request.pid, SIGKILL);
-        respond(run, proc->notify_fd, call.request.id, EINTR, false);
+        answer_error = EINTR;
         proc->killed = true;
         done = FAULT_CRASH;
         if (run->options->pid_reuse &&
@@ -2303,22 +2377,22 @@ static void take_step(struct exec_run *run) {
         static const int errors[] = {ENOSPC, EIO, EACCES};
         int error = guided ? errors[wanted - FAULT_ENOSPC] : errors[sim_prng_below(&run->prng, 3)];
         done = error == ENOSPC ? FAULT_ENOSPC : error == EIO ? FAULT_EIO : FAULT_EACCES;
-        respond(run, proc->notify_fd, call.request.id, error, false);
+        answer_error = error;
         snprintf(fault, sizeof fault, "failed %s", error == ENOSPC ? "ENOSPC" : error == EIO ? "EIO" : "EACCES");
         result = fault;
     } else if (run->options->clock_virtual && strstr(call.name, "sleep") != NULL) {
         /* Virtual time: the sleep returns at once and the clock moves on by its length. */
-        respond(run, proc->notify_fd, call.request.id, 0, false);
         run->vclock_ms += call.sleep_ms;
         snprintf(fault, sizeof fault, "returned at once, +%lld ms virtual", (long long)call.sleep_ms);
         result = fault;
     } else {
         if (sys_reshapes(call.request.data.nr))
             reshaping_begins(run, (pid_t)call.request.pid, thread_group_of(run, (pid_t)call.request.pid));
-        respond(run, proc->notify_fd, call.request.id, 0, true);
+        answer_continue = true;
         if (strstr(call.name, "sleep") != NULL) run->awaited_tid = (pid_t)call.request.pid;
     }
     write_clocks(run, false);
+    respond(run, proc->notify_fd, call.request.id, answer_error, answer_continue);
     record_entry(run, (struct exec_entry){.proc = call.proc_index, .fault = done, .held = held});
     run->steps++;
     (void)call;
@@ -2573,6 +2647,7 @@ static int run_seed(struct exec_run *run) {
     snprintf(run->lease_path, sizeof run->lease_path, "%.2000s/heavy-maintenance.json", run->lease_dir);
     snprintf(run->log_path, sizeof run->log_path, "%.2000s/maintenance.log", run->dir);
     if (mkdir(run->lease_dir, 0700) != 0) return 70;
+    run->shim_ready = options->clock_virtual && options->clock_shim && install_clock_shim(run);
     int log_fd = open(run->log_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (log_fd >= 0) close(log_fd);
     if (options->initial_torn) { /* an empty lease file, as a crash between create and write leaves it */
@@ -2740,6 +2815,8 @@ static int run_seed(struct exec_run *run) {
 }
 
 static void run_reset(struct exec_run *run) {
+    for (int index = 0; index < EXEC_PROCS_MAX; index++)
+        if (run->clock_pages[index] != NULL) munmap(run->clock_pages[index], sizeof(struct clock_page));
     for (int index = 0; index < run->story_count; index++) free(run->story[index]);
     free(run->story);
     free(run->record);
@@ -3095,6 +3172,12 @@ int sim_exec_main(int argc, char **argv) {
         if (options.faketime_library == NULL && access(faketime_libraries[index], R_OK) == 0)
             options.faketime_library = faketime_libraries[index];
     options.clock_virtual = !options.clock_real_requested && options.faketime_library != NULL;
+    const char *shim = getenv("LEASESIM_CLOCK_SHIM");
+    if (shim != NULL && strcmp(shim, "on") != 0 && strcmp(shim, "off") != 0) {
+        fprintf(stderr, "leasesim: LEASESIM_CLOCK_SHIM must be on or off, not '%s'\n", shim);
+        return EX_USAGE;
+    }
+    options.clock_shim = shim == NULL || strcmp(shim, "on") == 0;
     bool needs_clock = options.clock_jump_permille > 0;
     for (int index = 0; index < options.event_count; index++)
         needs_clock = needs_clock || options.events[index].kind == EXEC_EVENT_CLOCK_JUMP;
@@ -3144,7 +3227,7 @@ int sim_exec_main(int argc, char **argv) {
     printf(" determinism=%s\n", options.determinism ? "5-runs" : "off");
     fflush(stdout);
     double started = seconds_now();
-    long total_steps = 0, ttl_takeovers = 0, clock_jumps = 0, pid_reuses = 0;
+    long total_steps = 0, ttl_takeovers = 0, clock_jumps = 0, pid_reuses = 0, clock_file_opens = 0;
     int violations = 0, exit_status = 0, also_seen[SIM_INVARIANT_COUNT] = {0};
     for (uint64_t seed = options.first;; seed++) {
         run_reset(&run);
@@ -3161,6 +3244,7 @@ int sim_exec_main(int argc, char **argv) {
         ttl_takeovers += run.ttl_takeovers;
         clock_jumps += run.clock_jumps;
         pid_reuses += run.pid_reuses;
+        clock_file_opens += run.clock_file_opens;
         for (int invariant = 0; invariant < SIM_INVARIANT_COUNT; invariant++)
             also_seen[invariant] += run.also_seen[invariant];
         if (options.determinism) {
@@ -3232,8 +3316,8 @@ int sim_exec_main(int argc, char **argv) {
                (unsigned long long)(run.seed - options.first + 1), total_steps, violations, elapsed,
                elapsed > 0 ? (double)total_steps / elapsed : 0.0);
     if (exit_status != SIM_EXEC_EX_REFUSED && exit_status != EX_SOFTWARE) {
-        printf("leasesim: counters: ttl-takeover=%ld clock-jump=%ld pid-reuse=%ld", ttl_takeovers, clock_jumps,
-               pid_reuses);
+        printf("leasesim: counters: ttl-takeover=%ld clock-jump=%ld pid-reuse=%ld clock-file-opens=%ld", ttl_takeovers,
+               clock_jumps, pid_reuses, clock_file_opens);
         for (int invariant = 1; invariant < SIM_INVARIANT_COUNT; invariant++)
             if (also_seen[invariant] > 0)
                 printf(" other-violation:%s=%d seed(s)", sim_invariant_name((enum sim_invariant)invariant),

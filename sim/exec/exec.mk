@@ -2,9 +2,20 @@
 # schedules through seccomp user notification (docs/exec.md). Linked into
 # leasesim; only that binary gets -lseccomp.
 
-EXEC_SOURCES := $(wildcard sim/exec/*.c)
-EXEC_OBJECTS := $(EXEC_SOURCES:%.c=$(OBJ)/%.o)
+EXEC_SOURCES := $(filter-out sim/exec/clock_shim.c,$(wildcard sim/exec/*.c))
+EXEC_OBJECTS := $(EXEC_SOURCES:%.c=$(OBJ)/%.o) $(OBJ)/sim/exec/clock_shim_blob.o
 SIM_OBJECTS += $(EXEC_OBJECTS)
+
+# The clock shim (sim/exec/clock_shim.c): a library preloaded into the
+# processes under test, so built plain in every build (they carry no
+# sanitizer or coverage runtime), and carried inside leasesim.
+CLOCK_SHIM := $(OBJ)/sim/exec/clock_shim.so
+$(CLOCK_SHIM): sim/exec/clock_shim.c sim/exec/clock_page.h
+	@mkdir -p $(dir $@)
+	$(CC) $(REQUIRED_CFLAGS) -O2 -fPIC -shared -o $@ $<
+$(OBJ)/sim/exec/clock_shim_blob.o: sim/exec/clock_shim_blob.S $(CLOCK_SHIM)
+	@mkdir -p $(dir $@)
+	$(CC) -c -DCLOCK_SHIM_PATH='"$(CLOCK_SHIM)"' -o $@ $<
 
 $(LEASESIM): $(EXEC_OBJECTS)
 $(LEASESIM): LIBS += -lseccomp

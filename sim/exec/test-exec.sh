@@ -31,6 +31,21 @@ expect() { # expect STATUS DESCRIPTION COMMAND...
     LAST_OUTPUT=$output
 }
 
+# same_traces WHAT A B: two --trace files agree once pids are normalised (a
+# private pid namespace gives the same pids already; normalised in case a
+# kernel differs), and are not empty; prints ok or FAIL naming WHAT.
+same_traces() {
+    local what=$1
+    sed 's/"pid":[0-9-]*/"pid":N/' "$2" > "$2.norm"
+    sed 's/"pid":[0-9-]*/"pid":N/' "$3" > "$3.norm"
+    if [ -s "$2.norm" ] && cmp -s "$2.norm" "$3.norm"; then
+        echo "test-exec: ok $what"
+    else
+        echo "test-exec: FAIL not $what"; failures=$((failures + 1))
+        diff "$2.norm" "$3.norm" | head -5
+    fi
+}
+
 expect 64 "usage: --exec without a seed is refused" "$leasesim" --exec "$programs"
 expect 64 "usage: an unknown option is refused" "$leasesim" --exec "$programs" --seed 1 --bogus x
 expect 0 "the project's programs hold every invariant (random, 10 seeds)" \
@@ -157,6 +172,34 @@ else
         "$leasesim" --exec "$python" --seeds 1 --determinism
 fi
 
+# The clock shim (sim/exec/clock_shim.c, docs/exec.md "Time"): libfaketime's
+# clock reads are answered from a page the controller writes, so no clock file
+# is opened by a notified call; with LEASESIM_CLOCK_SHIM=off every clock read
+# opens the file. Either way a seed runs the same schedule and sees the same
+# virtual times: the two traces are the same (pids normalised).
+shim_dir=$(mktemp -d)
+expect 0 "the clock shim: a Python seed with clock jumps runs" \
+    "$leasesim" --exec "$correct_adapter" --seed 2 --clock-jump 100 --trace "$shim_dir/on.jsonl"
+case $LAST_OUTPUT in
+*"clock-file-opens=0"*) echo "test-exec: ok the clock shim answered every clock read (no clock file opened)" ;;
+*) echo "test-exec: FAIL clock files were opened with the clock shim on"; failures=$((failures + 1)) ;;
+esac
+expect 0 "LEASESIM_CLOCK_SHIM=off: the same seed runs" env LEASESIM_CLOCK_SHIM=off \
+    "$leasesim" --exec "$correct_adapter" --seed 2 --clock-jump 100 --trace "$shim_dir/off.jsonl"
+if [[ $LAST_OUTPUT =~ clock-file-opens=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 100 ]; then
+    echo "test-exec: ok without the shim every clock read opens the clock file (${BASH_REMATCH[1]} opens)"
+else
+    echo "test-exec: FAIL without the shim the clock file was not opened at each clock read"; failures=$((failures + 1))
+fi
+same_traces "the same trace with and without the clock shim (schedule and virtual times)" \
+    "$shim_dir/off.jsonl" "$shim_dir/on.jsonl"
+rm -rf "$shim_dir"
+expect 64 "a bad LEASESIM_CLOCK_SHIM is refused" env LEASESIM_CLOCK_SHIM=maybe "$leasesim" --exec "$programs" --seed 1
+case $LAST_OUTPUT in
+"leasesim: LEASESIM_CLOCK_SHIM must be on or off, not 'maybe'") echo "test-exec: ok one line names the bad value" ;;
+*) echo "test-exec: FAIL the refusal is not one line naming the value: $LAST_OUTPUT"; failures=$((failures + 1)) ;;
+esac
+
 # --trace: the simulator's records, written by sim/trace.c (docs/exec.md,
 # "Trace"). check_trace.py: the simulator's schema (the keys sim/check-tool.sh
 # checks), ops from SIM_OP_TABLE, this mode's extra fields; shown first to
@@ -194,22 +237,16 @@ for broken in no-op bad-op no-errno no-header after-exit; do
     fi
 done
 # Determinism: the same seed twice (a crash, errno and torn-write run) gives
-# the same trace once pids are normalised (they come from a private pid
-# namespace and agree already; normalised in case a kernel differs).
+# the same trace once pids are normalised (same_traces).
 for run in 1 2; do
     "$leasesim" --exec "$programs" --seed 7 --crash 150 --errno 100 --torn 100 --trace "$trace_dir/d$run.jsonl" \
         > /dev/null 2>&1
-    sed 's/"pid":[0-9-]*/"pid":N/' "$trace_dir/d$run.jsonl" > "$trace_dir/d$run.norm"
 done
 check_trace "the faulty run's trace follows the schema" "$trace_dir/d1.jsonl"
 if grep -q '"rc":-[0-9]*,"errno":"E[A-Z]*"' "$trace_dir/d1.jsonl"; then echo "test-exec: ok the faulty run's trace names an injected fault's errno"
 else echo "test-exec: FAIL no injected fault's errno in the faulty run's trace"; failures=$((failures + 1)); fi
-if [ -s "$trace_dir/d1.norm" ] && cmp -s "$trace_dir/d1.norm" "$trace_dir/d2.norm"; then
-    echo "test-exec: ok determinism: two runs of one seed write the same --trace (pids normalised)"
-else
-    echo "test-exec: FAIL two runs of one seed wrote different --trace files"; failures=$((failures + 1))
-    diff "$trace_dir/d1.norm" "$trace_dir/d2.norm" | head -5
-fi
+same_traces "determinism: two runs of one seed write the same --trace (pids normalised)" \
+    "$trace_dir/d1.jsonl" "$trace_dir/d2.jsonl"
 rm -rf "$trace_dir"
 expect 73 "an unwritable --trace is an error" "$leasesim" --exec "$programs" --seed 1 --trace /nonexistent/dir/t.jsonl
 
