@@ -1682,6 +1682,7 @@ static bool awaited_alive(struct exec_run *run) {
  * or asleep, with nothing left in the notification queues: only then is the
  * set of pending calls a function of the schedule so far. */
 static bool settle(struct exec_run *run, struct seccomp_notif *request, double deadline, int first_wait_ms) {
+    int busy_wait_ms = 1; /* doubles while threads run without a call, up to 8 ms */
     for (;; first_wait_ms = 0) {
         /* Calls that arrive are answered at once and their callers run on:
          * while they keep coming (within 1 ms of each other) there is no need
@@ -1706,7 +1707,14 @@ static bool settle(struct exec_run *run, struct seccomp_notif *request, double d
             if (!again && !drain(run, request, 0)) return true;
         }
         if (seconds_now() > deadline || interrupted) return false;
-        if (busy && !arrived) (void)drain(run, request, 1); /* a thread runs: wait for its call, 1 ms at most */
+        if (busy && !arrived) {
+            /* A thread runs (or waits for a CPU): its next call ends the wait at once. Looking
+             * again every millisecond while it computes, or while other work holds the CPUs,
+             * only read /proc over and over: the wait doubles up to 8 ms, until a call comes. */
+            if (!drain(run, request, busy_wait_ms) && busy_wait_ms < 8) busy_wait_ms *= 2;
+        } else if (arrived) {
+            busy_wait_ms = 1;
+        }
     }
 }
 
