@@ -33,7 +33,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define KNOB_BYTES 6
-#define WRONG_TOKEN "00000000-0000-4000-8000-000000000000"
+/* Two, so that one is never the lease's own: the fuzzer learns the strings the
+ * code compares with and writes them into lease files (a file holding the
+ * first was once "released with a wrong token": rightly, it was its token). */
+static const char *const wrong_tokens[] = {"00000000-0000-4000-8000-000000000000",
+                                           "11111111-1111-4111-8111-111111111111"};
 #define HOLDER_PID 4242
 
 static const char *const operations[] = {"open_read", "create_exclusive", "read",  "write", "fstat", "lstat", "link",
@@ -139,7 +143,12 @@ static void run_cycle(const struct lease_ops *ops, struct fake_env *fake, const 
 
     free(before);
     before = read_file(fake->path, &before_length);
-    lease_release(ops, &fake->env, &options, WRONG_TOKEN, &result);
+    struct lease_result seen = {0};
+    lease_inspect(ops, &fake->env, &options, &seen);
+    const char *wrong =
+        seen.has_lease && strcmp(seen.lease.token, wrong_tokens[0]) == 0 ? wrong_tokens[1] : wrong_tokens[0];
+    lease_result_clear(&seen);
+    lease_release(ops, &fake->env, &options, wrong, &result);
     check_result(&result, impl);
     check(result.status != LEASE_STATUS_RELEASED && same_file(before, before_length, fake->path),
           "a wrong token never releases or changes the file", impl);
