@@ -10,11 +10,14 @@ turns a hang into a failure.
 
 Every body appends `enter`/`exit` records to one log with single O_APPEND
 writes, so the file order is the real order. The storm's own records keep
-that order true: a victim is SIGSTOPped, its `killed PID` record appended, and
-only then SIGKILLed, so no successor can enter (the dead holder's lease is
-free at once) before the record, and the frozen victim writes nothing after it
-(a record appended after the SIGKILL once let a successor's `enter` come first
-on a loaded machine: a false overlap). A `stopped PID TIME` record carries the
+that order true: a victim is SIGSTOPped (its group and its command's: `lease
+run` gives its command a group of its own) and seen stopped, its `killed PID`
+record appended, and only then SIGKILLed, so no successor can enter (the dead
+holder's lease is free at once) before the record, and the frozen victim
+writes nothing after it (a record appended after the SIGKILL once let a
+successor's `enter` come first on a loaded machine, and a `lease run` body
+left running by a stop of its wrapper's group alone once entered after its
+`killed` record: false overlaps). A `stopped PID TIME` record carries the
 time taken just before the SIGSTOP, never later than the stop itself.
 Exclusion is judged from that order: a body that enters while another is
 inside is an OVERLAP, unless the one inside was stopped past its TTL and then
@@ -83,6 +86,35 @@ def signal_group(pid, number):
         return False
 
 
+def freeze(pid):
+    """SIGSTOPs a launched process and its command: the process's group, then the groups of its
+    children (`lease run` starts its command in a group of its own: stopping the wrapper's group
+    alone left the body running, and a body that entered just after its wrapper's `killed` record
+    was judged inside forever). Waits until each of them is stopped (a signal is taken on the way
+    back from the system call in progress, which may still append a record). Returns the groups
+    frozen, none when the process had ended."""
+    if not signal_group(pid, signal.SIGSTOP):
+        return []
+    groups = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as stream:
+            groups += [int(child) for child in stream.read().split()]
+    except OSError:
+        pass
+    groups = [groups[0]] + [group for group in groups[1:] if signal_group(group, signal.SIGSTOP)]
+    for group in groups:
+        for _ in range(1000):  # bounded: 1 s
+            try:
+                with open(f"/proc/{group}/stat", encoding="ascii", errors="replace") as stream:
+                    state = stream.read().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                break  # gone
+            if state in ("T", "t", "Z", "X"):
+                break
+            time.sleep(0.001)
+    return groups
+
+
 def record_ns(word):
     """A record's CLOCK_MONOTONIC time: nanoseconds (programs) or seconds with
     a fraction (lease run's bodies, from /proc/uptime)."""
@@ -132,7 +164,7 @@ def storm(options):
     log = str(work / "bodies.log")
     Path(log).touch()
     running = {}   # pid -> (Popen, kind)
-    stopped = {}   # pid -> monotonic time to SIGCONT
+    stopped = {}   # pid -> (monotonic time to SIGCONT, the groups frozen)
     lost = set()
     counts = dict.fromkeys(["launches", "bodies", "completed", "deferrals", "recoveries", "lost", "kills",
                             "stops", "errors", "failed"], 0)
@@ -167,9 +199,10 @@ def storm(options):
                 reap(process, kind)
                 del running[pid]
         now = time.monotonic()
-        for pid, wake in list(stopped.items()):
+        for pid, (wake, groups) in list(stopped.items()):
             if now >= wake:
-                signal_group(pid, signal.SIGCONT)
+                for group in groups:
+                    signal_group(group, signal.SIGCONT)
                 del stopped[pid]
         counts["bodies"] = bodies_entered()
         if counts["bodies"] >= options.bodies or counts["launches"] >= options.launches:
@@ -189,24 +222,28 @@ def storm(options):
             victim = holder if holder in victims and rng.random() < 0.5 else rng.choice(victims)
             if rng.random() < 0.5:
                 # Frozen first: while it is stopped and alive its lease stays its own (see the top).
-                if not signal_group(victim, signal.SIGSTOP):
+                groups = freeze(victim)
+                if not groups:
                     continue
                 with open(log, "a", encoding="utf-8") as stream:
                     stream.write(f"killed storm {victim} 0\n")
-                signal_group(victim, signal.SIGKILL)
+                for group in groups:
+                    signal_group(group, signal.SIGKILL)
                 counts["kills"] += 1
             else:
                 stopped_ns = time.monotonic_ns()  # before the stop: the expiry is judged from no later a time
-                if not signal_group(victim, signal.SIGSTOP):
+                groups = freeze(victim)
+                if not groups:
                     continue
                 with open(log, "a", encoding="utf-8") as stream:
                     stream.write(f"stopped storm {victim} {stopped_ns}\n")
-                stopped[victim] = time.monotonic() + rng.uniform(0, 2.5 * options.ttl_ms / 1000)
+                stopped[victim] = (time.monotonic() + rng.uniform(0, 2.5 * options.ttl_ms / 1000), groups)
                 counts["stops"] += 1
         time.sleep(0.002)  # pacing of the storm's own loop, not a synchronisation
     timed_out = time.monotonic() >= deadline
-    for pid in list(stopped):
-        signal_group(pid, signal.SIGCONT)
+    for _wake, groups in stopped.values():
+        for group in groups:
+            signal_group(group, signal.SIGCONT)
     for pid, (process, kind) in running.items():
         try:
             process.wait(timeout=30)
