@@ -1090,6 +1090,8 @@ static void write_clock_page(struct exec_run *run, int index, const char *line) 
  * loader's complaint and read the clock file instead). */
 extern const unsigned char exec_clock_shim_start[], exec_clock_shim_end[];
 static bool install_clock_shim(const struct exec_run *run) {
+    /* LD_PRELOAD splits at spaces and colons: a TMPDIR holding one cannot name the shim. */
+    if (strpbrk(run->dir, " :\t") != NULL) return false;
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/clock_shim.so", run->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
@@ -3186,6 +3188,11 @@ int sim_exec_main(int argc, char **argv) {
         return EX_USAGE;
     }
     options.clock_shim = shim == NULL || strcmp(shim, "on") == 0;
+    const char *run_base = getenv("TMPDIR");
+    if (options.clock_virtual && options.clock_shim && run_base != NULL && strpbrk(run_base, " :\t") != NULL) {
+        printf("clock: the clock shim is off: TMPDIR holds a space, a colon or a tab, where LD_PRELOAD splits\n");
+        options.clock_shim = false;
+    }
     bool needs_clock = options.clock_jump_permille > 0;
     for (int index = 0; index < options.event_count; index++)
         needs_clock = needs_clock || options.events[index].kind == EXEC_EVENT_CLOCK_JUMP;

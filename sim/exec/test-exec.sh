@@ -193,6 +193,14 @@ else
 fi
 same_traces "the same trace with and without the clock shim (schedule and virtual times)" \
     "$shim_dir/off.jsonl" "$shim_dir/on.jsonl"
+mkdir "$shim_dir/a dir"
+expect 0 "a TMPDIR with a space (where LD_PRELOAD splits): the run goes on without the shim" \
+    env TMPDIR="$shim_dir/a dir" "$leasesim" --exec "$correct_adapter" --seed 1
+case $LAST_OUTPUT in
+*"clock: the clock shim is off: TMPDIR holds a space"*"clock-file-opens="[1-9]*)
+    echo "test-exec: ok one line says the shim is off there, and libfaketime read the clock file" ;;
+*) echo "test-exec: FAIL no line saying the shim is off, or no clock file read"; failures=$((failures + 1)) ;;
+esac
 rm -rf "$shim_dir"
 expect 64 "a bad LEASESIM_CLOCK_SHIM is refused" env LEASESIM_CLOCK_SHIM=maybe "$leasesim" --exec "$programs" --seed 1
 case $LAST_OUTPUT in
