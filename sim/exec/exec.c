@@ -784,11 +784,11 @@ static void child_exec(const struct exec_run *run, int index, int socket_fd) {
         /* libfaketime re-reads the per-process timestamp file at every clock read. */
         char clock_path[PATH_MAX + 16], preload[PATH_MAX * 3];
         const char *earlier = getenv("LD_PRELOAD");
-        char shim[PATH_MAX + 32] = "";
+        char shim[PATH_MAX + 32] = "", page_path[PATH_MAX + 32];
         if (run->shim_ready) { /* first: libfaketime's fopen binds to the shim's */
             snprintf(shim, sizeof shim, "%s/clock_shim.so:", run->dir);
-            snprintf(clock_path, sizeof clock_path, "%s/clock.%d.page", run->dir, index);
-            setenv("LEASESIM_CLOCK_PAGE", clock_path, 1);
+            snprintf(page_path, sizeof page_path, "%s/clock.%d.page", run->dir, index);
+            setenv("LEASESIM_CLOCK_PAGE", page_path, 1);
         } else {
             unsetenv("LEASESIM_CLOCK_PAGE");
         }
@@ -1051,13 +1051,6 @@ static bool parse_iso_ms(const char *text, int64_t *ms) {
     return true;
 }
 
-/* Each process's timestamp file for libfaketime, rewritten in place (one
- * write of its one line from offset 0; cut when the line got shorter). No
- * process reads one meanwhile: every open and read of a clock file is a
- * notified call, answered only by this controller, which does not answer
- * any while it writes, and the calls it answered earlier have returned (the
- * trees were settled: no thread running). ticking: "@" (the clock starts
- * there and runs), for the unscheduled wedge probe. */
 /* The same line on the page the clock shim reads (clock_page.h): odd
  * sequence, text, even sequence. The processes are paused now; the lock
  * only protects a thread that a real-time event woke meanwhile. */
@@ -1090,8 +1083,14 @@ static void write_clock_page(struct exec_run *run, int index, const char *line) 
  * loader's complaint and read the clock file instead). */
 extern const unsigned char exec_clock_shim_start[], exec_clock_shim_end[];
 static bool install_clock_shim(const struct exec_run *run) {
-    /* LD_PRELOAD splits at spaces and colons: a TMPDIR holding one cannot name the shim. */
-    if (strpbrk(run->dir, " :\t") != NULL) return false;
+    if (strpbrk(run->dir, " :\t") != NULL) { /* where LD_PRELOAD splits: it cannot name the shim */
+        static bool said;
+        if (!said)
+            printf("clock: the clock shim is off: the run folder's path (TMPDIR) holds a space, a colon or "
+                   "a tab, where LD_PRELOAD splits\n");
+        said = true;
+        return false;
+    }
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/clock_shim.so", run->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
@@ -1109,6 +1108,15 @@ static bool install_clock_shim(const struct exec_run *run) {
     return loads == 1;
 }
 
+/* Each process's timestamp file for libfaketime, rewritten in place (one
+ * write of its one line from offset 0; cut when the line got shorter). No
+ * process reads one meanwhile: every open and read of a clock file is a
+ * notified call, answered only by this controller, which does not answer
+ * any while it writes, and the calls it answered earlier have returned (the
+ * trees were settled: no thread running). The clock shim's page is written
+ * with each file, and a step's call is answered only after (take_step).
+ * ticking: "@" (the clock starts there and runs), for the unscheduled wedge
+ * probe. */
 static void write_clocks(struct exec_run *run, bool ticking) {
     if (!run->options->clock_virtual) return;
     for (int index = 0; index < run->proc_count; index++) {
@@ -3188,11 +3196,6 @@ int sim_exec_main(int argc, char **argv) {
         return EX_USAGE;
     }
     options.clock_shim = shim == NULL || strcmp(shim, "on") == 0;
-    const char *run_base = getenv("TMPDIR");
-    if (options.clock_virtual && options.clock_shim && run_base != NULL && strpbrk(run_base, " :\t") != NULL) {
-        printf("clock: the clock shim is off: TMPDIR holds a space, a colon or a tab, where LD_PRELOAD splits\n");
-        options.clock_shim = false;
-    }
     bool needs_clock = options.clock_jump_permille > 0;
     for (int index = 0; index < options.event_count; index++)
         needs_clock = needs_clock || options.events[index].kind == EXEC_EVENT_CLOCK_JUMP;
