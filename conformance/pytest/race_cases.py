@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # name, implementation ({bin}: the programs' folder), -k filter, what the report
 # must name, storms
 CASES = [
-    ("reclaimers", "fixtures/adapters/broken-release.sh {script}", "reclaimers", "TWO RECLAIMERS", 1),
+    ("reclaimers", "/usr/bin/python3 fixtures/adapters/broken_adopt.py {script}", "reclaimers", "TWO RECLAIMERS", 1),
     ("release-race", "fixtures/adapters/broken-release.sh {script}", "release_race", "FOREIGN RELEASE", 1),
     ("deferral-text", "fixtures/adapters/broken-deferral-text.sh {script}", "two_programs", "WRONG DEFERRAL TEXT", 1),
     ("startup", "fixtures/adapters/broken-startup.sh {script}", "storm or two_programs", "exit status: 3", 1),
