@@ -62,7 +62,7 @@ test-reference-adapter: ## the Python reference adapter passes the whole conform
 		$(PROGRAMS_REPORTS)/programs-per-case-refused.txt || { echo "test-reference-adapter: FAILED: --programs-per-case two was not refused (exit $$status)"; \
 		cat $(PROGRAMS_REPORTS)/programs-per-case-refused.txt; exit 1; }
 	$(PROGRAMS_PYTEST) -q --tb=short --storm-scale 0.1 --programs-per-case one \
-		--lease-impl='$(PYTHON) fixtures/adapters/correct_lease.py {script}' \
+		--lease-impl='$(PYTHON) -S fixtures/adapters/correct_lease.py {script}' \
 		--junitxml=$(PROGRAMS_REPORTS)/pytest-reference-adapter.xml
 	@grep -o 'name="[a-z_]*\[\([^"]*-\)\{0,1\}\(sandman\|kbSync\|backup\|syncGithubWorkflow\)\]"' \
 		$(PROGRAMS_REPORTS)/pytest-reference-adapter.xml | sed 's/.*[[-]\([a-zA-Z]*\)\]"$$/\1/' | sort -u | wc -l | grep -qx 4 || \
@@ -101,7 +101,7 @@ conformance-models: $(PROGRAMS_BINARIES) ## report how the original's models far
 	done; true
 
 # The Python adapters speak the adapter protocol themselves (no C program runs).
-PROGRAMS_RACY_IMPL := /usr/bin/python3 fixtures/adapters/racy_lease.py {script}
+PROGRAMS_RACY_IMPL := /usr/bin/python3 -S fixtures/adapters/racy_lease.py {script}
 .PHONY: test-racy-adapter
 
 # Passes only when the suite fails against the racy adapter (the original

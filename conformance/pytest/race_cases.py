@@ -32,13 +32,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # name, implementation ({bin}: the programs' folder), -k filter, what the report
 # must name, storms
 CASES = [
-    ("reclaimers", "/usr/bin/python3 fixtures/adapters/broken_adopt.py {script}", "reclaimers", "TWO RECLAIMERS", 1),
+    ("reclaimers", "/usr/bin/python3 -S fixtures/adapters/broken_adopt.py {script}", "reclaimers", "TWO RECLAIMERS", 1),
     ("release-race", "fixtures/adapters/broken-release.sh {script}", "release_race", "FOREIGN RELEASE", 1),
     ("deferral-text", "fixtures/adapters/broken-deferral-text.sh {script}", "two_programs", "WRONG DEFERRAL TEXT", 1),
     ("startup", "fixtures/adapters/broken-startup.sh {script}", "storm or two_programs", "exit status: 3", 1),
-    ("double-acquisition", "/usr/bin/python3 fixtures/adapters/broken_double.py {script}", "contention_storm",
+    ("double-acquisition", "/usr/bin/python3 -S fixtures/adapters/broken_double.py {script}", "contention_storm",
      "DOUBLE ACQUISITION", 3),
-    ("unknown-holder", "/usr/bin/python3 fixtures/adapters/broken_unknown_holder.py {script}",
+    ("unknown-holder", "/usr/bin/python3 -S fixtures/adapters/broken_unknown_holder.py {script}",
      "holder_cannot_be_read", "HELD WITHOUT HOLDER", 1),
     ("no-grace", "env LEASE_IMPLEMENTATION=neo-v2 {bin}/{script}", "holder_cannot_be_read",
      "RECLAIMED A FILE STILL BEING WRITTEN", 1),
@@ -47,7 +47,7 @@ CASES = [
 ]
 # Running a program as another user needs root.
 ROOT_CASES = [
-    ("eperm", "/usr/bin/python3 fixtures/adapters/broken_eperm.py {script}", "live_process_of_another",
+    ("eperm", "/usr/bin/python3 -S fixtures/adapters/broken_eperm.py {script}", "live_process_of_another",
      "EPERM TAKEN AS DEAD", 1),
     ("other-owner", "fixtures/adapters/broken-release.sh {script}", "unreadable_lease_file", "FOREIGN RELEASE", 1),
 ]

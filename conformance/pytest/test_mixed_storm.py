@@ -11,7 +11,7 @@ import time
 import overlap
 from conftest import SCRIPTS, STORM_CHECK_EVERY, Impl, Runner, storm_body_ms, storm_crowd
 
-RACY = "/usr/bin/python3 fixtures/adapters/racy_lease.py {script}"
+RACY = "/usr/bin/python3 -S fixtures/adapters/racy_lease.py {script}"
 MIXED_PROCESSES = 24
 # Ended by work done: this many completed bodies on each side, and this many
 # deferrals of the side under test (it met the other side's leases).

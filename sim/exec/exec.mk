@@ -33,10 +33,10 @@ test-exec: $(LEASESIM) all ## real processes under leasesim --exec: a short camp
 exec-determinism: $(LEASESIM) all ## leasesim --exec: the same seed gives the same syscall order
 	$(LEASESIM) --exec '$(BIN)/{script}' --seeds 1..3 --determinism
 	$(LEASESIM) --exec 'env LEASE_IMPLEMENTATION=neo-v2 $(BIN)/{script}' --seeds 1..3 --determinism
-	$(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
-	PY_LEASE_MODE=racy $(LEASESIM) --exec '/usr/bin/python3 sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
-	$(LEASESIM) --exec '/usr/bin/python3 fixtures/adapters/racy_lease.py {script}' --seeds 1..3 --determinism
-	$(LEASESIM) --exec '/usr/bin/python3 fixtures/adapters/correct_lease.py {script}' --seeds 1..3 --determinism
+	$(LEASESIM) --exec '/usr/bin/python3 -S sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
+	PY_LEASE_MODE=racy $(LEASESIM) --exec '/usr/bin/python3 -S sim/exec/py_lease.py {script}' --seeds 1..3 --determinism
+	$(LEASESIM) --exec '/usr/bin/python3 -S fixtures/adapters/racy_lease.py {script}' --seeds 1..3 --determinism
+	$(LEASESIM) --exec '/usr/bin/python3 -S fixtures/adapters/correct_lease.py {script}' --seeds 1..3 --determinism
 	if command -v node >/dev/null; then $(LEASESIM) --exec 'node fixtures/adapters/racy_lease.mjs {script}' --seeds 1..3 --determinism; fi
 
 # Figures: seeds to the first violation, replay identity, overhead (docs/exec.md).

@@ -5,7 +5,7 @@
 set -u
 leasesim=$1
 racy_c='env LEASE_IMPLEMENTATION=neo-v2 build/bin/{script}'
-racy_py='/usr/bin/python3 fixtures/adapters/racy_lease.py {script}'
+racy_py='/usr/bin/python3 -S fixtures/adapters/racy_lease.py {script}'
 scenarios=fixtures/scenarios
 
 # seeds_to_exclusion NAME ARGS...: the seed of the first *exclusion*

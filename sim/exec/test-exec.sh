@@ -6,9 +6,9 @@ set -u
 leasesim=$1
 programs='build/bin/{script}'
 racy='env LEASE_IMPLEMENTATION=neo-v2 build/bin/{script}'
-python='/usr/bin/python3 sim/exec/py_lease.py {script}'
-racy_adapter='/usr/bin/python3 fixtures/adapters/racy_lease.py {script}'
-correct_adapter='/usr/bin/python3 fixtures/adapters/correct_lease.py {script}'
+python='/usr/bin/python3 -S sim/exec/py_lease.py {script}'
+racy_adapter='/usr/bin/python3 -S fixtures/adapters/racy_lease.py {script}'
+correct_adapter='/usr/bin/python3 -S fixtures/adapters/correct_lease.py {script}'
 failures=0
 
 expect() { # expect STATUS DESCRIPTION COMMAND...
