@@ -18,19 +18,27 @@ writes nothing after it (a record appended after the SIGKILL once let a
 successor's `enter` come first on a loaded machine, and a `lease run` body
 left running by a stop of its wrapper's group alone once entered after its
 `killed` record: false overlaps). A `stopped PID TIME` record carries the
-time taken just before the SIGSTOP, never later than the stop itself.
+time taken just before the SIGSTOP, never later than the stop itself, and
+`holding` when the lease file named PID once it was stopped; `continued PID`
+comes before its SIGCONT.
 Exclusion is judged from that order: a body that enters while another is
-inside is an OVERLAP, unless the one inside was stopped past its TTL and then
-told it had lost the lease (exit 124): that is a TTL takeover the contract
-allows (docs/spec.md sections 6 and 9.9), counted apart.
+inside is an OVERLAP, unless one of the two was stopped past its TTL while it
+held the lease and then told it had lost it (exit 124): that is a TTL takeover
+the contract allows (docs/spec.md sections 6 and 9.9), counted apart. Either
+the one inside was stopped in its body, or the one entering was stopped after
+its acquire and before its body's first record, and its body began when it was
+continued, before its keeper's next renewal found the lease taken (no lease can
+stop a body that a pause outlived from starting: only a fence can, section 10).
 
 Prints `name value unit` lines; exit 1 when the implementation under test
 overlapped (or, with --expect-overlaps, when it did not: the original's models
 must show the storm has teeth).
 """
 import argparse
+import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,6 +123,16 @@ def freeze(pid):
     return groups
 
 
+def lease_names(path, pid):
+    """True when the lease file at path names pid as its holder (a file being written, torn or
+    missing names nobody)."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream).get("pid") == pid
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def record_ns(word):
     """A record's CLOCK_MONOTONIC time: nanoseconds (programs) or seconds with
     a fraction (lease run's bodies, from /proc/uptime)."""
@@ -127,13 +145,23 @@ def judge(log_path, lost, ttl_ms):
     stopped it long enough for its lease to expire (its last renewal was at
     most ttl/3 before the stop, so at least 2/3 of a TTL, less 20 ms of clock
     resolution, before the other entered) and it then reported the lease lost:
-    a model that loses its lease to a race is not excused."""
+    a model that loses its lease to a race is not excused. The same excuses
+    the one entering when it was stopped holding the lease (`holding`) before
+    its body began, the one inside entered that long after the stop, and the
+    one entering then reported the lease lost: its body began on waking, on a
+    lease taken while it slept (the one inside entered before its `continued` record)."""
     stopped_at = {}
+    stopped_holding = set()
+    asleep = set()  # stopped and not yet continued
     expiry_ns = (ttl_ms * 2 // 3 - 20) * 1000000
-    inside = {}
+    inside = {}  # pid -> (name, when it entered, who was asleep then)
     overlaps = ttl_takeovers = 0
     examples = []
     ended = set()
+
+    def expired_under_stop(pid, later_ns):
+        return pid in lost and pid in stopped_at and later_ns - stopped_at[pid] >= expiry_ns
+
     for line in Path(log_path).read_text().splitlines():
         words = line.split()
         if len(words) < 3:
@@ -141,16 +169,24 @@ def judge(log_path, lost, ttl_ms):
         event, name, pid = words[0], words[1], int(words[2])
         if event == "stopped":
             stopped_at[pid] = record_ns(words[3])
+            asleep.add(pid)
+            if words[4:5] == ["holding"]:
+                stopped_holding.add(pid)
+            else:
+                stopped_holding.discard(pid)
+        elif event == "continued":
+            asleep.discard(pid)
         elif event == "enter":
             entered_ns = record_ns(words[3]) if len(words) > 3 else 0
-            for other, other_name in inside.items():
-                if other in lost and other in stopped_at and entered_ns - stopped_at[other] >= expiry_ns:
+            for other, (other_name, other_entered_ns, sleepers) in inside.items():
+                if expired_under_stop(other, entered_ns) or (
+                        pid in stopped_holding and pid in sleepers and expired_under_stop(pid, other_entered_ns)):
                     ttl_takeovers += 1
                 else:
                     overlaps += 1
                     if len(examples) < 5:
                         examples.append(f"{name} {pid} entered while {other_name} {other} was inside")
-            inside[pid] = name
+            inside[pid] = (name, entered_ns, frozenset(asleep))
         elif event in ("exit", "crash", "killed"):
             inside.pop(pid, None)
             ended.add(pid)
@@ -201,6 +237,8 @@ def storm(options):
         now = time.monotonic()
         for pid, (wake, groups) in list(stopped.items()):
             if now >= wake:
+                with open(log, "a", encoding="utf-8") as stream:  # before it can write anything
+                    stream.write(f"continued storm {pid} 0\n")
                 for group in groups:
                     signal_group(group, signal.SIGCONT)
                 del stopped[pid]
@@ -235,8 +273,9 @@ def storm(options):
                 groups = freeze(victim)
                 if not groups:
                     continue
+                holding = " holding" if lease_names(options.lease, victim) else ""
                 with open(log, "a", encoding="utf-8") as stream:
-                    stream.write(f"stopped storm {victim} {stopped_ns}\n")
+                    stream.write(f"stopped storm {victim} {stopped_ns}{holding}\n")
                 stopped[victim] = (time.monotonic() + rng.uniform(0, 2.5 * options.ttl_ms / 1000), groups)
                 counts["stops"] += 1
         time.sleep(0.002)  # pacing of the storm's own loop, not a synchronisation
@@ -252,6 +291,10 @@ def storm(options):
         reap(process, kind)
     counts["bodies"] = bodies_entered()
     overlaps, takeovers, examples = judge(log, lost, options.ttl_ms)
+    if overlaps or timed_out:
+        print(f"storm: the body log is kept: {log}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return counts, overlaps, takeovers, examples, timed_out
 
 

@@ -2,7 +2,8 @@
 # test-judge.sh: the storm's judge (storm.py --judge) on body logs with known
 # verdicts (conformance/storm/judge/): it passes a clean log, fails an
 # overlap, and excuses a stopped holder's lease taken over only when the
-# holder reported it lost and was stopped for at least 2/3 of the TTL.
+# holder reported it lost and was stopped for at least 2/3 of the TTL (in its
+# body, or holding the lease before its body began).
 set -u
 cd "$(dirname "$0")"
 failures=0
@@ -25,7 +26,12 @@ expect 1 1 0 overlap.log 100 "reporting the lease lost does not excuse a holder 
 expect 0 0 1 ttl-takeover.log 100 "a holder stopped past 2/3 of the TTL that reported the lease lost is a TTL takeover"
 expect 1 1 0 ttl-takeover.log "" "the same entry is an overlap when the stopped holder never reported the loss"
 expect 1 1 0 early-takeover.log 100 "an entry 0.5 s into a stop (TTL 1 s) is an overlap even if the holder reports the loss"
+expect 0 0 1 stopped-before-body.log 100 "a body beginning on waking from a stop past 2/3 of the TTL, holding the lease, reported lost, is a TTL takeover"
+expect 1 1 0 stopped-before-body.log "" "the same entry is an overlap when the woken holder never reported the loss"
+expect 1 1 0 stopped-before-body-not-holding.log 100 "the same entry is an overlap when the lease did not name it at its stop"
+expect 1 1 0 stopped-before-body-early.log 100 "the same entry is an overlap when the other entered 0.5 s into its stop (TTL 1 s)"
+expect 1 1 0 stopped-before-body-woken-first.log 100 "the same entry is an overlap when the other entered after it was continued"
 expect 64 - - missing.log "" "a log that cannot be read is a usage error (exit 64)"
-[[ $failures -eq 0 ]] && echo "storm-judge: 7 passed" && exit 0
+[[ $failures -eq 0 ]] && echo "storm-judge: 12 passed" && exit 0
 echo "storm-judge: $failures failed"
 exit 1
