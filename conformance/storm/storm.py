@@ -225,6 +225,13 @@ def storm(options):
         if "recovered" in stderr:
             counts["recoveries"] += 1
 
+    def continue_frozen(pid, groups):
+        """Its `continued` record first, then SIGCONT: the record comes before anything it writes."""
+        with open(log, "a", encoding="utf-8") as stream:
+            stream.write(f"continued storm {pid} 0\n")
+        for group in groups:
+            signal_group(group, signal.SIGCONT)
+
     def bodies_entered():
         with open(log, encoding="utf-8", errors="replace") as stream:
             return sum(1 for line in stream if line.startswith("enter "))
@@ -237,10 +244,7 @@ def storm(options):
         now = time.monotonic()
         for pid, (wake, groups) in list(stopped.items()):
             if now >= wake:
-                with open(log, "a", encoding="utf-8") as stream:  # before it can write anything
-                    stream.write(f"continued storm {pid} 0\n")
-                for group in groups:
-                    signal_group(group, signal.SIGCONT)
+                continue_frozen(pid, groups)
                 del stopped[pid]
         counts["bodies"] = bodies_entered()
         if counts["bodies"] >= options.bodies or counts["launches"] >= options.launches:
@@ -280,9 +284,8 @@ def storm(options):
                 counts["stops"] += 1
         time.sleep(0.002)  # pacing of the storm's own loop, not a synchronisation
     timed_out = time.monotonic() >= deadline
-    for _wake, groups in stopped.values():
-        for group in groups:
-            signal_group(group, signal.SIGCONT)
+    for pid, (_wake, groups) in stopped.items():
+        continue_frozen(pid, groups)
     for pid, (process, kind) in running.items():
         try:
             process.wait(timeout=30)
