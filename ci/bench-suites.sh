@@ -11,7 +11,14 @@
 # "TARGET WALL CPU" line per suite, longest first: copied over
 # ci/suite-durations, it is how make test orders and weighs its suites
 # (ci/run-suites.sh).
-#   usage: ci/bench-suites.sh OUTDIR SUITE...
+# The machine's own speed is measured before and after the whole run: this
+# machine's two CPUs are shared with others, and the same work takes from 95
+# to 118 CPU seconds from run to run. machine_*_python_start_ms is the CPU of
+# one `python3 -S -c pass` (40 in a row: process creation and page faults,
+# most of what the suites do) and machine_*_compute_seconds that of a fixed
+# 5,000-seed campaign (LEASESIM); test_run_cpu_seconds is the whole run's.
+# A run is on a quiet machine when both indices are near their best.
+#   usage: LEASESIM=PATH ci/bench-suites.sh OUTDIR SUITE...
 set -uo pipefail
 out=$1
 shift
@@ -41,7 +48,23 @@ echo "test_cpu_seconds_total $total s"
     sort -s -k2,2nr "$out/durations.unsorted"
 } >"$out/suite-durations"
 rm -f "$out/durations.unsorted"
+# machine_index WHEN: the two speed indices, named machine_WHEN_...
+machine_index() {
+    local user system
+    /usr/bin/time -f '%U %S' -o "$out/index.time" bash -c 'for _ in {1..40}; do /usr/bin/python3 -S -c pass; done'
+    read -r user system <"$out/index.time"
+    awk -v u="$user" -v s="$system" -v w="$1" 'BEGIN { printf "machine_%s_python_start_ms %.1f ms\n", w, (u + s) * 1000 / 40 }'
+    /usr/bin/time -f '%U %S' -o "$out/index.time" "${LEASESIM:?}" --impl lease --seeds 1..5000 --quiet >/dev/null
+    read -r user system <"$out/index.time"
+    awk -v u="$user" -v s="$system" -v w="$1" 'BEGIN { printf "machine_%s_compute_seconds %.2f s\n", w, u + s }'
+    rm -f "$out/index.time"
+}
+machine_index before
 start=$(date +%s.%N)
-make --no-print-directory test-run TEST_TARGETS="$*" >"$out/test-run.log" 2>&1 || failed=$((failed + 1))
+/usr/bin/time -f '%U %S' -o "$out/test-run.time" make --no-print-directory test-run TEST_TARGETS="$*" \
+    >"$out/test-run.log" 2>&1 || failed=$((failed + 1))
 awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "test_wall_seconds %.1f s\n", b - a }'
+read -r user system <"$out/test-run.time"
+awk -v u="$user" -v s="$system" 'BEGIN { printf "test_run_cpu_seconds %.1f s\n", u + s }'
+machine_index after
 [[ $failed -eq 0 ]]

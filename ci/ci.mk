@@ -148,7 +148,7 @@ bench-instructions: $(LEASESIM) ## instructions per simulated step (callgrind)
 # CI_BENCH_TARGETS names it.
 .PHONY: bench-suites
 bench-suites: all ## CPU seconds of every suite of make test, and make test's wall time
-	@bash ci/bench-suites.sh $(O)/bench/suites $(TEST_TARGETS)
+	@LEASESIM=$(LEASESIM) bash ci/bench-suites.sh $(O)/bench/suites $(TEST_TARGETS)
 
 # The Debian package (ci/deb.sh) and its install/smoke/remove test.
 .PHONY: deb test-deb
