@@ -85,8 +85,9 @@ def launch(options, rng, log, ready_dir, index):
 
 class BodyLog:
     """The body log as it grows, read from where the last look stopped: the storm looks at it every
-    2 ms, and reading it whole each time cost the storm's own process a third of its CPU. Only
-    whole records count (a record is one write, but a look may come while it is being copied)."""
+    2 ms, and a look at the whole log grew longer as the storm went on (a 64-process storm of 600
+    bodies: 0.43 ms of the storm's own CPU a launch, 0.41 now). Only whole records count (a record
+    is one write, but a look may come while it is being copied)."""
 
     def __init__(self, path):
         self.stream = open(path, "rb")  # noqa: SIM115 (open for the storm's whole length)
@@ -152,13 +153,14 @@ def freeze(pid):
 
 
 def lease_holder(path):
-    """The pid the lease file at path names as its holder, or None (a file being written, torn or
-    missing names nobody)."""
+    """The pid the lease file at path names as its holder, or None (a file being written, torn,
+    missing or naming no integer pid names nobody)."""
     try:
         with open(path, encoding="utf-8") as stream:
-            return json.load(stream).get("pid")
+            pid = json.load(stream).get("pid")
     except (OSError, ValueError, AttributeError):
         return None
+    return pid if isinstance(pid, int) and not isinstance(pid, bool) else None
 
 
 def record_ns(word):
