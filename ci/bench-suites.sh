@@ -17,7 +17,8 @@
 # one `python3 -S -c pass` (40 in a row: process creation and page faults,
 # most of what the suites do) and machine_*_compute_seconds that of a fixed
 # 5,000-seed campaign (LEASESIM); test_run_cpu_seconds is the whole run's.
-# A run is on a quiet machine when both indices are near their best.
+# They say how fast the machine was around the run, not what the run will
+# cost: what varies most is what the two CPUs cost each other (docs/design.md).
 #   usage: LEASESIM=PATH ci/bench-suites.sh OUTDIR SUITE...
 set -uo pipefail
 out=$1
