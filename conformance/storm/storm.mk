@@ -26,7 +26,7 @@ storm: $(STORM_PROGRAMS) ## 64-process storm with kills and stops; figures for l
 # with as many faults (6.5 per 100: about 40 kills and stops), for 3.3 CPU
 # seconds instead of 5.3 to 5.9.
 test-storm: $(STORM_PROGRAMS) ## the storm's judge on known logs, then a short storm of real processes (8 processes, 150 bodies)
-	@bash conformance/storm/test-judge.sh
+	@$(PYTHON) conformance/storm/test_judge.py
 	$(STORM) --impl lease --concurrency 8 --bodies 150 --launches 600 --fault-rate 0.065
 
 TEST_TARGETS += test-storm
