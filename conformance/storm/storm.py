@@ -288,8 +288,7 @@ def storm(options):
     log = str(work / "bodies.log")
     Path(log).touch()
     running = {}   # pid -> (Popen, kind)
-    stopped = {}   # pid -> (monotonic time to SIGCONT, the groups frozen)
-    stopped_since = {}  # pid -> monotonic time of its stop
+    stopped = {}   # pid -> (monotonic time to SIGCONT, the groups frozen, monotonic time of the stop)
     lost = set()
     counts = dict.fromkeys(["launches", "bodies", "completed", "deferrals", "recoveries", "lost", "kills",
                             "stops", "errors", "failed"], 0)
@@ -331,11 +330,10 @@ def storm(options):
                 reap(process, kind)
                 del running[pid]
         now = time.monotonic()
-        for pid, (wake, groups) in list(stopped.items()):
+        for pid, (wake, groups, _since) in list(stopped.items()):
             if now >= wake:
                 continue_frozen(pid, groups)
                 del stopped[pid]
-                del stopped_since[pid]
         body_log.look()
         counts["bodies"] = body_log.entered
         if counts["bodies"] >= options.bodies or counts["launches"] >= options.launches:
@@ -343,7 +341,7 @@ def storm(options):
         faults_due = 0
         crowd = options.concurrency
         lease_pid = lease_holder(options.lease) if stopped else None
-        if lease_pid in stopped and now < stopped_since[lease_pid] + PAUSED_SHARE * options.ttl_ms / 1000:
+        if lease_pid in stopped and now < stopped[lease_pid][2] + PAUSED_SHARE * options.ttl_ms / 1000:
             crowd = min(crowd, len(stopped) + PAUSED_CONTENDERS)
         while len(running) < crowd and counts["launches"] < options.launches:
             process, kind = launch(options, rng, log, work, counts["launches"])
@@ -375,12 +373,12 @@ def storm(options):
                 holding = " holding" if lease_holder(options.lease) == victim else ""
                 with open(log, "a", encoding="utf-8") as stream:
                     stream.write(f"stopped storm {victim} {stopped_ns}{holding}\n")
-                stopped[victim] = (time.monotonic() + rng.uniform(0, 2.5 * options.ttl_ms / 1000), groups)
-                stopped_since[victim] = time.monotonic()
+                since = time.monotonic()
+                stopped[victim] = (since + rng.uniform(0, 2.5 * options.ttl_ms / 1000), groups, since)
                 counts["stops"] += 1
         time.sleep(0.002)  # pacing of the storm's own loop, not a synchronisation
     timed_out = time.monotonic() >= deadline
-    for pid, (_wake, groups) in stopped.items():
+    for pid, (_wake, groups, _since) in stopped.items():
         continue_frozen(pid, groups)
     for pid, (process, kind) in running.items():
         try:
